@@ -1,0 +1,337 @@
+// SQLite-backed ResultsStore: measurements, winners and code objects.
+#include "ktune/cache/ResultsStore.h"
+
+#include "SqliteUtil.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <mutex>
+
+namespace kt {
+
+namespace {
+
+using sqlite::inTransaction;
+using sqlite::sqlError;
+using sqlite::Stmt;
+
+constexpr int kBusyTimeoutMs = 10000;
+
+/// TuningRecord fields in declaration order, as measurement columns.
+constexpr const char *kRecordColumns =
+    "m.problem_key, m.op, m.target, m.template_name, m.template_hash, "
+    "m.params, m.status, m.message, m.time_ms, m.dispersion, m.warm_ms, "
+    "m.iterations, m.max_error, m.device_model, m.device_features, "
+    "m.compiler_fingerprint, m.binary_hash, m.created_unix";
+
+void bindRecord(Stmt &s, const TuningRecord &r) {
+  s.bind(1, r.problemKey);
+  s.bind(2, r.op);
+  s.bind(3, r.target);
+  s.bind(4, r.templateName);
+  s.bind(5, r.templateHash);
+  s.bind(6, r.params);
+  s.bind(7, r.status);
+  s.bind(8, r.message);
+  s.bind(9, r.timeMs);
+  s.bind(10, r.dispersion);
+  s.bind(11, r.warmMs);
+  s.bind(12, r.iterations);
+  s.bind(13, r.maxError);
+  s.bind(14, r.deviceModel);
+  s.bind(15, r.deviceFeatures);
+  s.bind(16, r.compilerFingerprint);
+  s.bind(17, r.binaryHash);
+  s.bind(18, r.createdUnix);
+}
+
+TuningRecord readRecord(Stmt &s) {
+  TuningRecord r;
+  r.problemKey = s.text(0);
+  r.op = s.text(1);
+  r.target = s.text(2);
+  r.templateName = s.text(3);
+  r.templateHash = s.text(4);
+  r.params = s.text(5);
+  r.status = s.text(6);
+  r.message = s.text(7);
+  r.timeMs = s.real(8);
+  r.dispersion = s.real(9);
+  r.warmMs = s.real(10);
+  r.iterations = s.integer(11);
+  r.maxError = s.real(12);
+  r.deviceModel = s.text(13);
+  r.deviceFeatures = s.text(14);
+  r.compilerFingerprint = s.text(15);
+  r.binaryHash = s.text(16);
+  r.createdUnix = s.integer(17);
+  return r;
+}
+
+class SqliteStore final : public ResultsStore {
+public:
+  SqliteStore(sqlite3 *db, std::string path, bool readOnly)
+      : db_(db), path_(std::move(path)), readOnly_(readOnly) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status put(const TuningRecord &r) override {
+    if (r.problemKey.empty() || r.target.empty()) {
+      return invalidArgument(fmt::format(
+          "cannot store a record with problem key '{}' and target '{}' in "
+          "'{}'; both must be set",
+          r.problemKey, r.target, path_));
+    }
+    if (r.status == "ok" && !(std::isfinite(r.timeMs) && r.timeMs >= 0)) {
+      return invalidArgument(fmt::format(
+          "record for '{}' ({} {}) has status ok but time_ms={}; ok records "
+          "need a measured, finite time",
+          r.problemKey, r.templateName, r.params, r.timeMs));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    KT_RETURN_IF_ERROR(checkWritable());
+    return inTransaction(db_, path_, [&]() -> Status {
+      Stmt ins(db_);
+      int rc = ins.prepare(
+          "INSERT INTO measurements(problem_key, op, target, template_name, "
+          "template_hash, params, status, message, time_ms, dispersion, "
+          "warm_ms, iterations, max_error, device_model, device_features, "
+          "compiler_fingerprint, binary_hash, created_unix) VALUES(?, ?, ?, "
+          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      if (rc == SQLITE_OK) {
+        bindRecord(ins, r);
+        rc = ins.step();
+      }
+      if (rc != SQLITE_DONE) {
+        return sqlError(db_, rc, path_, "inserting a measurement");
+      }
+      int64_t id = sqlite3_last_insert_rowid(db_);
+      if (r.status != "ok") {
+        return Status::ok();
+      }
+      Stmt cur(db_);
+      rc = cur.prepare("SELECT m.time_ms FROM winners w JOIN measurements m "
+                       "ON m.id = w.measurement_id WHERE w.problem_key = ? "
+                       "AND w.target = ?");
+      if (rc == SQLITE_OK) {
+        cur.bind(1, r.problemKey);
+        cur.bind(2, r.target);
+        rc = cur.step();
+      }
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return sqlError(db_, rc, path_, "reading the current winner");
+      }
+      if (rc == SQLITE_ROW && !(r.timeMs < cur.real(0))) {
+        return Status::ok();
+      }
+      Stmt win(db_);
+      rc = win.prepare("INSERT OR REPLACE INTO winners(problem_key, target, "
+                       "measurement_id) VALUES(?, ?, ?)");
+      if (rc == SQLITE_OK) {
+        win.bind(1, r.problemKey);
+        win.bind(2, r.target);
+        win.bind(3, id);
+        rc = win.step();
+      }
+      if (rc != SQLITE_DONE) {
+        return sqlError(db_, rc, path_, "updating the winner");
+      }
+      return Status::ok();
+    });
+  }
+
+  Result<std::optional<TuningRecord>>
+  winner(const std::string &problemKey, const std::string &target) override {
+    KT_ASSIGN_OR_RETURN(
+        std::vector<TuningRecord> rs,
+        query(fmt::format("SELECT {} FROM winners w JOIN measurements m ON "
+                          "m.id = w.measurement_id WHERE w.problem_key = ? "
+                          "AND w.target = ?",
+                          kRecordColumns),
+              {problemKey, target}));
+    if (rs.empty()) {
+      return std::optional<TuningRecord>();
+    }
+    return std::optional<TuningRecord>(std::move(rs.front()));
+  }
+
+  Result<std::vector<TuningRecord>> winners() override {
+    return query(fmt::format("SELECT {} FROM winners w JOIN measurements m ON "
+                             "m.id = w.measurement_id ORDER BY w.problem_key, "
+                             "w.target",
+                             kRecordColumns),
+                 {});
+  }
+
+  Result<std::vector<TuningRecord>>
+  measurements(const std::string &problemKey,
+               const std::string &target) override {
+    return query(fmt::format("SELECT {} FROM measurements m WHERE "
+                             "m.problem_key = ? AND m.target = ? ORDER BY m.id",
+                             kRecordColumns),
+                 {problemKey, target});
+  }
+
+  Result<bool> measured(const std::string &problemKey,
+                        const std::string &target,
+                        const std::string &templateName,
+                        const std::string &params) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_);
+    int rc = s.prepare("SELECT 1 FROM measurements WHERE problem_key = ? AND "
+                       "target = ? AND template_name = ? AND params = ? "
+                       "LIMIT 1");
+    if (rc == SQLITE_OK) {
+      s.bind(1, problemKey);
+      s.bind(2, target);
+      s.bind(3, templateName);
+      s.bind(4, params);
+      rc = s.step();
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "looking up a measurement");
+    }
+    return rc == SQLITE_ROW;
+  }
+
+  Status putBinary(const std::string &hash, const std::string &target,
+                   const std::string &bytes) override {
+    if (hash.empty()) {
+      return invalidArgument(fmt::format(
+          "cannot store a code object with an empty hash in '{}'", path_));
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    KT_RETURN_IF_ERROR(checkWritable());
+    return inTransaction(db_, path_, [&]() -> Status {
+      Stmt s(db_);
+      int rc = s.prepare("INSERT OR IGNORE INTO binaries(hash, target, bytes) "
+                         "VALUES(?, ?, ?)");
+      if (rc == SQLITE_OK) {
+        s.bind(1, hash);
+        s.bind(2, target);
+        s.bindBlob(3, bytes);
+        rc = s.step();
+      }
+      if (rc != SQLITE_DONE) {
+        return sqlError(db_, rc, path_, "storing a code object");
+      }
+      return Status::ok();
+    });
+  }
+
+  Result<std::optional<std::string>>
+  getBinary(const std::string &hash) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_);
+    int rc = s.prepare("SELECT bytes FROM binaries WHERE hash = ?");
+    if (rc == SQLITE_OK) {
+      s.bind(1, hash);
+      rc = s.step();
+    }
+    if (rc == SQLITE_DONE) {
+      return std::optional<std::string>();
+    }
+    if (rc != SQLITE_ROW) {
+      return sqlError(db_, rc, path_, "reading a code object");
+    }
+    return std::optional<std::string>(s.text(0));
+  }
+
+private:
+  Status checkWritable() const {
+    if (readOnly_) {
+      return failedPrecondition(fmt::format(
+          "results database '{}' was opened read-only; open it writable to "
+          "store results",
+          path_));
+    }
+    return Status::ok();
+  }
+
+  Result<std::vector<TuningRecord>>
+  query(const std::string &sql, std::initializer_list<std::string> args) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_);
+    int rc = s.prepare(sql);
+    int i = 1;
+    for (const std::string &a : args) {
+      s.bind(i++, a);
+    }
+    std::vector<TuningRecord> out;
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+      rc = s.step();
+      if (rc == SQLITE_ROW) {
+        out.push_back(readRecord(s));
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "reading records");
+    }
+    return out;
+  }
+
+  std::mutex mu_;
+  sqlite3 *db_;
+  std::string path_;
+  bool readOnly_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<ResultsStore>> openSqliteStore(const std::string &path,
+                                                      bool readOnly) {
+  namespace fs = std::filesystem;
+  if (path.empty()) {
+    return invalidArgument("results database path is empty; pass a file "
+                           "name such as ktune-results.db");
+  }
+  std::error_code ec;
+  bool exists = fs::exists(path, ec);
+  if (exists && fs::is_directory(path, ec)) {
+    return invalidArgument(fmt::format(
+        "results database path '{}' is a directory; pass a file name", path));
+  }
+  if (!exists && readOnly) {
+    return notFound(fmt::format(
+        "results database '{}' does not exist; run tuning first or check the "
+        "path",
+        path));
+  }
+  if (!exists) {
+    fs::path dir = fs::path(path).parent_path();
+    std::string dirName = dir.empty() ? "." : dir.string();
+    if (!fs::is_directory(dirName, ec)) {
+      return notFound(fmt::format(
+          "cannot create results database '{}': directory '{}' does not "
+          "exist; create it or pass another path",
+          path, dirName));
+    }
+    if (::access(dirName.c_str(), W_OK) != 0) {
+      return failedPrecondition(fmt::format(
+          "cannot create results database '{}': directory '{}' is not "
+          "writable; fix its permissions or pass another path",
+          path, dirName));
+    }
+  }
+  int flags = readOnly ? SQLITE_OPEN_READONLY
+                       : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  sqlite3 *db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = sqlError(db, rc, path, "opening");
+    sqlite3_close_v2(db);
+    return st;
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  Status st = sqlite::prepareDatabase(db, path, readOnly);
+  if (!st.isOk()) {
+    sqlite3_close_v2(db);
+    return st;
+  }
+  return std::unique_ptr<ResultsStore>(
+      std::make_unique<SqliteStore>(db, path, readOnly));
+}
+
+} // namespace kt

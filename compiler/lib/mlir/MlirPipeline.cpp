@@ -1,0 +1,174 @@
+// The MLIR half of the CPU path, through MLIR's C++ API (in process).
+#include "ktune/compiler/MlirPipeline.h"
+
+#include "mlir/Dialect/Transform/IR/TransformOps.h"
+#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+namespace kt {
+namespace {
+
+// The lowering after the schedule. Everything is static-shaped, so
+// memrefs cross the function boundary as bare pointers (CpuGemmAbi.h).
+constexpr const char *kLowering =
+    "builtin.module(func.func(promote-buffers-to-stack{max-alloc-size-in-"
+    "bytes=262144},canonicalize,cse,convert-linalg-to-loops,convert-vector-"
+    "to-scf{full-unroll=true},lower-affine,convert-scf-to-cf),expand-strided-"
+    "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm,"
+    "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-"
+    "llvm,convert-ub-to-llvm,reconcile-unrealized-casts)";
+
+const mlir::DialectRegistry &registry() {
+  static const mlir::DialectRegistry *reg = [] {
+    auto *r = new mlir::DialectRegistry();
+    mlir::registerAllDialects(*r);
+    mlir::registerAllExtensions(*r);
+    mlir::registerAllToLLVMIRTranslations(*r);
+    return r;
+  }();
+  return *reg;
+}
+
+void registerPassesOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mlir::registerAllPasses(); });
+}
+
+/// An MLIR context whose diagnostics are collected into a string.
+struct Session {
+  mlir::MLIRContext ctx{registry(), mlir::MLIRContext::Threading::DISABLED};
+  std::string diags;
+  mlir::ScopedDiagnosticHandler handler{&ctx, [this](mlir::Diagnostic &d) {
+                                          llvm::raw_string_ostream os(diags);
+                                          os << d.getLocation() << ": " << d
+                                             << "\n";
+                                          return mlir::success();
+                                        }};
+  Session() {
+    registerPassesOnce();
+    ctx.loadAllAvailableDialects();
+  }
+  Status error(const std::string &what) const {
+    return internalError(what + (diags.empty() ? "" : ":\n" + diags));
+  }
+};
+
+std::string print(mlir::ModuleOp m) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  m.print(os);
+  return s;
+}
+
+Result<mlir::OwningOpRef<mlir::ModuleOp>> parse(Session &s,
+                                                const std::string &text) {
+  auto m = mlir::parseSourceString<mlir::ModuleOp>(text, &s.ctx);
+  if (!m) {
+    return s.error("the kernel source is not valid MLIR (template bug)");
+  }
+  return std::move(m);
+}
+
+/// Applies the module's @__transform_main schedule to the kernel function
+/// and erases the schedule.
+Status schedule(Session &s, mlir::ModuleOp m) {
+  mlir::transform::TransformOpInterface entry =
+      mlir::transform::detail::findTransformEntryPoint(m, m);
+  if (!entry) {
+    return s.error("the kernel source has no @__transform_main schedule");
+  }
+  mlir::transform::TransformOptions opts;
+  if (mlir::failed(mlir::transform::applyTransformNamedSequence(m, entry, m,
+                                                                opts))) {
+    return s.error("the transform schedule failed");
+  }
+  llvm::SmallVector<mlir::Operation *> seqs;
+  m.walk([&](mlir::transform::NamedSequenceOp op) { seqs.push_back(op); });
+  for (mlir::Operation *op : seqs) {
+    op->erase();
+  }
+  m->removeAttr(mlir::transform::TransformDialect::kWithNamedSequenceAttrName);
+  return Status::ok();
+}
+
+Status lower(Session &s, mlir::ModuleOp m) {
+  mlir::PassManager pm(&s.ctx);
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (mlir::failed(mlir::parsePassPipeline(kLowering, pm, es))) {
+    return internalError("bad lowering pipeline: " + err);
+  }
+  if (mlir::failed(pm.run(m))) {
+    return s.error("lowering to the LLVM dialect failed");
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+const char *mlirPipelineVersion() { return "kt-cpu-lower/1"; }
+
+Result<std::string> scheduleMlir(const std::string &text) {
+  Session s;
+  KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
+  KT_RETURN_IF_ERROR(schedule(s, *m));
+  return print(*m);
+}
+
+Result<std::string> lowerMlirToLlvmDialect(const std::string &text) {
+  Session s;
+  KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
+  KT_RETURN_IF_ERROR(schedule(s, *m));
+  KT_RETURN_IF_ERROR(lower(s, *m));
+  return print(*m);
+}
+
+Result<std::unique_ptr<llvm::Module>> mlirToLlvmIr(const std::string &text,
+                                                   llvm::LLVMContext &ctx) {
+  Session s;
+  KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
+  KT_RETURN_IF_ERROR(schedule(s, *m));
+  KT_RETURN_IF_ERROR(lower(s, *m));
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(*m, ctx, "ktune_kernel");
+  if (!llvmModule) {
+    return s.error("translation to LLVM IR failed");
+  }
+  return std::move(llvmModule);
+}
+
+void registerKtPasses() {
+  registerPassesOnce();
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mlir::PassPipelineRegistration<>(
+        "kt-cpu-lower",
+        "ktune's lowering of a scheduled CPU kernel to the LLVM dialect",
+        [](mlir::OpPassManager &pm) {
+          (void)mlir::parsePassPipeline(
+              llvm::StringRef(kLowering)
+                  .drop_front(std::strlen("builtin.module("))
+                  .drop_back(1),
+              pm);
+        });
+  });
+}
+
+} // namespace kt

@@ -1,0 +1,171 @@
+// kt.h: the stable C API an inference engine uses to find and run tuned GEMMs.
+//
+// Usage (see docs/c-api.md):
+//
+//   kt_context_options opts;
+//   kt_context_options_init(&opts);
+//   opts.results_path = "ktune-results.db";
+//   kt_context *ctx;
+//   if (kt_context_create(&opts, &ctx) != KT_OK) { /* use your defaults */ }
+//   kt_kernel *kernel;
+//   if (kt_gemm_lookup(ctx, &desc, &kernel) == KT_OK) {
+//     kt_gemm_launch_cpu(ctx, kernel, a, b, c, 1.0f, 0.0f);
+//   } else {
+//     /* KT_NOT_FOUND: nothing tuned for this problem; use your default. */
+//   }
+//   kt_context_destroy(ctx);
+//
+// Conventions: functions are kt_<object>_<action>; objects are opaque
+// handles; outputs come last and are named out_*; every struct passed in or
+// out starts with `size_t struct_size`, which the caller sets to
+// sizeof(struct) (the *_init functions do). No function aborts, throws or
+// prints; failures return a kt_status and set kt_context_last_error().
+//
+// This header is C11 and C++ compatible.
+#ifndef KT_KT_H
+#define KT_KT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The version of this API. Incremented on incompatible changes only; fields
+/// appended to structs (detected through struct_size) do not change it.
+#define KT_API_VERSION 1
+
+/// The KT_API_VERSION the library was built with. Compare it with the
+/// header's KT_API_VERSION to detect a mismatched library.
+int kt_api_version(void);
+
+typedef enum kt_status {
+  KT_OK = 0,
+  /// Nothing usable is recorded (no tuned result for this problem on this
+  /// machine, or no results file): the caller should use its default.
+  KT_NOT_FOUND = 1,
+  /// A null pointer, a bad struct_size or an invalid problem description.
+  KT_INVALID_ARGUMENT = 2,
+  /// The results file or the device cannot be used right now or here
+  /// (locked, corrupt, newer schema, unsupported device).
+  KT_UNAVAILABLE = 3,
+  /// A bug or an unexpected failure (e.g. a stored kernel does not load).
+  KT_INTERNAL = 4
+} kt_status;
+
+/// A stable name such as "KT_NOT_FOUND"; "KT_UNKNOWN_STATUS" for values
+/// outside the enum. Never null.
+const char *kt_status_string(kt_status status);
+
+/// An open results file plus a device to run its kernels on.
+typedef struct kt_context kt_context;
+/// A loaded, ready-to-launch kernel. Owned by its context.
+typedef struct kt_kernel kt_kernel;
+
+typedef struct kt_context_options {
+  size_t struct_size; ///< sizeof(kt_context_options).
+  /// Path of the SQLite results file written by the tuner. It is opened
+  /// read-only and never modified. Required.
+  const char *results_path;
+  /// "cpu", or NULL for the best available device (currently the CPU).
+  const char *device;
+  /// Threads used by kt_gemm_launch_cpu(); <= 0 means one per logical core.
+  /// 1 runs launches on the calling thread only.
+  int num_threads;
+  /// Nonzero (the default) rejects results recorded on another CPU model or
+  /// with other CPU features than this machine's. Zero accepts any result
+  /// recorded for the same target.
+  int check_validators;
+} kt_context_options;
+
+/// Sets struct_size and the defaults: no path, device NULL, num_threads 0,
+/// check_validators 1.
+void kt_context_options_init(kt_context_options *options);
+
+/// Opens the results file and the device. On success *out_ctx is a new
+/// context; on failure it is set to NULL and the status says why:
+/// KT_NOT_FOUND if the file does not exist, KT_UNAVAILABLE if it cannot be
+/// used (not a ktune results file, newer schema, locked), KT_INVALID_ARGUMENT
+/// for bad options.
+kt_status kt_context_create(const kt_context_options *options,
+                            kt_context **out_ctx);
+
+/// Releases the context and every kernel it handed out. NULL is ignored.
+/// No other call may be using the context or its kernels at that time.
+void kt_context_destroy(kt_context *ctx);
+
+/// The message of the most recent failed kt_* call on the calling thread
+/// (the last error is thread-local, so `ctx` may be NULL, e.g. after a failed
+/// kt_context_create). Empty after a call that returned KT_OK. The pointer is
+/// valid until the next kt_* call on the same thread. Never null.
+const char *kt_context_last_error(const kt_context *ctx);
+
+typedef enum kt_dtype {
+  KT_F32 = 0,
+  KT_F64 = 1,
+  KT_F16 = 2,
+  KT_BF16 = 3
+} kt_dtype;
+
+/// A GEMM in ktune's row-major convention (ktune/problem/GemmProblem.h):
+///   C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C[m,n]
+/// with every matrix stored row-major. trans_a nonzero: A is stored k x m
+/// instead of m x k; trans_b nonzero: B is stored n x k instead of k x n.
+/// Leading dimensions are row pitches in elements; 0 means packed (the
+/// stored matrix's column count). A column-major (BLAS) caller computing
+/// C = op(A) op(B) describes the transposed problem: swap m with n and A
+/// with B, each operand keeping its own transpose flag and leading dimension
+/// (so trans_a = BLAS transb, lda = BLAS ldb, and A is passed as `b`).
+typedef struct kt_gemm_desc {
+  size_t struct_size; ///< sizeof(kt_gemm_desc).
+  kt_dtype dtype;
+  int trans_a, trans_b;
+  int64_t m, n, k;
+  int64_t lda, ldb, ldc; ///< 0 = packed.
+} kt_gemm_desc;
+
+/// Sets struct_size and zeroes the rest (f32, NN, all sizes 0, packed).
+void kt_gemm_desc_init(kt_gemm_desc *desc);
+
+/// Finds the tuned kernel for `desc` on this context's device and loads it.
+/// KT_OK: *out_kernel is valid until kt_context_destroy(ctx); there is no
+/// function to free it. Looking up the same problem again returns the same
+/// pointer. KT_NOT_FOUND: nothing usable is recorded (no result, a result
+/// from another machine, or no stored code object); use your default.
+/// *out_kernel is NULL on any failure.
+///
+/// Results (found or not) are cached in the context: repeated lookups take
+/// a shared lock and a hash-map probe, and results the tuner adds to the
+/// file later are seen by new contexts only. Safe to call from many threads
+/// at once.
+kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
+                         kt_kernel **out_kernel);
+
+/// Runs `kernel` (from kt_gemm_lookup on the same `ctx`) on host memory:
+/// C = alpha * op(A) * op(B) + beta * C, with the shapes and leading
+/// dimensions it was looked up with. beta == 0 means C is not read. Returns
+/// when C is complete. Safe from many threads, but launches that use the
+/// context's thread pool (num_threads != 1) run one at a time.
+kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
+                             const void *a, const void *b, void *c,
+                             float alpha, float beta);
+
+typedef struct kt_kernel_info {
+  size_t struct_size;        ///< Set by the caller: sizeof(kt_kernel_info).
+  const char *template_name; ///< The tuned template, e.g. "cpu.gemm.mlir".
+  const char *params;        ///< Its parameters, e.g. "kc=256;mr=6;nr=16".
+  double time_ms;            ///< Measured time when tuned.
+  int64_t grid_m, grid_n;    ///< Blocks along m and n.
+} kt_kernel_info;
+
+/// Describes `kernel`. The strings are owned by the kernel (valid until
+/// kt_context_destroy). The caller sets out_info->struct_size first.
+kt_status kt_kernel_get_info(const kt_kernel *kernel,
+                             kt_kernel_info *out_info);
+
+#ifdef __cplusplus
+} // extern "C"
+#endif
+
+#endif // KT_KT_H

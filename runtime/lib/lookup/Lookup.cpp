@@ -1,0 +1,325 @@
+// The C entry points of kt.h: argument checks, status mapping, last error.
+#include "kt/kt.h"
+
+#include "LookupContext.h"
+
+#include "ktune/device/TargetDesc.h"
+#include "ktune/problem/DType.h"
+
+#include <fmt/format.h>
+
+#include <exception>
+#include <string>
+#include <utility>
+
+using namespace kt;
+
+namespace {
+
+/// The calling thread's last error message.
+std::string &lastError() {
+  thread_local std::string error;
+  return error;
+}
+
+/// Records `message` for kt_context_last_error() and returns `status`.
+kt_status fail(kt_status status, std::string message) noexcept {
+  lastError().swap(message);
+  return status;
+}
+
+kt_status succeed() {
+  lastError().clear();
+  return KT_OK;
+}
+
+kt_status toKtStatus(StatusCode code) {
+  switch (code) {
+  case StatusCode::Ok:
+    return KT_OK;
+  case StatusCode::NotFound:
+    return KT_NOT_FOUND;
+  case StatusCode::InvalidArgument:
+    return KT_INVALID_ARGUMENT;
+  case StatusCode::Unavailable:
+  case StatusCode::FailedPrecondition:
+  case StatusCode::DataLoss:
+  case StatusCode::Unimplemented:
+    return KT_UNAVAILABLE;
+  default:
+    return KT_INTERNAL;
+  }
+}
+
+kt_status fail(const Status &status) {
+  return fail(toKtStatus(status.code()), status.message());
+}
+
+/// Runs `body`, turning any C++ exception (e.g. std::bad_alloc from the
+/// standard library) into KT_INTERNAL so none crosses the C boundary.
+template <typename Body>
+kt_status guarded(const char *function, Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const std::exception &e) {
+    try {
+      return fail(KT_INTERNAL, fmt::format("{}: {}", function, e.what()));
+    } catch (...) {
+      lastError().clear();
+      return KT_INTERNAL;
+    }
+  } catch (...) {
+    lastError().clear();
+    return KT_INTERNAL;
+  }
+}
+
+kt_status nullArgument(const char *function, const char *argument) {
+  return fail(KT_INVALID_ARGUMENT,
+              fmt::format("{}: {} is NULL", function, argument));
+}
+
+/// Checks the caller filled in struct_size with at least this header's size.
+kt_status checkStructSize(const char *function, const char *type,
+                          size_t given, size_t expected) {
+  if (given >= expected) {
+    return KT_OK;
+  }
+  return fail(KT_INVALID_ARGUMENT,
+              fmt::format("{}: {}.struct_size is {}, expected at least {}; "
+                          "set it to sizeof({}) or use the _init function",
+                          function, type, given, expected, type));
+}
+
+/// Converts a kt_gemm_desc into a validated GemmProblem with its leading
+/// dimensions filled in.
+Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
+  GemmProblem problem;
+  switch (desc.dtype) {
+  case KT_F32:
+    problem.dtype = DType::F32;
+    break;
+  case KT_F64:
+    problem.dtype = DType::F64;
+    break;
+  case KT_F16:
+    problem.dtype = DType::F16;
+    break;
+  case KT_BF16:
+    problem.dtype = DType::BF16;
+    break;
+  default:
+    return invalidArgument(fmt::format(
+        "kt_gemm_desc.dtype is {}; expected KT_F32, KT_F64, KT_F16 or KT_BF16",
+        static_cast<int>(desc.dtype)));
+  }
+  problem.transA = desc.trans_a != 0;
+  problem.transB = desc.trans_b != 0;
+  problem.m = desc.m;
+  problem.n = desc.n;
+  problem.k = desc.k;
+  problem.lda = desc.lda;
+  problem.ldb = desc.ldb;
+  problem.ldc = desc.ldc;
+  if (problem.lda < 0 || problem.ldb < 0 || problem.ldc < 0) {
+    return invalidArgument(fmt::format(
+        "kt_gemm_desc has negative leading dimensions lda={} ldb={} ldc={}; "
+        "pass 0 for packed",
+        desc.lda, desc.ldb, desc.ldc));
+  }
+  problem.setDefaultLeadingDims();
+  Status valid = problem.validate();
+  if (!valid.isOk()) {
+    return valid;
+  }
+  return problem;
+}
+
+/// Parses kt_context_options.device; only the CPU is supported for now.
+Status checkDevice(const char *device) {
+  if (device == nullptr) {
+    return Status::ok();
+  }
+  Result<TargetDesc> target = parseTarget(device);
+  if (!target.isOk()) {
+    return invalidArgument("kt_context_options.device: " +
+                           target.status().message());
+  }
+  if (target->kind != TargetKind::Cpu) {
+    return unavailable(fmt::format(
+        "device '{}' is not supported by this build, which runs kernels on "
+        "the CPU only; pass \"cpu\" or NULL",
+        device));
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+extern "C" {
+
+int kt_api_version(void) { return KT_API_VERSION; }
+
+const char *kt_status_string(kt_status status) {
+  switch (status) {
+  case KT_OK:
+    return "KT_OK";
+  case KT_NOT_FOUND:
+    return "KT_NOT_FOUND";
+  case KT_INVALID_ARGUMENT:
+    return "KT_INVALID_ARGUMENT";
+  case KT_UNAVAILABLE:
+    return "KT_UNAVAILABLE";
+  case KT_INTERNAL:
+    return "KT_INTERNAL";
+  }
+  return "KT_UNKNOWN_STATUS";
+}
+
+const char *kt_context_last_error(const kt_context *ctx) {
+  return lastError().c_str();
+}
+
+void kt_context_options_init(kt_context_options *options) {
+  if (options == nullptr) {
+    return;
+  }
+  *options = kt_context_options{};
+  options->struct_size = sizeof(kt_context_options);
+  options->check_validators = 1;
+}
+
+void kt_gemm_desc_init(kt_gemm_desc *desc) {
+  if (desc == nullptr) {
+    return;
+  }
+  *desc = kt_gemm_desc{};
+  desc->struct_size = sizeof(kt_gemm_desc);
+  desc->dtype = KT_F32;
+}
+
+kt_status kt_context_create(const kt_context_options *options,
+                            kt_context **out_ctx) {
+  constexpr const char *kFn = "kt_context_create";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_ctx == nullptr) {
+      return nullArgument(kFn, "out_ctx");
+    }
+    *out_ctx = nullptr;
+    if (options == nullptr) {
+      return nullArgument(kFn, "options");
+    }
+    kt_status sizeOk = checkStructSize(kFn, "kt_context_options",
+                                       options->struct_size,
+                                       sizeof(kt_context_options));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    if (options->results_path == nullptr) {
+      return nullArgument(kFn, "options->results_path");
+    }
+    Status device = checkDevice(options->device);
+    if (!device.isOk()) {
+      return fail(device.withContext(kFn));
+    }
+    lookup::ContextOptions opts;
+    opts.resultsPath = options->results_path;
+    opts.numThreads = options->num_threads;
+    opts.checkValidators = options->check_validators != 0;
+    Result<std::unique_ptr<kt_context>> ctx = kt_context::create(opts);
+    if (!ctx.isOk()) {
+      return fail(ctx.status().withContext(kFn));
+    }
+    *out_ctx = std::move(ctx).value().release();
+    return succeed();
+  });
+}
+
+void kt_context_destroy(kt_context *ctx) { delete ctx; }
+
+kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
+                         kt_kernel **out_kernel) {
+  constexpr const char *kFn = "kt_gemm_lookup";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_kernel == nullptr) {
+      return nullArgument(kFn, "out_kernel");
+    }
+    *out_kernel = nullptr;
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    if (desc == nullptr) {
+      return nullArgument(kFn, "desc");
+    }
+    kt_status sizeOk = checkStructSize(kFn, "kt_gemm_desc", desc->struct_size,
+                                       sizeof(kt_gemm_desc));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    Result<GemmProblem> problem = toGemmProblem(*desc);
+    if (!problem.isOk()) {
+      return fail(problem.status().withContext(kFn));
+    }
+    Result<kt_kernel *> kernel = ctx->lookupGemm(*problem);
+    if (!kernel.isOk()) {
+      return fail(kernel.status());
+    }
+    *out_kernel = *kernel;
+    return succeed();
+  });
+}
+
+kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
+                             const void *a, const void *b, void *c,
+                             float alpha, float beta) {
+  constexpr const char *kFn = "kt_gemm_launch_cpu";
+  return guarded(kFn, [&]() -> kt_status {
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    if (kernel == nullptr) {
+      return nullArgument(kFn, "kernel");
+    }
+    if (a == nullptr || b == nullptr || c == nullptr) {
+      return nullArgument(kFn, a == nullptr   ? "a"
+                               : b == nullptr ? "b"
+                                              : "c");
+    }
+    if (kernel->owner != ctx) {
+      return fail(KT_INVALID_ARGUMENT,
+                  fmt::format("{}: the kernel for {} was looked up on another "
+                              "context; launch it on the context that "
+                              "returned it",
+                              kFn, kernel->problemKey));
+    }
+    ctx->launchGemm(*kernel, a, b, c, alpha, beta);
+    return succeed();
+  });
+}
+
+kt_status kt_kernel_get_info(const kt_kernel *kernel,
+                             kt_kernel_info *out_info) {
+  constexpr const char *kFn = "kt_kernel_get_info";
+  return guarded(kFn, [&]() -> kt_status {
+    if (kernel == nullptr) {
+      return nullArgument(kFn, "kernel");
+    }
+    if (out_info == nullptr) {
+      return nullArgument(kFn, "out_info");
+    }
+    kt_status sizeOk = checkStructSize(kFn, "kt_kernel_info",
+                                       out_info->struct_size,
+                                       sizeof(kt_kernel_info));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    out_info->template_name = kernel->templateName.c_str();
+    out_info->params = kernel->params.c_str();
+    out_info->time_ms = kernel->timeMs;
+    out_info->grid_m = kernel->gridM;
+    out_info->grid_n = kernel->gridN;
+    return succeed();
+  });
+}
+
+} // extern "C"

@@ -1,0 +1,27 @@
+// The explicit registry of GEMM template families.
+#include "ktune/templates/GemmTemplate.h"
+
+#include "ktune/templates/gemm/CpuGemmMlir.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+
+const std::vector<const GemmTemplate *> &gemmTemplates() {
+  static const CpuGemmMlir cpuMlir;
+  static const std::vector<const GemmTemplate *> all = {&cpuMlir};
+  return all;
+}
+
+Result<const GemmTemplate *> findGemmTemplate(const std::string &name) {
+  std::string known;
+  for (const GemmTemplate *t : gemmTemplates()) {
+    if (t->name() == name) {
+      return t;
+    }
+    known += (known.empty() ? "" : ", ") + t->name();
+  }
+  return notFound(fmt::format("unknown template '{}'; known: {}", name, known));
+}
+
+} // namespace kt

@@ -1,0 +1,514 @@
+// Tests for the kt.h lookup API with a real results file and a real GEMM
+// code object (tests/lookup/TestGemmKernel.c, built without the compiler).
+#include "kt/kt.h"
+#include "kt/kt.hpp"
+#include "ktune/base/Hash.h"
+#include "ktune/cache/ResultsStore.h"
+#include "ktune/device/HostInfo.h"
+#include "ktune/device/TargetDesc.h"
+#include "ktune/problem/GemmProblem.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#ifndef KT_TEST_GEMM_KERNEL_PATH
+#error "KT_TEST_GEMM_KERNEL_PATH must name the test GEMM shared object"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The problem TestGemmKernel.c computes: f32 NN 33x20x17, packed.
+constexpr int64_t kM = 33;
+constexpr int64_t kN = 20;
+constexpr int64_t kK = 17;
+constexpr const char *kOtherModel = "Imaginary CPU 9000 @ 1.00GHz";
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+/// A fresh temporary directory, removed with everything in it.
+class TempDir {
+public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("ktune-lookup-test-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter++));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string &name) const {
+    return (path_ / name).string();
+  }
+
+private:
+  fs::path path_;
+};
+
+kt::GemmProblem gemmProblem(int64_t m, int64_t n, int64_t k) {
+  kt::GemmProblem p;
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.setDefaultLeadingDims();
+  return p;
+}
+
+kt_gemm_desc gemmDesc(int64_t m, int64_t n, int64_t k) {
+  kt_gemm_desc desc;
+  kt_gemm_desc_init(&desc);
+  desc.m = m;
+  desc.n = n;
+  desc.k = k;
+  return desc;
+}
+
+std::string hostFeatures() {
+  std::string out;
+  for (const std::string &f : kt::TargetDesc::host().features) {
+    out += out.empty() ? f : "," + f;
+  }
+  return out;
+}
+
+/// A winning record for `problem` as the tuner stores it on this machine.
+kt::TuningRecord hostRecord(const kt::GemmProblem &problem,
+                            const std::string &binaryHash) {
+  kt::TuningRecord r;
+  r.problemKey = problem.key();
+  r.target = "cpu";
+  r.templateName = "test.c";
+  r.params = "x=1";
+  r.status = "ok";
+  r.timeMs = 0.25;
+  r.iterations = 10;
+  r.deviceModel = kt::hostInfo().cpuModel;
+  r.deviceFeatures = hostFeatures();
+  r.binaryHash = binaryHash;
+  return r;
+}
+
+/// Writes a results file holding the test kernel as the winner for 33x20x17,
+/// plus records that must not be used on this machine:
+///   64x64x64: recorded on another CPU model;
+///   48x48x48: recorded with other CPU features;
+///   40x40x40: its code object is not in the file;
+///   24x24x24: no code object was kept.
+void writeResults(const std::string &path) {
+  auto store = kt::openSqliteStore(path, /*readOnly=*/false);
+  REQUIRE(store.isOk());
+  std::string bytes = readFile(KT_TEST_GEMM_KERNEL_PATH);
+  REQUIRE(bytes.size() > 4);
+  std::string hash = kt::sha256Hex(bytes);
+  REQUIRE((*store)->putBinary(hash, "cpu", bytes).isOk());
+  REQUIRE((*store)->put(hostRecord(gemmProblem(kM, kN, kK), hash)).isOk());
+
+  kt::TuningRecord otherModel = hostRecord(gemmProblem(64, 64, 64), hash);
+  otherModel.deviceModel = kOtherModel;
+  REQUIRE((*store)->put(otherModel).isOk());
+  kt::TuningRecord otherFeatures = hostRecord(gemmProblem(48, 48, 48), hash);
+  otherFeatures.deviceFeatures = "avx9000";
+  REQUIRE((*store)->put(otherFeatures).isOk());
+  REQUIRE((*store)
+              ->put(hostRecord(gemmProblem(40, 40, 40), std::string(64, 'a')))
+              .isOk());
+  REQUIRE((*store)->put(hostRecord(gemmProblem(24, 24, 24), "")).isOk());
+}
+
+kt_context *openContext(const std::string &path, int checkValidators = 1,
+                        int threads = 0) {
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  opts.results_path = path.c_str();
+  opts.check_validators = checkValidators;
+  opts.num_threads = threads;
+  kt_context *ctx = nullptr;
+  kt_status status = kt_context_create(&opts, &ctx);
+  INFO(kt_context_last_error(nullptr));
+  REQUIRE(status == KT_OK);
+  REQUIRE(ctx != nullptr);
+  CHECK(std::string(kt_context_last_error(ctx)).empty());
+  return ctx;
+}
+
+std::string lastError() { return kt_context_last_error(nullptr); }
+
+std::vector<float> randomMatrix(size_t size, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(size);
+  for (float &x : v) {
+    x = dist(rng);
+  }
+  return v;
+}
+
+/// C = alpha * A * B + beta * C for packed row-major NN, in double.
+std::vector<float> referenceGemm(const std::vector<float> &a,
+                                 const std::vector<float> &b,
+                                 const std::vector<float> &c, float alpha,
+                                 float beta) {
+  std::vector<float> out(c.size());
+  for (int64_t i = 0; i < kM; ++i) {
+    for (int64_t j = 0; j < kN; ++j) {
+      double acc = 0;
+      for (int64_t p = 0; p < kK; ++p) {
+        acc += double(a[i * kK + p]) * double(b[p * kN + j]);
+      }
+      double base = beta == 0.0f ? 0.0 : double(beta) * c[i * kN + j];
+      out[i * kN + j] = float(double(alpha) * acc + base);
+    }
+  }
+  return out;
+}
+
+/// Counts elements off by more than 1e-4 relative to max(1, |expected|).
+int countMismatches(const std::vector<float> &got,
+                    const std::vector<float> &expected) {
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    double scale = std::max(1.0, std::fabs(double(expected[i])));
+    if (!(std::fabs(double(got[i]) - double(expected[i])) <= 1e-4 * scale)) {
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+} // namespace
+
+TEST_CASE("lookup loads and launches a tuned kernel", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+  kt_context *ctx = openContext(path);
+
+  kt_gemm_desc desc = gemmDesc(kM, kN, kK);
+  kt_kernel *kernel = nullptr;
+  kt_status status = kt_gemm_lookup(ctx, &desc, &kernel);
+  INFO(lastError());
+  REQUIRE(status == KT_OK);
+  REQUIRE(kernel != nullptr);
+  CHECK(lastError().empty());
+
+  kt_kernel_info info;
+  info.struct_size = sizeof info;
+  REQUIRE(kt_kernel_get_info(kernel, &info) == KT_OK);
+  CHECK(std::string(info.template_name) == "test.c");
+  CHECK(std::string(info.params) == "x=1");
+  CHECK(info.time_ms == 0.25);
+  CHECK(info.grid_m == 3);
+  CHECK(info.grid_n == 3);
+
+  SECTION("launch computes alpha * A * B + beta * C") {
+    std::mt19937 rng(42);
+    std::vector<float> a = randomMatrix(kM * kK, rng);
+    std::vector<float> b = randomMatrix(kK * kN, rng);
+    std::vector<float> c = randomMatrix(kM * kN, rng);
+    std::vector<float> expected = referenceGemm(a, b, c, 1.5f, 0.5f);
+    REQUIRE(kt_gemm_launch_cpu(ctx, kernel, a.data(), b.data(), c.data(),
+                               1.5f, 0.5f) == KT_OK);
+    CHECK(countMismatches(c, expected) == 0);
+
+    // beta == 0 must not read C, so NaNs there do not propagate.
+    std::vector<float> nans(kM * kN, std::numeric_limits<float>::quiet_NaN());
+    expected = referenceGemm(a, b, nans, 1.0f, 0.0f);
+    REQUIRE(kt_gemm_launch_cpu(ctx, kernel, a.data(), b.data(), nans.data(),
+                               1.0f, 0.0f) == KT_OK);
+    CHECK(countMismatches(nans, expected) == 0);
+  }
+
+  SECTION("the same problem gives the same kernel") {
+    kt_kernel *again = nullptr;
+    REQUIRE(kt_gemm_lookup(ctx, &desc, &again) == KT_OK);
+    CHECK(again == kernel);
+    // Explicit packed leading dimensions are the same problem.
+    kt_gemm_desc explicitLd = desc;
+    explicitLd.lda = kK;
+    explicitLd.ldb = kN;
+    explicitLd.ldc = kN;
+    REQUIRE(kt_gemm_lookup(ctx, &explicitLd, &again) == KT_OK);
+    CHECK(again == kernel);
+  }
+
+  SECTION("another shape is not found, every time") {
+    kt_gemm_desc other = gemmDesc(kM + 1, kN, kK);
+    std::string key = gemmProblem(kM + 1, kN, kK).key();
+    for (int i = 0; i < 3; ++i) {
+      kt_kernel *missing = kernel;
+      CHECK(kt_gemm_lookup(ctx, &other, &missing) == KT_NOT_FOUND);
+      CHECK(missing == nullptr);
+      CHECK_THAT(lastError(), Catch::Contains(key));
+    }
+    // Other layouts and element types are other problems too.
+    other = desc;
+    other.trans_b = 1;
+    kt_kernel *missing = nullptr;
+    CHECK(kt_gemm_lookup(ctx, &other, &missing) == KT_NOT_FOUND);
+    other = desc;
+    other.dtype = KT_BF16;
+    CHECK(kt_gemm_lookup(ctx, &other, &missing) == KT_NOT_FOUND);
+  }
+
+  kt_context_destroy(ctx);
+}
+
+TEST_CASE("results from another machine are not used", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+  kt_context *ctx = openContext(path);
+  kt_kernel *kernel = nullptr;
+
+  kt_gemm_desc desc = gemmDesc(64, 64, 64);
+  if (kt::hostInfo().cpuModel.empty()) {
+    WARN("the host CPU model is unknown, so models cannot be compared");
+  } else {
+    CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+    CHECK(kernel == nullptr);
+    CHECK_THAT(lastError(), Catch::Contains(kOtherModel));
+  }
+
+  desc = gemmDesc(48, 48, 48);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+  CHECK_THAT(lastError(), Catch::Contains("avx9000"));
+
+  desc = gemmDesc(40, 40, 40);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+  CHECK_THAT(lastError(), Catch::Contains("missing"));
+
+  desc = gemmDesc(24, 24, 24);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+  CHECK_THAT(lastError(), Catch::Contains("no stored code object"));
+  kt_context_destroy(ctx);
+
+  SECTION("unless validators are off") {
+    kt_context *lax = openContext(path, /*checkValidators=*/0);
+    for (int64_t size : {64, 48}) {
+      desc = gemmDesc(size, size, size);
+      kernel = nullptr;
+      CHECK(kt_gemm_lookup(lax, &desc, &kernel) == KT_OK);
+      CHECK(kernel != nullptr);
+    }
+    kt_context_destroy(lax);
+  }
+}
+
+TEST_CASE("concurrent lookups share one kernel", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+  kt_context *ctx = openContext(path);
+
+  constexpr int kThreads = 8;
+  constexpr int kLookups = 10000;
+  std::atomic<bool> go{false};
+  std::vector<kt_kernel *> first(kThreads, nullptr);
+  std::vector<int> failures(kThreads, 0);
+  std::vector<int> differing(kThreads, 0);
+  std::vector<int> wrongMisses(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      kt_gemm_desc hit = gemmDesc(kM, kN, kK);
+      kt_gemm_desc miss = gemmDesc(kM, kN, kK + 1 + t % 2);
+      while (!go.load()) {
+        std::this_thread::yield();
+      }
+      for (int i = 0; i < kLookups; ++i) {
+        kt_kernel *kernel = nullptr;
+        if (kt_gemm_lookup(ctx, &hit, &kernel) != KT_OK) {
+          ++failures[t];
+          continue;
+        }
+        if (first[t] == nullptr) {
+          first[t] = kernel;
+        } else if (kernel != first[t]) {
+          ++differing[t];
+        }
+        if (i % 1000 == 0 &&
+            (kt_gemm_lookup(ctx, &miss, &kernel) != KT_NOT_FOUND ||
+             kernel != nullptr || lastError().empty())) {
+          ++wrongMisses[t];
+        }
+      }
+    });
+  }
+  go.store(true);
+  for (std::thread &th : threads) {
+    th.join();
+  }
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("thread " << t);
+    CHECK(failures[t] == 0);
+    CHECK(differing[t] == 0);
+    CHECK(wrongMisses[t] == 0);
+    CHECK(first[t] != nullptr);
+    CHECK(first[t] == first[0]);
+  }
+
+  // Concurrent launches (serialised on the pool) all compute correctly.
+  std::mt19937 rng(7);
+  std::vector<float> a = randomMatrix(kM * kK, rng);
+  std::vector<float> b = randomMatrix(kK * kN, rng);
+  std::vector<float> c0 = randomMatrix(kM * kN, rng);
+  std::vector<float> expected = referenceGemm(a, b, c0, 1.5f, 0.5f);
+  std::vector<int> bad(kThreads, 0);
+  threads.clear();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::vector<float> c = c0;
+        if (kt_gemm_launch_cpu(ctx, first[0], a.data(), b.data(), c.data(),
+                               1.5f, 0.5f) != KT_OK ||
+            countMismatches(c, expected) != 0) {
+          ++bad[t];
+        }
+      }
+    });
+  }
+  for (std::thread &th : threads) {
+    th.join();
+  }
+  CHECK(std::count(bad.begin(), bad.end(), 0) == kThreads);
+  kt_context_destroy(ctx);
+}
+
+TEST_CASE("bad arguments are rejected with a message", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+  kt_context *ctx = openContext(path, 1, /*threads=*/1);
+  kt_gemm_desc desc = gemmDesc(kM, kN, kK);
+  kt_kernel *kernel = nullptr;
+
+  kt_gemm_desc bad = desc;
+  bad.struct_size = 8;
+  CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("struct_size"));
+  bad = desc;
+  bad.dtype = static_cast<kt_dtype>(7);
+  CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("dtype"));
+  bad = desc;
+  bad.m = 0;
+  CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("M=0"));
+  bad = desc;
+  bad.lda = 3;
+  CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("lda"));
+  bad = desc;
+  bad.ldc = -1;
+  CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK(kernel == nullptr);
+
+  REQUIRE(kt_gemm_lookup(ctx, &desc, &kernel) == KT_OK);
+  kt_kernel_info info;
+  info.struct_size = 0;
+  CHECK(kt_kernel_get_info(kernel, &info) == KT_INVALID_ARGUMENT);
+  CHECK(kt_kernel_get_info(kernel, nullptr) == KT_INVALID_ARGUMENT);
+
+  std::vector<float> m(kM * kN * kK);
+  CHECK(kt_gemm_launch_cpu(ctx, kernel, m.data(), nullptr, m.data(), 1, 0) ==
+        KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("b is NULL"));
+
+  // A kernel is tied to the context that looked it up.
+  kt_context *other = openContext(path);
+  CHECK(kt_gemm_launch_cpu(other, kernel, m.data(), m.data(), m.data(), 1,
+                           0) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("another context"));
+  kt_context_destroy(other);
+
+  // The last error belongs to the thread that failed.
+  REQUIRE(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
+  std::string mine = lastError();
+  std::string theirs = "unset";
+  std::thread([&] {
+    kt_kernel *k = nullptr;
+    kt_gemm_lookup(ctx, &desc, &k);
+    theirs = lastError();
+  }).join();
+  CHECK(theirs.empty());
+  CHECK(lastError() == mine);
+  kt_context_destroy(ctx);
+}
+
+TEST_CASE("unusable results files are reported", "[lookup]") {
+  TempDir dir;
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  kt_context *ctx = nullptr;
+
+  std::string missing = dir.file("missing.db");
+  opts.results_path = missing.c_str();
+  CHECK(kt_context_create(&opts, &ctx) == KT_NOT_FOUND);
+  CHECK_THAT(lastError(), Catch::Contains(missing));
+
+  std::string text = dir.file("notes.txt");
+  std::ofstream(text) << "this is not a database, just some text\n";
+  opts.results_path = text.c_str();
+  CHECK(kt_context_create(&opts, &ctx) == KT_UNAVAILABLE);
+  CHECK_THAT(lastError(), Catch::Contains(text));
+  CHECK(ctx == nullptr);
+  // Opening read-only leaves the file alone.
+  CHECK(readFile(text) == "this is not a database, just some text\n");
+}
+
+TEST_CASE("the C++ wrapper owns its context", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+
+  kt::api::Context ctx;
+  CHECK_FALSE(ctx);
+  REQUIRE(kt::api::Context::open(dir.file("nope.db"), ctx) == KT_NOT_FOUND);
+  CHECK_FALSE(ctx);
+  CHECK_THAT(kt::api::lastError(), Catch::Contains("nope.db"));
+
+  kt::api::Context opened;
+  REQUIRE(kt::api::Context::open(path, opened) == KT_OK);
+  ctx = std::move(opened);
+  CHECK(ctx);
+  CHECK_FALSE(opened);
+
+  std::optional<kt::api::Kernel> kernel =
+      ctx.lookupGemm(kt::api::gemmDesc(kM, kN, kK));
+  REQUIRE(kernel.has_value());
+  kt_kernel_info info;
+  REQUIRE(kernel->info(info) == KT_OK);
+  CHECK(info.grid_m * info.grid_n == 9);
+
+  std::mt19937 rng(3);
+  std::vector<float> a = randomMatrix(kM * kK, rng);
+  std::vector<float> b = randomMatrix(kK * kN, rng);
+  std::vector<float> c(kM * kN, 0.0f);
+  REQUIRE(ctx.launch(*kernel, a.data(), b.data(), c.data()) == KT_OK);
+  CHECK(countMismatches(c, referenceGemm(a, b, c, 1.0f, 0.0f)) == 0);
+
+  kt_status status = KT_OK;
+  CHECK_FALSE(ctx.lookupGemm(kt::api::gemmDesc(1, 2, 3, true), &status));
+  CHECK(status == KT_NOT_FOUND);
+  CHECK_FALSE(kt::api::lastError().empty());
+}

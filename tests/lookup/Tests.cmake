@@ -1,0 +1,21 @@
+# Tests for lookup/ (see tests/CMakeLists.txt for kt_add_test).
+
+# kt.h must be plain C: a strict C11 program exercises the error paths.
+add_executable(CApiTest lookup/CApiTest.c)
+set_source_files_properties(lookup/CApiTest.c PROPERTIES LANGUAGE C)
+set_target_properties(CApiTest PROPERTIES
+  C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+target_compile_options(CApiTest PRIVATE -pedantic-errors)
+target_link_libraries(CApiTest PRIVATE ktune_lookup)
+add_test(NAME CApiTest COMMAND CApiTest)
+set_tests_properties(CApiTest PROPERTIES LABELS lookup)
+
+# A hand-written GEMM code object that LookupTest stores in a results file,
+# so lookups load and launch a real kernel without the compiler.
+add_library(kt_test_gemm_kernel SHARED lookup/TestGemmKernel.c)
+kt_add_test(LookupTest lookup
+  SOURCES lookup/LookupTest.cpp
+  LIBS ktune_lookup)
+target_compile_definitions(LookupTest PRIVATE
+  KT_TEST_GEMM_KERNEL_PATH="$<TARGET_FILE:kt_test_gemm_kernel>")
+add_dependencies(LookupTest kt_test_gemm_kernel)

@@ -1,0 +1,71 @@
+// `ktune lookup`: the tuned winner for one problem, and whether it is
+// valid on this machine.
+#include "Commands.h"
+
+#include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/CpuCompiler.h"
+#include "ktune/device/CpuDevice.h"
+#include "ktune/tuner/Tuner.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace kt::cli {
+
+Runner addLookup(CLI::App &app) {
+  struct Args {
+    std::string db, target = "cpu", problem;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App *c =
+      app.add_subcommand("lookup", "Show the tuned winner for one problem");
+  c->add_option("--db", a->db, "SQLite results file")->required();
+  c->add_option("--target", a->target, "Target")->capture_default_str();
+  c->add_option("--problem", a->problem,
+                "ktune signature (gemm_f32_NN_1000x1000x1000) or a TunableOp "
+                "pair in quotes: 'GemmTunableOp_float_TN,tn_4096_16_4096'")
+      ->required();
+  return [a] {
+    auto p = parseGemmProblem(a->problem);
+    if (!p) {
+      return fail(p.status().message());
+    }
+    auto target = parseTarget(a->target);
+    if (!target) {
+      return fail(target.status().message());
+    }
+    auto store = openSqliteStore(a->db, /*readOnly=*/true);
+    if (!store) {
+      return fail(store.status().message());
+    }
+    auto w = (*store)->winner(p->key(), target->toString());
+    if (!w) {
+      return fail(w.status().message());
+    }
+    if (!w->has_value()) {
+      fmt::print("{} on {}: NOT_FOUND (not tuned; run `ktune tune`)\n",
+                 p->key(), target->toString());
+      return 3;
+    }
+    const TuningRecord &r = **w;
+    CpuDevice device(1);
+    CpuCompiler compiler(device.target(), "");
+    std::string why = checkRecord(r, currentValidators(device, compiler));
+    fmt::print("problem     {}\ntunableop   {},{}\ntarget      {}\n"
+               "template    {} (hash {})\nparams      {}\n"
+               "time        {:.4f} ms ({:.1f} GFLOP/s, dispersion {:.1f}%, "
+               "{} iterations)\nmax error   {:.3f} of tolerance\n"
+               "device      {}\ncompiler    {}\nbinary      {}\n"
+               "valid here  {}\n",
+               r.problemKey, p->tunableOpSig(), p->tunableOpParams(), r.target,
+               r.templateName, r.templateHash, r.params, r.timeMs,
+               p->flops() / (r.timeMs * 1e6), r.dispersion * 100,
+               r.iterations, r.maxError, r.deviceModel, r.compilerFingerprint,
+               r.binaryHash.empty() ? "(none)" : r.binaryHash,
+               why.empty() ? "yes" : "no: " + why);
+    return 0;
+  };
+}
+
+} // namespace kt::cli

@@ -1,0 +1,34 @@
+// ktune: tune, look up, move and inspect tuned GEMM kernels.
+#include "Commands.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+int main(int argc, char **argv) {
+  CLI::App app{"ktune: a just-in-time kernel compiler and autotuner for GEMM "
+               "(MLIR -> host CPU today; CUDA and HIP targets next).\n"
+               "Tuned results live in a SQLite file; see `ktune tune --help`."};
+  app.require_subcommand(1);
+  std::map<std::string, kt::cli::Runner> runners;
+  runners["devices"] = kt::cli::addDevices(app);
+  runners["tune"] = kt::cli::addTune(app);
+  runners["lookup"] = kt::cli::addLookup(app);
+  runners["export"] = kt::cli::addExport(app);
+  runners["import"] = kt::cli::addImport(app);
+  runners["compile"] = kt::cli::addCompile(app);
+  CLI11_PARSE(app, argc, argv);
+  for (CLI::App *sub : app.get_subcommands()) {
+    return runners.at(sub->get_name())();
+  }
+  return 1;
+}
+
+namespace kt::cli {
+
+int fail(const std::string &message) {
+  fmt::print(stderr, "ktune: error: {}\n", message);
+  return 1;
+}
+
+} // namespace kt::cli

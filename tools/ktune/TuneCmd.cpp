@@ -1,0 +1,143 @@
+// `ktune tune`: tune every problem of a problems file into a results DB.
+#include "Commands.h"
+
+#include "ktune/cache/ResultsStore.h"
+#include "ktune/problem/ProblemsFile.h"
+#include "ktune/tuner/Tuner.h"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+
+namespace kt::cli {
+namespace {
+
+std::atomic<bool> gCancel{false};
+
+extern "C" void onSigint(int) {
+  if (gCancel.exchange(true)) {
+    std::_Exit(130); // Second Ctrl-C: stop now (results are committed).
+  }
+}
+
+struct TuneArgs {
+  std::string problems, db = "ktune.db", target = "cpu";
+  int jobs = 0, threads = 0, maxCandidates = 24;
+  double budget = 0;
+  int64_t rotateMiB = 0;
+  bool overlap = false, noCache = false, quiet = false;
+};
+
+} // namespace
+
+Runner addTune(CLI::App &app) {
+  auto a = std::make_shared<TuneArgs>();
+  CLI::App *c = app.add_subcommand(
+      "tune", "Tune each problem of a problems file; print the winners");
+  c->add_option("--problems", a->problems,
+                "Problems file: ktune signatures (gemm_f32_NT_16x4096x4096), "
+                "or PyTorch tunableop_untuned*.csv / results CSV lines")
+      ->required();
+  c->add_option("--db", a->db, "SQLite results file (created if missing)")
+      ->capture_default_str();
+  c->add_option("--target", a->target, "Target to tune for: cpu")
+      ->capture_default_str();
+  c->add_option("--jobs", a->jobs,
+                "Compile threads (default: one per core)");
+  c->add_option("--threads", a->threads,
+                "Threads the kernels run on (default: all cores)");
+  c->add_option("--budget-s", a->budget,
+                "Seconds per problem before moving on (0: no limit)");
+  c->add_option("--max-candidates", a->maxCandidates,
+                "Configurations measured per problem")
+      ->capture_default_str();
+  c->add_option("--rotate-mib", a->rotateMiB,
+                "Rotating-buffer size in MiB (default: 2x last-level cache, "
+                "at most 1024)");
+  c->add_flag("--overlap", a->overlap,
+              "Compile the next candidates while measuring (faster, noisier "
+              "on machines with few cores)");
+  c->add_flag("--no-binary-cache", a->noCache,
+              "Do not use the on-disk compiled-kernel cache");
+  c->add_flag("--quiet", a->quiet, "No progress bar");
+  return [a] {
+    auto target = parseTarget(a->target);
+    if (!target) {
+      return fail(target.status().message());
+    }
+    if (target->kind != TargetKind::Cpu) {
+      return fail(fmt::format("target '{}' is not supported by this build; "
+                              "use --target cpu",
+                              a->target));
+    }
+    auto file = readProblemsFile(a->problems);
+    if (!file) {
+      return fail(file.status().message());
+    }
+    for (const std::string &e : file->errors) {
+      fmt::print(stderr, "ktune: warning: {} (line skipped)\n", e);
+    }
+    if (file->problems.empty()) {
+      return fail(fmt::format("{} holds no usable problem", a->problems));
+    }
+    auto store = openSqliteStore(a->db);
+    if (!store) {
+      return fail(store.status().message());
+    }
+    CpuDevice device(a->threads);
+    CpuCompiler compiler(device.target(),
+                         a->noCache ? "" : CpuCompiler::defaultCacheDir());
+    TuneOptions opt;
+    opt.compileJobs = a->jobs;
+    opt.maxCandidates = a->maxCandidates;
+    opt.budgetSeconds = a->budget;
+    if (a->rotateMiB > 0) {
+      opt.rotateBytes = a->rotateMiB << 20;
+    }
+    opt.overlap = a->overlap;
+    opt.progress = !a->quiet;
+    opt.cancel = &gCancel;
+    std::signal(SIGINT, onSigint);
+    Tuner tuner(device, compiler, **store, opt);
+    fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
+               file->problems.size(), device.info().name, device.threads(),
+               a->db);
+    fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
+               "cands", "winner");
+    int failures = 0;
+    for (const GemmProblem &p : file->problems) {
+      if (gCancel.load()) {
+        break;
+      }
+      auto o = tuner.tuneOne(p);
+      if (!o) {
+        std::signal(SIGINT, SIG_DFL);
+        return fail(fmt::format("tuning {} stopped: {}; results so far are "
+                                "kept in {}",
+                                p.key(), o.status().message(), a->db));
+      }
+      if (!o->winner) {
+        ++failures;
+        fmt::print("{:<48} {:>10} {:>10} {:>6}  no correct candidate\n",
+                   p.key(), "-", "-", o->candidates);
+        continue;
+      }
+      const TuningRecord &w = *o->winner;
+      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", p.key(),
+                 w.timeMs, p.flops() / (w.timeMs * 1e6),
+                 o->candidates + o->skipped, w.templateName, w.params);
+    }
+    std::signal(SIGINT, SIG_DFL);
+    if (gCancel.load()) {
+      fmt::print(stderr, "ktune: interrupted; every finished result is in "
+                         "{}\n",
+                 a->db);
+      return 130;
+    }
+    return failures ? 2 : 0;
+  };
+}
+
+} // namespace kt::cli

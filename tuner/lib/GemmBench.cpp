@@ -1,0 +1,131 @@
+// Rotating-buffer cold-cache timing and the OpenBLAS numerics check.
+#include "ktune/tuner/GemmBench.h"
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+namespace kt {
+
+int64_t gemmElemsA(const GemmProblem &p) {
+  return p.transA ? p.k * p.lda : p.m * p.lda;
+}
+int64_t gemmElemsB(const GemmProblem &p) {
+  return p.transB ? p.n * p.ldb : p.k * p.ldb;
+}
+int64_t gemmElemsC(const GemmProblem &p) { return p.m * p.ldc; }
+
+namespace {
+
+void fillUniform(std::vector<float> &v, std::mt19937_64 &rng) {
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (float &x : v) {
+    x = d(rng);
+  }
+}
+
+} // namespace
+
+RotatingGemmArgs::RotatingGemmArgs(const GemmProblem &p, int64_t bytes,
+                                   uint64_t seed) {
+  const int64_t setBytes =
+      (gemmElemsA(p) + gemmElemsB(p) + gemmElemsC(p)) * int64_t(sizeof(float));
+  const int64_t n = std::max<int64_t>(2, (bytes + setBytes - 1) / setBytes);
+  std::mt19937_64 rng(seed);
+  for (int64_t i = 0; i < n; ++i) {
+    a_.emplace_back(gemmElemsA(p));
+    b_.emplace_back(gemmElemsB(p));
+    c_.emplace_back(gemmElemsC(p));
+    fillUniform(a_.back(), rng);
+    fillUniform(b_.back(), rng);
+    fillUniform(c_.back(), rng);
+  }
+  total_ = n * setBytes;
+}
+
+Timing timeGemm(const GemmRunFn &run, RotatingGemmArgs &args,
+                const TimingOptions &opt) {
+  using Clock = std::chrono::steady_clock;
+  int next = 0;
+  auto once = [&] {
+    int i = next;
+    next = (next + 1) % args.sets();
+    auto t0 = Clock::now();
+    run(args.a(i), args.b(i), args.c(i), 1.0f, 0.0f);
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0)
+        .count();
+  };
+  for (int i = 0; i < opt.warmup; ++i) {
+    once();
+  }
+  std::vector<double> ms;
+  double total = 0;
+  while (int(ms.size()) < opt.maxIterations &&
+         (int(ms.size()) < opt.minIterations || total < opt.maxMs)) {
+    ms.push_back(once());
+    total += ms.back();
+  }
+  std::sort(ms.begin(), ms.end());
+  auto q = [&](double f) { return ms[size_t(f * double(ms.size() - 1))]; };
+  Timing t;
+  t.medianMs = q(0.5);
+  t.dispersion = t.medianMs > 0 ? (q(0.75) - q(0.25)) / t.medianMs : 0;
+  t.iterations = int(ms.size());
+  return t;
+}
+
+void referenceGemm(const GemmProblem &p, const float *a, const float *b,
+                   float *c, float alpha, float beta) {
+  cblas_sgemm(CblasRowMajor, p.transA ? CblasTrans : CblasNoTrans,
+              p.transB ? CblasTrans : CblasNoTrans, int(p.m), int(p.n),
+              int(p.k), alpha, a, int(p.lda), b, int(p.ldb), beta, c,
+              int(p.ldc));
+}
+
+Result<double> checkGemm(const GemmRunFn &run, const GemmProblem &p,
+                         uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> a(gemmElemsA(p)), b(gemmElemsB(p)), c0(gemmElemsC(p));
+  fillUniform(a, rng);
+  fillUniform(b, rng);
+  fillUniform(c0, rng);
+  // f32 accumulation over K terms of magnitude <= 1: the error grows like
+  // sqrt(K) * eps for random signs; allow a generous multiple so only real
+  // bugs (wrong element, missed tile, bad epilogue) fail.
+  const double eps = std::numeric_limits<float>::epsilon();
+  const double atol = 8.0 * eps * std::sqrt(double(p.k)) * 4.0;
+  const double rtol = 16.0 * eps;
+  double worst = 0;
+  for (float beta : {0.0f, 0.5f}) {
+    const float alpha = 1.25f;
+    std::vector<float> ref = c0, got = c0;
+    if (beta == 0.0f) {
+      std::fill(got.begin(), got.end(),
+                std::numeric_limits<float>::quiet_NaN());
+    }
+    referenceGemm(p, a.data(), b.data(), ref.data(), alpha, beta);
+    run(a.data(), b.data(), got.data(), alpha, beta);
+    for (int64_t i = 0; i < p.m; ++i) {
+      for (int64_t j = 0; j < p.n; ++j) {
+        const double r = ref[i * p.ldc + j], g = got[i * p.ldc + j];
+        const double tol = atol + rtol * std::fabs(r);
+        const double e = std::fabs(g - r) / tol;
+        if (!(e <= 1.0)) {
+          return failedPrecondition(fmt::format(
+              "C[{}][{}] = {} but OpenBLAS gives {} (alpha={}, beta={}, "
+              "tolerance {:.3g})",
+              i, j, g, r, alpha, beta, tol));
+        }
+        worst = std::max(worst, e);
+      }
+    }
+  }
+  return worst;
+}
+
+} // namespace kt

@@ -1,0 +1,253 @@
+// Tuning orchestration: candidate selection, a compile pool, rotating-buffer
+// measurement, numerics checks, and committing every result as it is found.
+#include "ktune/tuner/Tuner.h"
+
+#include "Progress.h"
+#include "Search.h"
+#include "ktune/device/HostInfo.h"
+#include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CpuKernel.h"
+#include "ktune/tuner/GemmBench.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace kt {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string joinFeatures(const std::vector<std::string> &f) {
+  std::string s;
+  for (const std::string &x : f) {
+    s += (s.empty() ? "" : ",") + x;
+  }
+  return s;
+}
+
+struct Compiled {
+  Config config;
+  Result<CompiledKernel> kernel = internalError("not compiled");
+};
+
+/// Compiles a batch on `jobs` threads; hands results to the consumer in
+/// completion order. Without overlap the consumer waits for the batch.
+class CompilePool {
+public:
+  CompilePool(const CpuCompiler &compiler, const GemmTemplate &tmpl,
+              const GemmProblem &p, std::vector<Config> batch, int jobs)
+      : compiler_(compiler), tmpl_(tmpl), problem_(p),
+        batch_(std::move(batch)) {
+    for (int i = 0; i < std::max(1, jobs); ++i) {
+      workers_.emplace_back([this] { work(); });
+    }
+  }
+  ~CompilePool() {
+    for (std::thread &t : workers_) {
+      t.join();
+    }
+  }
+  /// Next finished compile, or nullopt when the batch is exhausted.
+  std::optional<Compiled> pop(bool waitForAll) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] {
+      return finished_ == batch_.size() || (!waitForAll && !done_.empty());
+    });
+    if (done_.empty()) {
+      return std::nullopt;
+    }
+    Compiled c = std::move(done_.front());
+    done_.pop_front();
+    return c;
+  }
+
+private:
+  void work() {
+    for (;;) {
+      size_t i;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (next_ == batch_.size()) {
+          return;
+        }
+        i = next_++;
+      }
+      Compiled c{batch_[i]};
+      auto src = tmpl_.instantiate(batch_[i], problem_, compiler_.target());
+      if (!src) {
+        c.kernel = src.status();
+      } else {
+        std::string identity = fmt::format("{}|{}|{}|{}", tmpl_.name(),
+                                           tmpl_.sourceHash(), problem_.key(),
+                                           batch_[i].toString());
+        c.kernel = compiler_.compile(*src, identity);
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_.push_back(std::move(c));
+      ++finished_;
+      cv_.notify_all();
+    }
+  }
+
+  const CpuCompiler &compiler_;
+  const GemmTemplate &tmpl_;
+  const GemmProblem &problem_;
+  std::vector<Config> batch_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Compiled> done_;
+  size_t next_ = 0, finished_ = 0;
+};
+
+} // namespace
+
+Validators currentValidators(const CpuDevice &device,
+                             const CpuCompiler &compiler) {
+  return {device.target().toString(), device.info().name,
+          joinFeatures(device.target().features), compiler.fingerprint()};
+}
+
+Tuner::Tuner(CpuDevice &device, CpuCompiler &compiler, ResultsStore &store,
+             TuneOptions options)
+    : device_(device), compiler_(compiler), store_(store), opt_(options) {}
+
+Result<std::vector<ProblemOutcome>>
+Tuner::tune(const std::vector<GemmProblem> &problems) {
+  std::vector<ProblemOutcome> out;
+  for (const GemmProblem &p : problems) {
+    if (opt_.cancel && opt_.cancel->load()) {
+      break;
+    }
+    KT_ASSIGN_OR_RETURN(ProblemOutcome o, tuneOne(p));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
+  KT_RETURN_IF_ERROR(problem.validate());
+  ProblemOutcome outcome;
+  outcome.problem = problem;
+  const TargetDesc &target = device_.target();
+  const Validators v = currentValidators(device_, compiler_);
+  const auto start = Clock::now();
+  auto overBudget = [&] {
+    double s = std::chrono::duration<double>(Clock::now() - start).count();
+    return (opt_.budgetSeconds > 0 && s > opt_.budgetSeconds) ||
+           (opt_.cancel && opt_.cancel->load());
+  };
+  int64_t rotate = opt_.rotateBytes > 0
+                       ? opt_.rotateBytes
+                       : 2 * device_.info().lastLevelCacheBytes;
+  rotate = std::min(rotate, opt_.maxRotateBytes);
+  RotatingGemmArgs args(problem, rotate, opt_.seed);
+  TimingOptions topt{opt_.warmup, opt_.minIterations, opt_.maxIterations,
+                     opt_.maxMsPerCandidate};
+  Progress progress(opt_.progress, problem.key(), opt_.maxCandidates);
+  std::optional<double> bestMs;
+  if (auto w = store_.winner(problem.key(), target.toString());
+      w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
+    bestMs = (*w)->timeMs;
+  }
+  const int jobs =
+      opt_.compileJobs > 0 ? opt_.compileJobs : hostInfo().logicalCores;
+
+  for (const GemmTemplate *tmpl : gemmTemplates()) {
+    if (!tmpl->supports(problem, target)) {
+      continue;
+    }
+    SampleThenRefine search(tmpl->space(problem, target),
+                            tmpl->defaultConfig(problem, target),
+                            opt_.maxCandidates, opt_.seed);
+    for (;;) {
+      if (overBudget()) {
+        break;
+      }
+      std::vector<Config> batch;
+      for (Config &c : search.next(std::max(2, jobs * 2))) {
+        auto seen = store_.measured(problem.key(), target.toString(),
+                                    tmpl->name(), c.toString());
+        if (seen.isOk() && *seen) {
+          ++outcome.skipped; // Resumed run: measured before.
+          search.report(c, std::nullopt);
+          continue;
+        }
+        batch.push_back(std::move(c));
+      }
+      if (batch.empty()) {
+        if (search.next(1).empty()) {
+          break;
+        }
+        continue;
+      }
+      CompilePool pool(compiler_, *tmpl, problem, batch, jobs);
+      while (auto c = pool.pop(!opt_.overlap)) {
+        if (overBudget()) {
+          continue; // Drain the pool; unmeasured candidates are not stored.
+        }
+        TuningRecord r;
+        r.problemKey = problem.key();
+        r.op = "gemm";
+        r.target = target.toString();
+        r.templateName = tmpl->name();
+        r.templateHash = tmpl->sourceHash();
+        r.params = c->config.toString();
+        r.deviceModel = v.deviceModel;
+        r.deviceFeatures = v.deviceFeatures;
+        r.compilerFingerprint = v.compilerFingerprint;
+        r.createdUnix = int64_t(std::time(nullptr));
+        std::optional<double> ms;
+        std::optional<LoadedGemm> loaded;
+        if (!c->kernel.isOk()) {
+          r.status = "compile-failed";
+          r.message = c->kernel.status().message();
+        } else if (auto l = loadGemm(device_, c->kernel->bytes); !l) {
+          r.status = "launch-failed";
+          r.message = l.status().message();
+        } else {
+          loaded = std::move(l).value();
+          GemmRunFn run = loaded->runner(device_);
+          auto err = checkGemm(run, problem, opt_.seed + 1);
+          if (!err) {
+            r.status = "numerics-mismatch";
+            r.message = err.status().message();
+          } else {
+            r.maxError = *err;
+            Timing t = timeGemm(run, args, topt);
+            r.timeMs = t.medianMs;
+            r.dispersion = t.dispersion;
+            r.iterations = t.iterations;
+            r.binaryHash = c->kernel->hash;
+            ms = t.medianMs;
+          }
+        }
+        if (ms && (!bestMs || *ms < *bestMs)) {
+          // Only binaries that become the winner are kept in the DB.
+          KT_RETURN_IF_ERROR(store_.putBinary(
+              c->kernel->hash, r.target, c->kernel->bytes));
+          bestMs = ms;
+        }
+        KT_RETURN_IF_ERROR(store_.put(r));
+        search.report(c->config, ms);
+        ++outcome.candidates;
+        outcome.failed += ms ? 0 : 1;
+        progress.update(outcome.candidates,
+                        bestMs ? problem.flops() / (*bestMs * 1e6) : 0);
+      }
+    }
+  }
+  progress.finish();
+  KT_ASSIGN_OR_RETURN(outcome.winner,
+                      store_.winner(problem.key(), target.toString()));
+  return outcome;
+}
+
+} // namespace kt
