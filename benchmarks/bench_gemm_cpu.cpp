@@ -150,9 +150,8 @@ private:
 
 /// The fastest "ok" record for `p` that fits this machine and compiler and
 /// whose code object is stored, or nullopt if there is none.
-Result<std::optional<TuningRecord>> bestUsable(ResultsStore &store,
-                                               const GemmProblem &p,
-                                               const Validators &v) {
+Result<std::optional<TuningRecord>>
+bestUsable(ResultsStore &store, const GemmProblem &p, const Validators &v) {
   KT_ASSIGN_OR_RETURN(std::vector<TuningRecord> all,
                       store.measurements(p.key(), v.target));
   std::vector<TuningRecord> ok;
@@ -219,8 +218,8 @@ Status writeJson(const std::string &path, const std::vector<Row> &rows) {
   s += "]\n";
   std::FILE *f = std::fopen(path.c_str(), "w");
   if (!f) {
-    return unavailable(fmt::format("cannot write '{}': {}", path,
-                                   std::strerror(errno)));
+    return unavailable(
+        fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
   }
   bool ok = std::fwrite(s.data(), 1, s.size(), f) == s.size();
   ok = std::fclose(f) == 0 && ok;
@@ -275,8 +274,7 @@ int run(const Options &opt) {
   fmt::print("ktune CPU GEMM benchmark (f32): ktune vs OpenBLAS ({})\n",
              blasConfig ? blasConfig : "unknown configuration");
   fmt::print("host: {}, {} logical cores, last-level cache {} KiB\n",
-             host.cpuModel, host.logicalCores,
-             host.lastLevelCacheBytes >> 10);
+             host.cpuModel, host.logicalCores, host.lastLevelCacheBytes >> 10);
   fmt::print("tuning: once per shape on the multi-threaded device ({} "
              "threads), at most {} candidates{}; the winner is reused for "
              "threads=1 (not re-tuned single-threaded)\n",
@@ -332,6 +330,7 @@ int run(const Options &opt) {
       fmt::print("{} {}: {} {} ({:.3f} ms)\n", how, p.key(),
                  winners[i]->templateName, winners[i]->params,
                  winners[i]->timeMs);
+      std::fflush(stdout);
     } else if (!gCancel.load()) {
       fmt::print("FAILED {}: no candidate compiled, ran and matched "
                  "OpenBLAS\n",
@@ -380,8 +379,8 @@ int run(const Options &opt) {
       ++failures;
       continue;
     }
-    GemmRunFn ref = [&p](const float *a, const float *b, float *c,
-                         float alpha, float beta) {
+    GemmRunFn ref = [&p](const float *a, const float *b, float *c, float alpha,
+                         float beta) {
       referenceGemm(p, a, b, c, alpha, beta);
     };
     for (CpuDevice *device : devices) {
@@ -415,7 +414,7 @@ int run(const Options &opt) {
       mt.push_back(r.ratio);
     }
   }
-  auto summary = [](const char *what, const std::vector<double> &v) {
+  auto summary = [](const std::string &what, const std::vector<double> &v) {
     if (v.empty()) {
       fmt::print("{:<44} n/a\n", what);
     } else {
@@ -425,10 +424,9 @@ int run(const Options &opt) {
   fmt::print("\ngeometric mean of ratio (ktune / OpenBLAS):\n");
   summary("  single-thread, all shapes", st);
   summary("  single-thread, M <= 16", stSmall);
-  summary(fmt::format("  multi-thread ({} threads), all shapes",
-                      multi.threads())
-              .c_str(),
-          mt);
+  summary(
+      fmt::format("  multi-thread ({} threads), all shapes", multi.threads()),
+      mt);
 
   if (!opt.json.empty()) {
     if (Status s = writeJson(opt.json, rows); !s) {

@@ -13,7 +13,7 @@ static int failed = 0;
       ++passed;                                                                \
     } else {                                                                   \
       ++failed;                                                                \
-      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);     \
+      fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);      \
     }                                                                          \
   } while (0)
 
@@ -27,8 +27,8 @@ static void testVersionAndStatusStrings(void) {
   EXPECT(kt_api_version() == KT_API_VERSION);
   EXPECT(strcmp(kt_status_string(KT_OK), "KT_OK") == 0);
   EXPECT(strcmp(kt_status_string(KT_NOT_FOUND), "KT_NOT_FOUND") == 0);
-  EXPECT(strcmp(kt_status_string(KT_INVALID_ARGUMENT),
-                "KT_INVALID_ARGUMENT") == 0);
+  EXPECT(strcmp(kt_status_string(KT_INVALID_ARGUMENT), "KT_INVALID_ARGUMENT") ==
+         0);
   EXPECT(strcmp(kt_status_string(KT_UNAVAILABLE), "KT_UNAVAILABLE") == 0);
   EXPECT(strcmp(kt_status_string(KT_INTERNAL), "KT_INTERNAL") == 0);
   EXPECT(strcmp(kt_status_string((kt_status)42), "KT_UNKNOWN_STATUS") == 0);

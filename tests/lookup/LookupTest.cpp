@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -226,8 +227,8 @@ TEST_CASE("lookup loads and launches a tuned kernel", "[lookup]") {
     std::vector<float> b = randomMatrix(kK * kN, rng);
     std::vector<float> c = randomMatrix(kM * kN, rng);
     std::vector<float> expected = referenceGemm(a, b, c, 1.5f, 0.5f);
-    REQUIRE(kt_gemm_launch_cpu(ctx, kernel, a.data(), b.data(), c.data(),
-                               1.5f, 0.5f) == KT_OK);
+    REQUIRE(kt_gemm_launch_cpu(ctx, kernel, a.data(), b.data(), c.data(), 1.5f,
+                               0.5f) == KT_OK);
     CHECK(countMismatches(c, expected) == 0);
 
     // beta == 0 must not read C, so NaNs there do not propagate.
@@ -407,7 +408,10 @@ TEST_CASE("bad arguments are rejected with a message", "[lookup]") {
   CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
   CHECK_THAT(lastError(), Catch::Contains("struct_size"));
   bad = desc;
-  bad.dtype = static_cast<kt_dtype>(7);
+  // As a C caller could; the C++ enum cannot hold 7 without UB.
+  int seven = 7;
+  static_assert(sizeof(seven) == sizeof(bad.dtype));
+  std::memcpy(&bad.dtype, &seven, sizeof(seven));
   CHECK(kt_gemm_lookup(ctx, &bad, &kernel) == KT_INVALID_ARGUMENT);
   CHECK_THAT(lastError(), Catch::Contains("dtype"));
   bad = desc;
@@ -436,8 +440,8 @@ TEST_CASE("bad arguments are rejected with a message", "[lookup]") {
 
   // A kernel is tied to the context that looked it up.
   kt_context *other = openContext(path);
-  CHECK(kt_gemm_launch_cpu(other, kernel, m.data(), m.data(), m.data(), 1,
-                           0) == KT_INVALID_ARGUMENT);
+  CHECK(kt_gemm_launch_cpu(other, kernel, m.data(), m.data(), m.data(), 1, 0) ==
+        KT_INVALID_ARGUMENT);
   CHECK_THAT(lastError(), Catch::Contains("another context"));
   kt_context_destroy(other);
 

@@ -24,16 +24,16 @@
 namespace kt {
 namespace {
 
-// The lowering after the schedule. Everything is static-shaped, so
+// The lowering after the schedule (passes nested in builtin.module). Everything is static-shaped, so
 // memrefs cross the function boundary as bare pointers (CpuGemmAbi.h).
 constexpr const char *kLowering =
-    "builtin.module(func.func(promote-buffers-to-stack{max-alloc-size-in-"
-    "bytes=262144},canonicalize,cse,convert-linalg-to-loops,convert-vector-"
+    "func.func(promote-buffers-to-stack{max-alloc-size-in-"
+    "bytes=262144 max-rank-of-allocated-memref=2},canonicalize,cse,convert-linalg-to-loops,convert-vector-"
     "to-scf{full-unroll=true},lower-affine,convert-scf-to-cf),expand-strided-"
     "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm,"
     "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-"
-    "llvm,convert-ub-to-llvm,reconcile-unrealized-casts)";
+    "llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
 const mlir::DialectRegistry &registry() {
   static const mlir::DialectRegistry *reg = [] {
@@ -109,11 +109,15 @@ Status schedule(Session &s, mlir::ModuleOp m) {
 }
 
 Status lower(Session &s, mlir::ModuleOp m) {
-  mlir::PassManager pm(&s.ctx);
+  mlir::PassManager pm(&s.ctx, mlir::ModuleOp::getOperationName());
   std::string err;
   llvm::raw_string_ostream es(err);
   if (mlir::failed(mlir::parsePassPipeline(kLowering, pm, es))) {
     return internalError("bad lowering pipeline: " + err);
+  }
+  if (std::getenv("KT_DEBUG_PIPELINE")) {
+    pm.printAsTextualPipeline(llvm::errs());
+    llvm::errs() << "\n";
   }
   if (mlir::failed(pm.run(m))) {
     return s.error("lowering to the LLVM dialect failed");
@@ -162,11 +166,7 @@ void registerKtPasses() {
         "kt-cpu-lower",
         "ktune's lowering of a scheduled CPU kernel to the LLVM dialect",
         [](mlir::OpPassManager &pm) {
-          (void)mlir::parsePassPipeline(
-              llvm::StringRef(kLowering)
-                  .drop_front(std::strlen("builtin.module("))
-                  .drop_back(1),
-              pm);
+          (void)mlir::parsePassPipeline(kLowering, pm);
         });
   });
 }

@@ -95,10 +95,12 @@ kt_status kt_context_create(const kt_context_options *options,
 /// No other call may be using the context or its kernels at that time.
 void kt_context_destroy(kt_context *ctx);
 
-/// The message of the most recent failed kt_* call on the calling thread
-/// (the last error is thread-local, so `ctx` may be NULL, e.g. after a failed
-/// kt_context_create). Empty after a call that returned KT_OK. The pointer is
-/// valid until the next kt_* call on the same thread. Never null.
+/// Why the calling thread's most recent kt_* call that returns a kt_status
+/// failed; empty if it returned KT_OK. The last error is thread-local, so
+/// threads sharing a context do not see each other's errors, and `ctx` may
+/// be NULL (e.g. after a failed kt_context_create). The pointer is valid
+/// until the calling thread's next call that returns a kt_status. Never
+/// null.
 const char *kt_context_last_error(const kt_context *ctx);
 
 typedef enum kt_dtype {
@@ -148,8 +150,8 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
 /// when C is complete. Safe from many threads, but launches that use the
 /// context's thread pool (num_threads != 1) run one at a time.
 kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
-                             const void *a, const void *b, void *c,
-                             float alpha, float beta);
+                             const void *a, const void *b, void *c, float alpha,
+                             float beta);
 
 typedef struct kt_kernel_info {
   size_t struct_size;        ///< Set by the caller: sizeof(kt_kernel_info).
@@ -161,8 +163,7 @@ typedef struct kt_kernel_info {
 
 /// Describes `kernel`. The strings are owned by the kernel (valid until
 /// kt_context_destroy). The caller sets out_info->struct_size first.
-kt_status kt_kernel_get_info(const kt_kernel *kernel,
-                             kt_kernel_info *out_info);
+kt_status kt_kernel_get_info(const kt_kernel *kernel, kt_kernel_info *out_info);
 
 #ifdef __cplusplus
 } // extern "C"

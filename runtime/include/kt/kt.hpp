@@ -101,8 +101,8 @@ public:
   }
 
   /// Runs `kernel` on host memory: C = alpha * op(A) * op(B) + beta * C.
-  kt_status launch(const Kernel &kernel, const void *a, const void *b,
-                   void *c, float alpha = 1.0f, float beta = 0.0f) const {
+  kt_status launch(const Kernel &kernel, const void *a, const void *b, void *c,
+                   float alpha = 1.0f, float beta = 0.0f) const {
     return kt_gemm_launch_cpu(ctx_, kernel.get(), a, b, c, alpha, beta);
   }
 

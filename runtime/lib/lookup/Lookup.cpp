@@ -8,8 +8,10 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <exception>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 using namespace kt;
@@ -80,8 +82,8 @@ kt_status nullArgument(const char *function, const char *argument) {
 }
 
 /// Checks the caller filled in struct_size with at least this header's size.
-kt_status checkStructSize(const char *function, const char *type,
-                          size_t given, size_t expected) {
+kt_status checkStructSize(const char *function, const char *type, size_t given,
+                          size_t expected) {
   if (given >= expected) {
     return KT_OK;
   }
@@ -95,7 +97,12 @@ kt_status checkStructSize(const char *function, const char *type,
 /// dimensions filled in.
 Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
   GemmProblem problem;
-  switch (desc.dtype) {
+  // A C caller may store any int here; reading it as the C++ enum would be
+  // undefined for values outside the enumerators, so read the raw value.
+  std::underlying_type_t<kt_dtype> dtype;
+  static_assert(sizeof(dtype) == sizeof(desc.dtype));
+  std::memcpy(&dtype, &desc.dtype, sizeof(dtype));
+  switch (dtype) {
   case KT_F32:
     problem.dtype = DType::F32;
     break;
@@ -111,7 +118,7 @@ Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
   default:
     return invalidArgument(fmt::format(
         "kt_gemm_desc.dtype is {}; expected KT_F32, KT_F64, KT_F16 or KT_BF16",
-        static_cast<int>(desc.dtype)));
+        static_cast<int64_t>(dtype)));
   }
   problem.transA = desc.trans_a != 0;
   problem.transB = desc.trans_b != 0;
@@ -161,7 +168,10 @@ extern "C" {
 int kt_api_version(void) { return KT_API_VERSION; }
 
 const char *kt_status_string(kt_status status) {
-  switch (status) {
+  // Read the raw value: a C caller may pass any int (see toGemmProblem).
+  std::underlying_type_t<kt_status> value;
+  std::memcpy(&value, &status, sizeof(value));
+  switch (value) {
   case KT_OK:
     return "KT_OK";
   case KT_NOT_FOUND:
@@ -209,9 +219,9 @@ kt_status kt_context_create(const kt_context_options *options,
     if (options == nullptr) {
       return nullArgument(kFn, "options");
     }
-    kt_status sizeOk = checkStructSize(kFn, "kt_context_options",
-                                       options->struct_size,
-                                       sizeof(kt_context_options));
+    kt_status sizeOk =
+        checkStructSize(kFn, "kt_context_options", options->struct_size,
+                        sizeof(kt_context_options));
     if (sizeOk != KT_OK) {
       return sizeOk;
     }
@@ -270,8 +280,8 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
 }
 
 kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
-                             const void *a, const void *b, void *c,
-                             float alpha, float beta) {
+                             const void *a, const void *b, void *c, float alpha,
+                             float beta) {
   constexpr const char *kFn = "kt_gemm_launch_cpu";
   return guarded(kFn, [&]() -> kt_status {
     if (ctx == nullptr) {
@@ -281,9 +291,7 @@ kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
       return nullArgument(kFn, "kernel");
     }
     if (a == nullptr || b == nullptr || c == nullptr) {
-      return nullArgument(kFn, a == nullptr   ? "a"
-                               : b == nullptr ? "b"
-                                              : "c");
+      return nullArgument(kFn, a == nullptr ? "a" : b == nullptr ? "b" : "c");
     }
     if (kernel->owner != ctx) {
       return fail(KT_INVALID_ARGUMENT,
@@ -307,9 +315,8 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
     if (out_info == nullptr) {
       return nullArgument(kFn, "out_info");
     }
-    kt_status sizeOk = checkStructSize(kFn, "kt_kernel_info",
-                                       out_info->struct_size,
-                                       sizeof(kt_kernel_info));
+    kt_status sizeOk = checkStructSize(
+        kFn, "kt_kernel_info", out_info->struct_size, sizeof(kt_kernel_info));
     if (sizeOk != KT_OK) {
       return sizeOk;
     }

@@ -13,8 +13,7 @@ namespace kt::lookup {
 size_t GemmProblemHash::operator()(const GemmProblem &p) const {
   size_t h = std::hash<int>()(static_cast<int>(p.dtype));
   auto mix = [&h](uint64_t v) {
-    h ^= std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ULL + (h << 6) +
-         (h >> 2);
+    h ^= std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
   };
   mix(uint64_t(p.transA) | (uint64_t(p.transB) << 1));
   for (int64_t v : {p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) {
@@ -88,8 +87,8 @@ Result<kt_context::CacheEntry>
 kt_context::loadGemm(const GemmProblem &problem) {
   std::string key = problem.key();
   const std::string &target = validators_.target;
-  KT_ASSIGN_OR_RETURN(
-      std::optional<TuningRecord> winner, store_->winner(key, target));
+  KT_ASSIGN_OR_RETURN(std::optional<TuningRecord> winner,
+                      store_->winner(key, target));
   if (!winner) {
     return CacheEntry{nullptr, notFound(fmt::format(
                                    "no tuned result for {} on target '{}' in "
@@ -109,30 +108,29 @@ kt_context::loadGemm(const GemmProblem &problem) {
     }
   }
   if (record.binaryHash.empty()) {
-    return CacheEntry{nullptr,
-                      notFound(fmt::format(
-                          "the tuned result for {} in '{}' ({} {}) has no "
-                          "stored code object; re-tune keeping code objects",
-                          key, resultsPath_, record.templateName,
-                          record.params))};
+    return CacheEntry{
+        nullptr, notFound(fmt::format(
+                     "the tuned result for {} in '{}' ({} {}) has no "
+                     "stored code object; re-tune keeping code objects",
+                     key, resultsPath_, record.templateName, record.params))};
   }
   KT_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                       store_->getBinary(record.binaryHash));
   if (!bytes) {
-    return CacheEntry{nullptr,
-                      notFound(fmt::format(
-                          "the code object {} of the tuned result for {} is "
-                          "missing from '{}'; re-tune or copy the complete "
-                          "results file",
-                          record.binaryHash, key, resultsPath_))};
+    return CacheEntry{
+        nullptr,
+        notFound(fmt::format("the code object {} of the tuned result for {} is "
+                             "missing from '{}'; re-tune or copy the complete "
+                             "results file",
+                             record.binaryHash, key, resultsPath_))};
   }
   Result<std::unique_ptr<kt_kernel>> kernel = loadKernel(record, *bytes);
   if (!kernel.isOk()) {
-    return CacheEntry{nullptr, kernel.status().withContext(fmt::format(
-                                   "loading the tuned kernel for {} ({} {}) "
-                                   "from '{}'",
-                                   key, record.templateName, record.params,
-                                   resultsPath_))};
+    return CacheEntry{
+        nullptr, kernel.status().withContext(fmt::format(
+                     "loading the tuned kernel for {} ({} {}) "
+                     "from '{}'",
+                     key, record.templateName, record.params, resultsPath_))};
   }
   return CacheEntry{std::move(kernel).value(), Status::ok()};
 }

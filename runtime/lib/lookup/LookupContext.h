@@ -17,6 +17,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 /// A loaded GEMM code object with its resolved entry points. Owned by the
 /// context that looked it up; immutable once published in its cache.

@@ -15,7 +15,7 @@ namespace {
 
 // Bump when the generated code changes in any way: it enters sourceHash(),
 // hence every binary-cache key and every stored result's validator.
-constexpr const char *kGeneratorVersion = "cpu.gemm.mlir/3";
+constexpr const char *kGeneratorVersion = "cpu.gemm.mlir/5";
 
 struct Params {
   int64_t mc, nc, kc, mr, nr, ku, order, pack;
@@ -256,7 +256,7 @@ std::string Emitter::schedule() {
        "      transform.apply_patterns.vector.reduction_to_contract\n"
        "      transform.apply_patterns.vector.transfer_permutation_patterns\n"
        "      transform.apply_patterns.canonicalization\n"
-       "    } : !transform.any_op\n";
+       "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
   for (int j = 0; j < i; ++j) {
     o += fmt::format("    transform.loop.hoist_loop_invariant_subsets %li{} : "
                      "!transform.any_op\n",
@@ -277,10 +277,9 @@ std::string Emitter::schedule() {
        "      transform.apply_patterns.vector.lower_transfer "
        "max_transfer_rank = 1\n"
        "      transform.apply_patterns.vector.lower_transpose\n"
-       "      transform.apply_patterns.vector.lower_broadcast\n"
        "      transform.apply_patterns.vector.lower_shape_cast\n"
        "      transform.apply_patterns.canonicalization\n"
-       "    } : !transform.any_op\n"
+       "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n"
        "    transform.yield\n"
        "  }\n";
   return o;

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds ktune and tunes the LLM GEMM shapes in
+# data/llm_gemm_shapes.csv into ./ktune.db; the tune command prints the
+# winners.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh build
+./build/tools/ktune/ktune tune --problems data/llm_gemm_shapes.csv \
+  --db ktune.db "$@"
