@@ -19,11 +19,16 @@
 namespace kt {
 
 Result<EmitStage> parseEmitStage(const std::string &s) {
-  if (s == "mlir") return EmitStage::Mlir;
-  if (s == "scheduled") return EmitStage::Scheduled;
-  if (s == "llvm-dialect") return EmitStage::LlvmDialect;
-  if (s == "llvm") return EmitStage::LlvmIr;
-  if (s == "asm") return EmitStage::Asm;
+  if (s == "mlir")
+    return EmitStage::Mlir;
+  if (s == "scheduled")
+    return EmitStage::Scheduled;
+  if (s == "llvm-dialect")
+    return EmitStage::LlvmDialect;
+  if (s == "llvm")
+    return EmitStage::LlvmIr;
+  if (s == "asm")
+    return EmitStage::Asm;
   return invalidArgument(fmt::format(
       "unknown --emit '{}'; expected mlir, scheduled, llvm-dialect, llvm or "
       "asm",

@@ -64,9 +64,10 @@ Result<std::unique_ptr<llvm::TargetMachine>> hostMachine() {
     return internalError("no LLVM target for " + triple + ": " + err);
   }
   llvm::TargetOptions opts;
-  std::unique_ptr<llvm::TargetMachine> tm(t->createTargetMachine(
-      llvm::Triple(triple), llvm::sys::getHostCPUName(), hostFeatureString(),
-      opts, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  std::unique_ptr<llvm::TargetMachine> tm(
+      t->createTargetMachine(llvm::Triple(triple), llvm::sys::getHostCPUName(),
+                             hostFeatureString(), opts, llvm::Reloc::PIC_,
+                             std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!tm) {
     return internalError("could not create a target machine for " + triple);
   }
@@ -144,14 +145,13 @@ Result<std::string> linkSharedObject(const std::string &object) {
   std::string errMsg;
   llvm::SmallVector<llvm::StringRef, 8> args = {
       *lld, "-shared", "--no-undefined-version", "-O1", "-o", soPath, objPath};
-  int rc = llvm::sys::ExecuteAndWait(*lld, args, std::nullopt, {}, 60, 0,
-                                     &errMsg);
+  int rc =
+      llvm::sys::ExecuteAndWait(*lld, args, std::nullopt, {}, 60, 0, &errMsg);
   llvm::sys::fs::remove(objPath);
   if (rc != 0) {
     llvm::sys::fs::remove(soPath);
-    return internalError(
-        fmt::format("linking the kernel with {} failed ({}): {}", *lld, rc,
-                    errMsg));
+    return internalError(fmt::format(
+        "linking the kernel with {} failed ({}): {}", *lld, rc, errMsg));
   }
   auto buf = llvm::MemoryBuffer::getFile(soPath);
   llvm::sys::fs::remove(soPath);

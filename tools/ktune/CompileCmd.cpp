@@ -26,8 +26,7 @@ Runner addCompile(CLI::App &app) {
   c->add_option("--config", a->config,
                 "Parameters 'mr=6;nv=2;...' (default: each family's default "
                 "configuration for the problem)");
-  c->add_option("--template", a->tmpl,
-                "Only this family (e.g. cpu.gemm.mlir)");
+  c->add_option("--template", a->tmpl, "Only this family (e.g. cpu.gemm.mlir)");
   return [a] {
     auto p = parseGemmProblem(a->problem);
     if (!p) {

@@ -60,8 +60,8 @@ Runner addLookup(CLI::App &app) {
                "valid here  {}\n",
                r.problemKey, p->tunableOpSig(), p->tunableOpParams(), r.target,
                r.templateName, r.templateHash, r.params, r.timeMs,
-               p->flops() / (r.timeMs * 1e6), r.dispersion * 100,
-               r.iterations, r.maxError, r.deviceModel, r.compilerFingerprint,
+               p->flops() / (r.timeMs * 1e6), r.dispersion * 100, r.iterations,
+               r.maxError, r.deviceModel, r.compilerFingerprint,
                r.binaryHash.empty() ? "(none)" : r.binaryHash,
                why.empty() ? "yes" : "no: " + why);
     return 0;

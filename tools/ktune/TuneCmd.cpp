@@ -44,8 +44,7 @@ Runner addTune(CLI::App &app) {
       ->capture_default_str();
   c->add_option("--target", a->target, "Target to tune for: cpu")
       ->capture_default_str();
-  c->add_option("--jobs", a->jobs,
-                "Compile threads (default: one per core)");
+  c->add_option("--jobs", a->jobs, "Compile threads (default: one per core)");
   c->add_option("--threads", a->threads,
                 "Threads the kernels run on (default: all cores)");
   c->add_option("--budget-s", a->budget,
@@ -77,7 +76,7 @@ Runner addTune(CLI::App &app) {
       return fail(file.status().message());
     }
     for (const std::string &e : file->errors) {
-      fmt::print(stderr, "ktune: warning: {} (line skipped)\n", e);
+      fmt::print(stderr, "ktune: warning: {}\n", e);
     }
     if (file->problems.empty()) {
       return fail(fmt::format("{} holds no usable problem", a->problems));
@@ -125,14 +124,16 @@ Runner addTune(CLI::App &app) {
         continue;
       }
       const TuningRecord &w = *o->winner;
-      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", p.key(),
-                 w.timeMs, p.flops() / (w.timeMs * 1e6),
-                 o->candidates + o->skipped, w.templateName, w.params);
+      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", p.key(), w.timeMs,
+                 p.flops() / (w.timeMs * 1e6), o->candidates + o->skipped,
+                 w.templateName, w.params);
+      std::fflush(stdout);
     }
     std::signal(SIGINT, SIG_DFL);
     if (gCancel.load()) {
-      fmt::print(stderr, "ktune: interrupted; every finished result is in "
-                         "{}\n",
+      fmt::print(stderr,
+                 "ktune: interrupted; every finished result is in "
+                 "{}\n",
                  a->db);
       return 130;
     }

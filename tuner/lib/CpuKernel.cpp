@@ -15,9 +15,8 @@ Result<LoadedGemm> loadGemm(const CpuDevice &device, const std::string &bytes) {
   g.gridM = reinterpret_cast<CpuGridFn>(gm)();
   g.gridN = reinterpret_cast<CpuGridFn>(gn)();
   if (g.gridM <= 0 || g.gridN <= 0) {
-    return invalidArgument(
-        fmt::format("code object reports an empty grid {}x{}", g.gridM,
-                    g.gridN));
+    return invalidArgument(fmt::format(
+        "code object reports an empty grid {}x{}", g.gridM, g.gridN));
   }
   return g;
 }
@@ -28,9 +27,8 @@ GemmRunFn LoadedGemm::runner(CpuDevice &device) const {
   ThreadPool *pool = &device.pool();
   return [f, gm, gn, pool](const float *a, const float *b, float *c,
                            float alpha, float beta) {
-    pool->parallelFor(gm * gn, [&](int64_t i) {
-      f(a, b, c, alpha, beta, i / gn, i % gn);
-    });
+    pool->parallelFor(
+        gm * gn, [&](int64_t i) { f(a, b, c, alpha, beta, i / gn, i % gn); });
   };
 }
 

@@ -57,8 +57,7 @@ Timing timeGemm(const GemmRunFn &run, RotatingGemmArgs &args,
     next = (next + 1) % args.sets();
     auto t0 = Clock::now();
     run(args.a(i), args.b(i), args.c(i), 1.0f, 0.0f);
-    return std::chrono::duration<double, std::milli>(Clock::now() - t0)
-        .count();
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
   for (int i = 0; i < opt.warmup; ++i) {
     once();

@@ -16,9 +16,9 @@ void Progress::update(int done, double bestGflops) {
   if (!enabled_ || total_ <= 0) {
     return;
   }
-  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start_)
-                 .count();
+  double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+          .count();
   double eta = done > 0 ? s / done * std::max(0, total_ - done) : 0;
   const int width = 24;
   int fill = std::min(width, done * width / total_);

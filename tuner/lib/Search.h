@@ -14,8 +14,8 @@ namespace kt {
 /// Ask/tell over a finite list of legal configurations.
 class SampleThenRefine {
 public:
-  SampleThenRefine(std::vector<Config> space, const Config &initial,
-                   int budget, uint64_t seed);
+  SampleThenRefine(std::vector<Config> space, const Config &initial, int budget,
+                   uint64_t seed);
   /// Up to `n` configurations not proposed before; empty when done.
   std::vector<Config> next(int n);
   /// Reports a measured time (ms); failures are reported as nullopt.

@@ -84,9 +84,9 @@ private:
       if (!src) {
         c.kernel = src.status();
       } else {
-        std::string identity = fmt::format("{}|{}|{}|{}", tmpl_.name(),
-                                           tmpl_.sourceHash(), problem_.key(),
-                                           batch_[i].toString());
+        std::string identity =
+            fmt::format("{}|{}|{}|{}", tmpl_.name(), tmpl_.sourceHash(),
+                        problem_.key(), batch_[i].toString());
         c.kernel = compiler_.compile(*src, identity);
       }
       std::lock_guard<std::mutex> lock(mutex_);
@@ -231,8 +231,8 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
         }
         if (ms && (!bestMs || *ms < *bestMs)) {
           // Only binaries that become the winner are kept in the DB.
-          KT_RETURN_IF_ERROR(store_.putBinary(
-              c->kernel->hash, r.target, c->kernel->bytes));
+          KT_RETURN_IF_ERROR(
+              store_.putBinary(c->kernel->hash, r.target, c->kernel->bytes));
           bestMs = ms;
         }
         KT_RETURN_IF_ERROR(store_.put(r));

@@ -24,11 +24,14 @@
 namespace kt {
 namespace {
 
-// The lowering after the schedule (passes nested in builtin.module). Everything is static-shaped, so
-// memrefs cross the function boundary as bare pointers (CpuGemmAbi.h).
+// The lowering after the schedule (passes nested in builtin.module). Everything
+// is static-shaped, so memrefs cross the function boundary as bare pointers
+// (CpuGemmAbi.h).
 constexpr const char *kLowering =
     "func.func(promote-buffers-to-stack{max-alloc-size-in-"
-    "bytes=262144 max-rank-of-allocated-memref=2},canonicalize,cse,convert-linalg-to-loops,convert-vector-"
+    "bytes=262144 "
+    "max-rank-of-allocated-memref=2},canonicalize,cse,convert-linalg-to-loops,"
+    "convert-vector-"
     "to-scf{full-unroll=true},lower-affine,convert-scf-to-cf),expand-strided-"
     "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm,"
     "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
@@ -95,8 +98,8 @@ Status schedule(Session &s, mlir::ModuleOp m) {
     return s.error("the kernel source has no @__transform_main schedule");
   }
   mlir::transform::TransformOptions opts;
-  if (mlir::failed(mlir::transform::applyTransformNamedSequence(m, entry, m,
-                                                                opts))) {
+  if (mlir::failed(
+          mlir::transform::applyTransformNamedSequence(m, entry, m, opts))) {
     return s.error("the transform schedule failed");
   }
   llvm::SmallVector<mlir::Operation *> seqs;

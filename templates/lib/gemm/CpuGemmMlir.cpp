@@ -22,8 +22,13 @@ struct Params {
 };
 
 Params readParams(const Config &c) {
-  return {c.get("mc"), c.get("nc"),    c.get("kc"),  c.get("mr"),
-          c.get("nv") * c.get("vw"), c.get("ku"), c.get("order"),
+  return {c.get("mc"),
+          c.get("nc"),
+          c.get("kc"),
+          c.get("mr"),
+          c.get("nv") * c.get("vw"),
+          c.get("ku"),
+          c.get("order"),
           c.get("pack")};
 }
 
@@ -123,10 +128,14 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
     int64_t off, len, tile;
   };
   std::vector<Range> rows, cols;
-  if (hm > 0) rows.push_back({0, hm, q_.mr});
-  if (h > hm) rows.push_back({hm, h - hm, h - hm});
-  if (wm > 0) cols.push_back({0, wm, q_.nr});
-  if (w > wm) cols.push_back({wm, w - wm, w - wm});
+  if (hm > 0)
+    rows.push_back({0, hm, q_.mr});
+  if (h > hm)
+    rows.push_back({hm, h - hm, h - hm});
+  if (wm > 0)
+    cols.push_back({0, wm, q_.nr});
+  if (w > wm)
+    cols.push_back({wm, w - wm, w - wm});
 
   const std::string mapA = aKMajor ? "affine_map<(m, n, k) -> (k, m)>"
                                    : "affine_map<(m, n, k) -> (m, k)>";
@@ -136,19 +145,20 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
   for (const Range &r : rows) {
     for (const Range &c : cols) {
       regTiles_.insert({r.tile, c.tile});
-      std::string sa =
-          aKMajor ? fmt::format("[0, {}] [{}, {}]", r.off, k, r.len)
-                  : fmt::format("[{}, 0] [{}, {}]", r.off, r.len, k);
+      std::string sa = aKMajor
+                           ? fmt::format("[0, {}] [{}, {}]", r.off, k, r.len)
+                           : fmt::format("[{}, 0] [{}, {}]", r.off, r.len, k);
       std::string ta = aKMajor ? tensor(k, r.len) : tensor(r.len, k);
-      std::string sb =
-          bKMajor ? fmt::format("[0, {}] [{}, {}]", c.off, k, c.len)
-                  : fmt::format("[{}, 0] [{}, {}]", c.off, c.len, k);
+      std::string sb = bKMajor
+                           ? fmt::format("[0, {}] [{}, {}]", c.off, k, c.len)
+                           : fmt::format("[{}, 0] [{}, {}]", c.off, c.len, k);
       std::string tb = bKMajor ? tensor(k, c.len) : tensor(c.len, k);
       std::string tc = tensor(r.len, c.len);
       o += fmt::format(
           "    %sa{0}_{1} = tensor.extract_slice {2}{3} [1, 1] : {4} to {5}\n"
           "    %sb{0}_{1} = tensor.extract_slice {6}{7} [1, 1] : {8} to {9}\n"
-          "    %sc{0}_{1} = tensor.extract_slice %acc{0}_{1}[{10}, {11}] [{12}, "
+          "    %sc{0}_{1} = tensor.extract_slice %acc{0}_{1}[{10}, {11}] "
+          "[{12}, "
           "{13}] [1, 1] : {14} to {15}\n",
           s, idx, aName, sa, aKMajor ? tensor(k, h) : tensor(h, k), ta, bName,
           sb, bKMajor ? tensor(k, w) : tensor(w, k), tb, r.off, c.off, r.len,
@@ -165,8 +175,8 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
           "    }} -> {6}\n"
           "    %acc{0}_{9} = tensor.insert_slice %g{0}_{1} into "
           "%acc{0}_{1}[{10}, {11}] [{12}, {13}] [1, 1] : {6} into {14}\n",
-          s, idx, mapA, mapB, ta, tb, tc, r.tile, c.tile, idx + 1, r.off,
-          c.off, r.len, c.len, tensor(h, w));
+          s, idx, mapA, mapB, ta, tb, tc, r.tile, c.tile, idx + 1, r.off, c.off,
+          r.len, c.len, tensor(h, w));
       ++idx;
     }
   }
@@ -237,14 +247,16 @@ std::string Emitter::schedule() {
                      i, tm, tn);
     std::string src = fmt::format("%m{}", i);
     if (p_.k > q_.kc) {
-      o += fmt::format("    %k{0}, %lk{0} = transform.structured.tile_using_for "
-                       "%m{0} tile_sizes [0, 0, {1}] : (!transform.any_op) -> "
-                       "(!transform.any_op, !transform.any_op)\n",
-                       i, q_.kc);
+      o +=
+          fmt::format("    %k{0}, %lk{0} = transform.structured.tile_using_for "
+                      "%m{0} tile_sizes [0, 0, {1}] : (!transform.any_op) -> "
+                      "(!transform.any_op, !transform.any_op)\n",
+                      i, q_.kc);
       src = fmt::format("%k{}", i);
     }
     o += fmt::format(
-        "    %t{0}, %la{0}, %lb{0}, %li{0} = transform.structured.tile_using_for "
+        "    %t{0}, %la{0}, %lb{0}, %li{0} = "
+        "transform.structured.tile_using_for "
         "{1} tile_sizes [{2}, {3}, 1] interchange = {4} : (!transform.any_op) "
         "-> (!transform.any_op, !transform.any_op, !transform.any_op, "
         "!transform.any_op)\n"
@@ -267,7 +279,8 @@ std::string Emitter::schedule() {
                        j, q_.ku);
     }
   }
-  o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = \"linalg.copy\"} : "
+  o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
+       "\"linalg.copy\"} : "
        "(!transform.any_op) -> !transform.any_op\n"
        "    transform.apply_patterns to %fb {\n"
        "      transform.apply_patterns.vector.lower_contraction "
@@ -306,11 +319,12 @@ std::string Emitter::module() {
       p_.transB ? tensor(p_.n, p_.k) : tensor(p_.k, p_.n), q_.mc, q_.nc);
   o += body;
   o += "    return\n  }\n";
-  o += fmt::format("  func.func @kt_grid_m() -> i64 {{\n"
-                   "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n"
-                   "  func.func @kt_grid_n() -> i64 {{\n"
-                   "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n",
-                   gm, gn);
+  o += fmt::format(
+      "  func.func @kt_grid_m() -> i64 {{\n"
+      "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n"
+      "  func.func @kt_grid_n() -> i64 {{\n"
+      "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n",
+      gm, gn);
   o += schedule();
   o += "}\n";
   return o;
@@ -331,8 +345,8 @@ std::string CpuGemmMlir::sourceHash() const {
 }
 
 Result<KernelSource> CpuGemmMlir::instantiate(const Config &config,
-                                             const GemmProblem &problem,
-                                             const TargetDesc &target) const {
+                                              const GemmProblem &problem,
+                                              const TargetDesc &target) const {
   KT_RETURN_IF_ERROR(validate(config, problem, target));
   Params q = readParams(config);
   KernelSource src;

@@ -111,8 +111,8 @@ Config CpuGemmMlir::defaultConfig(const GemmProblem &p,
   const int64_t vw = 8;
   const int64_t nv = 2, mr = 6;
   const int64_t nr = nv * vw;
-  Config c{{"mr", mr},  {"nv", nv},    {"vw", vw},   {"ku", 1},
-           {"order", 0}, {"pack", 0},   {"kc", 256}};
+  Config c{{"mr", mr},   {"nv", nv},  {"vw", vw}, {"ku", 1},
+           {"order", 0}, {"pack", 0}, {"kc", 256}};
   c.set("mc", std::min<int64_t>(96, roundUp(p.m, mr)));
   c.set("nc", std::min<int64_t>(256, roundUp(p.n, nr)));
   return c;
@@ -129,12 +129,11 @@ std::vector<Config> CpuGemmMlir::space(const GemmProblem &p,
     int64_t mr, nv;
   };
   for (int64_t vw : widths) {
-    std::vector<Tile> tiles = vw == 16
-                                  ? std::vector<Tile>{{4, 2}, {6, 2}, {8, 2},
-                                                      {12, 2}, {14, 2}, {1, 4},
-                                                      {2, 4}, {4, 4}}
-                                  : std::vector<Tile>{{4, 2}, {6, 2}, {4, 3},
-                                                      {1, 4}, {2, 4}, {3, 4}};
+    std::vector<Tile> tiles =
+        vw == 16
+            ? std::vector<Tile>{{4, 2},  {6, 2}, {8, 2}, {12, 2},
+                                {14, 2}, {1, 4}, {2, 4}, {4, 4}}
+            : std::vector<Tile>{{4, 2}, {6, 2}, {4, 3}, {1, 4}, {2, 4}, {3, 4}};
     for (Tile tile : tiles) {
       const int64_t nr = tile.nv * vw;
       for (int64_t mcMul : {4, 8, 16}) {
@@ -143,11 +142,14 @@ std::vector<Config> CpuGemmMlir::space(const GemmProblem &p,
             for (int64_t ku : {1, 2, 4}) {
               for (int64_t order : {0, 1}) {
                 for (int64_t pack : {0, 1}) {
-                  Config c{{"mr", tile.mr}, {"nv", tile.nv}, {"vw", vw},
-                           {"ku", ku},      {"order", order}, {"pack", pack},
+                  Config c{{"mr", tile.mr},
+                           {"nv", tile.nv},
+                           {"vw", vw},
+                           {"ku", ku},
+                           {"order", order},
+                           {"pack", pack},
                            {"kc", std::min(kc, p.k)}};
-                  c.set("mc",
-                        std::min(tile.mr * mcMul, roundUp(p.m, tile.mr)));
+                  c.set("mc", std::min(tile.mr * mcMul, roundUp(p.m, tile.mr)));
                   c.set("nc", std::min(nr * ncMul, roundUp(p.n, nr)));
                   if (validate(c, p, t).isOk()) {
                     out.insert(c);

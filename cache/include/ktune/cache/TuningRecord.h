@@ -17,16 +17,16 @@ struct TuningRecord {
   std::string templateHash; ///< Hash of the template source.
   std::string params;       ///< Config::toString().
   std::string status = "ok";
-  std::string message;       ///< Error text for failed candidates.
-  double timeMs = 0;         ///< Cold-cache median.
-  double dispersion = 0;     ///< Relative spread (IQR / median).
-  double warmMs = 0;         ///< Warm-cache median, 0 if not measured.
+  std::string message;   ///< Error text for failed candidates.
+  double timeMs = 0;     ///< Cold-cache median.
+  double dispersion = 0; ///< Relative spread (IQR / median).
+  double warmMs = 0;     ///< Warm-cache median, 0 if not measured.
   int64_t iterations = 0;
-  double maxError = 0;       ///< Max |err| / tolerance-scale vs reference.
-  std::string deviceModel;   ///< CPU model name / GPU name.
-  std::string deviceFeatures;///< "avx2,avx512f,fma" (sorted, comma-free ok).
+  double maxError = 0;        ///< Max |err| / tolerance-scale vs reference.
+  std::string deviceModel;    ///< CPU model name / GPU name.
+  std::string deviceFeatures; ///< "avx2,avx512f,fma" (sorted, comma-free ok).
   std::string compilerFingerprint;
-  std::string binaryHash;    ///< Content hash of the code object, may be "".
+  std::string binaryHash; ///< Content hash of the code object, may be "".
   int64_t createdUnix = 0;
 };
 

@@ -12,8 +12,8 @@
 namespace kt {
 
 struct DeviceInfo {
-  std::string name;            ///< CPU model / GPU product name.
-  int computeUnits = 0;        ///< Cores (CPU) / SMs / CUs.
+  std::string name;                ///< CPU model / GPU product name.
+  int computeUnits = 0;            ///< Cores (CPU) / SMs / CUs.
   int64_t lastLevelCacheBytes = 0; ///< L3 (CPU), L2 (+MALL) on GPUs.
   int64_t memoryBytes = 0;
 };

@@ -41,8 +41,9 @@ struct GemmProblem {
 };
 
 /// Parses ktune's syntax ("gemm_f32_NT_16x4096x4096[_ld_a_b_c]") or a
-/// TunableOp pair ("GemmTunableOp_float_TN,tn_4096_16_4096[_ld_4096_4096_4096]")
-/// given as one string with a comma.
+/// TunableOp pair
+/// ("GemmTunableOp_float_TN,tn_4096_16_4096[_ld_4096_4096_4096]") given as one
+/// string with a comma.
 Result<GemmProblem> parseGemmProblem(std::string_view sig);
 
 /// Parses a TunableOp op signature and params signature. BLAS column-major
