@@ -1,1 +1,4 @@
-# Tests for compiler/ (see tests/CMakeLists.txt for kt_add_test).
+# Tests for compiler/ (the real MLIR pipeline; no mocks).
+kt_add_test(compiler_tests compiler
+  SOURCES compiler/CpuCompileRunTest.cpp
+  LIBS ktune_tuner)

@@ -1,1 +1,4 @@
-# Tests for templates/ (see tests/CMakeLists.txt for kt_add_test).
+# Tests for templates/.
+kt_add_test(templates_tests templates
+  SOURCES templates/CpuGemmSpaceTest.cpp
+  LIBS ktune_templates)
