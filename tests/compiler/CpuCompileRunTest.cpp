@@ -72,8 +72,8 @@ TEST_CASE("the binary cache makes a second compile free") {
   CpuCompiler compiler(device.target(), dir.string());
   CpuGemmMlir t;
   GemmProblem p = problem("NN", 24, 32, 16);
-  auto src = t.instantiate(t.defaultConfig(p, device.target()), p,
-                           device.target());
+  auto src =
+      t.instantiate(t.defaultConfig(p, device.target()), p, device.target());
   REQUIRE(src.isOk());
   auto first = compiler.compile(*src, "id");
   REQUIRE(first.isOk());
@@ -90,8 +90,8 @@ TEST_CASE("emit prints each stage") {
   CpuCompiler compiler(device.target(), "");
   CpuGemmMlir t;
   GemmProblem p = problem("NN", 16, 16, 16);
-  auto src = t.instantiate(t.defaultConfig(p, device.target()), p,
-                           device.target());
+  auto src =
+      t.instantiate(t.defaultConfig(p, device.target()), p, device.target());
   REQUIRE(src.isOk());
   auto sched = compiler.emit(*src, EmitStage::Scheduled);
   REQUIRE(sched.isOk());

@@ -68,7 +68,8 @@ TEST_CASE("instantiate specialises shapes and leading dimensions") {
   p.ldb = 64;
   auto src = t.instantiate(t.defaultConfig(p, avx2()), p, avx2());
   REQUIRE(src.isOk());
-  REQUIRE_THAT(src->text, Catch::Contains("memref<70x50xf32, strided<[64, 1]>>"));
+  REQUIRE_THAT(src->text,
+               Catch::Contains("memref<70x50xf32, strided<[64, 1]>>"));
   REQUIRE_THAT(src->text, Catch::Contains("@__transform_main"));
   REQUIRE_THAT(src->text, Catch::Contains("linalg.transpose"));
   REQUIRE(t.sourceHash().size() == 16);
