@@ -38,7 +38,13 @@ using namespace kt;
 
 std::atomic<bool> gCancel{false};
 
-void onSigint(int) { gCancel.store(true); }
+/// The first SIGINT/SIGTERM stops after the current candidate (the
+/// temporary database is removed); a second one exits at once.
+void onSignal(int sig) {
+  if (gCancel.exchange(true)) {
+    std::_Exit(128 + sig);
+  }
+}
 
 /// One benchmark row: a problem timed at one thread count.
 struct Row {
@@ -458,9 +464,11 @@ int main(int argc, char **argv) {
   app.add_option("--shapes", opt.shapes,
                  "all (square + odd + llm), square, odd, llm (representative "
                  "LLM subset) or llm-full (every LLM shape)")
+      ->capture_default_str()
       ->check(CLI::IsMember({"all", "square", "odd", "llm", "llm-full"}));
   app.add_option("--max-candidates", opt.maxCandidates,
                  "Candidates tuned per shape")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--db", opt.db,
                  "Results file to reuse and extend (default: a temporary "
@@ -470,6 +478,7 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--json", opt.json, "Also write the rows as a JSON array");
   CLI11_PARSE(app, argc, argv);
-  std::signal(SIGINT, onSigint);
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
   return run(opt);
 }
