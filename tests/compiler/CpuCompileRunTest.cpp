@@ -5,6 +5,7 @@
 #include "ktune/templates/gemm/CpuGemmMlir.h"
 #include "ktune/tuner/CpuKernel.h"
 #include "ktune/tuner/GemmBench.h"
+#include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,18 +13,7 @@
 
 using namespace kt;
 
-namespace {
-GemmProblem problem(const char *layout, int64_t m, int64_t n, int64_t k) {
-  GemmProblem p;
-  p.transA = layout[0] == 'T';
-  p.transB = layout[1] == 'T';
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.setDefaultLeadingDims();
-  return p;
-}
-} // namespace
+using test::gemmProblem;
 
 TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
   CpuDevice device(2);
@@ -42,7 +32,7 @@ TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
       {"NN", 33, 130, 65, {{"pack", 1}, {"ku", 2}}},
   };
   for (const Case &c : cases) {
-    GemmProblem p = problem(c.layout, c.m, c.n, c.k);
+    GemmProblem p = gemmProblem(c.layout, c.m, c.n, c.k);
     if (c.layout == std::string("NT")) {
       p.lda = p.k + 3; // Non-packed leading dimension.
     }
@@ -71,7 +61,7 @@ TEST_CASE("the binary cache makes a second compile free") {
   CpuDevice device(1);
   CpuCompiler compiler(device.target(), dir.string());
   CpuGemmMlir t;
-  GemmProblem p = problem("NN", 24, 32, 16);
+  GemmProblem p = gemmProblem("NN", 24, 32, 16);
   auto src =
       t.instantiate(t.defaultConfig(p, device.target()), p, device.target());
   REQUIRE(src.isOk());
@@ -89,7 +79,7 @@ TEST_CASE("emit prints each stage") {
   CpuDevice device(1);
   CpuCompiler compiler(device.target(), "");
   CpuGemmMlir t;
-  GemmProblem p = problem("NN", 16, 16, 16);
+  GemmProblem p = gemmProblem("NN", 16, 16, 16);
   auto src =
       t.instantiate(t.defaultConfig(p, device.target()), p, device.target());
   REQUIRE(src.isOk());

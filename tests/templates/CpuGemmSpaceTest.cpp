@@ -1,5 +1,6 @@
 // The CPU GEMM family's space and compile-free validate().
 #include "ktune/templates/gemm/CpuGemmMlir.h"
+#include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
 
@@ -12,12 +13,7 @@ TargetDesc avx2() {
   return t;
 }
 GemmProblem problem(int64_t m, int64_t n, int64_t k) {
-  GemmProblem p;
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.setDefaultLeadingDims();
-  return p;
+  return test::gemmProblem("NN", m, n, k);
 }
 } // namespace
 

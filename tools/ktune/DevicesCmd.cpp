@@ -12,14 +12,10 @@ Runner addDevices(CLI::App &app) {
   app.add_subcommand("devices", "List the devices ktune can tune and run on");
   return [] {
     const HostInfo &h = hostInfo();
-    std::string feats;
-    for (const std::string &f : h.features) {
-      feats += (feats.empty() ? "" : ",") + f;
-    }
     fmt::print("cpu     {} ({} logical cores, features {}, L2 {} KiB, "
                "last-level cache {} MiB)\n",
-               h.cpuModel, h.logicalCores, feats, h.l2Bytes >> 10,
-               h.lastLevelCacheBytes >> 20);
+               h.cpuModel, h.logicalCores, TargetDesc::host().featureString(),
+               h.l2Bytes >> 10, h.lastLevelCacheBytes >> 20);
     fmt::print("cuda    not built into this ktune yet (planned: sm_90a, "
                "sm_100a)\n");
     fmt::print("hip     not built into this ktune yet (planned: gfx942, "

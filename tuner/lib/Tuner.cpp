@@ -24,14 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string joinFeatures(const std::vector<std::string> &f) {
-  std::string s;
-  for (const std::string &x : f) {
-    s += (s.empty() ? "" : ",") + x;
-  }
-  return s;
-}
-
 struct Compiled {
   Config config;
   Result<CompiledKernel> kernel = internalError("not compiled");
@@ -112,7 +104,7 @@ private:
 Validators currentValidators(const CpuDevice &device,
                              const CpuCompiler &compiler) {
   return {device.target().toString(), device.info().name,
-          joinFeatures(device.target().features), compiler.fingerprint()};
+          device.target().featureString(), compiler.fingerprint()};
 }
 
 Tuner::Tuner(CpuDevice &device, CpuCompiler &compiler, ResultsStore &store,

@@ -54,6 +54,14 @@ std::string TargetDesc::toString() const {
   return "unknown";
 }
 
+std::string TargetDesc::featureString() const {
+  std::string out;
+  for (const std::string &f : features) {
+    out += (out.empty() ? "" : ",") + f;
+  }
+  return out;
+}
+
 bool TargetDesc::hasFeature(std::string_view f) const {
   return std::find(features.begin(), features.end(), f) != features.end();
 }

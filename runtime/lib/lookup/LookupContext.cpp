@@ -22,17 +22,6 @@ size_t GemmProblemHash::operator()(const GemmProblem &p) const {
   return h;
 }
 
-std::string joinFeatures(const std::vector<std::string> &features) {
-  std::string out;
-  for (const std::string &f : features) {
-    if (!out.empty()) {
-      out += ',';
-    }
-    out += f;
-  }
-  return out;
-}
-
 } // namespace kt::lookup
 
 using namespace kt;
@@ -48,7 +37,7 @@ kt_context::create(const lookup::ContextOptions &options) {
   ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
   const TargetDesc &target = ctx->device_->target();
   ctx->validators_ = Validators{target.toString(), hostInfo().cpuModel,
-                                lookup::joinFeatures(target.features), ""};
+                                target.featureString(), ""};
   return ctx;
 }
 

@@ -47,9 +47,6 @@ struct ContextOptions {
   bool checkValidators = true;
 };
 
-/// Joins features with "," in the order given (the tuner's stored format).
-std::string joinFeatures(const std::vector<std::string> &features);
-
 } // namespace kt::lookup
 
 /// Thread-safety: lookupGemm() and launchGemm() may be called from many

@@ -23,6 +23,9 @@ struct TargetDesc {
 
   std::string toString() const;
   bool hasFeature(std::string_view f) const;
+  /// Features joined by ',': the form recorded as a validator next to every
+  /// result, so the tuner and the lookup must both use this.
+  std::string featureString() const;
   bool operator==(const TargetDesc &o) const {
     return kind == o.kind && arch == o.arch;
   }
