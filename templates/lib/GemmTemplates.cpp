@@ -1,6 +1,7 @@
 // The explicit registry of GEMM template families.
 #include "ktune/templates/GemmTemplate.h"
 
+#include "ktune/templates/gemm/CpuGemmDotMlir.h"
 #include "ktune/templates/gemm/CpuGemmMlir.h"
 
 #include <fmt/format.h>
@@ -9,7 +10,8 @@ namespace kt {
 
 const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CpuGemmMlir cpuMlir;
-  static const std::vector<const GemmTemplate *> all = {&cpuMlir};
+  static const CpuGemmDotMlir cpuDotMlir;
+  static const std::vector<const GemmTemplate *> all = {&cpuMlir, &cpuDotMlir};
   return all;
 }
 

@@ -2,6 +2,7 @@
 // -> dlopen -> run, checked against OpenBLAS, for every layout and ragged
 // sizes; and the binary cache.
 #include "ktune/compiler/CpuCompiler.h"
+#include "ktune/templates/gemm/CpuGemmDotMlir.h"
 #include "ktune/templates/gemm/CpuGemmMlir.h"
 #include "ktune/tuner/CpuKernel.h"
 #include "ktune/tuner/GemmBench.h"
@@ -49,6 +50,46 @@ TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
     auto loaded = loadGemm(device, bin->bytes);
     REQUIRE(loaded.isOk());
     auto err = checkGemm(loaded->runner(device), p, 7);
+    INFO(err.status().toString());
+    REQUIRE(err.isOk());
+    REQUIRE(*err <= 1.0);
+  }
+}
+
+TEST_CASE("dot-product NT kernels match OpenBLAS for odd sizes") {
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  CpuGemmDotMlir t;
+  struct Case {
+    int64_t m, n, k;
+    Config overrides;
+  };
+  const int64_t vw = device.target().hasFeature("avx512f") ? 16 : 8;
+  std::vector<Case> cases = {
+      {1, 77, 64, {}},
+      {5, 100, 96, {{"kc", 32}, {"ku", 2}, {"order", 0}}},
+      {37, 29, 48, {{"mr", 2}, {"nr", 3}, {"mc", 6}, {"nc", 9}}},
+      {16, 130, 256, {{"kc", 64}, {"ku", 4}, {"vw", vw}}},
+  };
+  for (const Case &c : cases) {
+    GemmProblem p = gemmProblem("NT", c.m, c.n, c.k);
+    p.lda = p.k + 5; // Leading dimensions that are not the packed ones.
+    p.ldb = p.k + 16;
+    p.ldc = p.n + 1;
+    Config cfg = t.defaultConfig(p, device.target());
+    for (const auto &[k, v] : c.overrides.values()) {
+      cfg.set(k, v);
+    }
+    INFO(p.key() << " " << cfg.toString());
+    auto src = t.instantiate(cfg, p, device.target());
+    INFO(src.status().toString());
+    REQUIRE(src.isOk());
+    auto bin = compiler.compile(*src, p.key());
+    INFO(bin.status().toString());
+    REQUIRE(bin.isOk());
+    auto loaded = loadGemm(device, bin->bytes);
+    REQUIRE(loaded.isOk());
+    auto err = checkGemm(loaded->runner(device), p, 11);
     INFO(err.status().toString());
     REQUIRE(err.isOk());
     REQUIRE(*err <= 1.0);

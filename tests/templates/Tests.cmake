@@ -1,4 +1,4 @@
 # Tests for templates/.
 kt_add_test(templates_tests templates
-  SOURCES templates/CpuGemmSpaceTest.cpp
+  SOURCES templates/CpuGemmSpaceTest.cpp templates/CpuGemmDotSpaceTest.cpp
   LIBS ktune_templates)

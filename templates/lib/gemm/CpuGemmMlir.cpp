@@ -2,6 +2,8 @@
 // GEMM family for one problem and configuration.
 #include "ktune/templates/gemm/CpuGemmMlir.h"
 
+#include "CpuGemmCommon.h"
+
 #include "ktune/base/Hash.h"
 
 #include <fmt/format.h>
@@ -12,6 +14,8 @@
 
 namespace kt {
 namespace {
+
+using namespace cpugemm;
 
 // Bump when the generated code changes in any way: it enters sourceHash(),
 // hence every binary-cache key and every stored result's validator.
@@ -40,27 +44,7 @@ public:
   std::string module();
 
 private:
-  std::string memrefA() const {
-    return p_.transA ? fmt::format("memref<{}x{}xf32, strided<[{}, 1]>>", p_.k,
-                                   p_.m, p_.lda)
-                     : fmt::format("memref<{}x{}xf32, strided<[{}, 1]>>", p_.m,
-                                   p_.k, p_.lda);
-  }
-  std::string memrefB() const {
-    return p_.transB ? fmt::format("memref<{}x{}xf32, strided<[{}, 1]>>", p_.n,
-                                   p_.k, p_.ldb)
-                     : fmt::format("memref<{}x{}xf32, strided<[{}, 1]>>", p_.k,
-                                   p_.n, p_.ldb);
-  }
-  std::string memrefC() const {
-    return fmt::format("memref<{}x{}xf32, strided<[{}, 1]>>", p_.m, p_.n,
-                       p_.ldc);
-  }
-  static std::string tensor(int64_t r, int64_t c) {
-    return fmt::format("tensor<{}x{}xf32>", r, c);
-  }
   std::string block(int64_t h, int64_t w, const std::string &s);
-  std::string dispatch();
   std::string schedule();
 
   const GemmProblem &p_;
@@ -112,30 +96,16 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
   }
   std::string bName = "%b" + s + (bKMajor && p_.transB ? "k" : "");
 
-  o += fmt::format(
-      "    %cv{0} = memref.subview %Cm[%i0, %j0] [{1}, {2}] [1, 1] : {3} to "
-      "memref<{1}x{2}xf32, strided<[{4}, 1], offset: ?>>\n"
-      "    %c{0} = bufferization.to_tensor %cv{0} restrict writable : "
-      "memref<{1}x{2}xf32, strided<[{4}, 1], offset: ?>> to {5}\n"
-      "    %e{0} = tensor.empty() : {5}\n"
-      "    %acc{0}_0 = linalg.fill ins(%zero : f32) outs(%e{0} : {5}) -> {5}\n",
-      s, h, w, memrefC(), p_.ldc, tensor(h, w));
+  o += cBlock(p_, h, w, s);
+  o += fmt::format("    %e{0} = tensor.empty() : {1}\n"
+                   "    %acc{0}_0 = linalg.fill ins(%zero : f32) outs(%e{0} : "
+                   "{1}) -> {1}\n",
+                   s, tensor(h, w));
 
   // Split the block so every sub-contraction is a whole number of register
   // tiles: static shapes everywhere, no masks, no peeling.
-  const int64_t hm = h / q_.mr * q_.mr, wm = w / q_.nr * q_.nr;
-  struct Range {
-    int64_t off, len, tile;
-  };
-  std::vector<Range> rows, cols;
-  if (hm > 0)
-    rows.push_back({0, hm, q_.mr});
-  if (h > hm)
-    rows.push_back({hm, h - hm, h - hm});
-  if (wm > 0)
-    cols.push_back({0, wm, q_.nr});
-  if (w > wm)
-    cols.push_back({wm, w - wm, w - wm});
+  const std::vector<Range> rows = splitRanges(h, q_.mr),
+                           cols = splitRanges(w, q_.nr);
 
   const std::string mapA = aKMajor ? "affine_map<(m, n, k) -> (k, m)>"
                                    : "affine_map<(m, n, k) -> (m, k)>";
@@ -181,54 +151,7 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
     }
   }
   // Epilogue: C = alpha * acc + beta * C, in place; beta == 0 never reads C.
-  o += fmt::format(
-      "    %r{0} = linalg.generic {{indexing_maps = [affine_map<(m, n) -> (m, "
-      "n)>, affine_map<(m, n) -> (m, n)>], iterator_types = [\"parallel\", "
-      "\"parallel\"]}} ins(%acc{0}_{1} : {2}) outs(%c{0} : {2}) {{\n"
-      "    ^bb0(%x: f32, %y: f32):\n"
-      "      %ax = arith.mulf %alpha, %x : f32\n"
-      "      %by = arith.mulf %beta, %y : f32\n"
-      "      %s = arith.addf %ax, %by : f32\n"
-      "      %v = arith.select %bz, %ax, %s : f32\n"
-      "      linalg.yield %v : f32\n"
-      "    }} -> {2}\n"
-      "    bufferization.materialize_in_destination %r{0} in restrict writable "
-      "%cv{0} : ({2}, memref<{3}x{4}xf32, strided<[{5}, 1], offset: ?>>) -> "
-      "()\n",
-      s, idx, tensor(h, w), h, w, p_.ldc);
-  return o;
-}
-
-int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
-std::string Emitter::dispatch() {
-  const int64_t gm = ceilDiv(p_.m, q_.mc), gn = ceilDiv(p_.n, q_.nc);
-  const int64_t hFull = std::min(q_.mc, p_.m), hEdge = p_.m - (gm - 1) * q_.mc;
-  const int64_t wFull = std::min(q_.nc, p_.n), wEdge = p_.n - (gn - 1) * q_.nc;
-  const bool mEdge = hEdge != hFull, nEdge = wEdge != wFull;
-  auto cols = [&](int64_t h, const std::string &s) {
-    if (!nEdge) {
-      return block(h, wFull, s + "f");
-    }
-    return fmt::format("    scf.if %lastn {{\n{}    }} else {{\n{}    }}\n",
-                       block(h, wEdge, s + "e"), block(h, wFull, s + "f"));
-  };
-  std::string o;
-  if (mEdge) {
-    o += fmt::format("    %lmI = arith.constant {} : index\n"
-                     "    %lastm = arith.cmpi eq, %bi, %lmI : index\n",
-                     gm - 1);
-  }
-  if (nEdge) {
-    o += fmt::format("    %lnI = arith.constant {} : index\n"
-                     "    %lastn = arith.cmpi eq, %bj, %lnI : index\n",
-                     gn - 1);
-  }
-  if (!mEdge) {
-    return o + cols(hFull, "f");
-  }
-  return o + fmt::format("    scf.if %lastm {{\n{}    }} else {{\n{}    }}\n",
-                         cols(hEdge, "e"), cols(hFull, "f"));
+  return o + epilogue(p_, h, w, s, fmt::format("%acc{}_{}", s, idx));
 }
 
 std::string Emitter::schedule() {
@@ -299,35 +222,11 @@ std::string Emitter::schedule() {
 }
 
 std::string Emitter::module() {
-  const int64_t gm = ceilDiv(p_.m, q_.mc), gn = ceilDiv(p_.n, q_.nc);
-  std::string body = dispatch();
-  std::string o = fmt::format(
-      "// ktune {0} problem {1}\n"
-      "module attributes {{transform.with_named_sequence}} {{\n"
-      "  func.func @kt_gemm(%Am: {2}, %Bm: {3}, %Cm: {4}, %alpha: f32, %beta: "
-      "f32, %bi: index, %bj: index) {{\n"
-      "    %A = bufferization.to_tensor %Am restrict : {2} to {5}\n"
-      "    %B = bufferization.to_tensor %Bm restrict : {3} to {6}\n"
-      "    %cMC = arith.constant {7} : index\n"
-      "    %cNC = arith.constant {8} : index\n"
-      "    %i0 = arith.muli %bi, %cMC : index\n"
-      "    %j0 = arith.muli %bj, %cNC : index\n"
-      "    %zero = arith.constant 0.0 : f32\n"
-      "    %bz = arith.cmpf oeq, %beta, %zero : f32\n",
-      kGeneratorVersion, p_.key(), memrefA(), memrefB(), memrefC(),
-      p_.transA ? tensor(p_.k, p_.m) : tensor(p_.m, p_.k),
-      p_.transB ? tensor(p_.n, p_.k) : tensor(p_.k, p_.n), q_.mc, q_.nc);
-  o += body;
-  o += "    return\n  }\n";
-  o += fmt::format(
-      "  func.func @kt_grid_m() -> i64 {{\n"
-      "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n"
-      "  func.func @kt_grid_n() -> i64 {{\n"
-      "    %g = arith.constant {} : i64\n    return %g : i64\n  }}\n",
-      gm, gn);
-  o += schedule();
-  o += "}\n";
-  return o;
+  std::string body = dispatchBlocks(
+      p_, q_.mc, q_.nc, [this](int64_t h, int64_t w, const std::string &s) {
+        return block(h, w, s);
+      });
+  return cpugemm::module(kGeneratorVersion, p_, q_.mc, q_.nc, body, schedule());
 }
 
 } // namespace
