@@ -27,8 +27,10 @@ TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
   };
   std::vector<Case> cases = {
       {"NN", 100, 70, 50, {}},
+      {"NN", 100, 70, 50, {{"pack", 0}, {"packb", 0}}},
+      {"TN", 45, 77, 33, {{"pack", 1}, {"packb", 0}, {"order", 1}}},
       {"NT", 37, 45, 300, {{"kc", 128}, {"ku", 4}}},
-      {"TN", 1, 77, 33, {}},
+      {"TN", 1, 77, 33, {{"pack", 0}}},
       {"TT", 61, 19, 129, {{"order", 1}, {"kc", 64}}},
       {"NN", 33, 130, 65, {{"pack", 1}, {"ku", 2}}},
   };

@@ -30,7 +30,8 @@ namespace {
 constexpr const char *kLowering =
     "func.func(promote-buffers-to-stack{max-alloc-size-in-"
     "bytes=262144 "
-    "max-rank-of-allocated-memref=2},canonicalize,cse,convert-linalg-to-loops,"
+    "max-rank-of-allocated-memref=4}),buffer-deallocation-pipeline,"
+    "func.func(canonicalize,cse,canonicalize,convert-linalg-to-loops,"
     "convert-vector-"
     "to-scf{full-unroll=true},lower-affine,convert-scf-to-cf),expand-strided-"
     "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm,"

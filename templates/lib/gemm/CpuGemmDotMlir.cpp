@@ -17,7 +17,7 @@ namespace {
 using namespace cpugemm;
 
 // Bump when the generated code changes in any way (see CpuGemmMlir.cpp).
-constexpr const char *kGeneratorVersion = "cpu.gemm.dot.mlir/1";
+constexpr const char *kGeneratorVersion = "cpu.gemm.dot.mlir/2";
 
 struct Params {
   int64_t mc, nc, kc, mr, nr, vw, ku, order;
@@ -196,8 +196,16 @@ std::string Emitter::schedule() {
                        n, q_.ku);
     }
   }
+  // Drop the loop-carried tensors that hoisting left passing through
+  // unchanged: aliasing iter_args make bufferization copy each register
+  // tile's accumulator.
+  o += "    transform.apply_patterns to %f {\n"
+       "      transform.apply_patterns.canonicalization\n"
+       "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
   o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
-       "\"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
+       "\"memref.copy\"} : (!transform.any_op) -> !transform.any_op\n"
+       "    transform.bufferization.buffer_loop_hoisting %fb : "
+       "!transform.any_op\n"
        "    transform.apply_patterns to %fb {\n"
        "      transform.apply_patterns.vector.lower_multi_reduction "
        "lowering_strategy = \"innerparallel\"\n"

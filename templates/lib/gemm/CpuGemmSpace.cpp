@@ -35,7 +35,7 @@ Status CpuGemmMlir::validate(const Config &c, const GemmProblem &p,
   }
   KT_RETURN_IF_ERROR(p.validate());
   for (const char *key :
-       {"mc", "nc", "kc", "mr", "nv", "vw", "ku", "order", "pack"}) {
+       {"mc", "nc", "kc", "mr", "nv", "vw", "ku", "order", "pack", "packb"}) {
     if (!c.has(key)) {
       return invalidArgument(
           fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
@@ -85,6 +85,13 @@ Status CpuGemmMlir::validate(const Config &c, const GemmProblem &p,
   if (c.get("pack") != 0 && c.get("pack") != 1) {
     return invalidArgument("pack must be 0 or 1");
   }
+  if (c.get("packb") != 0 && c.get("packb") != 1) {
+    return invalidArgument("packb must be 0 or 1");
+  }
+  if (p.transB && c.get("packb") != 1) {
+    return invalidArgument("packb must be 1 when B is transposed (a "
+                           "transposed B is always packed)");
+  }
   // Blocks far larger than the problem only duplicate smaller ones.
   if (mc > roundUp(p.m, mr) || nc > roundUp(p.n, nv * vw)) {
     return invalidArgument(fmt::format(
@@ -93,14 +100,11 @@ Status CpuGemmMlir::validate(const Config &c, const GemmProblem &p,
   }
   // Keep the compiled code a sane size: the generator fully specialises
   // every block, and a packed K x mc panel must fit in a few MiB.
-  if (c.get("pack") && p.transA) {
-    return invalidArgument("pack=1 applies to a non-transposed A only");
-  }
   const int64_t panelLimit = int64_t(16) << 20;
   if (c.get("pack") && p.k * mc * 4 > panelLimit) {
     return invalidArgument("packed A panel (K x mc) exceeds 16 MiB");
   }
-  if (p.transB && p.k * nc * 4 > panelLimit) {
+  if (c.get("packb") && p.k * nc * 4 > panelLimit) {
     return invalidArgument("packed B panel (K x nc) exceeds 16 MiB");
   }
   return Status::ok();
@@ -108,12 +112,13 @@ Status CpuGemmMlir::validate(const Config &c, const GemmProblem &p,
 
 Config CpuGemmMlir::defaultConfig(const GemmProblem &p,
                                   const TargetDesc &t) const {
-  const int64_t vw = 8;
-  const int64_t nv = 2, mr = 6;
+  const bool wide = t.hasFeature("avx512f");
+  const int64_t vw = wide ? 16 : 8;
+  const int64_t nv = 2, mr = wide ? 12 : 6;
   const int64_t nr = nv * vw;
-  Config c{{"mr", mr},   {"nv", nv},  {"vw", vw}, {"ku", 1},
-           {"order", 0}, {"pack", 0}, {"kc", 256}};
-  c.set("mc", std::min<int64_t>(96, roundUp(p.m, mr)));
+  Config c{{"mr", mr},   {"nv", nv},  {"vw", vw},   {"ku", 1},
+           {"order", 0}, {"pack", 1}, {"packb", 1}, {"kc", 256}};
+  c.set("mc", std::min<int64_t>(8 * mr, roundUp(p.m, mr)));
   c.set("nc", std::min<int64_t>(256, roundUp(p.n, nr)));
   return c;
 }
@@ -142,17 +147,17 @@ std::vector<Config> CpuGemmMlir::space(const GemmProblem &p,
             for (int64_t ku : {1, 2, 4}) {
               for (int64_t order : {0, 1}) {
                 for (int64_t pack : {0, 1}) {
-                  Config c{{"mr", tile.mr},
-                           {"nv", tile.nv},
-                           {"vw", vw},
-                           {"ku", ku},
-                           {"order", order},
-                           {"pack", pack},
-                           {"kc", std::min(kc, p.k)}};
-                  c.set("mc", std::min(tile.mr * mcMul, roundUp(p.m, tile.mr)));
-                  c.set("nc", std::min(nr * ncMul, roundUp(p.n, nr)));
-                  if (validate(c, p, t).isOk()) {
-                    out.insert(c);
+                  for (int64_t packb : {0, 1}) {
+                    Config c{{"mr", tile.mr},  {"nv", tile.nv},
+                             {"vw", vw},       {"ku", ku},
+                             {"order", order}, {"pack", pack},
+                             {"packb", packb}, {"kc", std::min(kc, p.k)}};
+                    c.set("mc",
+                          std::min(tile.mr * mcMul, roundUp(p.m, tile.mr)));
+                    c.set("nc", std::min(nr * ncMul, roundUp(p.n, nr)));
+                    if (validate(c, p, t).isOk()) {
+                      out.insert(c);
+                    }
                   }
                 }
               }
