@@ -72,6 +72,16 @@ TEST_CASE("dot-product NT kernels match OpenBLAS for odd sizes") {
       {5, 100, 96, {{"kc", 32}, {"ku", 2}, {"order", 0}}},
       {37, 29, 48, {{"mr", 2}, {"nr", 3}, {"mc", 6}, {"nc", 9}}},
       {16, 130, 256, {{"kc", 64}, {"ku", 4}, {"vw", vw}}},
+      {40,
+       85,
+       512,
+       {{"kc", 256},
+        {"ku", 4},
+        {"mr", 2},
+        {"nr", 5},
+        {"mc", 32},
+        {"nc", 40},
+        {"vw", 8}}},
   };
   for (const Case &c : cases) {
     GemmProblem p = gemmProblem("NT", c.m, c.n, c.k);

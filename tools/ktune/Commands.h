@@ -18,6 +18,11 @@ Runner addLookup(CLI::App &app);
 Runner addExport(CLI::App &app);
 Runner addImport(CLI::App &app);
 Runner addCompile(CLI::App &app);
+/// Hidden: compiles one candidate for `ktune tune` in a separate process.
+Runner addCompileWorker(CLI::App &app);
+
+/// The path of the running ktune executable.
+std::string selfExecutable();
 
 /// Prints "ktune: error: <message>" to stderr and returns 1.
 int fail(const std::string &message);

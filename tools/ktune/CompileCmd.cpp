@@ -3,6 +3,7 @@
 
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CompileWorker.h"
 
 #include <fmt/format.h>
 
@@ -75,6 +76,29 @@ Runner addCompile(CLI::App &app) {
                               target->toString()));
     }
     return 0;
+  };
+}
+
+} // namespace kt::cli
+
+namespace kt::cli {
+
+Runner addCompileWorker(CLI::App &app) {
+  struct Args {
+    std::string source, entry = "kt_gemm", identity, cacheDir, out;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App *c = app.add_subcommand(
+      "compile-worker", "Internal: compile one candidate for `ktune tune`");
+  c->group(""); // Hidden from --help.
+  c->add_option("--source", a->source)->required();
+  c->add_option("--entry", a->entry);
+  c->add_option("--identity", a->identity);
+  c->add_option("--cache-dir", a->cacheDir);
+  c->add_option("--out", a->out)->required();
+  return [a] {
+    return runCompileWorker(a->source, a->entry, a->identity, a->cacheDir,
+                            a->out);
   };
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
 
 int main(int argc, char **argv) {
@@ -17,6 +18,7 @@ int main(int argc, char **argv) {
   runners["export"] = kt::cli::addExport(app);
   runners["import"] = kt::cli::addImport(app);
   runners["compile"] = kt::cli::addCompile(app);
+  runners["compile-worker"] = kt::cli::addCompileWorker(app);
   CLI11_PARSE(app, argc, argv);
   for (CLI::App *sub : app.get_subcommands()) {
     return runners.at(sub->get_name())();
@@ -25,6 +27,12 @@ int main(int argc, char **argv) {
 }
 
 namespace kt::cli {
+
+std::string selfExecutable() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : p.string();
+}
 
 int fail(const std::string &message) {
   fmt::print(stderr, "ktune: error: {}\n", message);

@@ -25,9 +25,9 @@ extern "C" void onSigint(int) {
 struct TuneArgs {
   std::string problems, db = "ktune.db", target = "cpu";
   int jobs = 0, threads = 0, maxCandidates = 24;
-  double budget = 0;
-  int64_t rotateMiB = 0;
-  bool overlap = false, noCache = false, quiet = false;
+  double budget = 0, compileTimeout = 300;
+  int64_t rotateMiB = 0, compileMemMiB = 8192;
+  bool overlap = false, noCache = false, quiet = false, inProcess = false;
 };
 
 } // namespace
@@ -61,6 +61,17 @@ Runner addTune(CLI::App &app) {
   c->add_flag("--no-binary-cache", a->noCache,
               "Do not use the on-disk compiled-kernel cache");
   c->add_flag("--quiet", a->quiet, "No progress bar");
+  c->add_option("--compile-timeout-s", a->compileTimeout,
+                "Kill a candidate's compile after this many seconds and "
+                "record it as failed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c->add_option("--compile-memory-mib", a->compileMemMiB,
+                "Address-space cap of each compile worker process")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--in-process-compile", a->inProcess,
+              "Compile in this process (no worker, no timeout or memory cap)");
   return [a] {
     auto target = parseTarget(a->target);
     if (!target) {
@@ -96,6 +107,11 @@ Runner addTune(CLI::App &app) {
       opt.rotateBytes = a->rotateMiB << 20;
     }
     opt.overlap = a->overlap;
+    if (!a->inProcess) {
+      opt.compileLimits.worker = selfExecutable();
+    }
+    opt.compileLimits.timeoutSeconds = a->compileTimeout;
+    opt.compileLimits.memoryBytes = a->compileMemMiB << 20;
     opt.progress = !a->quiet;
     opt.cancel = &gCancel;
     std::signal(SIGINT, onSigint);

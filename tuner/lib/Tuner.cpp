@@ -33,9 +33,10 @@ struct Compiled {
 /// completion order. Without overlap the consumer waits for the batch.
 class CompilePool {
 public:
-  CompilePool(const CpuCompiler &compiler, const GemmTemplate &tmpl,
-              const GemmProblem &p, std::vector<Config> batch, int jobs)
-      : compiler_(compiler), tmpl_(tmpl), problem_(p),
+  CompilePool(const CpuCompiler &compiler, const CompileLimits &limits,
+              const GemmTemplate &tmpl, const GemmProblem &p,
+              std::vector<Config> batch, int jobs)
+      : compiler_(compiler), limits_(limits), tmpl_(tmpl), problem_(p),
         batch_(std::move(batch)) {
     for (int i = 0; i < std::max(1, jobs); ++i) {
       workers_.emplace_back([this] { work(); });
@@ -79,7 +80,7 @@ private:
         std::string identity =
             fmt::format("{}|{}|{}|{}", tmpl_.name(), tmpl_.sourceHash(),
                         problem_.key(), batch_[i].toString());
-        c.kernel = compiler_.compile(*src, identity);
+        c.kernel = compileLimited(compiler_, *src, identity, limits_);
       }
       std::lock_guard<std::mutex> lock(mutex_);
       done_.push_back(std::move(c));
@@ -89,6 +90,7 @@ private:
   }
 
   const CpuCompiler &compiler_;
+  const CompileLimits &limits_;
   const GemmTemplate &tmpl_;
   const GemmProblem &problem_;
   std::vector<Config> batch_;
@@ -180,7 +182,8 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
         }
         continue;
       }
-      CompilePool pool(compiler_, *tmpl, problem, batch, jobs);
+      CompilePool pool(compiler_, opt_.compileLimits, *tmpl, problem, batch,
+                       jobs);
       while (auto c = pool.pop(!opt_.overlap)) {
         if (overBudget()) {
           continue; // Drain the pool; unmeasured candidates are not stored.

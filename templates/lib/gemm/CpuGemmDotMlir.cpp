@@ -203,7 +203,7 @@ std::string Emitter::schedule() {
        "      transform.apply_patterns.canonicalization\n"
        "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
   o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
-       "\"memref.copy\"} : (!transform.any_op) -> !transform.any_op\n"
+       "\"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
        "    transform.bufferization.buffer_loop_hoisting %fb : "
        "!transform.any_op\n"
        "    transform.apply_patterns to %fb {\n"

@@ -289,7 +289,7 @@ std::string Emitter::schedule() {
        "      transform.apply_patterns.canonicalization\n"
        "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
   o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
-       "\"memref.copy\"} : "
+       "\"linalg.copy\"} : "
        "(!transform.any_op) -> !transform.any_op\n"
        "    transform.bufferization.buffer_loop_hoisting %fb : "
        "!transform.any_op\n"

@@ -35,6 +35,8 @@ public:
   /// every cache key and every stored result.
   const std::string &fingerprint() const { return fingerprint_; }
   const TargetDesc &target() const { return target_; }
+  /// The on-disk binary cache folder ("" when disabled).
+  const std::string &cacheDir() const { return cacheDir_; }
 
   /// Compiles `src`; `identity` (template hash + params + problem) is folded
   /// into the cache key with the source text and the fingerprint.

@@ -7,6 +7,7 @@
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuDevice.h"
 #include "ktune/problem/GemmProblem.h"
+#include "ktune/tuner/CompileWorker.h"
 
 #include <atomic>
 #include <cstdint>
@@ -28,6 +29,9 @@ struct TuneOptions {
   int maxIterations = 200;
   double maxMsPerCandidate = 400; ///< Measurement time cap.
   bool overlap = false; ///< Compile while measuring (noisier on few cores).
+  /// Where and under which limits candidates compile (CompileWorker.h); the
+  /// CLI runs each compile in a worker process with a timeout.
+  CompileLimits compileLimits;
   uint64_t seed = 42;
   bool progress = true; ///< Progress bar with ETA on a terminal (stderr).
   std::atomic<bool> *cancel = nullptr; ///< Set by a SIGINT handler.

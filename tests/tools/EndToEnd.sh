@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End to end through the real programs: tune a TunableOp untuned file (with a
+# malformed line) into SQLite, export TunableOp CSV, import it into a fresh
+# database, check the winners are the same, look one up, and run the tuned
+# kernels from a C program that uses only kt.h.
+# Usage: EndToEnd.sh KTUNE KT_GEMM_RUN WORKDIR
+set -euo pipefail
+ktune=$1 run=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+export KTUNE_CACHE_DIR="$work/kernels"
+
+cat > untuned.csv <<'CSV'
+GemmTunableOp_float_TN,tn_96_8_64_ld_64_64_96
+GemmTunableOp_float_NN,nn_77_33_50
+GemmTunableOp_float_TN,this line is broken
+GemmTunableOp_float_NT,nt_40_24_40_ld_40_24_40
+CSV
+
+"$ktune" tune --problems untuned.csv --db tuned.db --max-candidates 4 \
+  --quiet 2> tune.err | tee tune.out
+grep -q "untuned.csv:3" tune.err || {
+  echo "FAIL: the malformed line was not reported with file and line"
+  cat tune.err
+  exit 1
+}
+[ "$(grep -c '^gemm_f32_' tune.out)" = 3 ] || {
+  echo "FAIL: expected 3 tuned problems"
+  exit 1
+}
+if grep -q "no correct candidate" tune.out; then
+  echo "FAIL: a problem has no verified winner"
+  exit 1
+fi
+
+"$ktune" export --db tuned.db --format tunableop -o tuned_tunableop.csv
+grep -q '^Validator,' tuned_tunableop.csv
+grep -q '^GemmTunableOp_float_TN,tn_96_8_64_ld_64_64_96,ktune:' \
+  tuned_tunableop.csv
+"$ktune" import --db reimported.db tuned_tunableop.csv
+"$ktune" export --db tuned.db --format tunableop -o a.csv
+"$ktune" export --db reimported.db --format tunableop -o b.csv
+# Same winners (problem, solution, time) after the round trip.
+diff <(grep -v '^Validator' a.csv | sort) <(grep -v '^Validator' b.csv | sort)
+
+"$ktune" lookup --db tuned.db \
+  --problem GemmTunableOp_float_TN,tn_96_8_64_ld_64_64_96 | tee lookup.out
+grep -q "cpu.gemm" lookup.out
+
+# The deployment side: a C program, kt.h only, on the tuned file.
+"$run" tuned.db NT 8 96 64
+"$run" tuned.db NN 33 77 50
+"$run" tuned.db TN 24 40 40
+# Not tuned: NOT_FOUND (exit 3), not a crash.
+set +e
+"$run" tuned.db NN 5 5 5
+rc=$?
+set -e
+[ $rc = 3 ] || {
+  echo "FAIL: expected NOT_FOUND (3) for an untuned problem, got $rc"
+  exit 1
+}
+echo "end-to-end OK"
