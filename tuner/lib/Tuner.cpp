@@ -154,13 +154,22 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
   const int jobs =
       opt_.compileJobs > 0 ? opt_.compileJobs : hostInfo().logicalCores;
 
+  // The candidate budget is per problem, shared by the families that serve
+  // it.
+  std::vector<const GemmTemplate *> families;
   for (const GemmTemplate *tmpl : gemmTemplates()) {
-    if (!tmpl->supports(problem, target)) {
-      continue;
+    if (tmpl->supports(problem, target)) {
+      families.push_back(tmpl);
     }
+  }
+  for (size_t f = 0; f < families.size(); ++f) {
+    const GemmTemplate *tmpl = families[f];
+    const int share = std::max(
+        1, (opt_.maxCandidates - outcome.candidates - outcome.skipped) /
+               int(families.size() - f));
     SampleThenRefine search(tmpl->space(problem, target),
-                            tmpl->defaultConfig(problem, target),
-                            opt_.maxCandidates, opt_.seed);
+                            tmpl->defaultConfig(problem, target), share,
+                            opt_.seed);
     for (;;) {
       if (overBudget()) {
         break;

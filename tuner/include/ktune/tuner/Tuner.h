@@ -20,7 +20,7 @@ namespace kt {
 
 struct TuneOptions {
   int compileJobs = 0;      ///< Compile threads; <= 0: one per core.
-  int maxCandidates = 24;   ///< Per problem (default config included).
+  int maxCandidates = 24;   ///< Per problem, shared by its families.
   double budgetSeconds = 0; ///< Per problem wall-clock cap; 0 = none.
   int64_t rotateBytes = 0;  ///< Rotating-set total; 0: 2x last-level cache.
   int64_t maxRotateBytes = int64_t(1) << 30; ///< Cap on the rotating sets.
