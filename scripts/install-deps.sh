@@ -11,8 +11,9 @@ packages=(
   cmake ninja-build g++ pkg-config
   # LLVM/MLIR 22: libraries, CMake packages, the tools their CMake exports
   # name (mlir-22-tools), the linker the CPU compiler drives (lld-22) and
-  # the formatter the format check uses.
-  llvm-22-dev libmlir-22-dev mlir-22-tools lld-22 clang-22 clang-format-22
+  # the formatter the format check uses; lit and FileCheck (llvm-22-tools)
+  # run the tests in tests/lit.
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22 clang-22 clang-format-22
   # Libraries ktune links.
   libsqlite3-dev libfmt-dev libcli11-dev catch2 libopenblas-dev
   # Looked up by LLVMConfig.cmake (find_package(MLIR) fails without them).

@@ -93,12 +93,21 @@ Result<double> checkGemm(const GemmRunFn &run, const GemmProblem &p,
   fillUniform(a, rng);
   fillUniform(b, rng);
   fillUniform(c0, rng);
-  // f32 accumulation over K terms of magnitude <= 1: the error grows like
-  // sqrt(K) * eps for random signs; allow a generous multiple so only real
-  // bugs (wrong element, missed tile, bad epilogue) fail.
+  // Tolerance per element: two f32 summations of the same K products in
+  // different orders differ by about eps * sqrt(K) * sum_k |a_ik * b_kj|
+  // (random rounding errors, each bounded by the partial sums, which the
+  // absolute sum bounds). Allow twice that plus a relative term for the
+  // epilogue. A wrong element, a missed tile or a dropped k term is off by
+  // O(|a b|) ~ 0.25 and fails by orders of magnitude.
   const double eps = std::numeric_limits<float>::epsilon();
-  const double atol = 8.0 * eps * std::sqrt(double(p.k)) * 4.0;
+  const double kScale = 2.0 * eps * std::sqrt(double(p.k));
   const double rtol = 16.0 * eps;
+  std::vector<float> absA(a.size()), absB(b.size()), absAB(c0.size(), 0.0f);
+  std::transform(a.begin(), a.end(), absA.begin(),
+                 [](float x) { return std::fabs(x); });
+  std::transform(b.begin(), b.end(), absB.begin(),
+                 [](float x) { return std::fabs(x); });
+  referenceGemm(p, absA.data(), absB.data(), absAB.data(), 1.0f, 0.0f);
   double worst = 0;
   for (float beta : {0.0f, 0.5f}) {
     const float alpha = 1.25f;
@@ -112,7 +121,10 @@ Result<double> checkGemm(const GemmRunFn &run, const GemmProblem &p,
     for (int64_t i = 0; i < p.m; ++i) {
       for (int64_t j = 0; j < p.n; ++j) {
         const double r = ref[i * p.ldc + j], g = got[i * p.ldc + j];
-        const double tol = atol + rtol * std::fabs(r);
+        const double tol =
+            kScale * alpha * absAB[i * p.ldc + j] +
+            rtol * (std::fabs(r) + std::fabs(beta * c0[i * p.ldc + j])) +
+            std::numeric_limits<float>::min();
         const double e = std::fabs(g - r) / tol;
         if (!(e <= 1.0)) {
           return failedPrecondition(fmt::format(

@@ -87,7 +87,7 @@ Result<mlir::OwningOpRef<mlir::ModuleOp>> parse(Session &s,
   if (!m) {
     return s.error("the kernel source is not valid MLIR (template bug)");
   }
-  return std::move(m);
+  return m;
 }
 
 /// Applies the module's @__transform_main schedule to the kernel function
@@ -131,7 +131,7 @@ Status lower(Session &s, mlir::ModuleOp m) {
 
 } // namespace
 
-const char *mlirPipelineVersion() { return "kt-cpu-lower/1"; }
+const char *mlirPipelineVersion() { return "kt-cpu-lower/2"; }
 
 Result<std::string> scheduleMlir(const std::string &text) {
   Session s;
@@ -159,7 +159,7 @@ Result<std::unique_ptr<llvm::Module>> mlirToLlvmIr(const std::string &text,
   if (!llvmModule) {
     return s.error("translation to LLVM IR failed");
   }
-  return std::move(llvmModule);
+  return llvmModule;
 }
 
 void registerKtPasses() {

@@ -242,12 +242,12 @@ std::string Emitter::schedule() {
     o += fmt::format(
         "    %t{0}, %la{0}, %lb{0}, %li{0} = "
         "transform.structured.tile_using_for "
-        "{1} tile_sizes [1, 1, 0, 0, 1] interchange = {4} : "
+        "{1} tile_sizes [1, 1, 0, 0, 1] interchange = {2} : "
         "(!transform.any_op) "
         "-> (!transform.any_op, !transform.any_op, !transform.any_op, "
         "!transform.any_op)\n"
         "    transform.structured.vectorize %t{0} : !transform.any_op\n",
-        i, src, tm, tn, interchange);
+        i, src, interchange);
     ++i;
   }
   // Packing copies: a transpose that keeps the lane dim is a row copy.
