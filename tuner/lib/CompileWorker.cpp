@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -88,26 +89,34 @@ Result<CompiledKernel> compileLimited(const CpuCompiler &compiler,
   }
   const auto start = std::chrono::steady_clock::now();
   const std::string cacheDir = compiler.cacheDir();
+  // Everything the child needs is built before fork(): after it, the child
+  // only makes async-signal-safe calls until execv().
+  const std::string errPath = err.string();
+  std::vector<std::string> args = {
+      limits.worker, "compile-worker", "--source",   in.string(),
+      "--entry",     src.entry,        "--identity", identity,
+      "--cache-dir", cacheDir,         "--out",      out.string()};
+  std::vector<char *> argv;
+  for (std::string &a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
     return internalError("fork failed for the compile worker");
   }
   if (pid == 0) {
-    // Child: only async-signal-safe calls until exec.
     if (!KT_ASAN) {
       struct rlimit rl;
       rl.rlim_cur = rl.rlim_max = rlim_t(limits.memoryBytes);
       ::setrlimit(RLIMIT_AS, &rl);
     }
-    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0) {
       ::dup2(fd, 2);
       ::dup2(fd, 1);
     }
-    ::execl(limits.worker.c_str(), limits.worker.c_str(), "compile-worker",
-            "--source", in.c_str(), "--entry", src.entry.c_str(), "--identity",
-            identity.c_str(), "--cache-dir", cacheDir.c_str(), "--out",
-            out.c_str(), static_cast<char *>(nullptr));
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   int status = 0;

@@ -59,8 +59,16 @@ Timing timeGemm(const GemmRunFn &run, RotatingGemmArgs &args,
     run(args.a(i), args.b(i), args.c(i), 1.0f, 0.0f);
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
+  double last = 0;
   for (int i = 0; i < opt.warmup; ++i) {
-    once();
+    last = once();
+  }
+  if (opt.abandonAboveMs > 0 && last > opt.abandonAboveMs) {
+    Timing t;
+    t.medianMs = last;
+    t.iterations = 1;
+    t.abandoned = true;
+    return t;
   }
   std::vector<double> ms;
   double total = 0;

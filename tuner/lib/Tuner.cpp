@@ -225,10 +225,18 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
             r.message = err.status().message();
           } else {
             r.maxError = *err;
-            Timing t = timeGemm(run, args, topt);
+            // A candidate 3x slower than the best so far is a loser;
+            // do not spend the full timing budget on it.
+            TimingOptions o = topt;
+            o.abandonAboveMs = bestMs ? 3.0 * *bestMs : 0;
+            Timing t = timeGemm(run, args, o);
             r.timeMs = t.medianMs;
             r.dispersion = t.dispersion;
             r.iterations = t.iterations;
+            if (t.abandoned) {
+              r.message = "timed once: its warm-up run was over 3x the best "
+                          "so far";
+            }
             r.binaryHash = c->kernel->hash;
             ms = t.medianMs;
           }

@@ -21,12 +21,16 @@ struct TimingOptions {
   int minIterations = 5;
   int maxIterations = 200;
   double maxMs = 400;
+  /// A candidate whose last warm-up run takes longer than this (ms) is
+  /// not timed further: it cannot win. 0 = never abandon.
+  double abandonAboveMs = 0;
 };
 
 struct Timing {
   double medianMs = 0;
   double dispersion = 0; ///< (p75 - p25) / median.
   int iterations = 0;
+  bool abandoned = false; ///< Stopped after warm-up (TimingOptions).
 };
 
 /// Argument sets for one problem whose total size exceeds `bytes` (at least
