@@ -10,5 +10,6 @@ add_test(NAME lit_tests
   COMMAND ${KT_LIT} -sv ${CMAKE_CURRENT_SOURCE_DIR}/lit
     --param kt_opt=$<TARGET_FILE:kt-opt>
     --param ktune=$<TARGET_FILE:ktune>
-    --param filecheck=${KT_FILECHECK})
+    --param filecheck=${KT_FILECHECK}
+    --param exec_root=${CMAKE_CURRENT_BINARY_DIR}/lit)
 set_tests_properties(lit_tests PROPERTIES LABELS lit)
