@@ -2,3 +2,8 @@
 kt_add_test(compiler_tests compiler
   SOURCES compiler/CpuCompileRunTest.cpp
   LIBS ktune_tuner)
+# NVRTC (dlopen): compiles for sm_90a / sm_100a without a GPU; skipped where
+# the CUDA toolkit is absent.
+kt_add_test(nvrtc_tests cuda
+  SOURCES compiler/NvrtcTest.cpp
+  LIBS ktune_compiler)

@@ -17,3 +17,8 @@ kt_add_test(CpuDeviceTest device
 target_compile_definitions(CpuDeviceTest PRIVATE
   KT_TEST_KERNEL_PATH="$<TARGET_FILE:kt_test_kernel>")
 add_dependencies(CpuDeviceTest kt_test_kernel)
+
+# The CUDA driver (dlopen): real on a GPU machine, skipped elsewhere.
+kt_add_test(CudaDriverTest cuda
+  SOURCES device/CudaDriverTest.cpp
+  LIBS ktune_runtime)

@@ -3,6 +3,7 @@
 
 #include "ktune/device/CpuDevice.h"
 #include "ktune/device/HostInfo.h"
+#include "ktune/drivers/cuda/CudaDriver.h"
 
 #include <fmt/format.h>
 
@@ -16,8 +17,20 @@ Runner addDevices(CLI::App &app) {
                "last-level cache {} MiB)\n",
                h.cpuModel, h.logicalCores, TargetDesc::host().featureString(),
                h.l2Bytes >> 10, h.lastLevelCacheBytes >> 20);
-    fmt::print("cuda    not built into this ktune yet (planned: sm_90a, "
-               "sm_100a)\n");
+    if (auto gpus = cuda::listDevices(); !gpus) {
+      fmt::print("cuda    unavailable: {}\n", gpus.status().message());
+    } else if (gpus->empty()) {
+      fmt::print("cuda    the driver reports no GPU\n");
+    } else {
+      for (const cuda::DeviceInfo &g : *gpus) {
+        fmt::print("cuda:{}  {} ({}, {} SMs, {} GiB, L2 {} MiB, shared "
+                   "memory {} KiB per block; tuning templates for it are "
+                   "not built yet)\n",
+                   g.ordinal, g.name, g.arch(), g.smCount,
+                   g.globalMemBytes >> 30, g.l2Bytes >> 20,
+                   g.sharedPerBlockOptin >> 10);
+      }
+    }
     fmt::print("hip     not built into this ktune yet (planned: gfx942, "
                "gfx950)\n");
     return 0;
