@@ -7,3 +7,7 @@ kt_add_test(compiler_tests compiler
 kt_add_test(nvrtc_tests cuda
   SOURCES compiler/NvrtcTest.cpp
   LIBS ktune_compiler)
+# NVRTC -> driver -> launch on a real GPU; skipped without one.
+kt_add_test(cuda_run_tests cuda
+  SOURCES compiler/CudaRunTest.cpp
+  LIBS ktune_compiler)

@@ -1,5 +1,7 @@
 #include "ktune/drivers/cuda/CudaDriver.h"
 
+#include "CudaApi.h"
+
 #include <fmt/format.h>
 
 #include <dlfcn.h>
@@ -7,35 +9,6 @@
 #include <mutex>
 
 namespace kt::cuda {
-
-// The few driver API types and constants used here, as cuda.h defines them
-// (declared locally so no CUDA header is needed to build).
-using CUresult = int;
-using CUdevice = int;
-enum Attribute : int {
-  kClockRate = 13,
-  kMultiprocessorCount = 16,
-  kMemoryClockRate = 36,
-  kGlobalMemoryBusWidth = 37,
-  kL2CacheSize = 38,
-  kComputeCapabilityMajor = 75,
-  kComputeCapabilityMinor = 76,
-  kMaxSharedMemoryPerMultiprocessor = 81,
-  kMaxSharedMemoryPerBlockOptin = 97,
-};
-
-struct Driver::Api {
-  void *handle = nullptr;
-  CUresult (*cuInit)(unsigned) = nullptr;
-  CUresult (*cuDriverGetVersion)(int *) = nullptr;
-  CUresult (*cuDeviceGetCount)(int *) = nullptr;
-  CUresult (*cuDeviceGet)(CUdevice *, int) = nullptr;
-  CUresult (*cuDeviceGetName)(char *, int, CUdevice) = nullptr;
-  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice) = nullptr;
-  CUresult (*cuDeviceTotalMem)(size_t *, CUdevice) = nullptr;
-  CUresult (*cuGetErrorName)(CUresult, const char **) = nullptr;
-  CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
-};
 
 namespace {
 
@@ -75,6 +48,8 @@ Result<Driver::Api *> loadApi() {
     missing = "cuGetErrorName";
   } else if (!bind(h, "cuGetErrorString", api->cuGetErrorString)) {
     missing = "cuGetErrorString";
+  } else if (!bindExecution(h, *api, missing)) {
+    // `missing` names the symbol.
   }
   if (missing) {
     ::dlclose(h);

@@ -45,7 +45,8 @@ public:
   /// "CUDA_ERROR_NO_DEVICE: no CUDA-capable device is detected".
   std::string errorString(int result) const;
 
-  struct Api; ///< The symbol table (CudaDriver.cpp).
+  struct Api; ///< The symbol table (lib/drivers/cuda/CudaApi.h).
+  const Api &api() const { return *api_; }
 
 private:
   Driver() = default;
