@@ -16,6 +16,34 @@ using namespace kt;
 
 using test::gemmProblem;
 
+namespace {
+
+/// Specialises `t` for `p` (default configuration with `overrides`),
+/// compiles it, runs it and checks it against OpenBLAS.
+void requireMatchesOpenBlas(const GemmTemplate &t, const GemmProblem &p,
+                            const Config &overrides, CpuDevice &device,
+                            const CpuCompiler &compiler, uint64_t seed) {
+  Config cfg = t.defaultConfig(p, device.target());
+  for (const auto &[k, v] : overrides.values()) {
+    cfg.set(k, v);
+  }
+  INFO(p.key() << " " << cfg.toString());
+  auto src = t.instantiate(cfg, p, device.target());
+  INFO(src.status().toString());
+  REQUIRE(src.isOk());
+  auto bin = compiler.compile(*src, p.key());
+  INFO(bin.status().toString());
+  REQUIRE(bin.isOk());
+  auto loaded = loadGemm(device, bin->bytes);
+  REQUIRE(loaded.isOk());
+  auto err = checkGemm(loaded->runner(device), p, seed);
+  INFO(err.status().toString());
+  REQUIRE(err.isOk());
+  REQUIRE(*err <= 1.0);
+}
+
+} // namespace
+
 TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
   CpuDevice device(2);
   CpuCompiler compiler(device.target(), "");
@@ -39,22 +67,7 @@ TEST_CASE("CPU GEMM kernels match OpenBLAS for every layout and odd sizes") {
     if (c.layout == std::string("NT")) {
       p.lda = p.k + 3; // Non-packed leading dimension.
     }
-    Config cfg = t.defaultConfig(p, device.target());
-    for (const auto &[k, v] : c.overrides.values()) {
-      cfg.set(k, v);
-    }
-    INFO(p.key() << " " << cfg.toString());
-    auto src = t.instantiate(cfg, p, device.target());
-    REQUIRE(src.isOk());
-    auto bin = compiler.compile(*src, p.key());
-    INFO(bin.status().toString());
-    REQUIRE(bin.isOk());
-    auto loaded = loadGemm(device, bin->bytes);
-    REQUIRE(loaded.isOk());
-    auto err = checkGemm(loaded->runner(device), p, 7);
-    INFO(err.status().toString());
-    REQUIRE(err.isOk());
-    REQUIRE(*err <= 1.0);
+    requireMatchesOpenBlas(t, p, c.overrides, device, compiler, 7);
   }
 }
 
@@ -88,23 +101,7 @@ TEST_CASE("dot-product NT kernels match OpenBLAS for odd sizes") {
     p.lda = p.k + 5; // Leading dimensions that are not the packed ones.
     p.ldb = p.k + 16;
     p.ldc = p.n + 1;
-    Config cfg = t.defaultConfig(p, device.target());
-    for (const auto &[k, v] : c.overrides.values()) {
-      cfg.set(k, v);
-    }
-    INFO(p.key() << " " << cfg.toString());
-    auto src = t.instantiate(cfg, p, device.target());
-    INFO(src.status().toString());
-    REQUIRE(src.isOk());
-    auto bin = compiler.compile(*src, p.key());
-    INFO(bin.status().toString());
-    REQUIRE(bin.isOk());
-    auto loaded = loadGemm(device, bin->bytes);
-    REQUIRE(loaded.isOk());
-    auto err = checkGemm(loaded->runner(device), p, 11);
-    INFO(err.status().toString());
-    REQUIRE(err.isOk());
-    REQUIRE(*err <= 1.0);
+    requireMatchesOpenBlas(t, p, c.overrides, device, compiler, 11);
   }
 }
 

@@ -1,23 +1,14 @@
 // The CPU dot-product GEMM family's space and compile-free validate().
 #include "ktune/templates/gemm/CpuGemmDotMlir.h"
+#include "support/CpuTargets.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
 
 using namespace kt;
 
-namespace {
-TargetDesc avx2() {
-  TargetDesc t;
-  t.features = {"avx", "avx2", "fma"};
-  return t;
-}
-TargetDesc avx512() {
-  TargetDesc t;
-  t.features = {"avx", "avx2", "fma", "avx512f"};
-  return t;
-}
-} // namespace
+using test::avx2;
+using test::avx512;
 
 TEST_CASE("the dot family serves NT problems with K a multiple of 8 only") {
   CpuGemmDotMlir t;

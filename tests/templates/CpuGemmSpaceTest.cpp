@@ -1,17 +1,15 @@
 // The CPU GEMM family's space and compile-free validate().
 #include "ktune/templates/gemm/CpuGemmMlir.h"
+#include "support/CpuTargets.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
 
 using namespace kt;
 
+using test::avx2;
+
 namespace {
-TargetDesc avx2() {
-  TargetDesc t;
-  t.features = {"avx", "avx2", "fma"};
-  return t;
-}
 GemmProblem problem(int64_t m, int64_t n, int64_t k) {
   return test::gemmProblem("NN", m, n, k);
 }

@@ -102,6 +102,52 @@ std::string epilogue(const GemmProblem &p, int64_t h, int64_t w,
       s, acc, tensor(h, w), h, w, p.ldc);
 }
 
+std::string scheduleHead() {
+  return "  transform.named_sequence @__transform_main(%root: "
+         "!transform.any_op {transform.readonly}) {\n"
+         "    %f = transform.structured.match ops{[\"func.func\"]} "
+         "attributes {sym_name = \"kt_gemm\"} in %root : "
+         "(!transform.any_op) -> !transform.any_op\n";
+}
+
+std::string hoistAndUnroll(int loops, int64_t ku) {
+  std::string o;
+  for (int i = 0; i < loops; ++i) {
+    o += fmt::format("    transform.loop.hoist_loop_invariant_subsets %li{} : "
+                     "!transform.any_op\n",
+                     i);
+    if (ku > 1) {
+      o += fmt::format("    transform.loop.unroll %li{} {{factor = {}}} : "
+                       "!transform.any_op\n",
+                       i, ku);
+    }
+  }
+  return o;
+}
+
+std::string bufferizeAndLower(const std::string &lowering) {
+  // Drop the loop-carried tensors that hoisting left passing through
+  // unchanged: aliasing iter_args make bufferization copy each register
+  // tile's accumulator.
+  return "    transform.apply_patterns to %f {\n"
+         "      transform.apply_patterns.canonicalization\n"
+         "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n"
+         "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
+         "\"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
+         "    transform.bufferization.buffer_loop_hoisting %fb : "
+         "!transform.any_op\n"
+         "    transform.apply_patterns to %fb {\n" +
+         lowering +
+         "      transform.apply_patterns.vector.lower_transfer "
+         "max_transfer_rank = 1\n"
+         "      transform.apply_patterns.vector.lower_transpose\n"
+         "      transform.apply_patterns.vector.lower_shape_cast\n"
+         "      transform.apply_patterns.canonicalization\n"
+         "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n"
+         "    transform.yield\n"
+         "  }\n";
+}
+
 std::string module(const char *generator, const GemmProblem &p, int64_t mc,
                    int64_t nc, const std::string &body,
                    const std::string &schedule) {

@@ -46,6 +46,16 @@ std::string cBlock(const GemmProblem &p, int64_t h, int64_t w,
 std::string epilogue(const GemmProblem &p, int64_t h, int64_t w,
                      const std::string &s, const std::string &acc);
 
+/// Opens @__transform_main and matches @kt_gemm as `%f`.
+std::string scheduleHead();
+/// Hoists the accumulators out of each innermost K loop `%li<i>` (i <
+/// `loops`) and unrolls it by `ku`.
+std::string hoistAndUnroll(int loops, int64_t ku);
+/// Canonicalises, bufferises, hoists buffers out of loops, then applies
+/// `lowering` (the family's vector lowering patterns) together with the
+/// shared transfer/transpose/shape-cast lowering, and closes the schedule.
+std::string bufferizeAndLower(const std::string &lowering);
+
 /// The whole module: @kt_gemm around `body`, the grid functions and the
 /// transform schedule `schedule`.
 std::string module(const char *generator, const GemmProblem &p, int64_t mc,

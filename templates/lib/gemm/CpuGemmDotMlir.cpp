@@ -124,11 +124,7 @@ std::string Emitter::block(int64_t h, int64_t w, const std::string &s) {
 }
 
 std::string Emitter::schedule() {
-  std::string o = "  transform.named_sequence @__transform_main(%root: "
-                  "!transform.any_op {transform.readonly}) {\n"
-                  "    %f = transform.structured.match ops{[\"func.func\"]} "
-                  "attributes {sym_name = \"kt_gemm\"} in %root : "
-                  "(!transform.any_op) -> !transform.any_op\n";
+  std::string o = scheduleHead();
   const std::string interchange = q_.order ? "[1, 0, 2]" : "[0, 1, 2]";
   const int64_t kbTile = q_.kc / q_.vw, kb = p_.k / q_.vw;
   int i = 0;
@@ -186,38 +182,11 @@ std::string Emitter::schedule() {
        "      transform.apply_patterns.vector.transfer_permutation_patterns\n"
        "      transform.apply_patterns.canonicalization\n"
        "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
-  for (int n = 0; n < i; ++n) {
-    o += fmt::format("    transform.loop.hoist_loop_invariant_subsets %li{} : "
-                     "!transform.any_op\n",
-                     n);
-    if (q_.ku > 1) {
-      o += fmt::format("    transform.loop.unroll %li{} {{factor = {}}} : "
-                       "!transform.any_op\n",
-                       n, q_.ku);
-    }
-  }
-  // Drop the loop-carried tensors that hoisting left passing through
-  // unchanged: aliasing iter_args make bufferization copy each register
-  // tile's accumulator.
-  o += "    transform.apply_patterns to %f {\n"
-       "      transform.apply_patterns.canonicalization\n"
-       "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n";
-  o += "    %fb = transform.bufferization.one_shot_bufferize %f {memcpy_op = "
-       "\"linalg.copy\"} : (!transform.any_op) -> !transform.any_op\n"
-       "    transform.bufferization.buffer_loop_hoisting %fb : "
-       "!transform.any_op\n"
-       "    transform.apply_patterns to %fb {\n"
-       "      transform.apply_patterns.vector.lower_multi_reduction "
-       "lowering_strategy = \"innerparallel\"\n"
-       "      transform.apply_patterns.vector.transfer_permutation_patterns\n"
-       "      transform.apply_patterns.vector.lower_transfer "
-       "max_transfer_rank = 1\n"
-       "      transform.apply_patterns.vector.lower_transpose\n"
-       "      transform.apply_patterns.vector.lower_shape_cast\n"
-       "      transform.apply_patterns.canonicalization\n"
-       "    } {max_num_rewrites = 200000 : i64} : !transform.any_op\n"
-       "    transform.yield\n"
-       "  }\n";
+  o += hoistAndUnroll(i, q_.ku);
+  o += bufferizeAndLower(
+      "      transform.apply_patterns.vector.lower_multi_reduction "
+      "lowering_strategy = \"innerparallel\"\n"
+      "      transform.apply_patterns.vector.transfer_permutation_patterns\n");
   return o;
 }
 

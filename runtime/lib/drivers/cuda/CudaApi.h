@@ -1,6 +1,6 @@
-// The CUDA driver API symbol table shared by CudaDriver.cpp and
-// CudaContext.cpp (internal). Types and constants as cuda.h defines them,
-// declared here so no CUDA header is needed to build.
+// The CUDA driver API symbol table shared by CudaDriver.cpp (which binds
+// it) and CudaContext.cpp (internal). Types and constants as cuda.h defines
+// them, declared here so no CUDA header is needed to build.
 #pragma once
 
 #include "ktune/drivers/cuda/CudaDriver.h"
@@ -64,8 +64,5 @@ struct Driver::Api {
   CUresult (*cuEventSynchronize)(CUevent) = nullptr;
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
 };
-
-/// Binds the execution entry points; on failure sets `missing`.
-bool bindExecution(void *handle, Driver::Api &api, const char *&missing);
 
 } // namespace kt::cuda

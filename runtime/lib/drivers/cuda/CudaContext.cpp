@@ -4,58 +4,13 @@
 
 #include <fmt/format.h>
 
-#include <dlfcn.h>
-
 namespace kt::cuda {
 
 namespace {
 
 const Driver::Api &api() { return (*Driver::get())->api(); }
 
-template <typename F> bool bind(void *h, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(::dlsym(h, name));
-  return fn != nullptr;
-}
-
 } // namespace
-
-bool bindExecution(void *h, Driver::Api &a, const char *&missing) {
-  struct Entry {
-    const char *name;
-    bool ok;
-  };
-  const Entry entries[] = {
-      {"cuDevicePrimaryCtxRetain",
-       bind(h, "cuDevicePrimaryCtxRetain", a.cuDevicePrimaryCtxRetain)},
-      {"cuDevicePrimaryCtxRelease_v2",
-       bind(h, "cuDevicePrimaryCtxRelease_v2", a.cuDevicePrimaryCtxRelease)},
-      {"cuCtxSetCurrent", bind(h, "cuCtxSetCurrent", a.cuCtxSetCurrent)},
-      {"cuCtxSynchronize", bind(h, "cuCtxSynchronize", a.cuCtxSynchronize)},
-      {"cuMemAlloc_v2", bind(h, "cuMemAlloc_v2", a.cuMemAlloc)},
-      {"cuMemFree_v2", bind(h, "cuMemFree_v2", a.cuMemFree)},
-      {"cuMemcpyHtoD_v2", bind(h, "cuMemcpyHtoD_v2", a.cuMemcpyHtoD)},
-      {"cuMemcpyDtoH_v2", bind(h, "cuMemcpyDtoH_v2", a.cuMemcpyDtoH)},
-      {"cuModuleLoadData", bind(h, "cuModuleLoadData", a.cuModuleLoadData)},
-      {"cuModuleUnload", bind(h, "cuModuleUnload", a.cuModuleUnload)},
-      {"cuModuleGetFunction",
-       bind(h, "cuModuleGetFunction", a.cuModuleGetFunction)},
-      {"cuLaunchKernel", bind(h, "cuLaunchKernel", a.cuLaunchKernel)},
-      {"cuEventCreate", bind(h, "cuEventCreate", a.cuEventCreate)},
-      {"cuEventDestroy_v2", bind(h, "cuEventDestroy_v2", a.cuEventDestroy)},
-      {"cuEventRecord", bind(h, "cuEventRecord", a.cuEventRecord)},
-      {"cuEventSynchronize",
-       bind(h, "cuEventSynchronize", a.cuEventSynchronize)},
-      {"cuEventElapsedTime_v2",
-       bind(h, "cuEventElapsedTime_v2", a.cuEventElapsedTime)},
-  };
-  for (const Entry &e : entries) {
-    if (!e.ok) {
-      missing = e.name;
-      return false;
-    }
-  }
-  return true;
-}
 
 Status Context::check(int r, const char *what) const {
   if (r == 0) {

@@ -7,14 +7,50 @@
 #include <dlfcn.h>
 
 #include <mutex>
+#include <type_traits>
 
 namespace kt::cuda {
 
 namespace {
 
-template <typename F> bool bind(void *h, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(::dlsym(h, name));
-  return fn != nullptr;
+/// Resolves every entry point of the table; `missing` names the first
+/// symbol the library lacks.
+bool bindApi(void *h, Driver::Api &a, const char *&missing) {
+  missing = nullptr;
+  auto need = [&](const char *name, auto &fn) {
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
+        ::dlsym(h, name));
+    if (!fn && !missing) {
+      missing = name;
+    }
+  };
+  need("cuInit", a.cuInit);
+  need("cuDriverGetVersion", a.cuDriverGetVersion);
+  need("cuDeviceGetCount", a.cuDeviceGetCount);
+  need("cuDeviceGet", a.cuDeviceGet);
+  need("cuDeviceGetName", a.cuDeviceGetName);
+  need("cuDeviceGetAttribute", a.cuDeviceGetAttribute);
+  need("cuDeviceTotalMem_v2", a.cuDeviceTotalMem);
+  need("cuGetErrorName", a.cuGetErrorName);
+  need("cuGetErrorString", a.cuGetErrorString);
+  need("cuDevicePrimaryCtxRetain", a.cuDevicePrimaryCtxRetain);
+  need("cuDevicePrimaryCtxRelease_v2", a.cuDevicePrimaryCtxRelease);
+  need("cuCtxSetCurrent", a.cuCtxSetCurrent);
+  need("cuCtxSynchronize", a.cuCtxSynchronize);
+  need("cuMemAlloc_v2", a.cuMemAlloc);
+  need("cuMemFree_v2", a.cuMemFree);
+  need("cuMemcpyHtoD_v2", a.cuMemcpyHtoD);
+  need("cuMemcpyDtoH_v2", a.cuMemcpyDtoH);
+  need("cuModuleLoadData", a.cuModuleLoadData);
+  need("cuModuleUnload", a.cuModuleUnload);
+  need("cuModuleGetFunction", a.cuModuleGetFunction);
+  need("cuLaunchKernel", a.cuLaunchKernel);
+  need("cuEventCreate", a.cuEventCreate);
+  need("cuEventDestroy_v2", a.cuEventDestroy);
+  need("cuEventRecord", a.cuEventRecord);
+  need("cuEventSynchronize", a.cuEventSynchronize);
+  need("cuEventElapsedTime_v2", a.cuEventElapsedTime);
+  return missing == nullptr;
 }
 
 Result<Driver::Api *> loadApi() {
@@ -30,28 +66,7 @@ Result<Driver::Api *> loadApi() {
   }
   void *h = api->handle;
   const char *missing = nullptr;
-  if (!bind(h, "cuInit", api->cuInit)) {
-    missing = "cuInit";
-  } else if (!bind(h, "cuDriverGetVersion", api->cuDriverGetVersion)) {
-    missing = "cuDriverGetVersion";
-  } else if (!bind(h, "cuDeviceGetCount", api->cuDeviceGetCount)) {
-    missing = "cuDeviceGetCount";
-  } else if (!bind(h, "cuDeviceGet", api->cuDeviceGet)) {
-    missing = "cuDeviceGet";
-  } else if (!bind(h, "cuDeviceGetName", api->cuDeviceGetName)) {
-    missing = "cuDeviceGetName";
-  } else if (!bind(h, "cuDeviceGetAttribute", api->cuDeviceGetAttribute)) {
-    missing = "cuDeviceGetAttribute";
-  } else if (!bind(h, "cuDeviceTotalMem_v2", api->cuDeviceTotalMem)) {
-    missing = "cuDeviceTotalMem_v2";
-  } else if (!bind(h, "cuGetErrorName", api->cuGetErrorName)) {
-    missing = "cuGetErrorName";
-  } else if (!bind(h, "cuGetErrorString", api->cuGetErrorString)) {
-    missing = "cuGetErrorString";
-  } else if (!bindExecution(h, *api, missing)) {
-    // `missing` names the symbol.
-  }
-  if (missing) {
+  if (!bindApi(h, *api, missing)) {
     ::dlclose(h);
     delete api;
     return unavailable(fmt::format(
