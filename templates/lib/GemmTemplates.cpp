@@ -3,6 +3,7 @@
 
 #include "ktune/templates/gemm/CpuGemmDotMlir.h"
 #include "ktune/templates/gemm/CpuGemmMlir.h"
+#include "ktune/templates/gemm/CudaGemmSm90.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +12,9 @@ namespace kt {
 const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CpuGemmMlir cpuMlir;
   static const CpuGemmDotMlir cpuDotMlir;
-  static const std::vector<const GemmTemplate *> all = {&cpuMlir, &cpuDotMlir};
+  static const CudaGemmSm90 cudaSm90;
+  static const std::vector<const GemmTemplate *> all = {&cpuMlir, &cpuDotMlir,
+                                                        &cudaSm90};
   return all;
 }
 

@@ -22,3 +22,16 @@ add_dependencies(CpuDeviceTest kt_test_kernel)
 kt_add_test(CudaDriverTest cuda
   SOURCES device/CudaDriverTest.cpp
   LIBS ktune_runtime)
+
+# The driver table's hand-written declarations against the toolkit's cuda.h,
+# where one is installed (compile-time checks; no GPU needed).
+find_path(KT_CUDA_INCLUDE cuda.h PATHS /usr/local/cuda/include NO_DEFAULT_PATH)
+if(KT_CUDA_INCLUDE)
+  kt_add_test(CudaAbiTest device
+    SOURCES device/CudaAbiTest.cpp
+    LIBS ktune_runtime)
+  target_include_directories(CudaAbiTest PRIVATE
+    ${PROJECT_SOURCE_DIR}/runtime/lib ${KT_CUDA_INCLUDE})
+else()
+  message(STATUS "cuda.h not found: CudaAbiTest not built")
+endif()

@@ -19,6 +19,29 @@ using CUfunction = void *;
 using CUstream = void *;
 using CUevent = void *;
 
+/// cuda.h's CUlaunchAttribute (64-byte value union) and CUlaunchConfig.
+struct LaunchAttribute {
+  int id = 0;
+  char pad[4] = {};
+  union {
+    char bytes[64];
+    struct {
+      unsigned x, y, z;
+    } clusterDim;
+  } value = {};
+};
+struct LaunchConfigEx {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  LaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+constexpr int kLaunchAttributeClusterDimension = 4;
+constexpr int kFuncAttributeNumRegs = 4;
+constexpr int kFuncAttributeMaxDynamicSharedBytes = 8;
+
 enum Attribute : int {
   kClockRate = 13,
   kMultiprocessorCount = 16,
@@ -63,6 +86,20 @@ struct Driver::Api {
   CUresult (*cuEventRecord)(CUevent, CUstream) = nullptr;
   CUresult (*cuEventSynchronize)(CUevent) = nullptr;
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent) = nullptr;
+  CUresult (*cuMemsetD32)(CUdeviceptr, unsigned, size_t) = nullptr;
+  CUresult (*cuMemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t) = nullptr;
+  CUresult (*cuStreamCreate)(CUstream *, unsigned) = nullptr;
+  CUresult (*cuStreamDestroy)(CUstream) = nullptr;
+  CUresult (*cuStreamSynchronize)(CUstream) = nullptr;
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int) = nullptr;
+  CUresult (*cuFuncGetAttribute)(int *, int, CUfunction) = nullptr;
+  // CUDA 12.0+: clusters and tensor maps.
+  CUresult (*cuLaunchKernelEx)(const LaunchConfigEx *, CUfunction, void **,
+                               void **) = nullptr;
+  CUresult (*cuTensorMapEncodeTiled)(void *, int, unsigned, void *,
+                                     const uint64_t *, const uint64_t *,
+                                     const unsigned *, const unsigned *, int,
+                                     int, int, int) = nullptr;
 };
 
 } // namespace kt::cuda

@@ -49,7 +49,21 @@ bool bindApi(void *h, Driver::Api &a, const char *&missing) {
   need("cuEventDestroy_v2", a.cuEventDestroy);
   need("cuEventRecord", a.cuEventRecord);
   need("cuEventSynchronize", a.cuEventSynchronize);
-  need("cuEventElapsedTime_v2", a.cuEventElapsedTime);
+  // _v2 exists from driver 12.8 on; older drivers have the original.
+  a.cuEventElapsedTime = reinterpret_cast<decltype(a.cuEventElapsedTime)>(
+      ::dlsym(h, "cuEventElapsedTime_v2"));
+  if (!a.cuEventElapsedTime) {
+    need("cuEventElapsedTime", a.cuEventElapsedTime);
+  }
+  need("cuMemsetD32_v2", a.cuMemsetD32);
+  need("cuMemcpyDtoD_v2", a.cuMemcpyDtoD);
+  need("cuStreamCreate", a.cuStreamCreate);
+  need("cuStreamDestroy_v2", a.cuStreamDestroy);
+  need("cuStreamSynchronize", a.cuStreamSynchronize);
+  need("cuFuncSetAttribute", a.cuFuncSetAttribute);
+  need("cuFuncGetAttribute", a.cuFuncGetAttribute);
+  need("cuLaunchKernelEx", a.cuLaunchKernelEx);
+  need("cuTensorMapEncodeTiled", a.cuTensorMapEncodeTiled);
   return missing == nullptr;
 }
 

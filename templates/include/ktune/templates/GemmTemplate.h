@@ -14,9 +14,12 @@ namespace kt {
 
 /// Source a compiler turns into a code object, with what identifies it.
 struct KernelSource {
-  std::string language; ///< "mlir" (later "cuda", "hip").
+  std::string language; ///< "mlir" or "cuda" (later "hip").
   std::string text;     ///< Fully specialised source.
   std::string entry;    ///< Kernel symbol.
+  /// GPU kernels: how to launch the code object (for CUDA GEMMs the text of
+  /// cuda::GemmLaunchSpec). Empty for CPU kernels.
+  std::string launch;
 };
 
 /// Thread-safety: all methods are const and safe from many threads.

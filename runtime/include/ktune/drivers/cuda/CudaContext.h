@@ -49,10 +49,48 @@ private:
   void *module_ = nullptr;
 };
 
+/// A stream of the context, destroyed on destruction. A null stream (the
+/// default-constructed one) is the legacy default stream.
+class Stream {
+public:
+  Stream() = default;
+  Stream(Stream &&o) noexcept;
+  Stream &operator=(Stream &&o) noexcept;
+  ~Stream();
+  void *handle() const { return stream_; } ///< CUstream.
+
+private:
+  friend class Context;
+  const Context *ctx_ = nullptr;
+  void *stream_ = nullptr;
+};
+
 struct LaunchConfig {
   unsigned grid[3] = {1, 1, 1};
   unsigned block[3] = {1, 1, 1};
   unsigned sharedBytes = 0;
+  /// Thread-block cluster shape; {1,1,1} launches without clusters.
+  unsigned cluster[3] = {1, 1, 1};
+  void *stream = nullptr; ///< CUstream; null: the default stream.
+};
+
+/// A TMA descriptor (CUtensorMap): 128 opaque bytes, passed by value to a
+/// kernel as a __grid_constant__ parameter.
+struct alignas(128) TensorMap {
+  uint64_t opaque[16] = {};
+};
+
+/// A 2-D row-major tensor for cuTensorMapEncodeTiled: `rows` x `cols`
+/// elements of `elementBytes` with a row pitch of `rowPitchBytes`, copied in
+/// boxes of `boxRows` x `boxCols`.
+struct TensorMap2d {
+  enum class Type { F16, BF16, F32 };
+  enum class Swizzle { None, B32, B64, B128 };
+  uint64_t address = 0;
+  Type type = Type::BF16;
+  uint64_t rows = 0, cols = 0, rowPitchBytes = 0;
+  unsigned boxRows = 0, boxCols = 0;
+  Swizzle swizzle = Swizzle::B128;
 };
 
 class Context {
@@ -67,21 +105,39 @@ public:
   Status copyToDevice(const DeviceBuffer &dst, const void *src,
                       size_t bytes) const;
   Status copyToHost(void *dst, const DeviceBuffer &src, size_t bytes) const;
+  Status copyOnDevice(const DeviceBuffer &dst, const DeviceBuffer &src,
+                      size_t bytes) const;
+  /// Fills the first `words` 32-bit words of `dst` with `value` (e.g. a NaN
+  /// pattern that shows outputs a kernel failed to write).
+  Status fill32(const DeviceBuffer &dst, uint32_t value, size_t words) const;
+  Result<Stream> createStream() const;
   /// Loads a cubin (ELF) or a NUL-terminated PTX image.
   Result<LoadedModule> loadModule(const std::string &image) const;
-  /// Launches on the default stream; `args` point at each parameter.
+  /// Launches on cfg.stream; `args` point at each parameter. A cluster
+  /// shape other than 1x1x1 launches through cuLaunchKernelEx.
   Status launch(void *function, const LaunchConfig &cfg,
                 std::vector<void *> args) const;
+  /// Lets `function` use `bytes` of dynamic shared memory (needed above
+  /// 48 KiB).
+  Status setMaxDynamicShared(void *function, int bytes) const;
+  /// Registers per thread the loaded `function` uses.
+  Result<int> registersPerThread(void *function) const;
+  /// Encodes a TMA descriptor; InvalidArgument (naming the field) where the
+  /// driver rejects the geometry.
+  Result<TensorMap> encodeTensorMap(const TensorMap2d &t) const;
   Status synchronize() const;
-  /// Milliseconds between two events recorded around `body` on the default
-  /// stream, waiting for the second one.
-  Result<float> timeMs(const std::function<Status()> &body) const;
+  Status synchronize(const Stream &stream) const;
+  /// Milliseconds between two events recorded around `body` on `stream`
+  /// (null: the default stream), waiting for the second one.
+  Result<float> timeMs(const std::function<Status()> &body,
+                       void *stream = nullptr) const;
 
   int ordinal() const { return ordinal_; }
 
 private:
   friend class DeviceBuffer;
   friend class LoadedModule;
+  friend class Stream;
   Context() = default;
   Status check(int result, const char *what) const;
   Status makeCurrent() const;

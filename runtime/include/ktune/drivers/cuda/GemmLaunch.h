@@ -1,0 +1,52 @@
+// Launching a TMA-fed GEMM kernel: the launch description a template emits
+// next to its source (and the database stores next to the code object), and
+// the host side that turns it plus a problem into a kernel launch.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/drivers/cuda/CudaContext.h"
+#include "ktune/problem/GemmProblem.h"
+
+#include <string>
+#include <string_view>
+
+namespace kt::cuda {
+
+/// The kernel's signature is fixed:
+///   kt_gemm(CUtensorMap A, CUtensorMap B, T *C, int M, int N, int K,
+///           int ldc, float alpha, float beta)
+/// with A and B described as stored (row-major, transposes applied) and
+/// copied in boxes of boxA / boxB (rows x columns, 128-byte swizzle).
+struct GemmLaunchSpec {
+  int threads = 0;
+  int sharedBytes = 0;
+  int tileM = 0, tileN = 0;
+  int boxARows = 0, boxACols = 0;
+  int boxBRows = 0, boxBCols = 0;
+  /// One CTA per SM walking the tiles (true), or one CTA per tile.
+  bool persistent = true;
+
+  /// "threads=384;smem=197760;tile=128x256;box_a=128x64;box_b=64x64;
+  /// grid=persistent".
+  std::string toString() const;
+};
+
+/// Parses toString()'s form; InvalidArgument naming the bad field.
+Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text);
+
+struct GemmOperands {
+  uint64_t a = 0, b = 0, c = 0; ///< Device addresses (16-byte aligned).
+  float alpha = 1.0f, beta = 0.0f;
+};
+
+/// Number of CTAs a launch of `spec` uses for `p` on `smCount` SMs.
+unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
+                      int smCount);
+
+/// Encodes the A and B tensor maps, raises the function's dynamic shared
+/// memory limit, and launches `function` on `stream` (null: default).
+Status launchGemm(const Context &ctx, void *function,
+                  const GemmLaunchSpec &spec, const GemmProblem &p,
+                  const GemmOperands &ops, int smCount, void *stream = nullptr);
+
+} // namespace kt::cuda

@@ -1,0 +1,146 @@
+#include "ktune/drivers/cuda/GemmLaunch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
+namespace kt::cuda {
+namespace {
+
+bool parseInt(std::string_view s, int &out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 0;
+}
+
+/// "RxC" into two positive ints.
+bool parsePair(std::string_view s, int &r, int &c) {
+  size_t x = s.find('x');
+  return x != std::string_view::npos && parseInt(s.substr(0, x), r) &&
+         parseInt(s.substr(x + 1), c) && r > 0 && c > 0;
+}
+
+TensorMap2d::Type mapType(DType t) {
+  return t == DType::F16 ? TensorMap2d::Type::F16 : TensorMap2d::Type::BF16;
+}
+
+} // namespace
+
+std::string GemmLaunchSpec::toString() const {
+  return fmt::format(
+      "threads={};smem={};tile={}x{};box_a={}x{};box_b={}x{};grid={}", threads,
+      sharedBytes, tileM, tileN, boxARows, boxACols, boxBRows, boxBCols,
+      persistent ? "persistent" : "tiles");
+}
+
+Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
+  GemmLaunchSpec s;
+  bool seen[6] = {};
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(';', start);
+    std::string_view field = text.substr(
+        start, end == std::string_view::npos ? std::string_view::npos
+                                             : end - start);
+    start = end == std::string_view::npos ? text.size() + 1 : end + 1;
+    if (field.empty()) {
+      continue;
+    }
+    size_t eq = field.find('=');
+    std::string_view key = field.substr(0, eq);
+    std::string_view val =
+        eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+    bool ok = false;
+    if (key == "threads") {
+      ok = parseInt(val, s.threads) && s.threads > 0;
+      seen[0] = true;
+    } else if (key == "smem") {
+      ok = parseInt(val, s.sharedBytes);
+      seen[1] = true;
+    } else if (key == "tile") {
+      ok = parsePair(val, s.tileM, s.tileN);
+      seen[2] = true;
+    } else if (key == "box_a") {
+      ok = parsePair(val, s.boxARows, s.boxACols);
+      seen[3] = true;
+    } else if (key == "box_b") {
+      ok = parsePair(val, s.boxBRows, s.boxBCols);
+      seen[4] = true;
+    } else if (key == "grid") {
+      ok = val == "persistent" || val == "tiles";
+      s.persistent = val == "persistent";
+      seen[5] = true;
+    }
+    if (!ok) {
+      return invalidArgument(fmt::format(
+          "GEMM launch description '{}': bad field '{}' (expected "
+          "threads=N;smem=N;tile=MxN;box_a=RxC;box_b=RxC;grid=persistent|"
+          "tiles)",
+          text, field));
+    }
+  }
+  if (!std::all_of(std::begin(seen), std::end(seen), [](bool b) { return b; })) {
+    return invalidArgument(fmt::format(
+        "GEMM launch description '{}' lacks a field (threads, smem, tile, "
+        "box_a, box_b and grid are all required)",
+        text));
+  }
+  return s;
+}
+
+unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
+                      int smCount) {
+  const int64_t tiles = ((p.m + spec.tileM - 1) / spec.tileM) *
+                        ((p.n + spec.tileN - 1) / spec.tileN);
+  if (!spec.persistent) {
+    return unsigned(tiles);
+  }
+  return unsigned(std::max<int64_t>(1, std::min<int64_t>(tiles, smCount)));
+}
+
+Status launchGemm(const Context &ctx, void *function,
+                  const GemmLaunchSpec &spec, const GemmProblem &p,
+                  const GemmOperands &ops, int smCount, void *stream) {
+  if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
+    return invalidArgument(fmt::format(
+        "{}: TMA GEMM kernels take bf16 or f16 operands", p.key()));
+  }
+  if (ops.c % 16 != 0) {
+    return invalidArgument(
+        fmt::format("{}: C must be 16-byte aligned", p.key()));
+  }
+  const uint64_t elem = 2;
+  // A and B as stored: row-major, the transpose flags swap the sides.
+  TensorMap2d a{ops.a,
+                mapType(p.dtype),
+                uint64_t(p.transA ? p.k : p.m),
+                uint64_t(p.transA ? p.m : p.k),
+                uint64_t(p.lda) * elem,
+                unsigned(spec.boxARows),
+                unsigned(spec.boxACols),
+                TensorMap2d::Swizzle::B128};
+  TensorMap2d b{ops.b,
+                mapType(p.dtype),
+                uint64_t(p.transB ? p.n : p.k),
+                uint64_t(p.transB ? p.k : p.n),
+                uint64_t(p.ldb) * elem,
+                unsigned(spec.boxBRows),
+                unsigned(spec.boxBCols),
+                TensorMap2d::Swizzle::B128};
+  KT_ASSIGN_OR_RETURN(TensorMap mapA, ctx.encodeTensorMap(a));
+  KT_ASSIGN_OR_RETURN(TensorMap mapB, ctx.encodeTensorMap(b));
+  KT_RETURN_IF_ERROR(ctx.setMaxDynamicShared(function, spec.sharedBytes));
+  LaunchConfig cfg;
+  cfg.grid[0] = gemmGridSize(spec, p, smCount);
+  cfg.block[0] = unsigned(spec.threads);
+  cfg.sharedBytes = unsigned(spec.sharedBytes);
+  cfg.stream = stream;
+  uint64_t c = ops.c;
+  int m = int(p.m), n = int(p.n), k = int(p.k), ldc = int(p.ldc);
+  float alpha = ops.alpha, beta = ops.beta;
+  return ctx.launch(function, cfg,
+                    {&mapA, &mapB, &c, &m, &n, &k, &ldc, &alpha, &beta});
+}
+
+} // namespace kt::cuda

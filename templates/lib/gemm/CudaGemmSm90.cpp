@@ -1,0 +1,171 @@
+// cuda.gemm.sm90: tuning space, legality and instantiation (the kernel text
+// is in CudaGemmSm90Kernel.cpp).
+#include "ktune/templates/gemm/CudaGemmSm90.h"
+
+#include "CudaGemmSm90Kernel.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm90/1";
+
+/// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
+constexpr int64_t kSm90SharedPerBlock = 232448;
+/// f32 accumulators per consumer thread that leave room for addresses and
+/// the epilogue under setmaxnreg 232.
+constexpr int64_t kMaxAccumulators = 128;
+
+constexpr const char *kKeys[] = {"bm", "bn", "stages", "cons", "group"};
+
+} // namespace
+
+std::string CudaGemmSm90::sourceHash() const {
+  // The generator version plus the text of one instance covers the body.
+  GemmProblem p;
+  p.dtype = DType::BF16;
+  p.m = p.n = p.k = 256;
+  p.setDefaultLeadingDims();
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   sm90::kernelSource({128, 128, 4, 2, 8}, p));
+}
+
+int64_t CudaGemmSm90::sharedBytes(const Config &c) {
+  return sm90::sharedBytes(sm90::readParams(c));
+}
+
+bool CudaGemmSm90::supports(const GemmProblem &p, const TargetDesc &t) const {
+  // TMA needs 16-byte row pitches: leading dimensions multiples of 8.
+  return t.kind == TargetKind::Cuda && t.arch == "sm_90a" &&
+         (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
+         p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&
+         p.n <= INT32_MAX && p.k <= INT32_MAX;
+}
+
+Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
+                              const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 GEMMs with leading dimensions that are multiples "
+        "of 8 on cuda:sm_90a only (got {} on {})",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(p.validate());
+  for (const char *key : kKeys) {
+    if (!c.has(key)) {
+      return invalidArgument(
+          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
+    }
+  }
+  const sm90::Params q = sm90::readParams(c);
+  if (q.cons != 1 && q.cons != 2) {
+    return invalidArgument(fmt::format("cons={} must be 1 or 2", q.cons));
+  }
+  if (q.bm != 64 && q.bm != 128 && q.bm != 256) {
+    return invalidArgument(fmt::format("bm={} must be 64, 128 or 256", q.bm));
+  }
+  if (q.bm % (64 * q.cons) != 0) {
+    return invalidArgument(fmt::format(
+        "bm={} must be a multiple of 64 x cons={} (each consumer warpgroup "
+        "owns whole m64 blocks)",
+        q.bm, q.cons));
+  }
+  if (q.bn != 64 && q.bn != 128 && q.bn != 192 && q.bn != 256) {
+    return invalidArgument(
+        fmt::format("bn={} must be 64, 128, 192 or 256", q.bn));
+  }
+  if (q.stages < 2 || q.stages > 8) {
+    return invalidArgument(fmt::format("stages={} must be 2..8", q.stages));
+  }
+  if (q.group < 1 || q.group > 64) {
+    return invalidArgument(fmt::format("group={} must be 1..64", q.group));
+  }
+  const int64_t accumulators = (q.bm / (64 * q.cons)) * q.bn / 2;
+  if (accumulators > kMaxAccumulators) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={} cons={} needs {} f32 accumulators per thread; at most "
+        "{} fit the register file",
+        q.bm, q.bn, q.cons, accumulators, kMaxAccumulators));
+  }
+  const int64_t smem = sm90::sharedBytes(q);
+  if (smem > kSm90SharedPerBlock) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={} stages={} needs {} bytes of shared memory; sm_90a "
+        "blocks get at most {}",
+        q.bm, q.bn, q.stages, smem, kSm90SharedPerBlock));
+  }
+  return Status::ok();
+}
+
+Config CudaGemmSm90::defaultConfig(const GemmProblem &p,
+                                   const TargetDesc &) const {
+  // Large problems: the 128 x 256 tile with two consumers that Hopper GEMMs
+  // are known to run best with; skinny M: one m64 consumer.
+  if (p.m <= 64) {
+    return {{"bm", 64}, {"bn", 128}, {"stages", 6}, {"cons", 1}, {"group", 1}};
+  }
+  if (p.n <= 128) {
+    return {{"bm", 128}, {"bn", 128}, {"stages", 6}, {"cons", 2}, {"group", 8}};
+  }
+  return {{"bm", 128}, {"bn", 256}, {"stages", 4}, {"cons", 2}, {"group", 8}};
+}
+
+std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
+                                        const TargetDesc &t) const {
+  std::vector<Config> out;
+  if (!supports(p, t)) {
+    return out;
+  }
+  Config def = defaultConfig(p, t);
+  out.push_back(def);
+  for (int64_t bm : {64, 128, 256}) {
+    for (int64_t bn : {64, 128, 192, 256}) {
+      for (int64_t cons : {1, 2}) {
+        for (int64_t stages : {3, 4, 5, 6}) {
+          for (int64_t group : {1, 8}) {
+            // Tiles far larger than the problem only waste work.
+            if ((bm > 64 && bm >= 2 * p.m) || (bn > 64 && bn >= 2 * p.n)) {
+              continue;
+            }
+            Config c{{"bm", bm},
+                     {"bn", bn},
+                     {"stages", stages},
+                     {"cons", cons},
+                     {"group", group}};
+            if (!(c == def) && validate(c, p, t).isOk()) {
+              out.push_back(c);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
+                                               const GemmProblem &p,
+                                               const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const sm90::Params q = sm90::readParams(c);
+  cuda::GemmLaunchSpec launch;
+  launch.threads = int(sm90::threads(q));
+  launch.sharedBytes = int(sm90::sharedBytes(q));
+  launch.tileM = int(q.bm);
+  launch.tileN = int(q.bn);
+  // Boxes of the matrices as stored, 64 elements (128 bytes) wide.
+  launch.boxARows = p.transA ? 64 : int(q.bm);
+  launch.boxACols = 64;
+  launch.boxBRows = p.transB ? int(q.bn) : 64;
+  launch.boxBCols = 64;
+  launch.persistent = true;
+  return KernelSource{"cuda", sm90::kernelSource(q, p), "kt_gemm",
+                      launch.toString()};
+}
+
+} // namespace kt
