@@ -5,9 +5,9 @@ kt_add_test(compiler_tests compiler
 # NVRTC (dlopen): compiles for sm_90a / sm_100a without a GPU; skipped where
 # the CUDA toolkit is absent.
 kt_add_test(nvrtc_tests cuda
-  SOURCES compiler/NvrtcTest.cpp
-  LIBS ktune_compiler)
+  SOURCES compiler/NvrtcTest.cpp compiler/CudaGemmSm90CompileTest.cpp
+  LIBS ktune_nvrtc)
 # NVRTC -> driver -> launch on a real GPU; skipped without one.
 kt_add_test(cuda_run_tests cuda
-  SOURCES compiler/CudaRunTest.cpp
-  LIBS ktune_compiler)
+  SOURCES compiler/CudaRunTest.cpp compiler/CudaGemmRunTest.cpp
+  LIBS ktune_nvrtc)

@@ -5,6 +5,9 @@ kt_add_test(TargetDescTest device
 kt_add_test(HostInfoTest device
   SOURCES device/HostInfoTest.cpp
   LIBS ktune_runtime)
+kt_add_test(GemmLaunchSpecTest device
+  SOURCES device/GemmLaunchSpecTest.cpp
+  LIBS ktune_runtime)
 kt_add_test(ThreadPoolTest device
   SOURCES device/ThreadPoolTest.cpp
   LIBS ktune_runtime)

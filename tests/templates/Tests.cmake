@@ -1,4 +1,5 @@
 # Tests for templates/.
 kt_add_test(templates_tests templates
   SOURCES templates/CpuGemmSpaceTest.cpp templates/CpuGemmDotSpaceTest.cpp
+    templates/CudaGemmSm90SpaceTest.cpp
   LIBS ktune_templates)

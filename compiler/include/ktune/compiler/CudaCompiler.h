@@ -1,0 +1,70 @@
+// CudaCompiler: CUDA C++ template instance -> cubin through NVRTC, with the
+// resource usage ptxas reports and a content-addressed cache in front. Links
+// no LLVM (library ktune_nvrtc).
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/device/TargetDesc.h"
+#include "ktune/templates/GemmTemplate.h"
+
+#include <string>
+#include <vector>
+
+namespace kt {
+
+/// What ptxas said about one kernel (`--ptxas-options=-v`).
+struct CudaResources {
+  int registers = 0;          ///< Per thread.
+  int stackBytes = 0;         ///< Stack frame per thread.
+  int spillStoreBytes = 0;
+  int spillLoadBytes = 0;
+  int staticSharedBytes = 0;  ///< Static shared memory (dynamic excluded).
+  /// ptxas warnings about the kernel, e.g. "wgmma.mma_async instructions
+  /// are serialized ...": the tensor-core pipeline would stall.
+  std::vector<std::string> warnings;
+};
+
+/// Parses ptxas' verbose report for `entry`; NotFound if the log has none.
+Result<CudaResources> parsePtxasReport(const std::string &log,
+                                       const std::string &entry);
+
+struct CudaKernelBinary {
+  std::string cubin;
+  std::string ptx;
+  std::string log;
+  CudaResources resources;
+  std::string hash; ///< sha256 of the cubin.
+  double compileMs = 0;
+  bool fromCache = false;
+};
+
+/// Thread-safety: compile() may run concurrently.
+class CudaCompiler {
+public:
+  /// `target` must be a cuda target ("cuda:sm_90a", "cuda:sm_100a");
+  /// `cacheDir` empty disables the on-disk cache. Unavailable where NVRTC
+  /// is absent.
+  static Result<CudaCompiler> create(TargetDesc target, std::string cacheDir);
+
+  /// "nvrtc-13.0;arch=sm_90a;flags=...": enters every cache key and every
+  /// stored result.
+  const std::string &fingerprint() const { return fingerprint_; }
+  const TargetDesc &target() const { return target_; }
+
+  /// Compiles `src` (language "cuda"). A compile error is InvalidArgument
+  /// with NVRTC's log; `identity` (template hash + params + problem) is
+  /// folded into the cache key with the source and the fingerprint.
+  Result<CudaKernelBinary> compile(const KernelSource &src,
+                                   const std::string &identity) const;
+
+  /// The NVRTC options every compile uses (besides the architecture).
+  static std::vector<std::string> options();
+
+private:
+  CudaCompiler() = default;
+  TargetDesc target_;
+  std::string cacheDir_;
+  std::string fingerprint_;
+};
+
+} // namespace kt

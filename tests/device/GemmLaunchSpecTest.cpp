@@ -1,0 +1,46 @@
+// The launch description stored next to a CUDA GEMM code object round-trips
+// and rejects malformed text with the field named.
+#include "ktune/drivers/cuda/GemmLaunch.h"
+
+#include <catch2/catch.hpp>
+
+using namespace kt;
+
+TEST_CASE("a GEMM launch description round-trips through its text") {
+  cuda::GemmLaunchSpec s;
+  s.threads = 384;
+  s.sharedBytes = 197696;
+  s.tileM = 128;
+  s.tileN = 256;
+  s.boxARows = 128;
+  s.boxACols = 64;
+  s.boxBRows = 64;
+  s.boxBCols = 64;
+  auto back = cuda::parseGemmLaunchSpec(s.toString());
+  REQUIRE(back.isOk());
+  REQUIRE(back->toString() == s.toString());
+  REQUIRE(back->persistent);
+  s.persistent = false;
+  REQUIRE_FALSE(cuda::parseGemmLaunchSpec(s.toString())->persistent);
+}
+
+TEST_CASE("a malformed GEMM launch description names the bad field") {
+  auto bad = [](const char *text) {
+    auto r = cuda::parseGemmLaunchSpec(text);
+    REQUIRE_FALSE(r.isOk());
+    return r.status().message();
+  };
+  REQUIRE_THAT(bad("threads=384;smem=1;tile=128;box_a=1x1;box_b=1x1;grid="
+                   "persistent"),
+               Catch::Contains("tile=128"));
+  REQUIRE_THAT(bad("threads=-1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
+                   "tiles"),
+               Catch::Contains("threads=-1"));
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;grid=tiles"),
+               Catch::Contains("lacks"));
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid=x"),
+               Catch::Contains("grid=x"));
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
+                   "tiles;colour=red"),
+               Catch::Contains("colour"));
+}
