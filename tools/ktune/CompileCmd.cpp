@@ -1,33 +1,45 @@
-// `ktune compile`: print a template instance at any stage of the pipeline.
+// `ktune compile`: print a template instance at any stage of the pipeline,
+// for the CPU (MLIR) or a CUDA target (NVRTC).
 #include "Commands.h"
 
+#include "CudaEmit.h"
+
 #include "ktune/compiler/CpuCompiler.h"
+#include "ktune/compiler/CudaCompiler.h"
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/CompileWorker.h"
 
 #include <fmt/format.h>
 
+#include <fstream>
 #include <memory>
+#include <optional>
 
 namespace kt::cli {
 
 Runner addCompile(CLI::App &app) {
   struct Args {
-    std::string target = "cpu", problem, emit = "mlir", config, tmpl;
+    std::string target = "cpu", problem, emit, config, tmpl, output;
   };
   auto a = std::make_shared<Args>();
   CLI::App *c = app.add_subcommand(
-      "compile", "Specialise a template for a problem and print the MLIR, "
-                 "scheduled MLIR, LLVM dialect, LLVM IR or assembly");
-  c->add_option("--target", a->target, "Target")->capture_default_str();
+      "compile",
+      "Specialise a template for a problem and print it at any stage: for "
+      "cpu the MLIR, scheduled MLIR, LLVM dialect, LLVM IR or assembly; for "
+      "cuda:sm_XX the CUDA C++, PTX, cubin, ptxas resources or SASS");
+  c->add_option("--target", a->target, "Target (cpu, cuda:sm_90a, ...)")
+      ->capture_default_str();
   c->add_option("--problem", a->problem, "Problem signature")->required();
   c->add_option("--emit", a->emit,
-                "mlir | scheduled | llvm-dialect | llvm | asm")
-      ->capture_default_str();
+                "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm; "
+                "cuda: cuda (default) | ptx | cubin | resources | sass");
   c->add_option("--config", a->config,
                 "Parameters 'mr=6;nv=2;...' (default: each family's default "
                 "configuration for the problem)");
   c->add_option("--template", a->tmpl, "Only this family (e.g. cpu.gemm.mlir)");
+  c->add_option("-o,--output", a->output,
+                "Write to this file instead of stdout (required for cubin; "
+                "one family only)");
   return [a] {
     auto p = parseGemmProblem(a->problem);
     if (!p) {
@@ -37,12 +49,32 @@ Runner addCompile(CLI::App &app) {
     if (!target) {
       return fail(target.status().message());
     }
-    auto stage = parseEmitStage(a->emit);
-    if (!stage) {
-      return fail(stage.status().message());
+    const bool cuda = target->kind == TargetKind::Cuda;
+    if (target->kind == TargetKind::Hip) {
+      return fail("hip targets have no compiler yet");
     }
-    CpuCompiler compiler(*target, "");
-    int printed = 0;
+    const std::string emit = !a->emit.empty() ? a->emit : cuda ? "cuda" : "mlir";
+    std::optional<CudaCompiler> cudaCompiler;
+    std::optional<CpuCompiler> cpuCompiler;
+    if (cuda) {
+      if (Status s = checkCudaEmit(emit); !s.isOk()) {
+        return fail(s.message());
+      }
+      auto made = CudaCompiler::create(*target, "");
+      if (!made) {
+        return fail(made.status().message());
+      }
+      cudaCompiler.emplace(std::move(*made));
+    } else {
+      if (auto stage = parseEmitStage(emit); !stage) {
+        return fail(stage.status().message());
+      }
+      cpuCompiler.emplace(*target, "");
+    }
+    if (emit == "cubin" && a->output.empty()) {
+      return fail("--emit cubin writes a binary: give -o FILE");
+    }
+    std::vector<std::pair<const GemmTemplate *, Config>> chosen;
     for (const GemmTemplate *t : gemmTemplates()) {
       if ((!a->tmpl.empty() && t->name() != a->tmpl) ||
           !t->supports(*p, *target)) {
@@ -58,22 +90,40 @@ Runner addCompile(CLI::App &app) {
           cfg.set(k, v);
         }
       }
+      chosen.emplace_back(t, cfg);
+    }
+    if (chosen.empty()) {
+      return fail(fmt::format("no template family serves {} on {}", p->key(),
+                              target->toString()));
+    }
+    if (!a->output.empty() && chosen.size() > 1) {
+      return fail(fmt::format("{} families serve {}; pick one with "
+                              "--template to write -o {}",
+                              chosen.size(), p->key(), a->output));
+    }
+    for (const auto &[t, cfg] : chosen) {
       auto src = t->instantiate(cfg, *p, *target);
       if (!src) {
         return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
                                 src.status().message()));
       }
-      auto text = compiler.emit(*src, *stage);
+      auto text = cuda ? emitCuda(*cudaCompiler, *src, emit)
+                       : cpuCompiler->emit(*src, *parseEmitStage(emit));
       if (!text) {
         return fail(text.status().message());
       }
+      if (!a->output.empty()) {
+        std::ofstream out(a->output, std::ios::binary);
+        out.write(text->data(), std::streamsize(text->size()));
+        if (!out) {
+          return fail("cannot write " + a->output);
+        }
+        fmt::print("{} {} {}: wrote {} bytes to {}\n", t->name(),
+                   cfg.toString(), p->key(), text->size(), a->output);
+        continue;
+      }
       fmt::print("// {} {} {}\n{}\n", t->name(), cfg.toString(), p->key(),
                  *text);
-      ++printed;
-    }
-    if (printed == 0) {
-      return fail(fmt::format("no template family serves {} on {}", p->key(),
-                              target->toString()));
     }
     return 0;
   };
