@@ -1,7 +1,19 @@
 # Tests for tuner/ (see tests/CMakeLists.txt for kt_add_test).
 kt_add_test(tuner_tests tuner
-  SOURCES tuner/CompileWorkerTest.cpp
+  SOURCES tuner/CompileWorkerTest.cpp tuner/CudaWorkerStartTest.cpp
   LIBS ktune_tuner)
 target_compile_definitions(tuner_tests PRIVATE
-  KT_KTUNE_EXE="$<TARGET_FILE:ktune>")
-add_dependencies(tuner_tests ktune)
+  KT_KTUNE_EXE="$<TARGET_FILE:ktune>"
+  KT_CUDA_WORKER_EXE="$<TARGET_FILE:ktune-cuda-worker>")
+add_dependencies(tuner_tests ktune ktune-cuda-worker)
+
+# CUDA candidates in worker processes on a GPU: faults, hangs and tuning
+# (skipped without one).
+kt_add_test(cuda_worker_tests cuda
+  SOURCES tuner/CudaWorkerTest.cpp
+  LIBS ktune_tuner ktune_cache)
+target_include_directories(cuda_worker_tests PRIVATE
+  ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(cuda_worker_tests PRIVATE
+  KT_CUDA_WORKER_EXE="$<TARGET_FILE:ktune-cuda-worker>")
+add_dependencies(cuda_worker_tests ktune-cuda-worker)

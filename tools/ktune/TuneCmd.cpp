@@ -2,14 +2,21 @@
 #include "Commands.h"
 
 #include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/ProblemsFile.h"
+#include "ktune/tuner/CudaTuner.h"
 #include "ktune/tuner/Tuner.h"
 
 #include <fmt/format.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <optional>
+#include <unistd.h>
 
 namespace kt::cli {
 namespace {
@@ -23,12 +30,63 @@ extern "C" void onSigint(int) {
 }
 
 struct TuneArgs {
-  std::string problems, db = "ktune.db", target = "cpu";
-  int jobs = 0, threads = 0, maxCandidates = 24;
+  std::string problems, db = "ktune.db", target = "auto";
+  int jobs = 0, threads = 0, maxCandidates = 24, device = 0;
   double budget = 0, compileTimeout = 300;
   int64_t rotateMiB = 0, compileMemMiB = 8192;
   bool overlap = false, noCache = false, quiet = false, inProcess = false;
 };
+
+/// ktune-cuda-worker: $KTUNE_CUDA_WORKER, next to ktune, or in the build
+/// tree beside tools/ktune.
+std::string findCudaWorker() {
+  if (const char *env = std::getenv("KTUNE_CUDA_WORKER")) {
+    return env;
+  }
+  namespace fs = std::filesystem;
+  fs::path self = fs::path(selfExecutable()).parent_path();
+  for (fs::path p : {self / "ktune-cuda-worker",
+                     self / ".." / "ktune-cuda-worker" / "ktune-cuda-worker"}) {
+    if (::access(p.c_str(), X_OK) == 0) {
+      return fs::weakly_canonical(p).string();
+    }
+  }
+  return (self / "ktune-cuda-worker").string();
+}
+
+/// The GPU tuner for --target auto / cuda[:sm_XX], or the reason there is
+/// none.
+Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
+                                                 ResultsStore &store) {
+  KT_ASSIGN_OR_RETURN(const cuda::Driver *driver, cuda::Driver::get());
+  KT_ASSIGN_OR_RETURN(int count, driver->deviceCount());
+  if (a.device < 0 || a.device >= count) {
+    return unavailable(fmt::format("no CUDA device {} ({} present)", a.device,
+                                   count));
+  }
+  KT_ASSIGN_OR_RETURN(cuda::DeviceInfo gpu, driver->deviceInfo(a.device));
+  if (a.target.rfind("cuda:", 0) == 0 && a.target != "cuda:" + gpu.arch()) {
+    return invalidArgument(fmt::format(
+        "--target {} but CUDA device {} is {} ({}); use --target cuda or "
+        "cuda:{}",
+        a.target, a.device, gpu.name, gpu.arch(), gpu.arch()));
+  }
+  TargetDesc target;
+  target.kind = TargetKind::Cuda;
+  target.arch = gpu.arch();
+  KT_ASSIGN_OR_RETURN(CudaCompiler compiler, CudaCompiler::create(target, ""));
+  CudaTuneOptions opt;
+  opt.maxCandidates = a.maxCandidates;
+  opt.budgetSeconds = a.budget;
+  opt.worker.worker = findCudaWorker();
+  opt.worker.device = a.device;
+  opt.worker.rotateBytes = a.rotateMiB << 20;
+  opt.worker.candidateTimeoutSeconds = a.compileTimeout + 60;
+  opt.worker.cacheDir = a.noCache ? "" : CpuCompiler::defaultCacheDir();
+  opt.progress = !a.quiet;
+  opt.cancel = &gCancel;
+  return std::make_unique<CudaTuner>(gpu, compiler.fingerprint(), store, opt);
+}
 
 } // namespace
 
@@ -42,7 +100,11 @@ Runner addTune(CLI::App &app) {
       ->required();
   c->add_option("--db", a->db, "SQLite results file (created if missing)")
       ->capture_default_str();
-  c->add_option("--target", a->target, "Target to tune for: cpu")
+  c->add_option("--target", a->target,
+                "auto: each problem on the GPU when a CUDA family serves it "
+                "there, else the CPU; cpu; cuda or cuda:sm_XX: the GPU only")
+      ->capture_default_str();
+  c->add_option("--device", a->device, "CUDA device ordinal")
       ->capture_default_str();
   c->add_option("--jobs", a->jobs, "Compile threads (default: one per core)");
   c->add_option("--threads", a->threads,
@@ -73,14 +135,22 @@ Runner addTune(CLI::App &app) {
   c->add_flag("--in-process-compile", a->inProcess,
               "Compile in this process (no worker, no timeout or memory cap)");
   return [a] {
-    auto target = parseTarget(a->target);
-    if (!target) {
-      return fail(target.status().message());
-    }
-    if (target->kind != TargetKind::Cpu) {
-      return fail(fmt::format("target '{}' is not supported by this build; "
-                              "use --target cpu",
-                              a->target));
+    const bool wantAuto = a->target == "auto";
+    const bool wantCuda = a->target == "cuda" || a->target.rfind("cuda:", 0) == 0;
+    if (!wantAuto && !wantCuda) {
+      auto target = parseTarget(a->target);
+      if (!target) {
+        return fail(target.status().message());
+      }
+      if (target->kind != TargetKind::Cpu) {
+        return fail(fmt::format("target '{}' cannot be tuned here; use "
+                                "--target auto, cpu or cuda",
+                                a->target));
+      }
+    } else if (wantCuda && a->target != "cuda") {
+      if (auto t = parseTarget(a->target); !t) {
+        return fail(t.status().message());
+      }
     }
     auto file = readProblemsFile(a->problems);
     if (!file) {
@@ -95,6 +165,15 @@ Runner addTune(CLI::App &app) {
     auto store = openSqliteStore(a->db);
     if (!store) {
       return fail(store.status().message());
+    }
+    std::unique_ptr<CudaTuner> gpu;
+    if (wantAuto || wantCuda) {
+      auto made = makeCudaTuner(*a, **store);
+      if (made) {
+        gpu = std::move(*made);
+      } else if (wantCuda) {
+        return fail(made.status().message());
+      }
     }
     CpuDevice device(a->threads);
     CpuCompiler compiler(device.target(),
@@ -116,9 +195,17 @@ Runner addTune(CLI::App &app) {
     opt.cancel = &gCancel;
     std::signal(SIGINT, onSigint);
     Tuner tuner(device, compiler, **store, opt);
-    fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
-               file->problems.size(), device.info().name, device.threads(),
-               a->db);
+    if (gpu) {
+      fmt::print("tuning {} problem(s) on {} (CUDA device {}){} into {}\n",
+                 file->problems.size(), gpu->validators().deviceModel,
+                 a->device, wantCuda ? "" : " and the cpu where no GPU family "
+                                            "serves a problem",
+                 a->db);
+    } else {
+      fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
+                 file->problems.size(), device.info().name, device.threads(),
+                 a->db);
+    }
     fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
                "cands", "winner");
     int failures = 0;
@@ -126,7 +213,15 @@ Runner addTune(CLI::App &app) {
       if (gCancel.load()) {
         break;
       }
-      auto o = tuner.tuneOne(p);
+      const bool onGpu = gpu && gpu->serves(p);
+      if (wantCuda && !onGpu) {
+        ++failures;
+        fmt::print("{:<48} {:>10} {:>10} {:>6}  no CUDA family serves it on "
+                   "{}\n",
+                   p.key(), "-", "-", 0, gpu->target().toString());
+        continue;
+      }
+      auto o = onGpu ? gpu->tuneOne(p) : tuner.tuneOne(p);
       if (!o) {
         std::signal(SIGINT, SIG_DFL);
         return fail(fmt::format("tuning {} stopped: {}; results so far are "

@@ -99,9 +99,10 @@ unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
   return unsigned(std::max<int64_t>(1, std::min<int64_t>(tiles, smCount)));
 }
 
-Status launchGemm(const Context &ctx, void *function,
-                  const GemmLaunchSpec &spec, const GemmProblem &p,
-                  const GemmOperands &ops, int smCount, void *stream) {
+Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
+                                 const GemmLaunchSpec &spec,
+                                 const GemmProblem &p, const GemmOperands &ops,
+                                 int smCount, void *stream) {
   if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
     return invalidArgument(fmt::format(
         "{}: TMA GEMM kernels take bf16 or f16 operands", p.key()));
@@ -128,19 +129,40 @@ Status launchGemm(const Context &ctx, void *function,
                 unsigned(spec.boxBRows),
                 unsigned(spec.boxBCols),
                 TensorMap2d::Swizzle::B128};
-  KT_ASSIGN_OR_RETURN(TensorMap mapA, ctx.encodeTensorMap(a));
-  KT_ASSIGN_OR_RETURN(TensorMap mapB, ctx.encodeTensorMap(b));
+  PreparedGemm g;
+  KT_ASSIGN_OR_RETURN(g.mapA, ctx.encodeTensorMap(a));
+  KT_ASSIGN_OR_RETURN(g.mapB, ctx.encodeTensorMap(b));
   KT_RETURN_IF_ERROR(ctx.setMaxDynamicShared(function, spec.sharedBytes));
-  LaunchConfig cfg;
-  cfg.grid[0] = gemmGridSize(spec, p, smCount);
-  cfg.block[0] = unsigned(spec.threads);
-  cfg.sharedBytes = unsigned(spec.sharedBytes);
-  cfg.stream = stream;
-  uint64_t c = ops.c;
-  int m = int(p.m), n = int(p.n), k = int(p.k), ldc = int(p.ldc);
-  float alpha = ops.alpha, beta = ops.beta;
-  return ctx.launch(function, cfg,
-                    {&mapA, &mapB, &c, &m, &n, &k, &ldc, &alpha, &beta});
+  g.function = function;
+  g.config.grid[0] = gemmGridSize(spec, p, smCount);
+  g.config.block[0] = unsigned(spec.threads);
+  g.config.sharedBytes = unsigned(spec.sharedBytes);
+  g.config.stream = stream;
+  g.c = ops.c;
+  g.m = int(p.m);
+  g.n = int(p.n);
+  g.k = int(p.k);
+  g.ldc = int(p.ldc);
+  g.alpha = ops.alpha;
+  g.beta = ops.beta;
+  return g;
+}
+
+Status launchPrepared(const Context &ctx, const PreparedGemm &g) {
+  // The driver copies the arguments at launch; const_cast only satisfies
+  // the void ** signature.
+  auto *m = const_cast<PreparedGemm *>(&g);
+  return ctx.launch(g.function, g.config,
+                    {&m->mapA, &m->mapB, &m->c, &m->m, &m->n, &m->k, &m->ldc,
+                     &m->alpha, &m->beta});
+}
+
+Status launchGemm(const Context &ctx, void *function,
+                  const GemmLaunchSpec &spec, const GemmProblem &p,
+                  const GemmOperands &ops, int smCount, void *stream) {
+  KT_ASSIGN_OR_RETURN(PreparedGemm g, prepareGemm(ctx, function, spec, p, ops,
+                                                  smCount, stream));
+  return launchPrepared(ctx, g);
 }
 
 } // namespace kt::cuda

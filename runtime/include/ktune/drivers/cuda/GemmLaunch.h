@@ -43,8 +43,29 @@ struct GemmOperands {
 unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
                       int smCount);
 
-/// Encodes the A and B tensor maps, raises the function's dynamic shared
-/// memory limit, and launches `function` on `stream` (null: default).
+/// A launch with its tensor maps encoded and arguments bound, to repeat
+/// without host-side work (the maps hold the operand addresses).
+struct PreparedGemm {
+  void *function = nullptr;
+  LaunchConfig config;
+  TensorMap mapA, mapB;
+  uint64_t c = 0;
+  int m = 0, n = 0, k = 0, ldc = 0;
+  float alpha = 1.0f, beta = 0.0f;
+};
+
+/// Encodes the A and B tensor maps and raises the function's dynamic shared
+/// memory limit. InvalidArgument where the problem or the pointers do not
+/// suit the kernel (alignment, dtype).
+Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
+                                 const GemmLaunchSpec &spec,
+                                 const GemmProblem &p, const GemmOperands &ops,
+                                 int smCount, void *stream = nullptr);
+
+/// Launches a prepared GEMM (asynchronously, on its stream).
+Status launchPrepared(const Context &ctx, const PreparedGemm &g);
+
+/// prepareGemm() then launchPrepared().
 Status launchGemm(const Context &ctx, void *function,
                   const GemmLaunchSpec &spec, const GemmProblem &p,
                   const GemmOperands &ops, int smCount, void *stream = nullptr);

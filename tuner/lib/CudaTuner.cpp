@@ -1,0 +1,146 @@
+#include "ktune/tuner/CudaTuner.h"
+
+#include "Progress.h"
+#include "Search.h"
+#include "ktune/templates/GemmTemplate.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace kt {
+
+CudaTuner::CudaTuner(cuda::DeviceInfo gpu, std::string compilerFingerprint,
+                     ResultsStore &store, CudaTuneOptions options)
+    : gpu_(std::move(gpu)), fingerprint_(std::move(compilerFingerprint)),
+      store_(store), opt_(std::move(options)) {
+  target_.kind = TargetKind::Cuda;
+  target_.arch = gpu_.arch();
+  opt_.worker.device = gpu_.ordinal;
+}
+
+bool CudaTuner::serves(const GemmProblem &p) const {
+  for (const GemmTemplate *t : gemmTemplates()) {
+    if (t->supports(p, target_)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Validators CudaTuner::validators() const {
+  return {target_.toString(), gpu_.name, fmt::format("sms={}", gpu_.smCount),
+          fingerprint_};
+}
+
+Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
+  KT_RETURN_IF_ERROR(problem.validate());
+  ProblemOutcome outcome;
+  outcome.problem = problem;
+  const Validators v = validators();
+  const auto start = std::chrono::steady_clock::now();
+  auto overBudget = [&] {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             start)
+                   .count();
+    return (opt_.budgetSeconds > 0 && s > opt_.budgetSeconds) ||
+           (opt_.cancel && opt_.cancel->load());
+  };
+  std::optional<double> bestMs;
+  if (auto w = store_.winner(problem.key(), v.target);
+      w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
+    bestMs = (*w)->timeMs;
+  }
+  std::vector<const GemmTemplate *> families;
+  for (const GemmTemplate *t : gemmTemplates()) {
+    if (t->supports(problem, target_)) {
+      families.push_back(t);
+    }
+  }
+  if (families.empty()) {
+    return invalidArgument(fmt::format("no CUDA family serves {} on {}",
+                                       problem.key(), v.target));
+  }
+  Progress progress(opt_.progress, problem.key(), opt_.maxCandidates);
+  for (size_t f = 0; f < families.size(); ++f) {
+    const GemmTemplate *tmpl = families[f];
+    const int share = std::max(
+        1, (opt_.maxCandidates - outcome.candidates - outcome.skipped) /
+               int(families.size() - f));
+    SampleThenRefine search(tmpl->space(problem, target_),
+                            tmpl->defaultConfig(problem, target_), share,
+                            opt_.seed);
+    while (!overBudget()) {
+      std::vector<Config> batch;
+      for (Config &c : search.next(std::max(1, opt_.batch))) {
+        auto seen = store_.measured(problem.key(), v.target, tmpl->name(),
+                                    c.toString());
+        if (seen.isOk() && *seen) {
+          ++outcome.skipped; // Resumed run: measured before.
+          search.report(c, std::nullopt);
+          continue;
+        }
+        batch.push_back(std::move(c));
+      }
+      if (batch.empty()) {
+        if (search.next(1).empty()) {
+          break;
+        }
+        continue;
+      }
+      auto onResult = [&](const CudaCandidateResult &c) -> Status {
+        TuningRecord r;
+        r.problemKey = problem.key();
+        r.op = "gemm";
+        r.target = v.target;
+        r.templateName = tmpl->name();
+        r.templateHash = tmpl->sourceHash();
+        r.params = c.config.toString();
+        r.status = c.status;
+        r.message = c.message;
+        r.deviceModel = v.deviceModel;
+        r.deviceFeatures = v.deviceFeatures;
+        r.compilerFingerprint = v.compilerFingerprint;
+        r.createdUnix = int64_t(std::time(nullptr));
+        std::optional<double> ms;
+        if (c.status == "ok") {
+          r.timeMs = c.ms;
+          r.dispersion = c.dispersion;
+          r.iterations = c.iterations;
+          r.maxError = c.maxError;
+          r.binaryHash = c.binaryHash;
+          ms = c.ms;
+          if (!bestMs || c.ms < *bestMs) {
+            // Winners keep their cubin in the DB for deployment.
+            KT_RETURN_IF_ERROR(
+                store_.putBinary(c.binaryHash, r.target, c.cubin));
+            bestMs = c.ms;
+          }
+        }
+        KT_RETURN_IF_ERROR(store_.put(r));
+        search.report(c.config, ms);
+        ++outcome.candidates;
+        outcome.failed += ms ? 0 : 1;
+        progress.update(outcome.candidates,
+                        bestMs ? problem.flops() / (*bestMs * 1e6) : 0);
+        if (overBudget()) {
+          return failedPrecondition("budget");
+        }
+        return Status::ok();
+      };
+      auto dev = measureInWorker(opt_.worker, problem, tmpl->name(), batch,
+                                 bestMs.value_or(0), onResult);
+      if (!dev && !(dev.status().code() == StatusCode::FailedPrecondition &&
+                    dev.status().message() == "budget")) {
+        progress.finish();
+        return dev.status();
+      }
+    }
+  }
+  progress.finish();
+  KT_ASSIGN_OR_RETURN(outcome.winner, store_.winner(problem.key(), v.target));
+  return outcome;
+}
+
+} // namespace kt

@@ -1,0 +1,263 @@
+// The client side of CudaWorker.h: runs ktune-cuda-worker, reads its lines
+// under a watchdog, and restarts it after a fault until every configuration
+// has a result.
+#include "ktune/tuner/CudaWorker.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace kt {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> splitTabs(const std::string &line) {
+  std::vector<std::string> out;
+  std::string field;
+  std::istringstream in(line);
+  while (std::getline(in, field, '\t')) {
+    out.push_back(field);
+  }
+  return out;
+}
+
+std::string readFile(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// The last few lines of a worker's stderr, for failure messages.
+std::string tail(const std::string &text, size_t maxBytes = 600) {
+  std::string t = text.size() > maxBytes ? text.substr(text.size() - maxBytes)
+                                         : text;
+  for (char &c : t) {
+    if (c == '\n') {
+      c = ' ';
+    }
+  }
+  return t;
+}
+
+std::string describeExit(int status) {
+  if (WIFSIGNALED(status)) {
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+  }
+  if (WIFEXITED(status)) {
+    return fmt::format("exit code {}", WEXITSTATUS(status));
+  }
+  return "ended";
+}
+
+struct ScratchDir {
+  fs::path path;
+  ScratchDir() {
+    std::string t = (fs::temp_directory_path() / "ktune-cuda-XXXXXX");
+    if (::mkdtemp(t.data())) {
+      path = t;
+    }
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path.empty()) {
+      fs::remove_all(path, ec);
+    }
+  }
+};
+
+/// One worker run over `configs`; fills `done` with a result per
+/// configuration it finished and tells whether to start another.
+struct RunOutcome {
+  size_t finished = 0;     ///< Configurations with a result, in order.
+  bool ready = false;      ///< The worker got to "ready".
+  std::string startError;  ///< Why it never got there.
+};
+
+} // namespace
+
+Result<CudaWorkerDevice>
+measureInWorker(const CudaWorkerOptions &o, const GemmProblem &problem,
+                const std::string &templateName,
+                const std::vector<Config> &configs, double bestMs,
+                const std::function<Status(const CudaCandidateResult &)>
+                    &onResult) {
+  if (o.worker.empty() || ::access(o.worker.c_str(), X_OK) != 0) {
+    return unavailable(fmt::format(
+        "the CUDA measurement worker '{}' is missing or not executable; "
+        "reinstall ktune (ktune-cuda-worker sits next to ktune)",
+        o.worker));
+  }
+  ScratchDir scratch;
+  if (scratch.path.empty()) {
+    return internalError("cannot create a scratch folder under " +
+                         fs::temp_directory_path().string());
+  }
+  CudaWorkerDevice device;
+  size_t next = 0;
+  while (next < configs.size()) {
+    // Everything the child needs is built before fork().
+    const fs::path errPath = scratch.path / "stderr.txt";
+    std::vector<std::string> args = {
+        o.worker,         "--device",  std::to_string(o.device),
+        "--problem",      problem.key(), "--template", templateName,
+        "--rotate-bytes", std::to_string(o.rotateBytes),
+        "--max-ms",       fmt::format("{}", o.maxMsPerCandidate),
+        "--best-ms",      fmt::format("{}", bestMs),
+        "--cache-dir",    o.cacheDir,  "--binaries", scratch.path.string()};
+    if (!o.overrideSource.empty()) {
+      args.insert(args.end(), {"--override-source", o.overrideSource});
+    }
+    for (size_t i = next; i < configs.size(); ++i) {
+      args.insert(args.end(), {"--config", configs[i].toString()});
+    }
+    std::vector<char *> argv;
+    for (std::string &a : args) {
+      argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    const std::string errFile = errPath.string();
+    int fds[2];
+    if (::pipe(fds) != 0) {
+      return internalError("pipe() failed for the CUDA worker");
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return internalError("fork() failed for the CUDA worker");
+    }
+    if (pid == 0) {
+      ::dup2(fds[1], 1);
+      int fd = ::open(errFile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 2);
+      }
+      ::close(fds[0]);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+
+    RunOutcome run;
+    std::optional<size_t> inFlight;
+    auto inFlightSince = Clock::now();
+    std::string buffer, errorLine;
+    bool killed = false;
+    Status stop = Status::ok();
+    for (;;) {
+      struct pollfd pfd = {fds[0], POLLIN, 0};
+      int ready = ::poll(&pfd, 1, 500);
+      if (ready > 0) {
+        char chunk[4096];
+        ssize_t n = ::read(fds[0], chunk, sizeof(chunk));
+        if (n <= 0) {
+          break; // EOF: the worker ended.
+        }
+        buffer.append(chunk, size_t(n));
+        size_t nl;
+        while ((nl = buffer.find('\n')) != std::string::npos) {
+          std::string line = buffer.substr(0, nl);
+          buffer.erase(0, nl + 1);
+          auto f = splitTabs(line);
+          if (f.empty()) {
+            continue;
+          }
+          if (f[0] == "ready" && f.size() >= 7) {
+            run.ready = true;
+            device.name = f[1];
+            device.arch = f[2];
+            device.smCount = std::atoi(f[3].c_str());
+            device.referenceMs = std::atof(f[4].c_str());
+            device.rotatingSets = std::atoi(f[5].c_str());
+            device.compilerFingerprint = f[6];
+          } else if (f[0] == "error" && f.size() >= 2) {
+            errorLine = f[1];
+          } else if (f[0] == "start") {
+            inFlight = next + run.finished;
+            inFlightSince = Clock::now();
+          } else if (f[0] == "result" && f.size() >= 9 && stop.isOk()) {
+            const size_t i = next + run.finished;
+            CudaCandidateResult r;
+            r.config = configs[i];
+            r.status = f[2];
+            r.ms = std::atof(f[3].c_str());
+            r.dispersion = std::atof(f[4].c_str());
+            r.iterations = std::atoll(f[5].c_str());
+            r.maxError = std::atof(f[6].c_str());
+            r.binaryHash = f[7];
+            r.message = f[8];
+            if (r.status == "ok") {
+              r.cubin = readFile(scratch.path / (r.binaryHash + ".cubin"));
+            }
+            ++run.finished;
+            inFlight.reset();
+            stop = onResult(r);
+            if (!stop.isOk()) {
+              ::kill(pid, SIGKILL);
+              killed = true;
+            }
+          }
+        }
+      }
+      if (inFlight && !killed &&
+          std::chrono::duration<double>(Clock::now() - inFlightSince)
+                  .count() > o.candidateTimeoutSeconds) {
+        ::kill(pid, SIGKILL); // A hung kernel or compile.
+        killed = true;
+      }
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!stop.isOk()) {
+      return stop;
+    }
+    if (!run.ready) {
+      std::string why = !errorLine.empty()
+                            ? errorLine
+                            : fmt::format("{}: {}", describeExit(status),
+                                          tail(readFile(errPath)));
+      return unavailable("the CUDA measurement worker could not start: " +
+                         why);
+    }
+    if (inFlight) {
+      // The worker died or was killed running this candidate.
+      CudaCandidateResult r;
+      r.config = configs[*inFlight];
+      r.status = killed ? "timeout" : "launch-failed";
+      r.message =
+          killed ? fmt::format("killed after {} s without a result (a hung "
+                               "kernel or compile)",
+                               o.candidateTimeoutSeconds)
+                 : fmt::format("the measurement worker died running this "
+                               "candidate ({}): {}",
+                               describeExit(status), tail(readFile(errPath)));
+      ++run.finished;
+      KT_RETURN_IF_ERROR(onResult(r));
+    } else if (run.finished == 0 && next + run.finished < configs.size()) {
+      return internalError(fmt::format(
+          "the CUDA measurement worker ended ({}) before measuring anything: "
+          "{}",
+          describeExit(status), tail(readFile(errPath))));
+    }
+    next += run.finished;
+  }
+  return device;
+}
+
+} // namespace kt

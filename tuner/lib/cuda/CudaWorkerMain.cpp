@@ -1,0 +1,212 @@
+// The worker side of CudaWorker.h: one GPU context, one problem, a list of
+// configurations; one line per event on stdout.
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CudaContext.h"
+#include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
+#include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CudaGemmBench.h"
+#include "ktune/tuner/CudaWorker.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace kt {
+namespace {
+
+/// Tabs and newlines would break the line protocol.
+std::string oneLine(std::string s) {
+  for (char &c : s) {
+    if (c == '\t' || c == '\n' || c == '\r') {
+      c = ' ';
+    }
+  }
+  return s;
+}
+
+void emit(const std::string &line) {
+  std::fputs((line + "\n").c_str(), stdout);
+  std::fflush(stdout);
+}
+
+int startFailure(const std::string &why) {
+  emit("error\t" + oneLine(why));
+  std::fprintf(stderr, "ktune-cuda-worker: %s\n", why.c_str());
+  return 2;
+}
+
+struct Args {
+  int device = 0;
+  std::string problem, tmpl, cacheDir, binaries, overrideSource;
+  std::vector<std::string> configs;
+  int64_t rotateBytes = 0;
+  double maxMs = 300, bestMs = 0;
+};
+
+Result<Args> parseArgs(int argc, char **argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string key = argv[i];
+    if (i + 1 >= argc) {
+      return invalidArgument("option " + key + " needs a value");
+    }
+    std::string v = argv[++i];
+    try {
+      if (key == "--device") {
+        a.device = std::stoi(v);
+      } else if (key == "--problem") {
+        a.problem = v;
+      } else if (key == "--template") {
+        a.tmpl = v;
+      } else if (key == "--config") {
+        a.configs.push_back(v);
+      } else if (key == "--rotate-bytes") {
+        a.rotateBytes = std::stoll(v);
+      } else if (key == "--max-ms") {
+        a.maxMs = std::stod(v);
+      } else if (key == "--best-ms") {
+        a.bestMs = std::stod(v);
+      } else if (key == "--cache-dir") {
+        a.cacheDir = v;
+      } else if (key == "--binaries") {
+        a.binaries = v;
+      } else if (key == "--override-source") {
+        a.overrideSource = v;
+      } else {
+        return invalidArgument("unknown option " + key);
+      }
+    } catch (const std::exception &) {
+      return invalidArgument("bad value '" + v + "' for " + key);
+    }
+  }
+  if (a.problem.empty() || a.tmpl.empty()) {
+    return invalidArgument("--problem and --template are required");
+  }
+  return a;
+}
+
+std::string readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace
+
+int runCudaWorker(int argc, char **argv) {
+  auto args = parseArgs(argc, argv);
+  if (!args) {
+    return startFailure(args.status().message());
+  }
+  auto problem = parseGemmProblem(args->problem);
+  if (!problem) {
+    return startFailure(problem.status().message());
+  }
+  auto tmpl = findGemmTemplate(args->tmpl);
+  if (!tmpl) {
+    return startFailure(tmpl.status().message());
+  }
+  auto driver = cuda::Driver::get();
+  if (!driver) {
+    return startFailure(driver.status().message());
+  }
+  auto info = (*driver)->deviceInfo(args->device);
+  if (!info) {
+    return startFailure(info.status().message());
+  }
+  auto target = parseTarget("cuda:" + info->arch());
+  if (!target) {
+    return startFailure(target.status().message());
+  }
+  auto compiler = CudaCompiler::create(*target, args->cacheDir);
+  if (!compiler) {
+    return startFailure(compiler.status().message());
+  }
+  auto ctx = cuda::Context::open(args->device);
+  if (!ctx) {
+    return startFailure(ctx.status().message());
+  }
+  CudaBenchOptions bo;
+  bo.rotateBytes = args->rotateBytes;
+  bo.maxMs = args->maxMs;
+  auto bench = CudaGemmBench::create(**ctx, *info, *problem, bo);
+  if (!bench) {
+    return startFailure(bench.status().message());
+  }
+  emit(fmt::format("ready\t{}\t{}\t{}\t{:.4f}\t{}\t{}", oneLine(info->name),
+                   info->arch(), info->smCount, (*bench)->referenceMs(),
+                   (*bench)->sets(), compiler->fingerprint()));
+  const std::string override =
+      args->overrideSource.empty() ? "" : readFile(args->overrideSource);
+
+  for (const std::string &text : args->configs) {
+    emit("start\t" + text);
+    auto result = [&](const std::string &status, const std::string &msg,
+                      const CudaMeasurement *m = nullptr,
+                      const std::string &hash = "") {
+      emit(fmt::format("result\t{}\t{}\t{:.6f}\t{:.4f}\t{}\t{:.4g}\t{}\t{}",
+                       text, status, m ? m->medianMs : 0.0,
+                       m ? m->dispersion : 0.0, m ? m->iterations : 0,
+                       m ? m->maxError : 0.0, hash, oneLine(msg)));
+    };
+    auto config = parseConfig(text);
+    if (!config) {
+      result("compile-failed", config.status().message());
+      continue;
+    }
+    auto src = (*tmpl)->instantiate(*config, *problem, *target);
+    if (!src) {
+      result("compile-failed", src.status().message());
+      continue;
+    }
+    if (!override.empty()) {
+      src->text = override;
+    }
+    auto bin = compiler->compile(*src, (*tmpl)->name() + "|" +
+                                           (*tmpl)->sourceHash() + "|" +
+                                           problem->key() + "|" + text);
+    if (!bin) {
+      result("compile-failed", bin.status().message());
+      continue;
+    }
+    auto spec = cuda::parseGemmLaunchSpec(src->launch);
+    if (!spec) {
+      result("compile-failed", spec.status().message());
+      continue;
+    }
+    auto module = (*ctx)->loadModule(bin->cubin);
+    if (!module) {
+      result("launch-failed", module.status().message());
+      continue;
+    }
+    auto fn = module->function(src->entry);
+    if (!fn) {
+      result("launch-failed", fn.status().message());
+      continue;
+    }
+    const double abandon = args->bestMs > 0 ? 3 * args->bestMs : 0;
+    CudaMeasurement m = (*bench)->measure(*fn, *spec, abandon);
+    std::string msg = m.message;
+    for (const std::string &w : bin->resources.warnings) {
+      msg += (msg.empty() ? "" : "; ") + std::string("ptxas: ") + w;
+    }
+    if (m.status == "ok" && !args->binaries.empty()) {
+      std::ofstream out(args->binaries + "/" + bin->hash + ".cubin",
+                        std::ios::binary);
+      out.write(bin->cubin.data(), std::streamsize(bin->cubin.size()));
+    }
+    result(m.status, msg, &m, bin->hash);
+    if ((*bench)->contextLost()) {
+      return 3; // The client starts a fresh worker for the rest.
+    }
+  }
+  return 0;
+}
+
+} // namespace kt
