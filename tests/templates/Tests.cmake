@@ -1,5 +1,5 @@
 # Tests for templates/.
 kt_add_test(templates_tests templates
   SOURCES templates/CpuGemmSpaceTest.cpp templates/CpuGemmDotSpaceTest.cpp
-    templates/CudaGemmSm90SpaceTest.cpp
+    templates/CudaGemmSm90SpaceTest.cpp templates/CudaGemmSm100SpaceTest.cpp
   LIBS ktune_templates)

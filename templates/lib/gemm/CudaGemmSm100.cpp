@@ -1,0 +1,144 @@
+// cuda.gemm.sm100: tuning space, legality and instantiation (the kernel text
+// is in CudaGemmSm100Kernel.cpp).
+#include "ktune/templates/gemm/CudaGemmSm100.h"
+
+#include "CudaGemmSm100Kernel.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm100/1";
+
+/// Dynamic shared memory a block may opt in to on sm_100 (227 KiB).
+constexpr int64_t kSm100SharedPerBlock = 232448;
+/// Tensor memory per SM: 512 columns of 128 lanes x 32 bits.
+constexpr int64_t kTmemColumns = 512;
+
+constexpr const char *kKeys[] = {"bn", "stages", "acc", "group"};
+
+} // namespace
+
+std::string CudaGemmSm100::sourceHash() const {
+  GemmProblem p;
+  p.dtype = DType::BF16;
+  p.m = p.n = p.k = 256;
+  p.setDefaultLeadingDims();
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   sm100::kernelSource({128, 4, 2, 8}, p));
+}
+
+int64_t CudaGemmSm100::sharedBytes(const Config &c) {
+  return sm100::sharedBytes(sm100::readParams(c));
+}
+
+bool CudaGemmSm100::supports(const GemmProblem &p, const TargetDesc &t) const {
+  return t.kind == TargetKind::Cuda && t.arch == "sm_100a" &&
+         (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
+         p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&
+         p.n <= INT32_MAX && p.k <= INT32_MAX;
+}
+
+Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
+                               const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 GEMMs with leading dimensions that are multiples "
+        "of 8 on cuda:sm_100a only (got {} on {})",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(p.validate());
+  for (const char *key : kKeys) {
+    if (!c.has(key)) {
+      return invalidArgument(
+          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
+    }
+  }
+  const sm100::Params q = sm100::readParams(c);
+  if (q.bn != 64 && q.bn != 128 && q.bn != 256) {
+    return invalidArgument(fmt::format("bn={} must be 64, 128 or 256", q.bn));
+  }
+  if (q.stages < 2 || q.stages > 8) {
+    return invalidArgument(fmt::format("stages={} must be 2..8", q.stages));
+  }
+  if (q.acc != 1 && q.acc != 2) {
+    return invalidArgument(fmt::format("acc={} must be 1 or 2", q.acc));
+  }
+  if (q.group < 1 || q.group > 64) {
+    return invalidArgument(fmt::format("group={} must be 1..64", q.group));
+  }
+  if (sm100::tmemColumns(q) > kTmemColumns) {
+    return invalidArgument(fmt::format(
+        "acc={} x bn={} needs {} tensor-memory columns; an SM has {}", q.acc,
+        q.bn, sm100::tmemColumns(q), kTmemColumns));
+  }
+  const int64_t smem = sm100::sharedBytes(q);
+  if (smem > kSm100SharedPerBlock) {
+    return invalidArgument(fmt::format(
+        "bn={} stages={} needs {} bytes of shared memory; sm_100a blocks get "
+        "at most {}",
+        q.bn, q.stages, smem, kSm100SharedPerBlock));
+  }
+  return Status::ok();
+}
+
+Config CudaGemmSm100::defaultConfig(const GemmProblem &p,
+                                    const TargetDesc &) const {
+  if (p.n <= 128) {
+    return {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 8}};
+  }
+  return {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}};
+}
+
+std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
+                                         const TargetDesc &t) const {
+  std::vector<Config> out;
+  if (!supports(p, t)) {
+    return out;
+  }
+  Config def = defaultConfig(p, t);
+  out.push_back(def);
+  for (int64_t bn : {64, 128, 256}) {
+    for (int64_t stages : {3, 4, 5, 6, 8}) {
+      for (int64_t acc : {1, 2}) {
+        for (int64_t group : {1, 8}) {
+          if (bn > 64 && bn >= 2 * p.n) {
+            continue;
+          }
+          Config c{{"bn", bn}, {"stages", stages}, {"acc", acc},
+                   {"group", group}};
+          if (!(c == def) && validate(c, p, t).isOk()) {
+            out.push_back(c);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
+                                                const GemmProblem &p,
+                                                const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const sm100::Params q = sm100::readParams(c);
+  cuda::GemmLaunchSpec launch;
+  launch.threads = 192;
+  launch.sharedBytes = int(sm100::sharedBytes(q));
+  launch.tileM = 128;
+  launch.tileN = int(q.bn);
+  launch.boxARows = p.transA ? 64 : 128;
+  launch.boxACols = 64;
+  launch.boxBRows = p.transB ? int(q.bn) : 64;
+  launch.boxBCols = 64;
+  launch.persistent = true;
+  return KernelSource{"cuda", sm100::kernelSource(q, p), "kt_gemm",
+                      launch.toString()};
+}
+
+} // namespace kt

@@ -1,0 +1,346 @@
+// The CUDA C++ text of the sm_100a GEMM family: a generated prelude of
+// constants followed by the fixed kernel body (tcgen05 MMA into tensor
+// memory, TMA loads, mbarrier pipelines, persistent tiles).
+#include "CudaGemmSm100Kernel.h"
+
+#include <fmt/format.h>
+
+namespace kt::sm100 {
+namespace {
+
+constexpr const char *kBody = R"CUDA(
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+
+// CUtensorMap as cuda.h defines it (NVRTC compiles without CUDA headers).
+struct __align__(64) KtTensorMap { u64 opaque[16]; };
+
+static __device__ __forceinline__ u32 kt_smem(const void *p) {
+  return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// ---- mbarrier ----
+static __device__ __forceinline__ void kt_bar_init(u64 *bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(kt_smem(bar)),
+               "r"(count));
+}
+static __device__ __forceinline__ void kt_bar_expect_tx(u64 *bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
+                   kt_smem(bar)),
+               "r"(bytes)
+               : "memory");
+}
+static __device__ __forceinline__ void kt_bar_arrive(u64 *bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(kt_smem(bar))
+               : "memory");
+}
+static __device__ __forceinline__ void kt_bar_wait(u64 *bar, u32 parity) {
+  u32 done = 0;
+  do {
+    asm volatile("{\n .reg .pred p;\n"
+                 " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 " selp.u32 %0, 1, 0, p;\n}"
+                 : "=r"(done)
+                 : "r"(kt_smem(bar)), "r"(parity)
+                 : "memory");
+  } while (!done);
+}
+
+// ---- TMA ----
+static __device__ __forceinline__ void kt_tma_load(void *dst,
+                                                   const KtTensorMap *map,
+                                                   u64 *bar, int x, int y) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
+      "complete_tx::bytes [%0], [%1, {%3, %4}], [%2];" ::"r"(kt_smem(dst)),
+      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y)
+      : "memory");
+}
+
+// ---- tcgen05 ----
+// Shared-memory matrix descriptor (sm_100 form): 128-byte swizzle, start,
+// leading and stride byte offsets in 16-byte units, version 1.
+static __device__ __forceinline__ u64 kt_desc(u32 addr, u32 lbo, u32 sbo) {
+  return static_cast<u64>((addr & 0x3FFFF) >> 4) |
+         (static_cast<u64>(lbo >> 4) << 16) |
+         (static_cast<u64>(sbo >> 4) << 32) | (1ull << 46) | (2ull << 61);
+}
+static __device__ __forceinline__ void kt_mma(u32 tmem, u64 da, u64 db,
+                                              u32 accumulate) {
+  asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %4, 0;\n"
+               " tcgen05.mma.cta_group::1.kind::f16 [%0], %1, %2, %3, p;\n}" ::
+                   "r"(tmem),
+               "l"(da), "l"(db), "r"(KT_IDESC), "r"(accumulate));
+}
+// Arrives on `bar` once every tcgen05.mma issued so far has completed.
+static __device__ __forceinline__ void kt_mma_commit(u64 *bar) {
+  asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::"
+               "cluster.b64 [%0];" ::"r"(kt_smem(bar))
+               : "memory");
+}
+static __device__ __forceinline__ void kt_tc_before_sync() {
+  asm volatile("tcgen05.fence::before_thread_sync;" ::: "memory");
+}
+static __device__ __forceinline__ void kt_tc_after_sync() {
+  asm volatile("tcgen05.fence::after_thread_sync;" ::: "memory");
+}
+// 32 lanes x 16 columns of f32 from tensor memory: this thread's row.
+static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
+  u32 r[16];
+  asm volatile("tcgen05.ld.sync.aligned.32x32b.x16.b32 {%0, %1, %2, %3, %4, "
+               "%5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, [%16];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]),
+                 "=r"(r[5]), "=r"(r[6]), "=r"(r[7]), "=r"(r[8]), "=r"(r[9]),
+                 "=r"(r[10]), "=r"(r[11]), "=r"(r[12]), "=r"(r[13]),
+                 "=r"(r[14]), "=r"(r[15])
+               : "r"(taddr));
+  asm volatile("tcgen05.wait::ld.sync.aligned;" ::: "memory");
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    v[i] = __uint_as_float(r[i]);
+  }
+}
+
+// ---- element conversion (bits of bf16 / fp16) ----
+static __device__ __forceinline__ float kt_to_f32(u16 h) {
+#if KT_BF16
+  return __uint_as_float(static_cast<u32>(h) << 16);
+#else
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+#endif
+}
+static __device__ __forceinline__ u16 kt_from_f32(float f) {
+  u16 h;
+#if KT_BF16
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#else
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#endif
+  return h;
+}
+static __device__ __forceinline__ u32 kt_pack(float lo, float hi) {
+  u32 r;
+#if KT_BF16
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#else
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#endif
+  return r;
+}
+
+static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
+                                               int tilesN, int &tm, int &tn) {
+  const int band = KT_GROUP * tilesN;
+  const int first = (tile / band) * KT_GROUP;
+  const int rows = min(tilesM - first, KT_GROUP);
+  const int inBand = tile % band;
+  tm = first + inBand % rows;
+  tn = inBand / rows;
+}
+
+constexpr int KT_BM = 128; // tcgen05 M: one row per tensor-memory lane.
+constexpr int KT_BK = 64;  // K per stage: one 128 B swizzle row.
+constexpr int KT_A_STAGE = KT_BM * KT_BK;
+constexpr int KT_B_STAGE = KT_BN * KT_BK;
+constexpr u32 KT_STAGE_BYTES = (KT_A_STAGE + KT_B_STAGE) * 2;
+
+// Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
+// Warps 2-5: epilogue, each reading the 32 tensor-memory lanes (rows) its
+// warp index selects (warp % 4).
+extern "C" __global__ void __launch_bounds__(192, 1)
+kt_gemm(const __grid_constant__ KtTensorMap tmA,
+        const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
+        int N, int K, int ldc, float alpha, float beta) {
+  extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
+  unsigned char *smem =
+      kt_smem_raw + ((1024 - (kt_smem(kt_smem_raw) & 1023)) & 1023);
+  u16 *sA = reinterpret_cast<u16 *>(smem);
+  u16 *sB = sA + KT_STAGES * KT_A_STAGE;
+  u64 *full = reinterpret_cast<u64 *>(sB + KT_STAGES * KT_B_STAGE);
+  u64 *empty = full + KT_STAGES;
+  u64 *accFull = empty + KT_STAGES;
+  u64 *accEmpty = accFull + KT_ACC;
+  u32 *tmemSlot = reinterpret_cast<u32 *>(accEmpty + KT_ACC);
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int tilesM = (M + KT_BM - 1) / KT_BM;
+  const int tilesN = (N + KT_BN - 1) / KT_BN;
+  const int tiles = tilesM * tilesN;
+  const int kIters = (K + KT_BK - 1) / KT_BK;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < KT_STAGES; ++s) {
+      kt_bar_init(&full[s], 1);
+      kt_bar_init(&empty[s], 1);
+    }
+    for (int a = 0; a < KT_ACC; ++a) {
+      kt_bar_init(&accFull[a], 1);
+      kt_bar_init(&accEmpty[a], 128);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  if (warp == 1) {
+    asm volatile("tcgen05.alloc.cta_group::1.sync.aligned.shared::cta.b32 "
+                 "[%0], %1;" ::"r"(kt_smem(tmemSlot)),
+                 "r"(KT_TMEM_COLS));
+    asm volatile(
+        "tcgen05.relinquish_alloc_permit.cta_group::1.sync.aligned;");
+  }
+  kt_tc_before_sync();
+  __syncthreads();
+  kt_tc_after_sync();
+  const u32 tmem = *tmemSlot;
+
+  if (warp == 0 && lane == 0) {
+    int it = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+      int tm, tn;
+      kt_tile(tile, tilesM, tilesN, tm, tn);
+      for (int kt = 0; kt < kIters; ++kt, ++it) {
+        const int s = it % KT_STAGES;
+        kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
+        kt_bar_expect_tx(&full[s], KT_STAGE_BYTES);
+        u16 *a = sA + s * KT_A_STAGE;
+        u16 *b = sB + s * KT_B_STAGE;
+#if KT_TRANS_A
+#pragma unroll
+        for (int c = 0; c < KT_BM / 64; ++c) {
+          kt_tma_load(a + c * 64 * KT_BK, &tmA, &full[s], tm * KT_BM + c * 64,
+                      kt * KT_BK);
+        }
+#else
+        kt_tma_load(a, &tmA, &full[s], kt * KT_BK, tm * KT_BM);
+#endif
+#if KT_TRANS_B
+        kt_tma_load(b, &tmB, &full[s], kt * KT_BK, tn * KT_BN);
+#else
+#pragma unroll
+        for (int c = 0; c < KT_BN / 64; ++c) {
+          kt_tma_load(b + c * 64 * KT_BK, &tmB, &full[s], tn * KT_BN + c * 64,
+                      kt * KT_BK);
+        }
+#endif
+      }
+    }
+  } else if (warp == 1 && lane == 0) {
+    int it = 0, local = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++local) {
+      const int acc = local % KT_ACC;
+      // Wait until the epilogue has drained this accumulator.
+      kt_bar_wait(&accEmpty[acc], ((local / KT_ACC) & 1) ^ 1);
+      kt_tc_after_sync();
+      const u32 d = tmem + acc * KT_BN;
+      for (int kt = 0; kt < kIters; ++kt, ++it) {
+        const int s = it % KT_STAGES;
+        kt_bar_wait(&full[s], (it / KT_STAGES) & 1);
+        kt_tc_after_sync();
+        const u32 a = kt_smem(sA + s * KT_A_STAGE);
+        const u32 b = kt_smem(sB + s * KT_B_STAGE);
+#pragma unroll
+        for (int kk = 0; kk < KT_BK / 16; ++kk) {
+#if KT_TRANS_A
+          const u64 da = kt_desc(a + kk * 2048, 64 * KT_BK * 2, 1024);
+#else
+          const u64 da = kt_desc(a + kk * 32, 16, 1024);
+#endif
+#if KT_TRANS_B
+          const u64 db = kt_desc(b + kk * 32, 16, 1024);
+#else
+          const u64 db = kt_desc(b + kk * 2048, 64 * KT_BK * 2, 1024);
+#endif
+          kt_mma(d, da, db, (kt | kk) != 0);
+        }
+        kt_mma_commit(&empty[s]); // Frees the stage when these MMAs finish.
+      }
+      kt_mma_commit(&accFull[acc]); // The tile's sum is in tensor memory.
+    }
+  } else if (warp >= 2) {
+    const int quarter = warp % 4; // The lanes (rows) this warp may read.
+    int local = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++local) {
+      int tm, tn;
+      kt_tile(tile, tilesM, tilesN, tm, tn);
+      const int acc = local % KT_ACC;
+      kt_bar_wait(&accFull[acc], (local / KT_ACC) & 1);
+      kt_tc_after_sync();
+      const int row = tm * KT_BM + quarter * 32 + lane;
+      const u32 base = tmem + (static_cast<u32>(quarter * 32) << 16) +
+                       acc * KT_BN;
+#pragma unroll 1
+      for (int c0 = 0; c0 < KT_BN; c0 += 16) {
+        float v[16];
+        kt_tmem_ld16(base + c0, v);
+        const int col = tn * KT_BN + c0;
+        if (row >= M || col >= N) {
+          continue;
+        }
+        u16 *c = C + static_cast<long long>(row) * ldc + col;
+#pragma unroll
+        for (int i = 0; i < 16; i += 2) {
+          if (col + i >= N) {
+            break;
+          }
+          float v0 = alpha * v[i], v1 = alpha * v[i + 1];
+          if (col + i + 1 < N) {
+            if (beta != 0.0f) {
+              const u32 old = *reinterpret_cast<const u32 *>(c + i);
+              v0 += beta * kt_to_f32(static_cast<u16>(old & 0xFFFF));
+              v1 += beta * kt_to_f32(static_cast<u16>(old >> 16));
+            }
+            *reinterpret_cast<u32 *>(c + i) = kt_pack(v0, v1);
+          } else {
+            if (beta != 0.0f) {
+              v0 += beta * kt_to_f32(c[i]);
+            }
+            c[i] = kt_from_f32(v0);
+          }
+        }
+      }
+      kt_tc_before_sync();
+      kt_bar_arrive(&accEmpty[acc]);
+    }
+  }
+  kt_tc_before_sync();
+  __syncthreads();
+  if (warp == 1) {
+    kt_tc_after_sync();
+    asm volatile("tcgen05.dealloc.cta_group::1.sync.aligned.b32 %0, %1;" ::"r"(
+                     tmem),
+                 "r"(KT_TMEM_COLS));
+  }
+}
+)CUDA";
+
+} // namespace
+
+uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
+  uint32_t d = 0;
+  d |= 1u << 4;                                // D: f32
+  const uint32_t fmt = p.dtype == DType::BF16 ? 1u : 0u;
+  d |= fmt << 7;                               // A: bf16 / f16
+  d |= fmt << 10;                              // B: bf16 / f16
+  d |= (p.transA ? 1u : 0u) << 15;             // A: 0 K-major, 1 M-major
+  d |= (p.transB ? 0u : 1u) << 16;             // B: 0 K-major, 1 N-major
+  d |= uint32_t(q.bn >> 3) << 17;              // N / 8
+  d |= uint32_t(128 >> 4) << 24;               // M / 16
+  return d;
+}
+
+std::string kernelSource(const Params &q, const GemmProblem &p) {
+  return fmt::format(
+             "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={}\n"
+             "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
+             "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
+             "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
+             "#define KT_IDESC {}u\n",
+             p.key(), q.bn, q.stages, q.acc, q.group, q.bn, q.stages, q.acc,
+             q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
+             p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
+             instructionDescriptor(q, p)) +
+         kBody;
+}
+
+} // namespace kt::sm100

@@ -1,0 +1,44 @@
+// Internal: the CUDA C++ source generator of cuda.gemm.sm100.
+#pragma once
+
+#include "ktune/problem/Config.h"
+#include "ktune/problem/GemmProblem.h"
+
+#include <cstdint>
+#include <string>
+
+namespace kt::sm100 {
+
+struct Params {
+  int64_t bn, stages, acc, group;
+};
+
+inline Params readParams(const Config &c) {
+  return {c.get("bn"), c.get("stages"), c.get("acc"), c.get("group")};
+}
+
+/// Tensor-memory columns to allocate: acc accumulators of bn f32 columns,
+/// rounded up to a power of two of at least 32 (tcgen05.alloc's rule).
+inline int64_t tmemColumns(const Params &q) {
+  int64_t cols = 32;
+  while (cols < q.acc * q.bn) {
+    cols *= 2;
+  }
+  return cols;
+}
+
+/// Dynamic shared memory: the stage ring (128 x 64 A and bn x 64 B per
+/// stage), the barriers, the tensor-memory address slot, and 1 KiB of
+/// alignment slack.
+inline int64_t sharedBytes(const Params &q) {
+  return q.stages * (128 + q.bn) * 64 * 2 + (2 * q.stages + 2 * q.acc) * 8 +
+         16 + 1024;
+}
+
+/// The 32-bit tcgen05 instruction descriptor (kind::f16, f32 accumulate,
+/// M = 128, N = bn, operand majorness from the layout).
+uint32_t instructionDescriptor(const Params &q, const GemmProblem &p);
+
+std::string kernelSource(const Params &q, const GemmProblem &p);
+
+} // namespace kt::sm100
