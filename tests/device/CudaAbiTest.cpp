@@ -2,10 +2,12 @@
 // ktune builds without CUDA). Where cuda.h exists, this checks at compile
 // time that every declaration matches it: a mismatch would corrupt launches
 // only on a GPU, where it is hardest to see.
+#include "drivers/cuda/CublasLtApi.h"
 #include "drivers/cuda/CudaApi.h"
 
 #include "ktune/drivers/cuda/CudaContext.h"
 
+#include <cublasLt.h>
 #include <cuda.h>
 
 #include <catch2/catch.hpp>
@@ -56,6 +58,22 @@ static_assert(CU_TENSOR_MAP_SWIZZLE_NONE == 0 && CU_TENSOR_MAP_SWIZZLE_32B == 1 
               CU_TENSOR_MAP_SWIZZLE_64B == 2 && CU_TENSOR_MAP_SWIZZLE_128B == 3);
 static_assert(CU_TENSOR_MAP_L2_PROMOTION_L2_256B == 3);
 static_assert(CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE == 0);
+
+// cuBLASLt.
+static_assert(kc::lt::kComputeF32 == CUBLAS_COMPUTE_32F);
+static_assert(kc::lt::kR32F == CUDA_R_32F && kc::lt::kR16F == CUDA_R_16F &&
+              kc::lt::kR16BF == CUDA_R_16BF);
+static_assert(kc::lt::kOpN == CUBLAS_OP_N && kc::lt::kOpT == CUBLAS_OP_T);
+static_assert(kc::lt::kDescTransA == CUBLASLT_MATMUL_DESC_TRANSA &&
+              kc::lt::kDescTransB == CUBLASLT_MATMUL_DESC_TRANSB);
+static_assert(kc::lt::kPrefMaxWorkspace ==
+              CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES);
+static_assert(sizeof(kc::lt::HeuristicResult) ==
+              sizeof(cublasLtMatmulHeuristicResult_t));
+static_assert(offsetof(kc::lt::HeuristicResult, workspaceSize) ==
+              offsetof(cublasLtMatmulHeuristicResult_t, workspaceSize));
+static_assert(offsetof(kc::lt::HeuristicResult, state) ==
+              offsetof(cublasLtMatmulHeuristicResult_t, state));
 
 TEST_CASE("the driver declarations match cuda.h (checked at compile time)") {
   SUCCEED("static_asserts above");

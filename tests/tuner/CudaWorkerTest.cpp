@@ -4,7 +4,7 @@
 // for the rest), a kernel that hangs is killed at the watchdog, and the
 // tuner stores winners with their cubins.
 #include "ktune/cache/ResultsStore.h"
-#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "ktune/tuner/CudaTuner.h"
@@ -138,14 +138,14 @@ TEST_CASE("the CUDA tuner stores a winner with its cubin") {
   test::TempDir dir;
   auto store = openSqliteStore(dir.file("gpu.db"));
   REQUIRE(store.isOk());
-  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
-  REQUIRE(compiler.isOk());
+  auto toolchain = cudaToolchainFingerprint(*parseTarget("cuda:sm_90a"));
+  REQUIRE(toolchain.isOk());
   CudaTuneOptions opt;
   opt.maxCandidates = 6;
   opt.batch = 3;
   opt.worker = workerOptions();
   opt.progress = false;
-  CudaTuner tuner(*gpu, compiler->fingerprint(), **store, opt);
+  CudaTuner tuner(*gpu, *toolchain, **store, opt);
   GemmProblem p = test::gemmProblem("NN", 512, 768, 1024, DType::BF16);
   REQUIRE(tuner.serves(p));
   auto o = tuner.tuneOne(p);
@@ -154,6 +154,20 @@ TEST_CASE("the CUDA tuner stores a winner with its cubin") {
   REQUIRE(o->winner.has_value());
   REQUIRE(o->winner->target == "cuda:sm_90a");
   REQUIRE(o->winner->status == "ok");
+  // cuBLASLt's algorithms competed too (when it loads): the winner is at
+  // least as fast as the vendor's best.
+  if (cuda::CublasLt::get().isOk()) {
+    auto all = (*store)->measurements(p.key(), "cuda:sm_90a");
+    REQUIRE(all.isOk());
+    bool vendorSeen = false;
+    for (const TuningRecord &r : *all) {
+      if (r.templateName == kCublasLtFamily && r.status == "ok") {
+        vendorSeen = true;
+        REQUIRE(o->winner->timeMs <= r.timeMs);
+      }
+    }
+    REQUIRE(vendorSeen);
+  }
   auto bin = (*store)->getBinary(o->winner->binaryHash);
   REQUIRE(bin.isOk());
   REQUIRE(bin->has_value());

@@ -2,7 +2,6 @@
 #include "Commands.h"
 
 #include "ktune/cache/ResultsStore.h"
-#include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/ProblemsFile.h"
 #include "ktune/tuner/CudaTuner.h"
@@ -34,7 +33,8 @@ struct TuneArgs {
   int jobs = 0, threads = 0, maxCandidates = 24, device = 0;
   double budget = 0, compileTimeout = 300;
   int64_t rotateMiB = 0, compileMemMiB = 8192;
-  bool overlap = false, noCache = false, quiet = false, inProcess = false;
+  bool overlap = false, noCache = false, quiet = false, inProcess = false,
+       noVendor = false;
 };
 
 /// ktune-cuda-worker: $KTUNE_CUDA_WORKER, next to ktune, or in the build
@@ -74,7 +74,7 @@ Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
   TargetDesc target;
   target.kind = TargetKind::Cuda;
   target.arch = gpu.arch();
-  KT_ASSIGN_OR_RETURN(CudaCompiler compiler, CudaCompiler::create(target, ""));
+  KT_ASSIGN_OR_RETURN(std::string toolchain, cudaToolchainFingerprint(target));
   CudaTuneOptions opt;
   opt.maxCandidates = a.maxCandidates;
   opt.budgetSeconds = a.budget;
@@ -85,7 +85,8 @@ Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
   opt.worker.cacheDir = a.noCache ? "" : CpuCompiler::defaultCacheDir();
   opt.progress = !a.quiet;
   opt.cancel = &gCancel;
-  return std::make_unique<CudaTuner>(gpu, compiler.fingerprint(), store, opt);
+  opt.vendorAlgorithms = a.noVendor ? 0 : 4;
+  return std::make_unique<CudaTuner>(gpu, toolchain, store, opt);
 }
 
 } // namespace
@@ -106,6 +107,10 @@ Runner addTune(CLI::App &app) {
       ->capture_default_str();
   c->add_option("--device", a->device, "CUDA device ordinal")
       ->capture_default_str();
+  c->add_flag("--no-vendor", a->noVendor,
+              "GPU: do not also measure cuBLASLt's algorithms (by default "
+              "its top 4 compete, so a stored winner is never slower than "
+              "the vendor library)");
   c->add_option("--jobs", a->jobs, "Compile threads (default: one per core)");
   c->add_option("--threads", a->threads,
                 "Threads the kernels run on (default: all cores)");

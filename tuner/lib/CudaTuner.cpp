@@ -2,6 +2,8 @@
 
 #include "Progress.h"
 #include "Search.h"
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/templates/GemmTemplate.h"
 
 #include <fmt/format.h>
@@ -11,9 +13,18 @@
 
 namespace kt {
 
-CudaTuner::CudaTuner(cuda::DeviceInfo gpu, std::string compilerFingerprint,
+Result<std::string> cudaToolchainFingerprint(const TargetDesc &target) {
+  KT_ASSIGN_OR_RETURN(CudaCompiler compiler, CudaCompiler::create(target, ""));
+  std::string fp = compiler.fingerprint();
+  if (auto lt = cuda::CublasLt::get()) {
+    fp += ";" + (*lt)->version();
+  }
+  return fp;
+}
+
+CudaTuner::CudaTuner(cuda::DeviceInfo gpu, std::string toolchain,
                      ResultsStore &store, CudaTuneOptions options)
-    : gpu_(std::move(gpu)), fingerprint_(std::move(compilerFingerprint)),
+    : gpu_(std::move(gpu)), fingerprint_(std::move(toolchain)),
       store_(store), opt_(std::move(options)) {
   target_.kind = TargetKind::Cuda;
   target_.arch = gpu_.arch();
@@ -52,29 +63,50 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
       w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
     bestMs = (*w)->timeMs;
   }
-  std::vector<const GemmTemplate *> families;
+  // Each family: its name, hash, space and first configuration.
+  struct Family {
+    std::string name, hash;
+    std::vector<Config> space;
+    Config initial;
+  };
+  std::vector<Family> families;
   for (const GemmTemplate *t : gemmTemplates()) {
     if (t->supports(problem, target_)) {
-      families.push_back(t);
+      families.push_back({t->name(), t->sourceHash(),
+                          t->space(problem, target_),
+                          t->defaultConfig(problem, target_)});
     }
   }
   if (families.empty()) {
     return invalidArgument(fmt::format("no CUDA family serves {} on {}",
                                        problem.key(), v.target));
   }
-  Progress progress(opt_.progress, problem.key(), opt_.maxCandidates);
+  int vendorBudget = 0;
+  if (opt_.vendorAlgorithms > 0 && cuda::CublasLt::get().isOk() &&
+      (problem.dtype == DType::BF16 || problem.dtype == DType::F16)) {
+    Family vendor{kCublasLtFamily, "", {}, {{"algo", 0}}};
+    for (int i = 0; i < opt_.vendorAlgorithms; ++i) {
+      vendor.space.push_back({{"algo", i}});
+    }
+    families.push_back(std::move(vendor));
+    vendorBudget = opt_.vendorAlgorithms;
+  }
+  Progress progress(opt_.progress, problem.key(),
+                    opt_.maxCandidates + vendorBudget);
   for (size_t f = 0; f < families.size(); ++f) {
-    const GemmTemplate *tmpl = families[f];
-    const int share = std::max(
-        1, (opt_.maxCandidates - outcome.candidates - outcome.skipped) /
-               int(families.size() - f));
-    SampleThenRefine search(tmpl->space(problem, target_),
-                            tmpl->defaultConfig(problem, target_), share,
-                            opt_.seed);
+    const Family &fam = families[f];
+    const bool isVendor = fam.name == kCublasLtFamily;
+    // ktune's own families share maxCandidates; the vendor pass has its own.
+    const int ownLeft = opt_.maxCandidates - outcome.candidates -
+                        outcome.skipped;
+    const int ownFamiliesLeft = int(families.size() - f) - (vendorBudget > 0);
+    const int share = isVendor ? vendorBudget
+                               : std::max(1, ownLeft / std::max(1, ownFamiliesLeft));
+    SampleThenRefine search(fam.space, fam.initial, share, opt_.seed);
     while (!overBudget()) {
       std::vector<Config> batch;
       for (Config &c : search.next(std::max(1, opt_.batch))) {
-        auto seen = store_.measured(problem.key(), v.target, tmpl->name(),
+        auto seen = store_.measured(problem.key(), v.target, fam.name,
                                     c.toString());
         if (seen.isOk() && *seen) {
           ++outcome.skipped; // Resumed run: measured before.
@@ -94,8 +126,8 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
         r.problemKey = problem.key();
         r.op = "gemm";
         r.target = v.target;
-        r.templateName = tmpl->name();
-        r.templateHash = tmpl->sourceHash();
+        r.templateName = fam.name;
+        r.templateHash = fam.hash;
         r.params = c.config.toString();
         r.status = c.status;
         r.message = c.message;
@@ -129,7 +161,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
         }
         return Status::ok();
       };
-      auto dev = measureInWorker(opt_.worker, problem, tmpl->name(), batch,
+      auto dev = measureInWorker(opt_.worker, problem, fam.name, batch,
                                  bestMs.value_or(0), onResult);
       if (!dev && !(dev.status().code() == StatusCode::FailedPrecondition &&
                     dev.status().message() == "budget")) {

@@ -141,6 +141,48 @@ Status CudaGemmBench::computeReference() {
 CudaMeasurement CudaGemmBench::measure(void *function,
                                        const cuda::GemmLaunchSpec &spec,
                                        double abandonAboveMs) {
+  // One prepared launch per rotating set.
+  std::vector<cuda::PreparedGemm> launches;
+  for (const auto &set : sets_) {
+    cuda::GemmOperands ops{set->a.ptr(), set->b.ptr(), set->c.ptr(), 1.0f,
+                           0.0f};
+    auto g = cuda::prepareGemm(*ctx_, function, spec, problem_, ops,
+                               device_.smCount);
+    if (!g) {
+      CudaMeasurement out;
+      out.status = "launch-failed";
+      out.message = g.status().message();
+      return out; // Host-side rejection: the context is fine.
+    }
+    launches.push_back(*g);
+  }
+  return measureLaunches(
+      [&](size_t s) { return cuda::launchPrepared(*ctx_, launches[s]); },
+      abandonAboveMs);
+}
+
+CudaMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
+                                             int index,
+                                             double abandonAboveMs) {
+  if (index < 0 || index >= gemm.algorithms()) {
+    CudaMeasurement out;
+    out.status = "pruned";
+    out.message = fmt::format("cuBLASLt's heuristic offers algorithms 0..{} "
+                              "for this problem, not algo={}",
+                              gemm.algorithms() - 1, index);
+    return out;
+  }
+  return measureLaunches(
+      [&](size_t s) {
+        return gemm.run(index, sets_[s]->a.ptr(), sets_[s]->b.ptr(),
+                        sets_[s]->c.ptr(), 1.0f, 0.0f);
+      },
+      abandonAboveMs);
+}
+
+CudaMeasurement
+CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
+                               double abandonAboveMs) {
   CudaMeasurement out;
   const GemmProblem &p = problem_;
   auto fail = [&](const std::string &status, const Status &s) {
@@ -150,21 +192,7 @@ CudaMeasurement CudaGemmBench::measure(void *function,
     contextLost_ = status == "launch-failed";
     return out;
   };
-
-  // One prepared launch per rotating set.
-  std::vector<cuda::PreparedGemm> launches;
-  for (const auto &set : sets_) {
-    cuda::GemmOperands ops{set->a.ptr(), set->b.ptr(), set->c.ptr(), 1.0f,
-                           0.0f};
-    auto g = cuda::prepareGemm(*ctx_, function, spec, p, ops,
-                               device_.smCount);
-    if (!g) {
-      out.status = "launch-failed";
-      out.message = g.status().message();
-      return out; // Host-side rejection: the context is fine.
-    }
-    launches.push_back(*g);
-  }
+  const size_t nsets = sets_.size();
 
   // Numerics: poison C with NaN, run once on set 0, compare on the device.
   const size_t cWords = sets_[0]->c.bytes() / 4;
@@ -175,7 +203,7 @@ CudaMeasurement CudaGemmBench::measure(void *function,
   if (Status s = ctx_->fill32(verdict_, 0, 4); !s.isOk()) {
     return fail("launch-failed", s);
   }
-  Status run = cuda::launchPrepared(*ctx_, launches[0]);
+  Status run = launch(0);
   if (run.isOk()) {
     run = ctx_->synchronize();
   }
@@ -217,9 +245,7 @@ CudaMeasurement CudaGemmBench::measure(void *function,
   // Timing: batches of one launch per set, each set cold in L2 when its
   // turn comes; the median batch mean is the result.
   for (int i = 0; i < opt_.warmup; ++i) {
-    if (Status s = cuda::launchPrepared(*ctx_, launches[size_t(i) %
-                                                        launches.size()]);
-        !s.isOk()) {
+    if (Status s = launch(size_t(i) % nsets); !s.isOk()) {
       return fail("launch-failed", s);
     }
   }
@@ -227,15 +253,15 @@ CudaMeasurement CudaGemmBench::measure(void *function,
   const auto start = Clock::now();
   for (int b = 0; b < opt_.maxBatches; ++b) {
     auto ms = ctx_->timeMs([&]() -> Status {
-      for (const cuda::PreparedGemm &g : launches) {
-        KT_RETURN_IF_ERROR(cuda::launchPrepared(*ctx_, g));
+      for (size_t set = 0; set < nsets; ++set) {
+        KT_RETURN_IF_ERROR(launch(set));
       }
       return Status::ok();
     });
     if (!ms) {
       return fail("launch-failed", ms.status());
     }
-    batches.push_back(double(*ms) / double(launches.size()));
+    batches.push_back(double(*ms) / double(nsets));
     if (b == 0 && abandonAboveMs > 0 && batches[0] > abandonAboveMs) {
       out.abandoned = true;
       out.message = "timed once: its first batch was over 3x the best so far";
@@ -249,7 +275,7 @@ CudaMeasurement CudaGemmBench::measure(void *function,
     }
   }
   out.medianMs = median(batches);
-  out.iterations = int64_t(batches.size() * launches.size());
+  out.iterations = int64_t(batches.size() * nsets);
   if (batches.size() >= 4) {
     std::vector<double> s = batches;
     std::sort(s.begin(), s.end());

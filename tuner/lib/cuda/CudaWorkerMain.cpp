@@ -108,7 +108,8 @@ int runCudaWorker(int argc, char **argv) {
   if (!problem) {
     return startFailure(problem.status().message());
   }
-  auto tmpl = findGemmTemplate(args->tmpl);
+  const bool vendor = args->tmpl == kCublasLtFamily;
+  Result<const GemmTemplate *> tmpl = vendor ? nullptr : findGemmTemplate(args->tmpl);
   if (!tmpl) {
     return startFailure(tmpl.status().message());
   }
@@ -139,9 +140,19 @@ int runCudaWorker(int argc, char **argv) {
   if (!bench) {
     return startFailure(bench.status().message());
   }
+  std::unique_ptr<cuda::CublasLtGemm> cublas;
+  std::string fingerprint = compiler->fingerprint();
+  if (vendor) {
+    auto made = cuda::CublasLtGemm::create(**ctx, *problem);
+    if (!made) {
+      return startFailure(made.status().message());
+    }
+    cublas = std::move(*made);
+    fingerprint = (*cuda::CublasLt::get())->version();
+  }
   emit(fmt::format("ready\t{}\t{}\t{}\t{:.4f}\t{}\t{}", oneLine(info->name),
                    info->arch(), info->smCount, (*bench)->referenceMs(),
-                   (*bench)->sets(), compiler->fingerprint()));
+                   (*bench)->sets(), fingerprint));
   const std::string override =
       args->overrideSource.empty() ? "" : readFile(args->overrideSource);
 
@@ -158,6 +169,16 @@ int runCudaWorker(int argc, char **argv) {
     auto config = parseConfig(text);
     if (!config) {
       result("compile-failed", config.status().message());
+      continue;
+    }
+    const double abandon = args->bestMs > 0 ? 3 * args->bestMs : 0;
+    if (vendor) {
+      CudaMeasurement m = (*bench)->measureCublas(
+          *cublas, int(config->get("algo", -1)), abandon);
+      result(m.status, m.message, &m);
+      if ((*bench)->contextLost()) {
+        return 3;
+      }
       continue;
     }
     auto src = (*tmpl)->instantiate(*config, *problem, *target);
@@ -190,7 +211,6 @@ int runCudaWorker(int argc, char **argv) {
       result("launch-failed", fn.status().message());
       continue;
     }
-    const double abandon = args->bestMs > 0 ? 3 * args->bestMs : 0;
     CudaMeasurement m = (*bench)->measure(*fn, *spec, abandon);
     std::string msg = m.message;
     for (const std::string &w : bin->resources.warnings) {

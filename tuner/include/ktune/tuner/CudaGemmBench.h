@@ -5,12 +5,14 @@
 #pragma once
 
 #include "ktune/base/Status.h"
+#include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/drivers/cuda/CudaContext.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
 #include "ktune/problem/GemmProblem.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,7 +32,8 @@ struct CudaBenchOptions {
 };
 
 struct CudaMeasurement {
-  /// "ok", "numerics-mismatch" or "launch-failed".
+  /// "ok", "numerics-mismatch", "launch-failed" or "pruned" (a cuBLASLt
+  /// algorithm index the heuristic did not offer).
   std::string status = "ok";
   std::string message;
   double medianMs = 0, dispersion = 0;
@@ -55,6 +58,9 @@ public:
   /// whose first batch is slower is timed no further.
   CudaMeasurement measure(void *function, const cuda::GemmLaunchSpec &spec,
                           double abandonAboveMs = 0);
+  /// The same for cuBLASLt's algorithm `index` (0: its default choice).
+  CudaMeasurement measureCublas(const cuda::CublasLtGemm &gemm, int index,
+                                double abandonAboveMs = 0);
   bool contextLost() const { return contextLost_; }
   int sets() const { return int(sets_.size()); }
   double referenceMs() const { return referenceMs_; }
@@ -63,6 +69,10 @@ private:
   struct Set;
   CudaGemmBench() = default;
   Status computeReference();
+  /// Check and timing around `launch(set)`, which runs the candidate
+  /// asynchronously on rotating set `set` with alpha = 1, beta = 0.
+  CudaMeasurement measureLaunches(const std::function<Status(size_t)> &launch,
+                                  double abandonAboveMs);
 
   const cuda::Context *ctx_ = nullptr;
   cuda::DeviceInfo device_;

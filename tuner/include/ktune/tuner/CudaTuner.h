@@ -1,4 +1,5 @@
-// CudaTuner: tunes GEMM problems on one NVIDIA GPU. Candidates are compiled,
+// CudaTuner: tunes GEMM problems on one NVIDIA GPU. Links no LLVM (library
+// ktune_cuda_bench). Candidates are compiled,
 // checked and timed in ktune-cuda-worker processes (CudaWorker.h), so a
 // faulting or hanging kernel is one failed record; every result is committed
 // to the store as soon as it is known.
@@ -6,12 +7,14 @@
 
 #include "ktune/base/Status.h"
 #include "ktune/cache/ResultsStore.h"
+#include "ktune/device/TargetDesc.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/tuner/CudaWorker.h"
-#include "ktune/tuner/Tuner.h"
+#include "ktune/tuner/ProblemOutcome.h"
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 namespace kt {
@@ -20,6 +23,10 @@ struct CudaTuneOptions {
   int maxCandidates = 24;   ///< Per problem, shared by its families.
   double budgetSeconds = 0; ///< Per problem wall-clock cap; 0 = none.
   int batch = 8;            ///< Candidates per worker run.
+  /// Also measure cuBLASLt's top `vendorAlgorithms` heuristic choices as the
+  /// "cublaslt" family, so a stored winner is never slower than the vendor
+  /// library. 0: ktune's own families only.
+  int vendorAlgorithms = 4;
   CudaWorkerOptions worker; ///< worker.device selects the GPU.
   uint64_t seed = 42;
   bool progress = true;
@@ -29,8 +36,11 @@ struct CudaTuneOptions {
 /// Thread-compatible: one tuneOne() at a time.
 class CudaTuner {
 public:
-  /// `compilerFingerprint`: CudaCompiler's for the GPU's arch.
-  CudaTuner(cuda::DeviceInfo gpu, std::string compilerFingerprint,
+  /// `toolchain`: what produced the candidates, recorded with each result
+  /// and checked before a stored one is trusted: CudaCompiler's fingerprint
+  /// for the GPU's arch, plus cuBLASLt's version when the vendor family is
+  /// measured (see cudaToolchainFingerprint()).
+  CudaTuner(cuda::DeviceInfo gpu, std::string toolchain,
             ResultsStore &store, CudaTuneOptions options);
   /// cuda:<arch> of the GPU, e.g. cuda:sm_90a.
   const TargetDesc &target() const { return target_; }
@@ -48,5 +58,9 @@ private:
   ResultsStore &store_;
   CudaTuneOptions opt_;
 };
+
+/// "nvrtc-13.0;arch=sm_90a;flags=...;cublasLt-130000" for `target`
+/// (cuBLASLt's part only where it loads); Unavailable without NVRTC.
+Result<std::string> cudaToolchainFingerprint(const TargetDesc &target);
 
 } // namespace kt

@@ -24,6 +24,10 @@
 
 namespace kt {
 
+/// The vendor family: cuBLASLt's heuristic algorithms, configurations
+/// "algo=0" (its default choice), "algo=1", ...
+inline constexpr const char *kCublasLtFamily = "cublaslt";
+
 struct CudaWorkerOptions {
   std::string worker;     ///< Path of ktune-cuda-worker.
   int device = 0;

@@ -8,6 +8,7 @@
 #include "ktune/device/CpuDevice.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/tuner/CompileWorker.h"
+#include "ktune/tuner/ProblemOutcome.h"
 
 #include <atomic>
 #include <cstdint>
@@ -37,12 +38,6 @@ struct TuneOptions {
   std::atomic<bool> *cancel = nullptr; ///< Set by a SIGINT handler.
 };
 
-/// What tuning one problem produced.
-struct ProblemOutcome {
-  GemmProblem problem;
-  std::optional<TuningRecord> winner;
-  int candidates = 0, failed = 0, skipped = 0;
-};
 
 /// Thread-compatible: one tune() at a time.
 class Tuner {

@@ -133,6 +133,9 @@ public:
                        void *stream = nullptr) const;
 
   int ordinal() const { return ordinal_; }
+  /// Makes the context current on the calling thread (for libraries that
+  /// use the current context, such as cuBLASLt).
+  Status makeCurrent() const;
 
 private:
   friend class DeviceBuffer;
@@ -140,7 +143,6 @@ private:
   friend class Stream;
   Context() = default;
   Status check(int result, const char *what) const;
-  Status makeCurrent() const;
   int ordinal_ = 0;
   int device_ = 0;
   void *ctx_ = nullptr;
