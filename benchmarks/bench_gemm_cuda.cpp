@@ -1,0 +1,255 @@
+// bench_gemm_cuda: bf16 GEMM TFLOP/s of ktune's tuned CUDA kernels (the best
+// of its own families; cuBLASLt excluded from the tuning) beside cuBLASLt's
+// default algorithm, both timed in this process with the same cold-L2
+// rotating-buffer method. Links no LLVM.
+#include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CublasLt.h"
+#include "ktune/drivers/cuda/CudaContext.h"
+#include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CudaGemmBench.h"
+#include "ktune/tuner/CudaTuner.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+using namespace kt;
+namespace fs = std::filesystem;
+
+struct Row {
+  GemmProblem problem;
+  std::string family, params;
+  double ktuneTflops = 0, refTflops = 0, ratio = 0;
+  std::string note;
+};
+
+GemmProblem nt(int64_t m, int64_t n, int64_t k) {
+  GemmProblem p;
+  p.dtype = DType::BF16;
+  p.transA = false;
+  p.transB = true; // torch x @ W.T: A tokens x in, B (weights) out x in.
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.setDefaultLeadingDims();
+  return p;
+}
+
+std::vector<GemmProblem> shapes(bool quick) {
+  std::vector<GemmProblem> out = {nt(4096, 4096, 4096)};
+  if (!quick) {
+    out.push_back(nt(8192, 8192, 8192));
+  }
+  // (N, K) of the projections: Llama-3-8B (hidden 4096, MLP 14336),
+  // Llama-2-70B (8192, 28672), gpt-oss-120b (2880, experts 2880 -> 5760).
+  std::vector<std::pair<int64_t, int64_t>> nk = {
+      {4096, 4096}, {14336, 4096}, {4096, 14336}, {8192, 8192},
+      {28672, 8192}, {8192, 28672}, {2880, 2880}, {5760, 2880}};
+  std::vector<int64_t> ms = {1, 16, 64, 128, 512, 4096};
+  if (quick) {
+    nk = {{4096, 4096}, {14336, 4096}};
+    ms = {1, 128, 4096};
+  }
+  for (auto [n, k] : nk) {
+    for (int64_t m : ms) {
+      out.push_back(nt(m, n, k));
+    }
+  }
+  return out;
+}
+
+std::string findWorker() {
+  if (const char *env = std::getenv("KTUNE_CUDA_WORKER")) {
+    return env;
+  }
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  if (::access((self / "ktune-cuda-worker").c_str(), X_OK) == 0) {
+    return (self / "ktune-cuda-worker").string();
+  }
+  return KT_CUDA_WORKER_PATH;
+}
+
+double tflops(const GemmProblem &p, double ms) {
+  return ms > 0 ? p.flops() / (ms * 1e9) : 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"bench_gemm_cuda: tuned ktune CUDA GEMMs against cuBLASLt"};
+  std::string json, db;
+  bool quick = false;
+  int maxCandidates = 24, device = 0;
+  app.add_option("--json", json, "Write the rows to this JSON file");
+  app.add_option("--db", db,
+                 "Tune into (and reuse) this results file; default: a "
+                 "temporary one");
+  app.add_option("--max-candidates", maxCandidates,
+                 "Configurations tuned per shape")
+      ->capture_default_str();
+  app.add_option("--device", device, "CUDA device")->capture_default_str();
+  app.add_flag("--quick", quick, "Fewer shapes");
+  CLI11_PARSE(app, argc, argv);
+
+  auto driver = cuda::Driver::get();
+  if (!driver) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n", driver.status().message());
+    return 2;
+  }
+  auto gpu = (*driver)->deviceInfo(device);
+  if (!gpu) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n", gpu.status().message());
+    return 2;
+  }
+  auto lt = cuda::CublasLt::get();
+  if (!lt) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n", lt.status().message());
+    return 2;
+  }
+  TargetDesc target;
+  target.kind = TargetKind::Cuda;
+  target.arch = gpu->arch();
+  auto compiler = CudaCompiler::create(target, "");
+  auto toolchain = cudaToolchainFingerprint(target);
+  if (!compiler || !toolchain) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n",
+               (!compiler ? compiler.status() : toolchain.status()).message());
+    return 2;
+  }
+  const bool tempDb = db.empty();
+  if (tempDb) {
+    db = (fs::temp_directory_path() /
+          fmt::format("bench_gemm_cuda-{}.db", ::getpid()))
+             .string();
+  }
+  auto store = openSqliteStore(db);
+  if (!store) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n", store.status().message());
+    return 2;
+  }
+  auto ctx = cuda::Context::open(device);
+  if (!ctx) {
+    fmt::print(stderr, "bench_gemm_cuda: {}\n", ctx.status().message());
+    return 2;
+  }
+  CudaTuneOptions topt;
+  topt.maxCandidates = maxCandidates;
+  topt.vendorAlgorithms = 0; // ktune's own kernels only.
+  topt.worker.worker = findWorker();
+  topt.worker.device = device;
+  topt.progress = false;
+  CudaTuner tuner(*gpu, *toolchain, **store, topt);
+
+  fmt::print("bench_gemm_cuda on {} ({}, {} SMs, L2 {} MiB), {}, {}\n",
+             gpu->name, gpu->arch(), gpu->smCount, gpu->l2Bytes >> 20,
+             compiler->fingerprint(), (*lt)->version());
+  fmt::print("{:<40} {:>12} {:>12} {:>7}  {}\n", "problem (bf16)",
+             "ktune TF/s", "cuBLASLt", "ratio", "winner");
+  std::vector<Row> rows;
+  for (const GemmProblem &p : shapes(quick)) {
+    Row row;
+    row.problem = p;
+    if (!tuner.serves(p)) {
+      row.note = "no ktune family serves it on " + target.toString();
+    } else if (auto o = tuner.tuneOne(p); !o) {
+      row.note = "tuning failed: " + o.status().message();
+    } else if (!o->winner) {
+      row.note = "no correct ktune candidate";
+    } else {
+      row.family = o->winner->templateName;
+      row.params = o->winner->params;
+    }
+    // Both timed here, on the same rotating sets.
+    auto bench = CudaGemmBench::create(**ctx, *gpu, p, CudaBenchOptions{});
+    if (!bench) {
+      row.note = bench.status().message();
+    } else {
+      if (!row.family.empty()) {
+        auto tmpl = findGemmTemplate(row.family);
+        auto cfg = parseConfig(row.params);
+        auto src = (*tmpl)->instantiate(*cfg, p, target);
+        auto bin = src ? compiler->compile(*src, "bench")
+                       : Result<CudaKernelBinary>(src.status());
+        auto spec = src ? cuda::parseGemmLaunchSpec(src->launch)
+                        : Result<cuda::GemmLaunchSpec>(src.status());
+        if (bin && spec) {
+          auto mod = (*ctx)->loadModule(bin->cubin);
+          auto fn = mod ? mod->function(src->entry) : Result<void *>(mod.status());
+          if (fn) {
+            CudaMeasurement m = (*bench)->measure(*fn, *spec);
+            row.ktuneTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
+            if (m.status != "ok") {
+              row.note = m.status + ": " + m.message;
+            }
+          }
+        }
+      }
+      auto ref = cuda::CublasLtGemm::create(**ctx, p);
+      if (ref) {
+        CudaMeasurement m = (*bench)->measureCublas(**ref, 0);
+        row.refTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
+      }
+    }
+    row.ratio = row.refTflops > 0 ? row.ktuneTflops / row.refTflops : 0;
+    fmt::print("{:<40} {:>12.1f} {:>12.1f} {:>7.2f}  {} {}{}\n",
+               fmt::format("{}x{}x{} {}", p.m, p.n, p.k, p.layout()),
+               row.ktuneTflops, row.refTflops, row.ratio, row.family,
+               row.params, row.note.empty() ? "" : "  (" + row.note + ")");
+    std::fflush(stdout);
+    rows.push_back(row);
+  }
+  double logSum = 0;
+  int counted = 0;
+  for (const Row &r : rows) {
+    if (r.ratio > 0) {
+      logSum += std::log(r.ratio);
+      ++counted;
+    }
+  }
+  if (counted) {
+    fmt::print("geomean ratio (ktune / cuBLASLt) over {} shapes: {:.3f}\n",
+               counted, std::exp(logSum / counted));
+  }
+  if (!json.empty()) {
+    std::FILE *f = std::fopen(json.c_str(), "w");
+    if (!f) {
+      fmt::print(stderr, "bench_gemm_cuda: cannot write {}\n", json);
+      return 1;
+    }
+    fmt::print(f, "[\n");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row &r = rows[i];
+      fmt::print(f,
+                 "  {{\"m\": {}, \"n\": {}, \"k\": {}, \"layout\": \"{}\", "
+                 "\"dtype\": \"bf16\", \"ktune_tflops\": {:.3f}, "
+                 "\"ref_tflops\": {:.3f}, \"ratio\": {:.4f}, \"device\": "
+                 "\"{}\", \"winner\": \"{} {}\"}}{}\n",
+                 r.problem.m, r.problem.n, r.problem.k, r.problem.layout(),
+                 r.ktuneTflops, r.refTflops, r.ratio, gpu->name, r.family,
+                 r.params, i + 1 < rows.size() ? "," : "");
+    }
+    fmt::print(f, "]\n");
+    std::fclose(f);
+  }
+  if (tempDb) {
+    std::error_code ec;
+    store->reset();
+    for (const char *suffix : {"", "-wal", "-shm"}) {
+      fs::remove(db + suffix, ec);
+    }
+  }
+  return 0;
+}
