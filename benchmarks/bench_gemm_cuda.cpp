@@ -55,8 +55,8 @@ std::vector<GemmProblem> shapes(bool quick) {
   // (N, K) of the projections: Llama-3-8B (hidden 4096, MLP 14336),
   // Llama-2-70B (8192, 28672), gpt-oss-120b (2880, experts 2880 -> 5760).
   std::vector<std::pair<int64_t, int64_t>> nk = {
-      {4096, 4096}, {14336, 4096}, {4096, 14336}, {8192, 8192},
-      {28672, 8192}, {8192, 28672}, {2880, 2880}, {5760, 2880}};
+      {4096, 4096},  {14336, 4096}, {4096, 14336}, {8192, 8192},
+      {28672, 8192}, {8192, 28672}, {2880, 2880},  {5760, 2880}};
   std::vector<int64_t> ms = {1, 16, 64, 128, 512, 4096};
   if (quick) {
     nk = {{4096, 4096}, {14336, 4096}};
@@ -156,8 +156,8 @@ int main(int argc, char **argv) {
   fmt::print("bench_gemm_cuda on {} ({}, {} SMs, L2 {} MiB), {}, {}\n",
              gpu->name, gpu->arch(), gpu->smCount, gpu->l2Bytes >> 20,
              compiler->fingerprint(), (*lt)->version());
-  fmt::print("{:<40} {:>12} {:>12} {:>7}  {}\n", "problem (bf16)",
-             "ktune TF/s", "cuBLASLt", "ratio", "winner");
+  fmt::print("{:<40} {:>12} {:>12} {:>7}  {}\n", "problem (bf16)", "ktune TF/s",
+             "cuBLASLt", "ratio", "winner");
   std::vector<Row> rows;
   for (const GemmProblem &p : shapes(quick)) {
     Row row;
@@ -187,7 +187,8 @@ int main(int argc, char **argv) {
                         : Result<cuda::GemmLaunchSpec>(src.status());
         if (bin && spec) {
           auto mod = (*ctx)->loadModule(bin->cubin);
-          auto fn = mod ? mod->function(src->entry) : Result<void *>(mod.status());
+          auto fn =
+              mod ? mod->function(src->entry) : Result<void *>(mod.status());
           if (fn) {
             CudaMeasurement m = (*bench)->measure(*fn, *spec);
             row.ktuneTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;

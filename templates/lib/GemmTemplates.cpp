@@ -15,8 +15,8 @@ const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CpuGemmDotMlir cpuDotMlir;
   static const CudaGemmSm90 cudaSm90;
   static const CudaGemmSm100 cudaSm100;
-  static const std::vector<const GemmTemplate *> all = {
-      &cpuMlir, &cpuDotMlir, &cudaSm90, &cudaSm100};
+  static const std::vector<const GemmTemplate *> all = {&cpuMlir, &cpuDotMlir,
+                                                        &cudaSm90, &cudaSm100};
   return all;
 }
 

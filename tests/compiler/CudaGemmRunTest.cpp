@@ -76,16 +76,19 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
       const int64_t bRows = p.transB ? p.n : p.k;
       std::vector<uint16_t> a(storedElems(aRows, p.lda)),
           b(storedElems(bRows, p.ldb)), c0(storedElems(p.m, p.ldc));
-      for (auto &x : a) x = test::toBits(dt, dist(rng));
-      for (auto &x : b) x = test::toBits(dt, dist(rng));
-      for (auto &x : c0) x = test::toBits(dt, dist(rng));
+      for (auto &x : a)
+        x = test::toBits(dt, dist(rng));
+      for (auto &x : b)
+        x = test::toBits(dt, dist(rng));
+      for (auto &x : c0)
+        x = test::toBits(dt, dist(rng));
       auto at = [&](int64_t i, int64_t kk) {
-        return test::fromBits(dt, p.transA ? a[kk * p.lda + i]
-                                           : a[i * p.lda + kk]);
+        return test::fromBits(dt,
+                              p.transA ? a[kk * p.lda + i] : a[i * p.lda + kk]);
       };
       auto bt = [&](int64_t kk, int64_t j) {
-        return test::fromBits(dt, p.transB ? b[j * p.ldb + kk]
-                                           : b[kk * p.ldb + j]);
+        return test::fromBits(dt,
+                              p.transB ? b[j * p.ldb + kk] : b[kk * p.ldb + j]);
       };
       // A x B and sum |a b| in double, once per problem.
       std::vector<double> ab(size_t(p.m * p.n)), mag(size_t(p.m * p.n));
@@ -153,8 +156,7 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
               // Output rounding (2^-8 relative for bf16) plus f32
               // accumulation; a dropped 64-wide K block is ~mag/64.
               const double tol = std::ldexp(std::fabs(ref), -7) +
-                                 1e-4 * alpha * mag[size_t(i * p.n + j)] +
-                                 1e-3;
+                                 1e-4 * alpha * mag[size_t(i * p.n + j)] + 1e-3;
               if (!(std::fabs(got - ref) <= tol)) {
                 ++bad;
                 UNSCOPED_INFO("C[" << i << "," << j << "] = " << got

@@ -37,7 +37,9 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
         auto bin = compiler->compile(*src, c.toString() + p.key());
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
-        REQUIRE(bin->cubin.compare(0, 4, "\x7f" "ELF") == 0);
+        REQUIRE(bin->cubin.compare(0, 4,
+                                   "\x7f"
+                                   "ELF") == 0);
         REQUIRE_THAT(bin->ptx, Catch::Contains(".target sm_100a"));
         for (const char *insn :
              {"tcgen05.mma.cta_group::1.kind::f16", "tcgen05.alloc",
@@ -67,8 +69,8 @@ TEST_CASE("tcgen05 is sm_100a-only: ptxas rejects it for sm_90a") {
   }
   CudaGemmSm100 t;
   GemmProblem p = test::gemmProblem("NT", 256, 256, 256, DType::BF16);
-  auto src = t.instantiate(t.defaultConfig(p, *parseTarget("cuda:sm_100a")),
-                           p, *parseTarget("cuda:sm_100a"));
+  auto src = t.instantiate(t.defaultConfig(p, *parseTarget("cuda:sm_100a")), p,
+                           *parseTarget("cuda:sm_100a"));
   REQUIRE(src.isOk());
   auto bin = compiler->compile(*src, "wrong-arch");
   REQUIRE_FALSE(bin.isOk());

@@ -15,8 +15,8 @@ using namespace kt;
 namespace {
 
 Config cfg(int64_t bm, int64_t bn, int64_t stages, int64_t cons) {
-  return {{"bm", bm}, {"bn", bn}, {"stages", stages}, {"cons", cons},
-          {"group", 8}};
+  return {
+      {"bm", bm}, {"bn", bn}, {"stages", stages}, {"cons", cons}, {"group", 8}};
 }
 
 } // namespace
@@ -49,12 +49,14 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
         auto bin = compiler->compile(*src, c.toString() + p.key());
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
-        REQUIRE(bin->cubin.compare(0, 4, "\x7f" "ELF") == 0);
+        REQUIRE(bin->cubin.compare(0, 4,
+                                   "\x7f"
+                                   "ELF") == 0);
 
         const char *ty = dt == DType::BF16 ? "bf16" : "f16";
         const std::string mma = "wgmma.mma_async.sync.aligned.m64n" +
-                                std::to_string(c.get("bn")) + "k16.f32." +
-                                ty + "." + ty;
+                                std::to_string(c.get("bn")) + "k16.f32." + ty +
+                                "." + ty;
         REQUIRE_THAT(bin->ptx, Catch::Contains(mma));
         // imm-trans-a: 1 for an M-major A (TN, TT); imm-trans-b: 1 for an
         // N-major B (NN, TN).

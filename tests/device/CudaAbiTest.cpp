@@ -47,15 +47,18 @@ static_assert(int(kc::kComputeCapabilityMajor) ==
 static_assert(int(kc::kComputeCapabilityMinor) ==
               CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
 static_assert(int(kc::kClockRate) == CU_DEVICE_ATTRIBUTE_CLOCK_RATE);
-static_assert(int(kc::kMemoryClockRate) == CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
+static_assert(int(kc::kMemoryClockRate) ==
+              CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE);
 static_assert(int(kc::kGlobalMemoryBusWidth) ==
               CU_DEVICE_ATTRIBUTE_GLOBAL_MEMORY_BUS_WIDTH);
 // The values Context::encodeTensorMap passes.
 static_assert(CU_TENSOR_MAP_DATA_TYPE_FLOAT16 == 6 &&
               CU_TENSOR_MAP_DATA_TYPE_FLOAT32 == 7 &&
               CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 == 9);
-static_assert(CU_TENSOR_MAP_SWIZZLE_NONE == 0 && CU_TENSOR_MAP_SWIZZLE_32B == 1 &&
-              CU_TENSOR_MAP_SWIZZLE_64B == 2 && CU_TENSOR_MAP_SWIZZLE_128B == 3);
+static_assert(CU_TENSOR_MAP_SWIZZLE_NONE == 0 &&
+              CU_TENSOR_MAP_SWIZZLE_32B == 1 &&
+              CU_TENSOR_MAP_SWIZZLE_64B == 2 &&
+              CU_TENSOR_MAP_SWIZZLE_128B == 3);
 static_assert(CU_TENSOR_MAP_L2_PROMOTION_L2_256B == 3);
 static_assert(CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE == 0);
 

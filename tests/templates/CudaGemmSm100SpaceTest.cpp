@@ -23,8 +23,8 @@ TEST_CASE("sm100 serves bf16/f16 on sm_100a only") {
   for (const char *l : {"NN", "NT", "TN", "TT"}) {
     REQUIRE(t.supports(bf16(l, 4096, 4096, 4096), sm100()));
   }
-  REQUIRE_FALSE(t.supports(bf16("NT", 64, 64, 64),
-                           *parseTarget("cuda:sm_90a")));
+  REQUIRE_FALSE(
+      t.supports(bf16("NT", 64, 64, 64), *parseTarget("cuda:sm_90a")));
   REQUIRE_FALSE(t.supports(test::gemmProblem("NT", 64, 64, 64), sm100()));
   REQUIRE_FALSE(t.supports(bf16("NT", 64, 64, 4095), sm100()));
 }
@@ -64,11 +64,11 @@ TEST_CASE("sm100 instances carry the tcgen05 instruction descriptor") {
   CudaGemmSm100 t;
   // bf16 NT, N = 256: f32 D (bit 4), bf16 A and B (bits 7, 10), both
   // K-major, N/8 = 32 at bit 17, M/16 = 8 at bit 24.
-  auto nt = t.instantiate(cfg(256, 4, 2), bf16("NT", 4096, 4096, 4096),
-                          sm100());
+  auto nt =
+      t.instantiate(cfg(256, 4, 2), bf16("NT", 4096, 4096, 4096), sm100());
   REQUIRE(nt.isOk());
-  const uint32_t want = (1u << 4) | (1u << 7) | (1u << 10) | (32u << 17) |
-                        (8u << 24);
+  const uint32_t want =
+      (1u << 4) | (1u << 7) | (1u << 10) | (32u << 17) | (8u << 24);
   REQUIRE_THAT(nt->text,
                Catch::Contains("#define KT_IDESC " + std::to_string(want)));
   // fp16 TN, N = 64: f16 formats (0), A M-major (bit 15), B N-major
@@ -76,8 +76,8 @@ TEST_CASE("sm100 instances carry the tcgen05 instruction descriptor") {
   GemmProblem tn = test::gemmProblem("TN", 4096, 4096, 4096, DType::F16);
   auto src = t.instantiate(cfg(64, 4, 1), tn, sm100());
   REQUIRE(src.isOk());
-  const uint32_t want2 = (1u << 4) | (1u << 15) | (1u << 16) | (8u << 17) |
-                         (8u << 24);
+  const uint32_t want2 =
+      (1u << 4) | (1u << 15) | (1u << 16) | (8u << 17) | (8u << 24);
   REQUIRE_THAT(src->text,
                Catch::Contains("#define KT_IDESC " + std::to_string(want2)));
   auto spec = cuda::parseGemmLaunchSpec(src->launch);

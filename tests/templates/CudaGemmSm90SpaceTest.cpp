@@ -28,8 +28,8 @@ TEST_CASE("sm90 serves bf16/f16 with 16-byte row pitches on sm_90a only") {
   for (const char *l : {"NN", "NT", "TN", "TT"}) {
     REQUIRE(t.supports(bf16(l, 4096, 4096, 4096), sm90()));
   }
-  REQUIRE(t.supports(test::gemmProblem("NT", 1, 4096, 4096, DType::F16),
-                     sm90()));
+  REQUIRE(
+      t.supports(test::gemmProblem("NT", 1, 4096, 4096, DType::F16), sm90()));
   REQUIRE_FALSE(t.supports(test::gemmProblem("NT", 64, 64, 64), sm90()));
   REQUIRE_FALSE(t.supports(bf16("NT", 64, 64, 64), *parseTarget("cpu")));
   REQUIRE_FALSE(
@@ -104,8 +104,8 @@ TEST_CASE("an sm90 instance carries a launch description that parses") {
     auto spec = cuda::parseGemmLaunchSpec(src->launch);
     REQUIRE(spec.isOk());
     REQUIRE(spec->threads == 384);
-    REQUIRE(spec->sharedBytes == CudaGemmSm90::sharedBytes(
-                                     cfg(128, 192, 4, 2)));
+    REQUIRE(spec->sharedBytes ==
+            CudaGemmSm90::sharedBytes(cfg(128, 192, 4, 2)));
     REQUIRE(spec->tileM == 128);
     REQUIRE(spec->tileN == 192);
     // Boxes are 64 elements (128 bytes) wide, the swizzle span.
@@ -117,7 +117,6 @@ TEST_CASE("an sm90 instance carries a launch description that parses") {
     REQUIRE(cuda::gemmGridSize(*spec, p, 132) == 48);
     REQUIRE(cuda::gemmGridSize(*spec, bf16(l, 8192, 8192, 64), 132) == 132);
   }
-  auto bad = t.instantiate(cfg(128, 256, 8, 2), bf16("NT", 64, 64, 64),
-                           sm90());
+  auto bad = t.instantiate(cfg(128, 256, 8, 2), bf16("NT", 64, 64, 64), sm90());
   REQUIRE_FALSE(bad.isOk());
 }

@@ -1,14 +1,14 @@
 // CUDA candidates measured in ktune-cuda-worker processes on an sm_90 GPU
 // (skipped elsewhere; CudaWorkerStartTest covers machines without one):
-// real candidates are checked and timed, a kernel that faults costs only itself (the worker is restarted
-// for the rest), a kernel that hangs is killed at the watchdog, and the
-// tuner stores winners with their cubins.
+// real candidates are checked and timed, a kernel that faults costs only itself
+// (the worker is restarted for the rest), a kernel that hangs is killed at the
+// watchdog, and the tuner stores winners with their cubins.
+#include "ktune/tuner/CudaWorker.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "ktune/tuner/CudaTuner.h"
-#include "ktune/tuner/CudaWorker.h"
 #include "support/GemmProblems.h"
 
 #include "cache/CacheTestUtil.h"
@@ -99,7 +99,9 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
     REQUIRE(r.status == "ok");
     REQUIRE(r.ms > 0);
     REQUIRE(r.maxError < 1.0);
-    REQUIRE(r.cubin.compare(0, 4, "\x7f" "ELF") == 0);
+    REQUIRE(r.cubin.compare(0, 4,
+                            "\x7f"
+                            "ELF") == 0);
   }
 
   test::TempDir dir;
@@ -123,8 +125,8 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   hung.overrideSource = hang;
   hung.candidateTimeoutSeconds = 15;
   got.clear();
-  dev = measureInWorker(hung, p, "cuda.gemm.sm90", {threeConfigs()[0]}, 0,
-                        keep);
+  dev =
+      measureInWorker(hung, p, "cuda.gemm.sm90", {threeConfigs()[0]}, 0, keep);
   REQUIRE(dev.isOk());
   REQUIRE(got.size() == 1);
   REQUIRE(got[0].status == "timeout");
@@ -171,7 +173,9 @@ TEST_CASE("the CUDA tuner stores a winner with its cubin") {
   auto bin = (*store)->getBinary(o->winner->binaryHash);
   REQUIRE(bin.isOk());
   REQUIRE(bin->has_value());
-  REQUIRE((*bin)->compare(0, 4, "\x7f" "ELF") == 0);
+  REQUIRE((*bin)->compare(0, 4,
+                          "\x7f"
+                          "ELF") == 0);
   // A second run resumes: nothing is measured twice.
   auto again = tuner.tuneOne(p);
   REQUIRE(again.isOk());

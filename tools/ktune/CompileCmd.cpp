@@ -53,7 +53,9 @@ Runner addCompile(CLI::App &app) {
     if (target->kind == TargetKind::Hip) {
       return fail("hip targets have no compiler yet");
     }
-    const std::string emit = !a->emit.empty() ? a->emit : cuda ? "cuda" : "mlir";
+    const std::string emit = !a->emit.empty() ? a->emit
+                             : cuda           ? "cuda"
+                                              : "mlir";
     std::optional<CudaCompiler> cudaCompiler;
     std::optional<CpuCompiler> cpuCompiler;
     if (cuda) {

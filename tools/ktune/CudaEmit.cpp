@@ -21,9 +21,8 @@ std::string findDisassembler() {
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
-    std::string dir = path.substr(start, end == std::string::npos
-                                             ? std::string::npos
-                                             : end - start);
+    std::string dir = path.substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
     if (!dir.empty() && ::access((dir + "/nvdisasm").c_str(), X_OK) == 0) {
       return dir + "/nvdisasm";
     }

@@ -61,8 +61,8 @@ Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
   KT_ASSIGN_OR_RETURN(const cuda::Driver *driver, cuda::Driver::get());
   KT_ASSIGN_OR_RETURN(int count, driver->deviceCount());
   if (a.device < 0 || a.device >= count) {
-    return unavailable(fmt::format("no CUDA device {} ({} present)", a.device,
-                                   count));
+    return unavailable(
+        fmt::format("no CUDA device {} ({} present)", a.device, count));
   }
   KT_ASSIGN_OR_RETURN(cuda::DeviceInfo gpu, driver->deviceInfo(a.device));
   if (a.target.rfind("cuda:", 0) == 0 && a.target != "cuda:" + gpu.arch()) {
@@ -141,7 +141,8 @@ Runner addTune(CLI::App &app) {
               "Compile in this process (no worker, no timeout or memory cap)");
   return [a] {
     const bool wantAuto = a->target == "auto";
-    const bool wantCuda = a->target == "cuda" || a->target.rfind("cuda:", 0) == 0;
+    const bool wantCuda =
+        a->target == "cuda" || a->target.rfind("cuda:", 0) == 0;
     if (!wantAuto && !wantCuda) {
       auto target = parseTarget(a->target);
       if (!target) {
@@ -203,8 +204,10 @@ Runner addTune(CLI::App &app) {
     if (gpu) {
       fmt::print("tuning {} problem(s) on {} (CUDA device {}){} into {}\n",
                  file->problems.size(), gpu->validators().deviceModel,
-                 a->device, wantCuda ? "" : " and the cpu where no GPU family "
-                                            "serves a problem",
+                 a->device,
+                 wantCuda ? ""
+                          : " and the cpu where no GPU family "
+                            "serves a problem",
                  a->db);
     } else {
       fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",

@@ -24,8 +24,8 @@ Result<std::string> cudaToolchainFingerprint(const TargetDesc &target) {
 
 CudaTuner::CudaTuner(cuda::DeviceInfo gpu, std::string toolchain,
                      ResultsStore &store, CudaTuneOptions options)
-    : gpu_(std::move(gpu)), fingerprint_(std::move(toolchain)),
-      store_(store), opt_(std::move(options)) {
+    : gpu_(std::move(gpu)), fingerprint_(std::move(toolchain)), store_(store),
+      opt_(std::move(options)) {
   target_.kind = TargetKind::Cuda;
   target_.arch = gpu_.arch();
   opt_.worker.device = gpu_.ordinal;
@@ -52,9 +52,9 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   const Validators v = validators();
   const auto start = std::chrono::steady_clock::now();
   auto overBudget = [&] {
-    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             start)
-                   .count();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     return (opt_.budgetSeconds > 0 && s > opt_.budgetSeconds) ||
            (opt_.cancel && opt_.cancel->load());
   };
@@ -78,8 +78,8 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
     }
   }
   if (families.empty()) {
-    return invalidArgument(fmt::format("no CUDA family serves {} on {}",
-                                       problem.key(), v.target));
+    return invalidArgument(
+        fmt::format("no CUDA family serves {} on {}", problem.key(), v.target));
   }
   int vendorBudget = 0;
   if (opt_.vendorAlgorithms > 0 && cuda::CublasLt::get().isOk() &&
@@ -97,17 +97,18 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
     const Family &fam = families[f];
     const bool isVendor = fam.name == kCublasLtFamily;
     // ktune's own families share maxCandidates; the vendor pass has its own.
-    const int ownLeft = opt_.maxCandidates - outcome.candidates -
-                        outcome.skipped;
+    const int ownLeft =
+        opt_.maxCandidates - outcome.candidates - outcome.skipped;
     const int ownFamiliesLeft = int(families.size() - f) - (vendorBudget > 0);
-    const int share = isVendor ? vendorBudget
-                               : std::max(1, ownLeft / std::max(1, ownFamiliesLeft));
+    const int share = isVendor
+                          ? vendorBudget
+                          : std::max(1, ownLeft / std::max(1, ownFamiliesLeft));
     SampleThenRefine search(fam.space, fam.initial, share, opt_.seed);
     while (!overBudget()) {
       std::vector<Config> batch;
       for (Config &c : search.next(std::max(1, opt_.batch))) {
-        auto seen = store_.measured(problem.key(), v.target, fam.name,
-                                    c.toString());
+        auto seen =
+            store_.measured(problem.key(), v.target, fam.name, c.toString());
         if (seen.isOk() && *seen) {
           ++outcome.skipped; // Resumed run: measured before.
           search.report(c, std::nullopt);

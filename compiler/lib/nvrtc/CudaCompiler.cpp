@@ -57,8 +57,8 @@ Result<CudaResources> parsePtxasReport(const std::string &log,
     }
   }
   if (!found) {
-    return notFound(fmt::format("ptxas reported no resource usage for '{}'",
-                                entry));
+    return notFound(
+        fmt::format("ptxas reported no resource usage for '{}'", entry));
   }
   return r;
 }
@@ -82,8 +82,9 @@ Result<CudaCompiler> CudaCompiler::create(TargetDesc target,
   return c;
 }
 
-Result<CudaKernelBinary> CudaCompiler::compile(
-    const KernelSource &src, const std::string &identity) const {
+Result<CudaKernelBinary>
+CudaCompiler::compile(const KernelSource &src,
+                      const std::string &identity) const {
   if (src.language != "cuda") {
     return invalidArgument(fmt::format(
         "CudaCompiler compiles CUDA C++, not '{}' source", src.language));
@@ -102,8 +103,8 @@ Result<CudaKernelBinary> CudaCompiler::compile(
   } else {
     auto start = std::chrono::steady_clock::now();
     const std::string name = src.entry + ".cu";
-    KT_ASSIGN_OR_RETURN(NvrtcOutput o, nvrtc->compile(src.text, name,
-                                                      target_.arch, options()));
+    KT_ASSIGN_OR_RETURN(
+        NvrtcOutput o, nvrtc->compile(src.text, name, target_.arch, options()));
     out.compileMs = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();

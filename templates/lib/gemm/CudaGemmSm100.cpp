@@ -110,8 +110,8 @@ std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
           if (bn > 64 && bn >= 2 * p.n) {
             continue;
           }
-          Config c{{"bn", bn}, {"stages", stages}, {"acc", acc},
-                   {"group", group}};
+          Config c{
+              {"bn", bn}, {"stages", stages}, {"acc", acc}, {"group", group}};
           if (!(c == def) && validate(c, p, t).isOk()) {
             out.push_back(c);
           }

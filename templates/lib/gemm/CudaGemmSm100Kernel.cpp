@@ -318,14 +318,14 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
 
 uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
   uint32_t d = 0;
-  d |= 1u << 4;                                // D: f32
+  d |= 1u << 4; // D: f32
   const uint32_t fmt = p.dtype == DType::BF16 ? 1u : 0u;
-  d |= fmt << 7;                               // A: bf16 / f16
-  d |= fmt << 10;                              // B: bf16 / f16
-  d |= (p.transA ? 1u : 0u) << 15;             // A: 0 K-major, 1 M-major
-  d |= (p.transB ? 0u : 1u) << 16;             // B: 0 K-major, 1 N-major
-  d |= uint32_t(q.bn >> 3) << 17;              // N / 8
-  d |= uint32_t(128 >> 4) << 24;               // M / 16
+  d |= fmt << 7;                   // A: bf16 / f16
+  d |= fmt << 10;                  // B: bf16 / f16
+  d |= (p.transA ? 1u : 0u) << 15; // A: 0 K-major, 1 M-major
+  d |= (p.transB ? 0u : 1u) << 16; // B: 0 K-major, 1 N-major
+  d |= uint32_t(q.bn >> 3) << 17;  // N / 8
+  d |= uint32_t(128 >> 4) << 24;   // M / 16
   return d;
 }
 

@@ -59,9 +59,9 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
                       const CudaBenchOptions &options) {
   KT_RETURN_IF_ERROR(problem.validate());
   if (problem.dtype != DType::BF16 && problem.dtype != DType::F16) {
-    return invalidArgument(fmt::format(
-        "{}: the CUDA GEMM benchmark takes bf16 or f16 problems",
-        problem.key()));
+    return invalidArgument(
+        fmt::format("{}: the CUDA GEMM benchmark takes bf16 or f16 problems",
+                    problem.key()));
   }
   std::unique_ptr<CudaGemmBench> b(new CudaGemmBench());
   b->ctx_ = &ctx;
@@ -73,9 +73,9 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
   const int64_t bBytes = storedBytes(p.transB ? p.n : p.k, p.ldb);
   const int64_t cBytes = storedBytes(p.m, p.ldc);
   const int64_t setBytes = aBytes + bBytes + cBytes;
-  int64_t want = options.rotateBytes > 0 ? options.rotateBytes
-                                         : 2 * std::max<int64_t>(
-                                                   device.l2Bytes, 1 << 20);
+  int64_t want = options.rotateBytes > 0
+                     ? options.rotateBytes
+                     : 2 * std::max<int64_t>(device.l2Bytes, 1 << 20);
   want = std::min(want, options.maxRotateBytes);
   const int64_t sets = std::max<int64_t>(2, (want + setBytes - 1) / setBytes);
   if (sets * setBytes > device.globalMemBytes / 2 && sets > 2) {
@@ -130,9 +130,8 @@ Status CudaGemmBench::computeReference() {
   cfg.grid[1] = unsigned((p.m + 15) / 16);
   cfg.block[0] = cfg.block[1] = 16;
   KT_ASSIGN_OR_RETURN(float ms, ctx_->timeMs([&] {
-    return ctx_->launch(refFn_, cfg,
-                        {&a, &b, &r, &m, &M, &N, &K, &lda, &ldb, &ta, &tb,
-                         &bf16});
+    return ctx_->launch(
+        refFn_, cfg, {&a, &b, &r, &m, &M, &N, &K, &lda, &ldb, &ta, &tb, &bf16});
   }));
   referenceMs_ = ms;
   return Status::ok();
@@ -162,8 +161,7 @@ CudaMeasurement CudaGemmBench::measure(void *function,
 }
 
 CudaMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
-                                             int index,
-                                             double abandonAboveMs) {
+                                             int index, double abandonAboveMs) {
   if (index < 0 || index >= gemm.algorithms()) {
     CudaMeasurement out;
     out.status = "pruned";
@@ -268,8 +266,7 @@ CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
       break;
     }
     const double elapsed =
-        std::chrono::duration<double, std::milli>(Clock::now() - start)
-            .count();
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     if (b + 1 >= opt_.minBatches && elapsed > opt_.maxMs) {
       break;
     }

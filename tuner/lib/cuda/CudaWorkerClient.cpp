@@ -43,8 +43,8 @@ std::string readFile(const fs::path &p) {
 
 /// The last few lines of a worker's stderr, for failure messages.
 std::string tail(const std::string &text, size_t maxBytes = 600) {
-  std::string t = text.size() > maxBytes ? text.substr(text.size() - maxBytes)
-                                         : text;
+  std::string t =
+      text.size() > maxBytes ? text.substr(text.size() - maxBytes) : text;
   for (char &c : t) {
     if (c == '\n') {
       c = ' ';
@@ -83,19 +83,18 @@ struct ScratchDir {
 /// One worker run over `configs`; fills `done` with a result per
 /// configuration it finished and tells whether to start another.
 struct RunOutcome {
-  size_t finished = 0;     ///< Configurations with a result, in order.
-  bool ready = false;      ///< The worker got to "ready".
-  std::string startError;  ///< Why it never got there.
+  size_t finished = 0;    ///< Configurations with a result, in order.
+  bool ready = false;     ///< The worker got to "ready".
+  std::string startError; ///< Why it never got there.
 };
 
 } // namespace
 
-Result<CudaWorkerDevice>
-measureInWorker(const CudaWorkerOptions &o, const GemmProblem &problem,
-                const std::string &templateName,
-                const std::vector<Config> &configs, double bestMs,
-                const std::function<Status(const CudaCandidateResult &)>
-                    &onResult) {
+Result<CudaWorkerDevice> measureInWorker(
+    const CudaWorkerOptions &o, const GemmProblem &problem,
+    const std::string &templateName, const std::vector<Config> &configs,
+    double bestMs,
+    const std::function<Status(const CudaCandidateResult &)> &onResult) {
   if (o.worker.empty() || ::access(o.worker.c_str(), X_OK) != 0) {
     return unavailable(fmt::format(
         "the CUDA measurement worker '{}' is missing or not executable; "
@@ -112,13 +111,23 @@ measureInWorker(const CudaWorkerOptions &o, const GemmProblem &problem,
   while (next < configs.size()) {
     // Everything the child needs is built before fork().
     const fs::path errPath = scratch.path / "stderr.txt";
-    std::vector<std::string> args = {
-        o.worker,         "--device",  std::to_string(o.device),
-        "--problem",      problem.key(), "--template", templateName,
-        "--rotate-bytes", std::to_string(o.rotateBytes),
-        "--max-ms",       fmt::format("{}", o.maxMsPerCandidate),
-        "--best-ms",      fmt::format("{}", bestMs),
-        "--cache-dir",    o.cacheDir,  "--binaries", scratch.path.string()};
+    std::vector<std::string> args = {o.worker,
+                                     "--device",
+                                     std::to_string(o.device),
+                                     "--problem",
+                                     problem.key(),
+                                     "--template",
+                                     templateName,
+                                     "--rotate-bytes",
+                                     std::to_string(o.rotateBytes),
+                                     "--max-ms",
+                                     fmt::format("{}", o.maxMsPerCandidate),
+                                     "--best-ms",
+                                     fmt::format("{}", bestMs),
+                                     "--cache-dir",
+                                     o.cacheDir,
+                                     "--binaries",
+                                     scratch.path.string()};
     if (!o.overrideSource.empty()) {
       args.insert(args.end(), {"--override-source", o.overrideSource});
     }
@@ -215,8 +224,8 @@ measureInWorker(const CudaWorkerOptions &o, const GemmProblem &problem,
         }
       }
       if (inFlight && !killed &&
-          std::chrono::duration<double>(Clock::now() - inFlightSince)
-                  .count() > o.candidateTimeoutSeconds) {
+          std::chrono::duration<double>(Clock::now() - inFlightSince).count() >
+              o.candidateTimeoutSeconds) {
         ::kill(pid, SIGKILL); // A hung kernel or compile.
         killed = true;
       }
@@ -232,8 +241,7 @@ measureInWorker(const CudaWorkerOptions &o, const GemmProblem &problem,
                             ? errorLine
                             : fmt::format("{}: {}", describeExit(status),
                                           tail(readFile(errPath)));
-      return unavailable("the CUDA measurement worker could not start: " +
-                         why);
+      return unavailable("the CUDA measurement worker could not start: " + why);
     }
     if (inFlight) {
       // The worker died or was killed running this candidate.

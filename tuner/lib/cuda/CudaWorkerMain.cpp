@@ -109,7 +109,8 @@ int runCudaWorker(int argc, char **argv) {
     return startFailure(problem.status().message());
   }
   const bool vendor = args->tmpl == kCublasLtFamily;
-  Result<const GemmTemplate *> tmpl = vendor ? nullptr : findGemmTemplate(args->tmpl);
+  Result<const GemmTemplate *> tmpl =
+      vendor ? nullptr : findGemmTemplate(args->tmpl);
   if (!tmpl) {
     return startFailure(tmpl.status().message());
   }
@@ -189,9 +190,9 @@ int runCudaWorker(int argc, char **argv) {
     if (!override.empty()) {
       src->text = override;
     }
-    auto bin = compiler->compile(*src, (*tmpl)->name() + "|" +
-                                           (*tmpl)->sourceHash() + "|" +
-                                           problem->key() + "|" + text);
+    auto bin =
+        compiler->compile(*src, (*tmpl)->name() + "|" + (*tmpl)->sourceHash() +
+                                    "|" + problem->key() + "|" + text);
     if (!bin) {
       result("compile-failed", bin.status().message());
       continue;

@@ -14,11 +14,11 @@ namespace kt {
 
 /// What ptxas said about one kernel (`--ptxas-options=-v`).
 struct CudaResources {
-  int registers = 0;          ///< Per thread.
-  int stackBytes = 0;         ///< Stack frame per thread.
+  int registers = 0;  ///< Per thread.
+  int stackBytes = 0; ///< Stack frame per thread.
   int spillStoreBytes = 0;
   int spillLoadBytes = 0;
-  int staticSharedBytes = 0;  ///< Static shared memory (dynamic excluded).
+  int staticSharedBytes = 0; ///< Static shared memory (dynamic excluded).
   /// ptxas warnings about the kernel, e.g. "wgmma.mma_async instructions
   /// are serialized ...": the tensor-core pipeline would stall.
   std::vector<std::string> warnings;

@@ -37,10 +37,9 @@ Result<const CublasLt *> CublasLt::get() {
   static Result<const CublasLt *> loaded = []() -> Result<const CublasLt *> {
     void *h = nullptr;
     std::string tried;
-    for (const char *lib :
-         {"libcublasLt.so.13", "libcublasLt.so.12",
-          "/usr/local/cuda/lib64/libcublasLt.so.13",
-          "/usr/local/cuda/lib64/libcublasLt.so.12"}) {
+    for (const char *lib : {"libcublasLt.so.13", "libcublasLt.so.12",
+                            "/usr/local/cuda/lib64/libcublasLt.so.13",
+                            "/usr/local/cuda/lib64/libcublasLt.so.12"}) {
       if ((h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
         break;
       }
@@ -90,9 +89,9 @@ Result<const CublasLt *> CublasLt::get() {
   return loaded;
 }
 
-Result<std::unique_ptr<CublasLtGemm>>
-CublasLtGemm::create(const Context &ctx, const GemmProblem &p,
-                     int maxAlgorithms) {
+Result<std::unique_ptr<CublasLtGemm>> CublasLtGemm::create(const Context &ctx,
+                                                           const GemmProblem &p,
+                                                           int maxAlgorithms) {
   if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
     return invalidArgument(fmt::format(
         "{}: the cuBLASLt baseline covers bf16 and f16 GEMMs", p.key()));
@@ -111,9 +110,9 @@ CublasLtGemm::create(const Context &ctx, const GemmProblem &p,
   // cuBLASLt works in the calling thread's current context.
   KT_RETURN_IF_ERROR(ctx.makeCurrent());
   KT_RETURN_IF_ERROR(check(a.Create(&g->handle_), "cublasLtCreate"));
-  KT_RETURN_IF_ERROR(check(a.MatmulDescCreate(&g->desc_, lt::kComputeF32,
-                                              lt::kR32F),
-                           "cublasLtMatmulDescCreate"));
+  KT_RETURN_IF_ERROR(
+      check(a.MatmulDescCreate(&g->desc_, lt::kComputeF32, lt::kR32F),
+            "cublasLtMatmulDescCreate"));
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: our B
   // is cuBLASLt's A and our A its B.
   const int type = p.dtype == DType::BF16 ? lt::kR16BF : lt::kR16F;
@@ -134,10 +133,10 @@ CublasLtGemm::create(const Context &ctx, const GemmProblem &p,
       a.MatrixLayoutCreate(&g->layoutB_, type, uint64_t(p.transA ? p.m : p.k),
                            uint64_t(p.transA ? p.k : p.m), p.lda),
       "layout B"));
-  KT_RETURN_IF_ERROR(check(a.MatrixLayoutCreate(&g->layoutC_, type,
-                                                uint64_t(p.n), uint64_t(p.m),
-                                                p.ldc),
-                           "layout C"));
+  KT_RETURN_IF_ERROR(
+      check(a.MatrixLayoutCreate(&g->layoutC_, type, uint64_t(p.n),
+                                 uint64_t(p.m), p.ldc),
+            "layout C"));
   void *pref = nullptr;
   KT_RETURN_IF_ERROR(
       check(a.MatmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate"));
@@ -193,19 +192,18 @@ CublasLtGemm::~CublasLtGemm() {
 Status CublasLtGemm::run(int index, uint64_t a, uint64_t b, uint64_t c,
                          float alpha, float beta, void *stream) const {
   if (index < 0 || index >= int(algos_.size())) {
-    return invalidArgument(fmt::format("cuBLASLt algorithm {} of {}", index,
-                                       algos_.size()));
+    return invalidArgument(
+        fmt::format("cuBLASLt algorithm {} of {}", index, algos_.size()));
   }
   const Algo &algo = algos_[size_t(index)];
   const CublasLt::Api &api = lib_->api();
   KT_RETURN_IF_ERROR(ctx_->makeCurrent());
   // Our B is cuBLASLt's A (see create()).
-  int r = api.Matmul(handle_, desc_, &alpha, reinterpret_cast<void *>(b),
-                     layoutA_, reinterpret_cast<void *>(a), layoutB_, &beta,
-                     reinterpret_cast<void *>(c), layoutC_,
-                     reinterpret_cast<void *>(c), layoutC_, algo.data,
-                     reinterpret_cast<void *>(workspace_.ptr()),
-                     algo.workspace, stream);
+  int r = api.Matmul(
+      handle_, desc_, &alpha, reinterpret_cast<void *>(b), layoutA_,
+      reinterpret_cast<void *>(a), layoutB_, &beta, reinterpret_cast<void *>(c),
+      layoutC_, reinterpret_cast<void *>(c), layoutC_, algo.data,
+      reinterpret_cast<void *>(workspace_.ptr()), algo.workspace, stream);
   if (r != 0) {
     return internalError(
         fmt::format("cublasLtMatmul failed (cublasStatus {})", r));

@@ -80,8 +80,7 @@ Status Context::copyOnDevice(const DeviceBuffer &dst, const DeviceBuffer &src,
     return invalidArgument("copy larger than a device buffer");
   }
   KT_RETURN_IF_ERROR(makeCurrent());
-  return check(api().cuMemcpyDtoD(dst.ptr(), src.ptr(), bytes),
-               "cuMemcpyDtoD");
+  return check(api().cuMemcpyDtoD(dst.ptr(), src.ptr(), bytes), "cuMemcpyDtoD");
 }
 
 Status Context::fill32(const DeviceBuffer &dst, uint32_t value,
@@ -118,17 +117,16 @@ Status Context::launch(void *function, const LaunchConfig &cfg,
   if (cfg.cluster[0] * cfg.cluster[1] * cfg.cluster[2] == 1) {
     return check(api().cuLaunchKernel(function, cfg.grid[0], cfg.grid[1],
                                       cfg.grid[2], cfg.block[0], cfg.block[1],
-                                      cfg.block[2], cfg.sharedBytes,
-                                      cfg.stream, args.data(), nullptr),
+                                      cfg.block[2], cfg.sharedBytes, cfg.stream,
+                                      args.data(), nullptr),
                  "cuLaunchKernel");
   }
   LaunchAttribute cluster;
   cluster.id = kLaunchAttributeClusterDimension;
   cluster.value.clusterDim = {cfg.cluster[0], cfg.cluster[1], cfg.cluster[2]};
-  LaunchConfigEx ex{cfg.grid[0],  cfg.grid[1],     cfg.grid[2],
-                    cfg.block[0], cfg.block[1],    cfg.block[2],
-                    cfg.sharedBytes, cfg.stream,   &cluster,
-                    1};
+  LaunchConfigEx ex{
+      cfg.grid[0],  cfg.grid[1],     cfg.grid[2], cfg.block[0], cfg.block[1],
+      cfg.block[2], cfg.sharedBytes, cfg.stream,  &cluster,     1};
   return check(api().cuLaunchKernelEx(&ex, function, args.data(), nullptr),
                fmt::format("cuLaunchKernelEx (cluster {}x{}x{})",
                            cfg.cluster[0], cfg.cluster[1], cfg.cluster[2])
@@ -139,8 +137,7 @@ Status Context::setMaxDynamicShared(void *function, int bytes) const {
   KT_RETURN_IF_ERROR(makeCurrent());
   return check(api().cuFuncSetAttribute(
                    function, kFuncAttributeMaxDynamicSharedBytes, bytes),
-               fmt::format("cuFuncSetAttribute(max dynamic shared = {})",
-                           bytes)
+               fmt::format("cuFuncSetAttribute(max dynamic shared = {})", bytes)
                    .c_str());
 }
 
@@ -181,8 +178,8 @@ Result<TensorMap> Context::encodeTensorMap(const TensorMap2d &t) const {
       map.opaque, type, 2, reinterpret_cast<void *>(t.address), dims, strides,
       box, elementStrides, 0, swizzle, 3, 0);
   if (r != 0) {
-    return invalidArgument(what + ": cuTensorMapEncodeTiled: " +
-                           (*Driver::get())->errorString(r));
+    return invalidArgument(
+        what + ": cuTensorMapEncodeTiled: " + (*Driver::get())->errorString(r));
   }
   return map;
 }

@@ -40,17 +40,17 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find(';', start);
-    std::string_view field = text.substr(
-        start, end == std::string_view::npos ? std::string_view::npos
-                                             : end - start);
+    std::string_view field = text.substr(start, end == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : end - start);
     start = end == std::string_view::npos ? text.size() + 1 : end + 1;
     if (field.empty()) {
       continue;
     }
     size_t eq = field.find('=');
     std::string_view key = field.substr(0, eq);
-    std::string_view val =
-        eq == std::string_view::npos ? std::string_view() : field.substr(eq + 1);
+    std::string_view val = eq == std::string_view::npos ? std::string_view()
+                                                        : field.substr(eq + 1);
     bool ok = false;
     if (key == "threads") {
       ok = parseInt(val, s.threads) && s.threads > 0;
@@ -80,7 +80,8 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
           text, field));
     }
   }
-  if (!std::all_of(std::begin(seen), std::end(seen), [](bool b) { return b; })) {
+  if (!std::all_of(std::begin(seen), std::end(seen),
+                   [](bool b) { return b; })) {
     return invalidArgument(fmt::format(
         "GEMM launch description '{}' lacks a field (threads, smem, tile, "
         "box_a, box_b and grid are all required)",
@@ -104,8 +105,8 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
                                  const GemmProblem &p, const GemmOperands &ops,
                                  int smCount, void *stream) {
   if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
-    return invalidArgument(fmt::format(
-        "{}: TMA GEMM kernels take bf16 or f16 operands", p.key()));
+    return invalidArgument(
+        fmt::format("{}: TMA GEMM kernels take bf16 or f16 operands", p.key()));
   }
   if (ops.c % 16 != 0) {
     return invalidArgument(

@@ -40,8 +40,8 @@ public:
   /// and checked before a stored one is trusted: CudaCompiler's fingerprint
   /// for the GPU's arch, plus cuBLASLt's version when the vendor family is
   /// measured (see cudaToolchainFingerprint()).
-  CudaTuner(cuda::DeviceInfo gpu, std::string toolchain,
-            ResultsStore &store, CudaTuneOptions options);
+  CudaTuner(cuda::DeviceInfo gpu, std::string toolchain, ResultsStore &store,
+            CudaTuneOptions options);
   /// cuda:<arch> of the GPU, e.g. cuda:sm_90a.
   const TargetDesc &target() const { return target_; }
   /// True if some CUDA family serves the problem on this GPU.

@@ -29,7 +29,7 @@ namespace kt {
 inline constexpr const char *kCublasLtFamily = "cublaslt";
 
 struct CudaWorkerOptions {
-  std::string worker;     ///< Path of ktune-cuda-worker.
+  std::string worker; ///< Path of ktune-cuda-worker.
   int device = 0;
   int64_t rotateBytes = 0; ///< 0: the bench's default (2x L2).
   double maxMsPerCandidate = 300;
@@ -63,12 +63,11 @@ struct CudaCandidateResult {
 /// configuration exactly once (failures included) and may stop the run by
 /// returning an error. Returns the device the worker reported, or the
 /// reason no worker could start.
-Result<CudaWorkerDevice>
-measureInWorker(const CudaWorkerOptions &options, const GemmProblem &problem,
-                const std::string &templateName,
-                const std::vector<Config> &configs, double bestMs,
-                const std::function<Status(const CudaCandidateResult &)>
-                    &onResult);
+Result<CudaWorkerDevice> measureInWorker(
+    const CudaWorkerOptions &options, const GemmProblem &problem,
+    const std::string &templateName, const std::vector<Config> &configs,
+    double bestMs,
+    const std::function<Status(const CudaCandidateResult &)> &onResult);
 
 /// The worker's main: parses its arguments and runs. Returns the exit code.
 int runCudaWorker(int argc, char **argv);

@@ -38,7 +38,6 @@ struct TuneOptions {
   std::atomic<bool> *cancel = nullptr; ///< Set by a SIGINT handler.
 };
 
-
 /// Thread-compatible: one tune() at a time.
 class Tuner {
 public:
