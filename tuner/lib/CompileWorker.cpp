@@ -1,5 +1,7 @@
 #include "ktune/tuner/CompileWorker.h"
 
+#include "ScratchDir.h"
+
 #include "ktune/base/Hash.h"
 #include "ktune/device/TargetDesc.h"
 
@@ -50,23 +52,6 @@ bool writeAll(const fs::path &p, const std::string &bytes) {
   return bool(out);
 }
 
-/// A private scratch folder removed on scope exit.
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string t = (fs::temp_directory_path() / "ktune-compile-XXXXXX");
-    if (::mkdtemp(t.data())) {
-      path = t;
-    }
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path.empty()) {
-      fs::remove_all(path, ec);
-    }
-  }
-};
-
 } // namespace
 
 Result<CompiledKernel> compileLimited(const CpuCompiler &compiler,
@@ -76,7 +61,7 @@ Result<CompiledKernel> compileLimited(const CpuCompiler &compiler,
   if (limits.worker.empty()) {
     return compiler.compile(src, identity);
   }
-  ScratchDir dir;
+  ScratchDir dir("ktune-compile");
   if (dir.path.empty()) {
     return internalError("could not create a scratch folder for a compile "
                          "worker under " +

@@ -2,10 +2,10 @@
 // is in CudaGemmSm100Kernel.cpp).
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 
+#include "CudaGemmCommon.h"
 #include "CudaGemmSm100Kernel.h"
 
 #include "ktune/base/Hash.h"
-#include "ktune/drivers/cuda/GemmLaunch.h"
 
 #include <fmt/format.h>
 
@@ -38,10 +38,7 @@ int64_t CudaGemmSm100::sharedBytes(const Config &c) {
 }
 
 bool CudaGemmSm100::supports(const GemmProblem &p, const TargetDesc &t) const {
-  return t.kind == TargetKind::Cuda && t.arch == "sm_100a" &&
-         (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
-         p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&
-         p.n <= INT32_MAX && p.k <= INT32_MAX;
+  return cudagemm::supports(p, t, "sm_100a");
 }
 
 Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
@@ -53,12 +50,7 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());
-  for (const char *key : kKeys) {
-    if (!c.has(key)) {
-      return invalidArgument(
-          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
-    }
-  }
+  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
   const sm100::Params q = sm100::readParams(c);
   if (q.bn != 64 && q.bn != 128 && q.bn != 256) {
     return invalidArgument(fmt::format("bn={} must be 64, 128 or 256", q.bn));
@@ -127,16 +119,8 @@ Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
                                                 const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const sm100::Params q = sm100::readParams(c);
-  cuda::GemmLaunchSpec launch;
-  launch.threads = 192;
-  launch.sharedBytes = int(sm100::sharedBytes(q));
-  launch.tileM = 128;
-  launch.tileN = int(q.bn);
-  launch.boxARows = p.transA ? 64 : 128;
-  launch.boxACols = 64;
-  launch.boxBRows = p.transB ? int(q.bn) : 64;
-  launch.boxBCols = 64;
-  launch.persistent = true;
+  const cuda::GemmLaunchSpec launch =
+      cudagemm::tmaLaunch(p, 192, int(sm100::sharedBytes(q)), 128, int(q.bn));
   return KernelSource{"cuda", sm100::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

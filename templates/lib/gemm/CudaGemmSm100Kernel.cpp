@@ -1,7 +1,9 @@
-// The CUDA C++ text of the sm_100a GEMM family: a generated prelude of
-// constants followed by the fixed kernel body (tcgen05 MMA into tensor
-// memory, TMA loads, mbarrier pipelines, persistent tiles).
+// The CUDA C++ text of the sm_100a GEMM family: the configuration as
+// #defines, the shared device helpers (CudaGemmCommon.cpp), then the fixed
+// kernel body (tcgen05 MMA into tensor memory, persistent tiles).
 #include "CudaGemmSm100Kernel.h"
+
+#include "CudaGemmCommon.h"
 
 #include <fmt/format.h>
 
@@ -9,63 +11,7 @@ namespace kt::sm100 {
 namespace {
 
 constexpr const char *kBody = R"CUDA(
-typedef unsigned long long u64;
-typedef unsigned int u32;
-typedef unsigned short u16;
-
-// CUtensorMap as cuda.h defines it (NVRTC compiles without CUDA headers).
-struct __align__(64) KtTensorMap { u64 opaque[16]; };
-
-static __device__ __forceinline__ u32 kt_smem(const void *p) {
-  return static_cast<u32>(__cvta_generic_to_shared(p));
-}
-
-// ---- mbarrier ----
-static __device__ __forceinline__ void kt_bar_init(u64 *bar, u32 count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(kt_smem(bar)),
-               "r"(count));
-}
-static __device__ __forceinline__ void kt_bar_expect_tx(u64 *bar, u32 bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
-                   kt_smem(bar)),
-               "r"(bytes)
-               : "memory");
-}
-static __device__ __forceinline__ void kt_bar_arrive(u64 *bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(kt_smem(bar))
-               : "memory");
-}
-static __device__ __forceinline__ void kt_bar_wait(u64 *bar, u32 parity) {
-  u32 done = 0;
-  do {
-    asm volatile("{\n .reg .pred p;\n"
-                 " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                 " selp.u32 %0, 1, 0, p;\n}"
-                 : "=r"(done)
-                 : "r"(kt_smem(bar)), "r"(parity)
-                 : "memory");
-  } while (!done);
-}
-
-// ---- TMA ----
-static __device__ __forceinline__ void kt_tma_load(void *dst,
-                                                   const KtTensorMap *map,
-                                                   u64 *bar, int x, int y) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
-      "complete_tx::bytes [%0], [%1, {%3, %4}], [%2];" ::"r"(kt_smem(dst)),
-      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y)
-      : "memory");
-}
-
 // ---- tcgen05 ----
-// Shared-memory matrix descriptor (sm_100 form): 128-byte swizzle, start,
-// leading and stride byte offsets in 16-byte units, version 1.
-static __device__ __forceinline__ u64 kt_desc(u32 addr, u32 lbo, u32 sbo) {
-  return static_cast<u64>((addr & 0x3FFFF) >> 4) |
-         (static_cast<u64>(lbo >> 4) << 16) |
-         (static_cast<u64>(sbo >> 4) << 32) | (1ull << 46) | (2ull << 61);
-}
 static __device__ __forceinline__ void kt_mma(u32 tmem, u64 da, u64 db,
                                               u32 accumulate) {
   asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, %4, 0;\n"
@@ -101,51 +47,6 @@ static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
     v[i] = __uint_as_float(r[i]);
   }
 }
-
-// ---- element conversion (bits of bf16 / fp16) ----
-static __device__ __forceinline__ float kt_to_f32(u16 h) {
-#if KT_BF16
-  return __uint_as_float(static_cast<u32>(h) << 16);
-#else
-  float f;
-  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-  return f;
-#endif
-}
-static __device__ __forceinline__ u16 kt_from_f32(float f) {
-  u16 h;
-#if KT_BF16
-  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
-#else
-  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
-#endif
-  return h;
-}
-static __device__ __forceinline__ u32 kt_pack(float lo, float hi) {
-  u32 r;
-#if KT_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-
-static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
-                                               int tilesN, int &tm, int &tn) {
-  const int band = KT_GROUP * tilesN;
-  const int first = (tile / band) * KT_GROUP;
-  const int rows = min(tilesM - first, KT_GROUP);
-  const int inBand = tile % band;
-  tm = first + inBand % rows;
-  tn = inBand / rows;
-}
-
-constexpr int KT_BM = 128; // tcgen05 M: one row per tensor-memory lane.
-constexpr int KT_BK = 64;  // K per stage: one 128 B swizzle row.
-constexpr int KT_A_STAGE = KT_BM * KT_BK;
-constexpr int KT_B_STAGE = KT_BN * KT_BK;
-constexpr u32 KT_STAGE_BYTES = (KT_A_STAGE + KT_B_STAGE) * 2;
 
 // Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
 // Warps 2-5: epilogue, each reading the 32 tensor-memory lanes (rows) its
@@ -203,26 +104,8 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const int s = it % KT_STAGES;
         kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
         kt_bar_expect_tx(&full[s], KT_STAGE_BYTES);
-        u16 *a = sA + s * KT_A_STAGE;
-        u16 *b = sB + s * KT_B_STAGE;
-#if KT_TRANS_A
-#pragma unroll
-        for (int c = 0; c < KT_BM / 64; ++c) {
-          kt_tma_load(a + c * 64 * KT_BK, &tmA, &full[s], tm * KT_BM + c * 64,
-                      kt * KT_BK);
-        }
-#else
-        kt_tma_load(a, &tmA, &full[s], kt * KT_BK, tm * KT_BM);
-#endif
-#if KT_TRANS_B
-        kt_tma_load(b, &tmB, &full[s], kt * KT_BK, tn * KT_BN);
-#else
-#pragma unroll
-        for (int c = 0; c < KT_BN / 64; ++c) {
-          kt_tma_load(b + c * 64 * KT_BK, &tmB, &full[s], tn * KT_BN + c * 64,
-                      kt * KT_BK);
-        }
-#endif
+        kt_load_stage(sA + s * KT_A_STAGE, sB + s * KT_B_STAGE, &tmA, &tmB,
+                      &full[s], tm, tn, kt);
       }
     }
   } else if (warp == 1 && lane == 0) {
@@ -241,17 +124,7 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const u32 b = kt_smem(sB + s * KT_B_STAGE);
 #pragma unroll
         for (int kk = 0; kk < KT_BK / 16; ++kk) {
-#if KT_TRANS_A
-          const u64 da = kt_desc(a + kk * 2048, 64 * KT_BK * 2, 1024);
-#else
-          const u64 da = kt_desc(a + kk * 32, 16, 1024);
-#endif
-#if KT_TRANS_B
-          const u64 db = kt_desc(b + kk * 32, 16, 1024);
-#else
-          const u64 db = kt_desc(b + kk * 2048, 64 * KT_BK * 2, 1024);
-#endif
-          kt_mma(d, da, db, (kt | kk) != 0);
+          kt_mma(d, kt_a_desc(a, kk), kt_b_desc(b, kk), (kt | kk) != 0);
         }
         kt_mma_commit(&empty[s]); // Frees the stage when these MMAs finish.
       }
@@ -280,23 +153,7 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         u16 *c = C + static_cast<long long>(row) * ldc + col;
 #pragma unroll
         for (int i = 0; i < 16; i += 2) {
-          if (col + i >= N) {
-            break;
-          }
-          float v0 = alpha * v[i], v1 = alpha * v[i + 1];
-          if (col + i + 1 < N) {
-            if (beta != 0.0f) {
-              const u32 old = *reinterpret_cast<const u32 *>(c + i);
-              v0 += beta * kt_to_f32(static_cast<u16>(old & 0xFFFF));
-              v1 += beta * kt_to_f32(static_cast<u16>(old >> 16));
-            }
-            *reinterpret_cast<u32 *>(c + i) = kt_pack(v0, v1);
-          } else {
-            if (beta != 0.0f) {
-              v0 += beta * kt_to_f32(c[i]);
-            }
-            c[i] = kt_from_f32(v0);
-          }
+          kt_store2(c + i, alpha * v[i], alpha * v[i + 1], N - col - i, beta);
         }
       }
       kt_tc_before_sync();
@@ -332,6 +189,7 @@ uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
 std::string kernelSource(const Params &q, const GemmProblem &p) {
   return fmt::format(
              "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={}\n"
+             "#define KT_BM 128\n#define KT_SM100 1\n"
              "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
              "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
              "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
@@ -340,7 +198,7 @@ std::string kernelSource(const Params &q, const GemmProblem &p) {
              q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
              p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
              instructionDescriptor(q, p)) +
-         kBody;
+         cudagemm::deviceSource() + kBody;
 }
 
 } // namespace kt::sm100

@@ -2,10 +2,10 @@
 // is in CudaGemmSm90Kernel.cpp).
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 
+#include "CudaGemmCommon.h"
 #include "CudaGemmSm90Kernel.h"
 
 #include "ktune/base/Hash.h"
-#include "ktune/drivers/cuda/GemmLaunch.h"
 
 #include <fmt/format.h>
 
@@ -40,11 +40,7 @@ int64_t CudaGemmSm90::sharedBytes(const Config &c) {
 }
 
 bool CudaGemmSm90::supports(const GemmProblem &p, const TargetDesc &t) const {
-  // TMA needs 16-byte row pitches: leading dimensions multiples of 8.
-  return t.kind == TargetKind::Cuda && t.arch == "sm_90a" &&
-         (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
-         p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&
-         p.n <= INT32_MAX && p.k <= INT32_MAX;
+  return cudagemm::supports(p, t, "sm_90a");
 }
 
 Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
@@ -56,12 +52,7 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());
-  for (const char *key : kKeys) {
-    if (!c.has(key)) {
-      return invalidArgument(
-          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
-    }
-  }
+  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
   const sm90::Params q = sm90::readParams(c);
   if (q.cons != 1 && q.cons != 2) {
     return invalidArgument(fmt::format("cons={} must be 1 or 2", q.cons));
@@ -153,17 +144,9 @@ Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
                                                const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const sm90::Params q = sm90::readParams(c);
-  cuda::GemmLaunchSpec launch;
-  launch.threads = int(sm90::threads(q));
-  launch.sharedBytes = int(sm90::sharedBytes(q));
-  launch.tileM = int(q.bm);
-  launch.tileN = int(q.bn);
-  // Boxes of the matrices as stored, 64 elements (128 bytes) wide.
-  launch.boxARows = p.transA ? 64 : int(q.bm);
-  launch.boxACols = 64;
-  launch.boxBRows = p.transB ? int(q.bn) : 64;
-  launch.boxBCols = 64;
-  launch.persistent = true;
+  const cuda::GemmLaunchSpec launch =
+      cudagemm::tmaLaunch(p, int(sm90::threads(q)), int(sm90::sharedBytes(q)),
+                          int(q.bm), int(q.bn));
   return KernelSource{"cuda", sm90::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

@@ -3,6 +3,8 @@
 // has a result.
 #include "ktune/tuner/CudaWorker.h"
 
+#include "../ScratchDir.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -64,22 +66,6 @@ std::string describeExit(int status) {
   return "ended";
 }
 
-struct ScratchDir {
-  fs::path path;
-  ScratchDir() {
-    std::string t = (fs::temp_directory_path() / "ktune-cuda-XXXXXX");
-    if (::mkdtemp(t.data())) {
-      path = t;
-    }
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path.empty()) {
-      fs::remove_all(path, ec);
-    }
-  }
-};
-
 /// One worker run over `configs`; fills `done` with a result per
 /// configuration it finished and tells whether to start another.
 struct RunOutcome {
@@ -101,7 +87,7 @@ Result<CudaWorkerDevice> measureInWorker(
         "reinstall ktune (ktune-cuda-worker sits next to ktune)",
         o.worker));
   }
-  ScratchDir scratch;
+  ScratchDir scratch("ktune-cuda");
   if (scratch.path.empty()) {
     return internalError("cannot create a scratch folder under " +
                          fs::temp_directory_path().string());

@@ -112,27 +112,26 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
     return invalidArgument(
         fmt::format("{}: C must be 16-byte aligned", p.key()));
   }
-  const uint64_t elem = 2;
-  // A and B as stored: row-major, the transpose flags swap the sides.
-  TensorMap2d a{ops.a,
-                mapType(p.dtype),
-                uint64_t(p.transA ? p.k : p.m),
-                uint64_t(p.transA ? p.m : p.k),
-                uint64_t(p.lda) * elem,
-                unsigned(spec.boxARows),
-                unsigned(spec.boxACols),
-                TensorMap2d::Swizzle::B128};
-  TensorMap2d b{ops.b,
-                mapType(p.dtype),
-                uint64_t(p.transB ? p.n : p.k),
-                uint64_t(p.transB ? p.k : p.n),
-                uint64_t(p.ldb) * elem,
-                unsigned(spec.boxBRows),
-                unsigned(spec.boxBCols),
-                TensorMap2d::Swizzle::B128};
+  // A and B as stored: row-major (outer x inner), `trans` swapping the
+  // sides, 2-byte elements.
+  auto operand = [&](uint64_t address, bool trans, int64_t outer, int64_t inner,
+                     int64_t ld, int boxRows, int boxCols) {
+    return TensorMap2d{address,
+                       mapType(p.dtype),
+                       uint64_t(trans ? inner : outer),
+                       uint64_t(trans ? outer : inner),
+                       uint64_t(ld) * 2,
+                       unsigned(boxRows),
+                       unsigned(boxCols),
+                       TensorMap2d::Swizzle::B128};
+  };
   PreparedGemm g;
-  KT_ASSIGN_OR_RETURN(g.mapA, ctx.encodeTensorMap(a));
-  KT_ASSIGN_OR_RETURN(g.mapB, ctx.encodeTensorMap(b));
+  KT_ASSIGN_OR_RETURN(
+      g.mapA, ctx.encodeTensorMap(operand(ops.a, p.transA, p.m, p.k, p.lda,
+                                          spec.boxARows, spec.boxACols)));
+  KT_ASSIGN_OR_RETURN(
+      g.mapB, ctx.encodeTensorMap(operand(ops.b, p.transB, p.k, p.n, p.ldb,
+                                          spec.boxBRows, spec.boxBCols)));
   KT_RETURN_IF_ERROR(ctx.setMaxDynamicShared(function, spec.sharedBytes));
   g.function = function;
   g.config.grid[0] = gemmGridSize(spec, p, smCount);

@@ -1,0 +1,217 @@
+#include "CudaGemmCommon.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace kt::cudagemm {
+
+const char *deviceSource() {
+  return R"CUDA(
+typedef unsigned long long u64;
+typedef unsigned int u32;
+typedef unsigned short u16;
+
+// CUtensorMap as cuda.h defines it (NVRTC compiles without CUDA headers).
+struct __align__(64) KtTensorMap { u64 opaque[16]; };
+
+static __device__ __forceinline__ u32 kt_smem(const void *p) {
+  return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// ---- mbarrier ----
+static __device__ __forceinline__ void kt_bar_init(u64 *bar, u32 count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(kt_smem(bar)),
+               "r"(count));
+}
+static __device__ __forceinline__ void kt_bar_expect_tx(u64 *bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
+                   kt_smem(bar)),
+               "r"(bytes)
+               : "memory");
+}
+static __device__ __forceinline__ void kt_bar_arrive(u64 *bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(kt_smem(bar))
+               : "memory");
+}
+static __device__ __forceinline__ void kt_bar_wait(u64 *bar, u32 parity) {
+  u32 done = 0;
+  do {
+    asm volatile("{\n .reg .pred p;\n"
+                 " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                 " selp.u32 %0, 1, 0, p;\n}"
+                 : "=r"(done)
+                 : "r"(kt_smem(bar)), "r"(parity)
+                 : "memory");
+  } while (!done);
+}
+
+// ---- TMA: one 2-D box, completion counted on `bar` ----
+static __device__ __forceinline__ void kt_tma_load(void *dst,
+                                                   const KtTensorMap *map,
+                                                   u64 *bar, int x, int y) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
+      "complete_tx::bytes [%0], [%1, {%3, %4}], [%2];" ::"r"(kt_smem(dst)),
+      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y)
+      : "memory");
+}
+
+// ---- shared-memory matrix descriptors, 128-byte swizzle ----
+// Start address, leading and stride byte offsets in 16-byte units; the
+// swizzle field sits at bit 62 for wgmma and at bit 61 (with version 1 at
+// bit 46) for tcgen05.
+static __device__ __forceinline__ u64 kt_desc(u32 addr, u32 lbo, u32 sbo) {
+  return static_cast<u64>((addr & 0x3FFFF) >> 4) |
+         (static_cast<u64>(lbo >> 4) << 16) |
+#if KT_SM100
+         (static_cast<u64>(sbo >> 4) << 32) | (1ull << 46) | (2ull << 61);
+#else
+         (static_cast<u64>(sbo >> 4) << 32) | (1ull << 62);
+#endif
+}
+
+constexpr int KT_BK = 64; // K per stage: one 128-byte swizzle row.
+constexpr int KT_A_STAGE = KT_BM * KT_BK; // elements
+constexpr int KT_B_STAGE = KT_BN * KT_BK; // elements
+constexpr u32 KT_STAGE_BYTES = (KT_A_STAGE + KT_B_STAGE) * 2;
+
+// Operand descriptors for k16 step `kk` of a stage. K-major tiles are rows
+// of 128 bytes (8-row groups 1024 B apart; a k16 step is 32 B along the
+// row); MN-major tiles are 64-wide chunks of 64 K-rows (chunks 8 KiB apart;
+// a k16 step is 16 rows, 2 KiB).
+static __device__ __forceinline__ u64 kt_a_desc(u32 base, int kk) {
+#if KT_TRANS_A
+  return kt_desc(base + kk * 2048, 64 * KT_BK * 2, 1024);
+#else
+  return kt_desc(base + kk * 32, 16, 1024);
+#endif
+}
+static __device__ __forceinline__ u64 kt_b_desc(u32 base, int kk) {
+#if KT_TRANS_B
+  return kt_desc(base + kk * 32, 16, 1024);
+#else
+  return kt_desc(base + kk * 2048, 64 * KT_BK * 2, 1024);
+#endif
+}
+
+// Issues the TMA loads of K block `kt` of tile (tm, tn) into stage buffers
+// a and b, completing on `bar`.
+static __device__ __forceinline__ void
+kt_load_stage(u16 *a, u16 *b, const KtTensorMap *tmA, const KtTensorMap *tmB,
+              u64 *bar, int tm, int tn, int kt) {
+#if KT_TRANS_A
+  // A stored K x M: boxes of 64 (M) x 64 (K), one per 64 rows.
+#pragma unroll
+  for (int c = 0; c < KT_BM / 64; ++c) {
+    kt_tma_load(a + c * 64 * KT_BK, tmA, bar, tm * KT_BM + c * 64, kt * KT_BK);
+  }
+#else
+  kt_tma_load(a, tmA, bar, kt * KT_BK, tm * KT_BM);
+#endif
+#if KT_TRANS_B
+  kt_tma_load(b, tmB, bar, kt * KT_BK, tn * KT_BN);
+#else
+  // B stored K x N: boxes of 64 (N) x 64 (K), one per 64 columns.
+#pragma unroll
+  for (int c = 0; c < KT_BN / 64; ++c) {
+    kt_tma_load(b + c * 64 * KT_BK, tmB, bar, tn * KT_BN + c * 64, kt * KT_BK);
+  }
+#endif
+}
+
+// ---- element conversion (bits of bf16 / fp16) ----
+static __device__ __forceinline__ float kt_to_f32(u16 h) {
+#if KT_BF16
+  return __uint_as_float(static_cast<u32>(h) << 16);
+#else
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+#endif
+}
+static __device__ __forceinline__ u16 kt_from_f32(float f) {
+  u16 h;
+#if KT_BF16
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#else
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#endif
+  return h;
+}
+// lo in the low half (the lower address), hi in the high half.
+static __device__ __forceinline__ u32 kt_pack(float lo, float hi) {
+  u32 r;
+#if KT_BF16
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#else
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#endif
+  return r;
+}
+// c[0..1] = alpha-scaled v0, v1 (+ beta * c): both where `left` >= 2
+// columns remain in the row (one 32-bit store), else only c[0].
+static __device__ __forceinline__ void kt_store2(u16 *c, float v0, float v1,
+                                                 int left, float beta) {
+  if (left >= 2) {
+    if (beta != 0.0f) {
+      const u32 old = *reinterpret_cast<const u32 *>(c);
+      v0 += beta * kt_to_f32(static_cast<u16>(old & 0xFFFF));
+      v1 += beta * kt_to_f32(static_cast<u16>(old >> 16));
+    }
+    *reinterpret_cast<u32 *>(c) = kt_pack(v0, v1);
+  } else if (left == 1) {
+    if (beta != 0.0f) {
+      v0 += beta * kt_to_f32(*c);
+    }
+    *c = kt_from_f32(v0);
+  }
+}
+
+// Output tile (tm, tn) of the persistent walk, in bands of KT_GROUP rows.
+static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
+                                               int tilesN, int &tm, int &tn) {
+  const int band = KT_GROUP * tilesN;
+  const int first = (tile / band) * KT_GROUP;
+  const int rows = min(tilesM - first, KT_GROUP);
+  const int inBand = tile % band;
+  tm = first + inBand % rows;
+  tn = inBand / rows;
+}
+)CUDA";
+}
+
+bool supports(const GemmProblem &p, const TargetDesc &t,
+              std::string_view arch) {
+  return t.kind == TargetKind::Cuda && t.arch == arch &&
+         (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
+         p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&
+         p.n <= INT32_MAX && p.k <= INT32_MAX;
+}
+
+Status requireParams(const Config &c, std::span<const char *const> keys) {
+  for (const char *key : keys) {
+    if (!c.has(key)) {
+      return invalidArgument(
+          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
+    }
+  }
+  return Status::ok();
+}
+
+cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
+                               int sharedBytes, int bm, int bn) {
+  cuda::GemmLaunchSpec s;
+  s.threads = threads;
+  s.sharedBytes = sharedBytes;
+  s.tileM = bm;
+  s.tileN = bn;
+  s.boxARows = p.transA ? 64 : bm;
+  s.boxACols = 64;
+  s.boxBRows = p.transB ? bn : 64;
+  s.boxBCols = 64;
+  s.persistent = true;
+  return s;
+}
+
+} // namespace kt::cudagemm

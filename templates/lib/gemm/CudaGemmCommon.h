@@ -1,0 +1,37 @@
+// Internal: what the CUDA GEMM families share: the device-side helpers every
+// kernel text starts with, the problem check, and the TMA launch
+// description.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/device/TargetDesc.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
+#include "ktune/problem/Config.h"
+#include "ktune/problem/GemmProblem.h"
+
+#include <span>
+#include <string_view>
+
+namespace kt::cudagemm {
+
+/// Device code shared by the families, placed after the instance's #defines
+/// (KT_BM, KT_BN, KT_STAGES, KT_GROUP, KT_TRANS_A, KT_TRANS_B, KT_BF16 and
+/// KT_SM100): element types, the CUtensorMap layout, mbarrier and TMA
+/// helpers, shared-memory descriptors (wgmma or tcgen05 encoding), operand
+/// descriptors per k16 step, the stage load, element conversion with the
+/// alpha/beta store of two outputs, the tile order.
+const char *deviceSource();
+
+/// The problems the TMA families serve on `arch`: bf16/f16, leading
+/// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.
+bool supports(const GemmProblem &p, const TargetDesc &t, std::string_view arch);
+
+/// InvalidArgument naming the first of `keys` that `c` lacks.
+Status requireParams(const Config &c, std::span<const char *const> keys);
+
+/// The launch description of a TMA kernel with bm x bn tiles: 64-element
+/// (128-byte) wide boxes of A and B as stored.
+cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
+                               int sharedBytes, int bm, int bn);
+
+} // namespace kt::cudagemm

@@ -1,0 +1,55 @@
+// Shared test helper: compile one CUDA GEMM template instance for a sampled
+// problem and check what every such kernel must satisfy per ptxas: a cubin,
+// no spills, no static shared memory, no warnings (serialised wgmma), and
+// registers within the block's share of the register file.
+#pragma once
+
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/templates/GemmTemplate.h"
+#include "support/GemmProblems.h"
+
+#include <catch2/catch.hpp>
+
+namespace kt::test {
+
+/// A 1000 x 1000 x 4096 problem of `layout` with 16-byte row pitches (the
+/// ragged M and N exercise the bounds checks).
+inline GemmProblem sampledCudaProblem(const char *layout, DType dt) {
+  GemmProblem p = gemmProblem(layout, 1000, 1000, 4096, dt);
+  p.lda = p.transA ? 1000 : 4096;
+  p.ldb = p.transB ? 4096 : 1000;
+  p.ldc = 1000;
+  return p;
+}
+
+/// Compiles (t, c, p) with `compiler` and checks the limits above for a
+/// block of `threads` threads; returns the binary for further checks.
+inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
+                                            const GemmTemplate &t,
+                                            const Config &c,
+                                            const GemmProblem &p, int threads) {
+  INFO(p.key() << " " << c.toString());
+  REQUIRE(t.validate(c, p, compiler.target()).isOk());
+  auto src = t.instantiate(c, p, compiler.target());
+  REQUIRE(src.isOk());
+  auto bin = compiler.compile(*src, c.toString() + p.key());
+  INFO(bin.status().toString());
+  REQUIRE(bin.isOk());
+  REQUIRE(bin->cubin.compare(0, 4,
+                             "\x7f"
+                             "ELF") == 0);
+  REQUIRE_THAT(bin->ptx, Catch::Contains(".target " + compiler.target().arch));
+  REQUIRE_THAT(bin->ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
+  REQUIRE_THAT(bin->ptx, Catch::Contains("mbarrier.try_wait.parity"));
+  const CudaResources &r = bin->resources;
+  INFO(bin->log);
+  REQUIRE(r.registers > 0);
+  REQUIRE(r.registers * threads <= 65536);
+  REQUIRE(r.spillStoreBytes == 0);
+  REQUIRE(r.spillLoadBytes == 0);
+  REQUIRE(r.staticSharedBytes == 0);
+  REQUIRE(r.warnings.empty());
+  return std::move(*bin);
+}
+
+} // namespace kt::test
