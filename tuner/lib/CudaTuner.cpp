@@ -105,22 +105,11 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
                           : std::max(1, ownLeft / std::max(1, ownFamiliesLeft));
     SampleThenRefine search(fam.space, fam.initial, share, opt_.seed);
     while (!overBudget()) {
-      std::vector<Config> batch;
-      for (Config &c : search.next(std::max(1, opt_.batch))) {
-        auto seen =
-            store_.measured(problem.key(), v.target, fam.name, c.toString());
-        if (seen.isOk() && *seen) {
-          ++outcome.skipped; // Resumed run: measured before.
-          search.report(c, std::nullopt);
-          continue;
-        }
-        batch.push_back(std::move(c));
-      }
+      std::vector<Config> batch =
+          nextUnmeasured(search, std::max(1, opt_.batch), store_, problem.key(),
+                         v.target, fam.name, outcome.skipped);
       if (batch.empty()) {
-        if (search.next(1).empty()) {
-          break;
-        }
-        continue;
+        break;
       }
       auto onResult = [&](const CudaCandidateResult &c) -> Status {
         TuningRecord r;

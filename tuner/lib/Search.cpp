@@ -81,4 +81,30 @@ std::vector<Config> SampleThenRefine::neighbours(const Config &c) const {
   return out;
 }
 
+std::vector<Config> nextUnmeasured(SampleThenRefine &search, int n,
+                                   ResultsStore &store,
+                                   const std::string &problemKey,
+                                   const std::string &target,
+                                   const std::string &family, int &skipped) {
+  for (;;) {
+    std::vector<Config> proposed = search.next(n);
+    if (proposed.empty()) {
+      return {};
+    }
+    std::vector<Config> batch;
+    for (Config &c : proposed) {
+      auto seen = store.measured(problemKey, target, family, c.toString());
+      if (seen.isOk() && *seen) {
+        ++skipped;
+        search.report(c, std::nullopt);
+        continue;
+      }
+      batch.push_back(std::move(c));
+    }
+    if (!batch.empty()) {
+      return batch;
+    }
+  }
+}
+
 } // namespace kt

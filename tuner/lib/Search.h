@@ -2,11 +2,13 @@
 // space, then the neighbours of the best so far.
 #pragma once
 
+#include "ktune/cache/ResultsStore.h"
 #include "ktune/problem/Config.h"
 
 #include <cstdint>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace kt {
@@ -32,5 +34,15 @@ private:
   std::optional<Config> best_;
   double bestMs_ = 0;
 };
+
+/// The next batch of up to `n` configurations that `store` holds no
+/// measurement of for (problemKey, target, family). Those already measured
+/// (a resumed run) are reported to `search` as failures and counted in
+/// `skipped`. Empty when the search is exhausted.
+std::vector<Config> nextUnmeasured(SampleThenRefine &search, int n,
+                                   ResultsStore &store,
+                                   const std::string &problemKey,
+                                   const std::string &target,
+                                   const std::string &family, int &skipped);
 
 } // namespace kt

@@ -174,22 +174,11 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
       if (overBudget()) {
         break;
       }
-      std::vector<Config> batch;
-      for (Config &c : search.next(std::max(2, jobs * 2))) {
-        auto seen = store_.measured(problem.key(), target.toString(),
-                                    tmpl->name(), c.toString());
-        if (seen.isOk() && *seen) {
-          ++outcome.skipped; // Resumed run: measured before.
-          search.report(c, std::nullopt);
-          continue;
-        }
-        batch.push_back(std::move(c));
-      }
+      std::vector<Config> batch =
+          nextUnmeasured(search, std::max(2, jobs * 2), store_, problem.key(),
+                         target.toString(), tmpl->name(), outcome.skipped);
       if (batch.empty()) {
-        if (search.next(1).empty()) {
-          break;
-        }
-        continue;
+        break;
       }
       CompilePool pool(compiler_, opt_.compileLimits, *tmpl, problem, batch,
                        jobs);
