@@ -38,6 +38,9 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
           REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
         }
         REQUIRE(CudaGemmSm100::sharedBytes(c) <= 232448);
+        // The tcgen05 MMA family in SASS (UTC*MMA; UTCHMMA for 16-bit
+        // inputs).
+        test::sassContains(bin, "UTC[A-Z]*MMA");
       }
     }
   }

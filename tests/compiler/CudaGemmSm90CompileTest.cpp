@@ -58,6 +58,8 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
           REQUIRE_THAT(bin.ptx, Catch::Contains("setmaxnreg.inc"));
         }
         REQUIRE(CudaGemmSm90::sharedBytes(c) <= 232448);
+        test::sassContains(bin, "HGMMA\\.64x" + std::to_string(c.get("bn")) +
+                                    "x16\\.F32");
       }
     }
   }

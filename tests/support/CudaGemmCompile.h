@@ -1,7 +1,8 @@
 // Shared test helper: compile one CUDA GEMM template instance for a sampled
 // problem and check what every such kernel must satisfy per ptxas: a cubin,
 // no spills, no static shared memory, no warnings (serialised wgmma), and
-// registers within the block's share of the register file.
+// registers within the block's share of the register file; and, where
+// nvdisasm exists, the tensor-core instructions in the SASS.
 #pragma once
 
 #include "ktune/compiler/CudaCompiler.h"
@@ -9,6 +10,10 @@
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <regex>
+#include <string>
 
 namespace kt::test {
 
@@ -50,6 +55,26 @@ inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
   REQUIRE(r.staticSharedBytes == 0);
   REQUIRE(r.warnings.empty());
   return std::move(*bin);
+}
+
+/// Where nvdisasm exists: the cubin's SASS matches the regular expression
+/// `mnemonic` somewhere (e.g. HGMMA on sm_90a). Returns false (and says so
+/// once) where it does not, so the PTX checks stand alone there.
+inline bool sassContains(const CudaKernelBinary &bin,
+                         const std::string &mnemonic) {
+  auto sass = disassembleCubin(bin.cubin);
+  if (!sass) {
+    static bool said = false;
+    if (!said) {
+      said = true;
+      std::printf("note: SASS not checked: %s\n",
+                  sass.status().message().c_str());
+    }
+    return false;
+  }
+  INFO("SASS lacks " << mnemonic << ":\n" << sass->substr(0, 4000));
+  REQUIRE(std::regex_search(*sass, std::regex(mnemonic)));
+  return true;
 }
 
 } // namespace kt::test

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 using namespace kt;
@@ -24,7 +25,9 @@ namespace {
 
 CudaWorkerOptions workerOptions() {
   CudaWorkerOptions o;
-  o.worker = KT_CUDA_WORKER_EXE;
+  // $KTUNE_CUDA_WORKER where the build tree is elsewhere (a GPU machine).
+  const char *env = std::getenv("KTUNE_CUDA_WORKER");
+  o.worker = env ? env : KT_CUDA_WORKER_EXE;
   o.maxMsPerCandidate = 50;
   o.candidateTimeoutSeconds = 60;
   return o;

@@ -11,7 +11,7 @@ add_dependencies(tuner_tests ktune ktune-cuda-worker)
 # (skipped without one).
 kt_add_test(cuda_worker_tests cuda
   SOURCES tuner/CudaWorkerTest.cpp
-  LIBS ktune_tuner ktune_cache)
+  LIBS ktune_cuda_bench)
 target_include_directories(cuda_worker_tests PRIVATE
   ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(cuda_worker_tests PRIVATE

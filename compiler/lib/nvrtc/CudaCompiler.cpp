@@ -6,11 +6,73 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace kt {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// nvdisasm from PATH or the CUDA install; empty if there is none.
+std::string findDisassembler() {
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  path += ":/usr/local/cuda/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    std::string dir = path.substr(
+        start, end == std::string::npos ? std::string::npos : end - start);
+    if (!dir.empty() && ::access((dir + "/nvdisasm").c_str(), X_OK) == 0) {
+      return dir + "/nvdisasm";
+    }
+    start = end == std::string::npos ? path.size() + 1 : end + 1;
+  }
+  return "";
+}
+
+} // namespace
+
+Result<std::string> disassembleCubin(const std::string &cubin) {
+  std::string tool = findDisassembler();
+  if (tool.empty()) {
+    return unavailable(
+        "no SASS disassembler: nvdisasm is not on PATH nor in "
+        "/usr/local/cuda/bin (this CUDA install lacks it); disassemble the "
+        "cubin where nvdisasm exists, or read the PTX and ptxas' report");
+  }
+  fs::path file = fs::temp_directory_path() /
+                  fmt::format("ktune-sass-{}.cubin", ::getpid());
+  {
+    std::ofstream out(file, std::ios::binary);
+    out.write(cubin.data(), std::streamsize(cubin.size()));
+  }
+  std::string cmd = fmt::format("'{}' -c '{}' 2>&1", tool, file.string());
+  std::string text;
+  if (FILE *p = ::popen(cmd.c_str(), "r")) {
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) {
+      text.append(buf.data(), n);
+    }
+    int rc = ::pclose(p);
+    std::error_code ec;
+    fs::remove(file, ec);
+    if (rc != 0) {
+      return internalError(fmt::format("{} failed:\n{}", tool, text));
+    }
+    return text;
+  }
+  return internalError("cannot run " + tool);
+}
 
 std::vector<std::string> CudaCompiler::options() {
   // -v: ptxas reports registers, spills and shared memory per kernel.

@@ -24,6 +24,10 @@ struct CudaResources {
   std::vector<std::string> warnings;
 };
 
+/// The SASS of a cubin from nvdisasm (found on PATH or in
+/// /usr/local/cuda/bin); Unavailable, saying so, where there is none.
+Result<std::string> disassembleCubin(const std::string &cubin);
+
 /// Parses ptxas' verbose report for `entry`; NotFound if the log has none.
 Result<CudaResources> parsePtxasReport(const std::string &log,
                                        const std::string &entry);
