@@ -55,12 +55,27 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
   const Case cases[] = {{"NT", 1000, 999, 4095}, {"NN", 1000, 999, 4095},
                         {"TN", 1000, 999, 4095}, {"TT", 1000, 999, 4095},
                         {"NT", 1, 4096, 4096},   {"NN", 16, 2880, 2880},
-                        {"NT", 256, 512, 64},    {"TN", 130, 70, 24}};
+                        {"NT", 256, 512, 64},    {"TN", 130, 70, 24},
+                        {"NT", 100, 300, 640},   {"TT", 72, 136, 640}};
   const Config configs[] = {
       {{"bm", 128}, {"bn", 256}, {"stages", 4}, {"cons", 2}, {"group", 8}},
       {{"bm", 256}, {"bn", 128}, {"stages", 3}, {"cons", 2}, {"group", 1}},
       {{"bm", 64}, {"bn", 192}, {"stages", 6}, {"cons", 1}, {"group", 8}},
-      {{"bm", 128}, {"bn", 64}, {"stages", 2}, {"cons", 1}, {"group", 4}}};
+      {{"bm", 128}, {"bn", 64}, {"stages", 2}, {"cons", 1}, {"group", 4}},
+      // Split-K: the slices' partials meet in the workspace (K = 640 has
+      // 10 blocks of 64: slices of 3, 3, 3 and 1).
+      {{"bm", 64},
+       {"bn", 128},
+       {"stages", 4},
+       {"cons", 1},
+       {"group", 1},
+       {"splitk", 4}},
+      {{"bm", 128},
+       {"bn", 128},
+       {"stages", 4},
+       {"cons", 2},
+       {"group", 8},
+       {"splitk", 2}}};
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
 
@@ -138,6 +153,17 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
             REQUIRE((*ctx)->copyToDevice(*dC, c0.data(), c0.size() * 2).isOk());
           }
           cuda::GemmOperands ops{dA->ptr(), dB->ptr(), dC->ptr(), alpha, beta};
+          // Split-K scratch; the kernel leaves the semaphores zeroed.
+          const uint64_t wsBytes = cuda::gemmWorkspaceBytes(*spec, p);
+          const uint64_t sems = cuda::gemmSemaphores(*spec, p);
+          cuda::DeviceBuffer ws, sem;
+          if (wsBytes > 0) {
+            ws = std::move((*ctx)->alloc(wsBytes).value());
+            sem = std::move((*ctx)->alloc(sems * 4).value());
+            REQUIRE((*ctx)->fill32(sem, 0, sems).isOk());
+            ops.workspace = ws.ptr();
+            ops.semaphores = sem.ptr();
+          }
           Status s = cuda::launchGemm(**ctx, *fn, *spec, p, ops, gpu.smCount);
           INFO(s.toString());
           REQUIRE(s.isOk());

@@ -14,9 +14,10 @@ using namespace kt;
 
 namespace {
 
-Config cfg(int64_t bm, int64_t bn, int64_t stages, int64_t cons) {
-  return {
-      {"bm", bm}, {"bn", bn}, {"stages", stages}, {"cons", cons}, {"group", 8}};
+Config cfg(int64_t bm, int64_t bn, int64_t stages, int64_t cons,
+           int64_t splitk = 1) {
+  return {{"bm", bm},     {"bn", bn},   {"stages", stages},
+          {"cons", cons}, {"group", 8}, {"splitk", splitk}};
 }
 
 } // namespace
@@ -32,9 +33,10 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
   // The extremes of the space: the largest tile at the largest stage count,
   // two m64 blocks per consumer, one consumer, the narrowest and an odd
   // multiple-of-64 width.
-  const Config sample[] = {cfg(128, 256, 4, 2), cfg(256, 128, 4, 2),
-                           cfg(64, 256, 4, 1), cfg(128, 64, 8, 1),
-                           cfg(128, 192, 4, 2)};
+  const Config sample[] = {cfg(128, 256, 4, 2),   cfg(256, 128, 4, 2),
+                           cfg(64, 256, 4, 1),    cfg(128, 64, 8, 1),
+                           cfg(128, 192, 4, 2),   cfg(64, 128, 6, 1, 8),
+                           cfg(128, 128, 4, 2, 4)};
   for (DType dt : {DType::BF16, DType::F16}) {
     for (const char *layout : {"NN", "NT", "TN", "TT"}) {
       for (const Config &c : sample) {
@@ -56,6 +58,10 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
         REQUIRE_THAT(bin.ptx, Catch::Contains(bits));
         if (c.get("cons") == 2) {
           REQUIRE_THAT(bin.ptx, Catch::Contains("setmaxnreg.inc"));
+        }
+        if (c.get("splitk") > 1) {
+          // The slices count in on the tile's semaphore.
+          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
         }
         REQUIRE(CudaGemmSm90::sharedBytes(c) <= 232448);
         test::sassContains(bin, "HGMMA\\.64x" + std::to_string(c.get("bn")) +
@@ -80,14 +86,18 @@ TEST_CASE("ptxas' report is parsed per kernel, warnings included") {
       "ptxas /tmp/x, line 5; warning : Potential Performance Loss: "
       "wgmma.mma_async instructions are serialized due to ... in the "
       "function 'kt_gemm'\n"
+      "ptxas info    : (C7517) warpgroup.wait is injected in around line 459 "
+      "by compiler to allow use of registers defined by GMMA in function "
+      "'kt_gemm'\n"
       "ptxas info    : Used 168 registers, used 1 barriers, 1024 bytes smem\n";
   auto r = parsePtxasReport(log, "kt_gemm");
   REQUIRE(r.isOk());
   REQUIRE(r->registers == 168);
   REQUIRE(r->spillStoreBytes == 0);
   REQUIRE(r->staticSharedBytes == 1024);
-  REQUIRE(r->warnings.size() == 1);
+  REQUIRE(r->warnings.size() == 2);
   REQUIRE_THAT(r->warnings[0], Catch::Contains("serialized"));
+  REQUIRE_THAT(r->warnings[1], Catch::Contains("injected"));
   auto other = parsePtxasReport(log, "other");
   REQUIRE(other->registers == 40);
   REQUIRE(other->spillStoreBytes == 4);

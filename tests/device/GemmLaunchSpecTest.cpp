@@ -22,6 +22,13 @@ TEST_CASE("a GEMM launch description round-trips through its text") {
   REQUIRE(back->persistent);
   s.persistent = false;
   REQUIRE_FALSE(cuda::parseGemmLaunchSpec(s.toString())->persistent);
+  s.split = 4;
+  s.semaphoresPerTile = 2;
+  REQUIRE_THAT(s.toString(), Catch::EndsWith(";split=4;sems=2"));
+  auto split = cuda::parseGemmLaunchSpec(s.toString());
+  REQUIRE(split.isOk());
+  REQUIRE(split->split == 4);
+  REQUIRE(split->semaphoresPerTile == 2);
 }
 
 TEST_CASE("a malformed GEMM launch description names the bad field") {

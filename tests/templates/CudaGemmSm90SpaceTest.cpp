@@ -62,6 +62,13 @@ TEST_CASE("sm90 validate() names the limit a configuration breaks") {
   REQUIRE_THAT(msg(cfg(128, 128, 1, 2)), Catch::Contains("stages=1"));
   REQUIRE_THAT(msg(cfg(128, 128, 4, 3)), Catch::Contains("cons=3"));
   REQUIRE_THAT(msg({{"bm", 128}, {"bn", 128}}), Catch::Contains("lacks"));
+  Config split = cfg(64, 128, 4, 1);
+  split.set("splitk", 3);
+  REQUIRE_THAT(msg(split), Catch::Contains("splitk=3"));
+  // K = 128 has 2 blocks of 64: 4 slices would leave two empty.
+  split.set("splitk", 4);
+  Status few = t.validate(split, bf16("NT", 16, 4096, 128), sm90());
+  REQUIRE_THAT(few.message(), Catch::Contains("exceeds"));
   Status wrongTarget =
       t.validate(cfg(128, 128, 4, 2), p, *parseTarget("cuda:sm_100a"));
   REQUIRE_THAT(wrongTarget.message(), Catch::Contains("sm_90a"));
@@ -83,9 +90,19 @@ TEST_CASE("the sm90 space is legal, starts with the default, fits the "
       REQUIRE(CudaGemmSm90::sharedBytes(c) <= 232448);
     }
   }
-  // Decode shapes: no tile taller than needed beyond one m64 block.
+  // Decode shapes: no tile taller than needed beyond one m64 block, and
+  // split-K offered (32 tiles of 64 x 128 leave most of 132 SMs idle).
+  bool splitOffered = false;
   for (const Config &c : t.space(bf16("NT", 16, 4096, 4096), sm90())) {
     REQUIRE(c.get("bm") == 64);
+    splitOffered |= c.get("splitk", 1) > 1;
+  }
+  REQUIRE(splitOffered);
+  REQUIRE(t.defaultConfig(bf16("NT", 16, 4096, 4096), sm90()).get("splitk") ==
+          8);
+  // Large problems have tiles enough: no split-K.
+  for (const Config &c : t.space(bf16("NT", 4096, 4096, 4096), sm90())) {
+    REQUIRE(c.get("splitk", 1) == 1);
   }
 }
 
@@ -116,7 +133,23 @@ TEST_CASE("an sm90 instance carries a launch description that parses") {
     // Persistent: never more CTAs than SMs or tiles.
     REQUIRE(cuda::gemmGridSize(*spec, p, 132) == 48);
     REQUIRE(cuda::gemmGridSize(*spec, bf16(l, 8192, 8192, 64), 132) == 132);
+    REQUIRE(cuda::gemmWorkspaceBytes(*spec, p) == 0);
   }
+  // Split-K: twice the work units, a workspace of f32 tiles per slice and
+  // one semaphore per tile and consumer.
+  Config split = cfg(128, 192, 4, 2);
+  split.set("splitk", 2);
+  GemmProblem p = bf16("NT", 1000, 999, 4096);
+  auto src = t.instantiate(split, p, sm90());
+  REQUIRE(src.isOk());
+  REQUIRE_THAT(src->text, Catch::Contains("#define KT_SPLIT 2"));
+  auto spec = cuda::parseGemmLaunchSpec(src->launch);
+  REQUIRE(spec.isOk());
+  REQUIRE(spec->split == 2);
+  REQUIRE(spec->semaphoresPerTile == 2);
+  REQUIRE(cuda::gemmGridSize(*spec, p, 132) == 96);
+  REQUIRE(cuda::gemmWorkspaceBytes(*spec, p) == 48ull * 2 * 128 * 192 * 4);
+  REQUIRE(cuda::gemmSemaphores(*spec, p) == 96);
   auto bad = t.instantiate(cfg(128, 256, 8, 2), bf16("NT", 64, 64, 64), sm90());
   REQUIRE_FALSE(bad.isOk());
 }

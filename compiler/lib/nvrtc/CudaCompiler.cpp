@@ -97,8 +97,12 @@ Result<CudaResources> parsePtxasReport(const std::string &log,
                 line.find(" " + entry) != std::string::npos;
       continue;
     }
-    if (line.find("arning") != std::string::npos &&
-        (line.find(entry) != std::string::npos || inEntry)) {
+    // Warnings, and the notes that say the tensor-core pipeline stalls
+    // (ptxas injecting a warpgroup wait, serialising wgmma).
+    const bool notable = line.find("arning") != std::string::npos ||
+                         line.find("is injected") != std::string::npos ||
+                         line.find("serialized") != std::string::npos;
+    if (notable && (line.find(entry) != std::string::npos || inEntry)) {
       r.warnings.push_back(line);
       continue;
     }

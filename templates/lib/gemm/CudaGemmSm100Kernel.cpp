@@ -54,7 +54,8 @@ static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
 extern "C" __global__ void __launch_bounds__(192, 1)
 kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
-        int N, int K, int ldc, float alpha, float beta) {
+        int N, int K, int ldc, float alpha, float beta, float *ws, u32 *sems) {
+  // ws / sems (split-K) are unused: this family has no split-K yet.
   extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
   unsigned char *smem =
       kt_smem_raw + ((1024 - (kt_smem(kt_smem_raw) & 1023)) & 1023);

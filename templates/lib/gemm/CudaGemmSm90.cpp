@@ -13,7 +13,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.gemm.sm90/1";
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm90/2";
 
 /// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int64_t kSm90SharedPerBlock = 232448;
@@ -32,7 +32,7 @@ std::string CudaGemmSm90::sourceHash() const {
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
   return sha256Hex(std::string(kGeneratorVersion) +
-                   sm90::kernelSource({128, 128, 4, 2, 8}, p));
+                   sm90::kernelSource({128, 128, 4, 2, 8, 2}, p));
 }
 
 int64_t CudaGemmSm90::sharedBytes(const Config &c) {
@@ -76,6 +76,16 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
   if (q.group < 1 || q.group > 64) {
     return invalidArgument(fmt::format("group={} must be 1..64", q.group));
   }
+  const int64_t kBlocks = (p.k + 63) / 64;
+  if (q.splitk != 1 && q.splitk != 2 && q.splitk != 4 && q.splitk != 8) {
+    return invalidArgument(
+        fmt::format("splitk={} must be 1, 2, 4 or 8", q.splitk));
+  }
+  if (q.splitk > kBlocks) {
+    return invalidArgument(
+        fmt::format("splitk={} exceeds the {} K blocks of 64 that K={} has",
+                    q.splitk, kBlocks, p.k));
+  }
   const int64_t accumulators = (q.bm / (64 * q.cons)) * q.bn / 2;
   if (accumulators > kMaxAccumulators) {
     return invalidArgument(fmt::format(
@@ -93,17 +103,39 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
   return Status::ok();
 }
 
+namespace {
+
+/// Split-K factors worth trying: only while tiles x slices stays within two
+/// waves of an H100's 132 SMs, and each slice keeps at least 4 K blocks.
+std::vector<int64_t> splits(const GemmProblem &p, int64_t bm, int64_t bn) {
+  const int64_t tiles = ((p.m + bm - 1) / bm) * ((p.n + bn - 1) / bn);
+  const int64_t kBlocks = (p.k + 63) / 64;
+  std::vector<int64_t> out = {1};
+  for (int64_t s : {2, 4, 8}) {
+    if (tiles * s <= 264 && kBlocks / s >= 4) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
 Config CudaGemmSm90::defaultConfig(const GemmProblem &p,
                                    const TargetDesc &) const {
   // Large problems: the 128 x 256 tile with two consumers that Hopper GEMMs
-  // are known to run best with; skinny M: one m64 consumer.
+  // are known to run best with; skinny M: one m64 consumer, K split while
+  // the tiles alone leave SMs idle.
   if (p.m <= 64) {
-    return {{"bm", 64}, {"bn", 128}, {"stages", 6}, {"cons", 1}, {"group", 1}};
+    return {{"bm", 64},  {"bn", 128},  {"stages", 6},
+            {"cons", 1}, {"group", 1}, {"splitk", splits(p, 64, 128).back()}};
   }
   if (p.n <= 128) {
-    return {{"bm", 128}, {"bn", 128}, {"stages", 6}, {"cons", 2}, {"group", 8}};
+    return {{"bm", 128}, {"bn", 128},  {"stages", 6},
+            {"cons", 2}, {"group", 8}, {"splitk", 1}};
   }
-  return {{"bm", 128}, {"bn", 256}, {"stages", 4}, {"cons", 2}, {"group", 8}};
+  return {{"bm", 128}, {"bn", 256},  {"stages", 4},
+          {"cons", 2}, {"group", 8}, {"splitk", 1}};
 }
 
 std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
@@ -123,13 +155,12 @@ std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
             if ((bm > 64 && bm >= 2 * p.m) || (bn > 64 && bn >= 2 * p.n)) {
               continue;
             }
-            Config c{{"bm", bm},
-                     {"bn", bn},
-                     {"stages", stages},
-                     {"cons", cons},
-                     {"group", group}};
-            if (!(c == def) && validate(c, p, t).isOk()) {
-              out.push_back(c);
+            for (int64_t splitk : splits(p, bm, bn)) {
+              Config c{{"bm", bm},     {"bn", bn},       {"stages", stages},
+                       {"cons", cons}, {"group", group}, {"splitk", splitk}};
+              if (!(c == def) && validate(c, p, t).isOk()) {
+                out.push_back(c);
+              }
             }
           }
         }
@@ -144,9 +175,11 @@ Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
                                                const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const sm90::Params q = sm90::readParams(c);
-  const cuda::GemmLaunchSpec launch =
+  cuda::GemmLaunchSpec launch =
       cudagemm::tmaLaunch(p, int(sm90::threads(q)), int(sm90::sharedBytes(q)),
                           int(q.bm), int(q.bn));
+  launch.split = int(q.splitk);
+  launch.semaphoresPerTile = q.splitk > 1 ? int(q.cons) : 0;
   return KernelSource{"cuda", sm90::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

@@ -26,10 +26,16 @@ template <int N> static __device__ __forceinline__ void kt_wgmma_wait() {
 
 constexpr int KT_MI = KT_BM / (64 * KT_CONS); // m64 blocks per consumer
 
+// Split-K (KT_SPLIT > 1): a work unit is one K slice of one tile. Each
+// consumer warpgroup writes its f32 partial sums to the workspace `ws`,
+// counts itself in on the tile's semaphore, and the last slice to arrive
+// adds the slices in order (a deterministic sum), stores the tile and
+// resets the semaphore for the next launch.
 extern "C" __global__ void __launch_bounds__(128 * (KT_CONS + 1), 1)
 kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
-        int N, int K, int ldc, float alpha, float beta) {
+        int N, int K, int ldc, float alpha, float beta, float *__restrict__ ws,
+        u32 *__restrict__ sems) {
   extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
   // 128-byte swizzle atoms must start on 1024-byte boundaries.
   unsigned char *smem =
@@ -38,12 +44,16 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   u16 *sB = sA + KT_STAGES * KT_A_STAGE;
   u64 *full = reinterpret_cast<u64 *>(sB + KT_STAGES * KT_B_STAGE);
   u64 *empty = full + KT_STAGES;
+#if KT_SPLIT > 1
+  u32 *arrived = reinterpret_cast<u32 *>(empty + KT_STAGES); // per consumer
+#endif
 
   const int wg = threadIdx.x / 128;
   const int tilesM = (M + KT_BM - 1) / KT_BM;
   const int tilesN = (N + KT_BN - 1) / KT_BN;
-  const int tiles = tilesM * tilesN;
+  const int units = tilesM * tilesN * KT_SPLIT;
   const int kIters = (K + KT_BK - 1) / KT_BK;
+  const int kPer = (kIters + KT_SPLIT - 1) / KT_SPLIT; // K blocks per slice
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < KT_STAGES; ++s) {
@@ -63,10 +73,12 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       return;
     }
     int it = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
+      const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
       int tm, tn;
       kt_tile(tile, tilesM, tilesN, tm, tn);
-      for (int kt = 0; kt < kIters; ++kt, ++it) {
+      const int kEnd = min(kIters, (slice + 1) * kPer);
+      for (int kt = slice * kPer; kt < kEnd; ++kt, ++it) {
         const int s = it % KT_STAGES;
         kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
         kt_bar_expect_tx(&full[s], KT_STAGE_BYTES);
@@ -86,9 +98,11 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   const int warp = t / 32, lane = t % 32;
   float acc[KT_MI][KT_BN / 2];
   int it = 0;
-  for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+  for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
+    const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
     int tm, tn;
     kt_tile(tile, tilesM, tilesN, tm, tn);
+    const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
 #pragma unroll
     for (int mi = 0; mi < KT_MI; ++mi) {
 #pragma unroll
@@ -96,8 +110,8 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         acc[mi][i] = 0.0f;
       }
     }
-    int prev = 0;
-    for (int kt = 0; kt < kIters; ++kt, ++it) {
+    int prev = -1;
+    for (int kt = kBegin; kt < kEnd; ++kt, ++it) {
       const int s = it % KT_STAGES;
       kt_bar_wait(&full[s], (it / KT_STAGES) & 1);
       const u32 a = kt_smem(sA + s * KT_A_STAGE);
@@ -114,15 +128,61 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         }
       }
       kt_wgmma_commit();
-      if (kt > 0) {
+      if (prev >= 0) {
         // The previous stage's wgmmas are done: hand it back.
         kt_wgmma_wait<1>();
         kt_bar_arrive(&empty[prev]);
       }
       prev = s;
     }
+    // Unconditional, so ptxas sees every path to the epilogue wait for the
+    // accumulators (it injects a wait otherwise).
     kt_wgmma_wait<0>();
-    kt_bar_arrive(&empty[prev]);
+    if (prev >= 0) {
+      kt_bar_arrive(&empty[prev]);
+    }
+
+#if KT_SPLIT > 1
+    {
+      // This thread's partials, 128 threads apart: coalesced in and out.
+      const long long slot = static_cast<long long>(KT_BM) * KT_BN;
+      float *mine = ws + (static_cast<long long>(tile) * KT_SPLIT + slice) *
+                             slot;
+#pragma unroll
+      for (int mi = 0; mi < KT_MI; ++mi) {
+#pragma unroll
+        for (int i = 0; i < KT_BN / 2; ++i) {
+          mine[((cons * KT_MI + mi) * (KT_BN / 2) + i) * 128 + t] = acc[mi][i];
+        }
+      }
+      __threadfence();
+      asm volatile("bar.sync %0, 128;" ::"r"(1 + cons) : "memory");
+      if (t == 0) {
+        arrived[cons] = atomicAdd(&sems[tile * KT_CONS + cons], 1u);
+      }
+      asm volatile("bar.sync %0, 128;" ::"r"(1 + cons) : "memory");
+      if (arrived[cons] != KT_SPLIT - 1) {
+        continue; // A later slice finishes this tile.
+      }
+      __threadfence();
+      const float *first = ws + static_cast<long long>(tile) * KT_SPLIT * slot;
+#pragma unroll
+      for (int mi = 0; mi < KT_MI; ++mi) {
+#pragma unroll
+        for (int i = 0; i < KT_BN / 2; ++i) {
+          const int at = ((cons * KT_MI + mi) * (KT_BN / 2) + i) * 128 + t;
+          float total = 0.0f;
+          for (int sl = 0; sl < KT_SPLIT; ++sl) {
+            total += sl == slice ? acc[mi][i] : __ldcg(first + sl * slot + at);
+          }
+          acc[mi][i] = total;
+        }
+      }
+      if (t == 0) {
+        sems[tile * KT_CONS + cons] = 0; // Ready for the next launch.
+      }
+    }
+#endif
 
     // Epilogue: accumulator element i of this thread is row
     // 16*warp + lane/4 + 8*((i/2)%2), column 8*(i/4) + 2*(lane%4) + i%2 of
@@ -178,13 +238,15 @@ std::string wgmmaWrapper(const Params &q, const GemmProblem &p) {
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
   std::string o = fmt::format(
-      "// ktune cuda.gemm.sm90: {} bm={} bn={} stages={} cons={} group={}\n"
+      "// ktune cuda.gemm.sm90: {} bm={} bn={} stages={} cons={} group={} "
+      "splitk={}\n"
       "#define KT_BM {}\n#define KT_BN {}\n#define KT_STAGES {}\n"
       "#define KT_CONS {}\n#define KT_GROUP {}\n#define KT_TRANS_A {}\n"
-      "#define KT_TRANS_B {}\n#define KT_BF16 {}\n#define KT_SM100 0\n",
-      p.key(), q.bm, q.bn, q.stages, q.cons, q.group, q.bm, q.bn, q.stages,
-      q.cons, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
-      p.dtype == DType::BF16 ? 1 : 0);
+      "#define KT_TRANS_B {}\n#define KT_BF16 {}\n#define KT_SM100 0\n"
+      "#define KT_SPLIT {}\n",
+      p.key(), q.bm, q.bn, q.stages, q.cons, q.group, q.splitk, q.bm, q.bn,
+      q.stages, q.cons, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
+      p.dtype == DType::BF16 ? 1 : 0, q.splitk);
   return o + cudagemm::deviceSource() + wgmmaWrapper(q, p) + kBody;
 }
 

@@ -140,11 +140,36 @@ Status CudaGemmBench::computeReference() {
 CudaMeasurement CudaGemmBench::measure(void *function,
                                        const cuda::GemmLaunchSpec &spec,
                                        double abandonAboveMs) {
+  // Split-K scratch, shared by the sets (launches run one after another on
+  // the stream; each leaves the semaphores zeroed for the next).
+  const uint64_t wsBytes = cuda::gemmWorkspaceBytes(spec, problem_);
+  const uint64_t sems = cuda::gemmSemaphores(spec, problem_);
+  auto grow = [&](cuda::DeviceBuffer &buf, uint64_t bytes) -> Status {
+    if (bytes > buf.bytes()) {
+      KT_ASSIGN_OR_RETURN(buf, ctx_->alloc(size_t(bytes)));
+    }
+    return Status::ok();
+  };
+  Status scratch = grow(workspace_, wsBytes);
+  if (scratch.isOk()) {
+    scratch = grow(semaphores_, sems * 4);
+  }
+  if (scratch.isOk() && sems > 0) {
+    scratch = ctx_->fill32(semaphores_, 0, size_t(sems));
+  }
+  if (!scratch.isOk()) {
+    CudaMeasurement out;
+    out.status = "launch-failed";
+    out.message = scratch.message();
+    return out;
+  }
   // One prepared launch per rotating set.
   std::vector<cuda::PreparedGemm> launches;
   for (const auto &set : sets_) {
     cuda::GemmOperands ops{set->a.ptr(), set->b.ptr(), set->c.ptr(), 1.0f,
                            0.0f};
+    ops.workspace = wsBytes ? workspace_.ptr() : 0;
+    ops.semaphores = sems ? semaphores_.ptr() : 0;
     auto g = cuda::prepareGemm(*ctx_, function, spec, problem_, ops,
                                device_.smCount);
     if (!g) {

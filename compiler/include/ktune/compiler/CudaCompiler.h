@@ -19,8 +19,9 @@ struct CudaResources {
   int spillStoreBytes = 0;
   int spillLoadBytes = 0;
   int staticSharedBytes = 0; ///< Static shared memory (dynamic excluded).
-  /// ptxas warnings about the kernel, e.g. "wgmma.mma_async instructions
-  /// are serialized ...": the tensor-core pipeline would stall.
+  /// Compiler warnings about the kernel and ptxas notes that the
+  /// tensor-core pipeline stalls ("wgmma.mma_async instructions are
+  /// serialized ...", "warpgroup.wait is injected ...").
   std::vector<std::string> warnings;
 };
 

@@ -28,10 +28,14 @@ TensorMap2d::Type mapType(DType t) {
 } // namespace
 
 std::string GemmLaunchSpec::toString() const {
-  return fmt::format(
+  std::string s = fmt::format(
       "threads={};smem={};tile={}x{};box_a={}x{};box_b={}x{};grid={}", threads,
       sharedBytes, tileM, tileN, boxARows, boxACols, boxBRows, boxBCols,
       persistent ? "persistent" : "tiles");
+  if (split > 1) {
+    s += fmt::format(";split={};sems={}", split, semaphoresPerTile);
+  }
+  return s;
 }
 
 Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
@@ -67,6 +71,10 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
     } else if (key == "box_b") {
       ok = parsePair(val, s.boxBRows, s.boxBCols);
       seen[4] = true;
+    } else if (key == "split") {
+      ok = parseInt(val, s.split) && s.split >= 1;
+    } else if (key == "sems") {
+      ok = parseInt(val, s.semaphoresPerTile);
     } else if (key == "grid") {
       ok = val == "persistent" || val == "tiles";
       s.persistent = val == "persistent";
@@ -76,7 +84,7 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
       return invalidArgument(fmt::format(
           "GEMM launch description '{}': bad field '{}' (expected "
           "threads=N;smem=N;tile=MxN;box_a=RxC;box_b=RxC;grid=persistent|"
-          "tiles)",
+          "tiles[;split=N;sems=N])",
           text, field));
     }
   }
@@ -90,14 +98,34 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
   return s;
 }
 
+namespace {
+int64_t tileCount(const GemmLaunchSpec &spec, const GemmProblem &p) {
+  return ((p.m + spec.tileM - 1) / spec.tileM) *
+         ((p.n + spec.tileN - 1) / spec.tileN);
+}
+} // namespace
+
 unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
                       int smCount) {
-  const int64_t tiles = ((p.m + spec.tileM - 1) / spec.tileM) *
-                        ((p.n + spec.tileN - 1) / spec.tileN);
+  const int64_t units = tileCount(spec, p) * spec.split;
   if (!spec.persistent) {
-    return unsigned(tiles);
+    return unsigned(units);
   }
-  return unsigned(std::max<int64_t>(1, std::min<int64_t>(tiles, smCount)));
+  return unsigned(std::max<int64_t>(1, std::min<int64_t>(units, smCount)));
+}
+
+uint64_t gemmWorkspaceBytes(const GemmLaunchSpec &spec, const GemmProblem &p) {
+  if (spec.split <= 1) {
+    return 0;
+  }
+  return uint64_t(tileCount(spec, p)) * uint64_t(spec.split) *
+         uint64_t(spec.tileM) * uint64_t(spec.tileN) * 4;
+}
+
+uint64_t gemmSemaphores(const GemmLaunchSpec &spec, const GemmProblem &p) {
+  return spec.split <= 1
+             ? 0
+             : uint64_t(tileCount(spec, p)) * uint64_t(spec.semaphoresPerTile);
 }
 
 Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
@@ -111,6 +139,13 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
   if (ops.c % 16 != 0) {
     return invalidArgument(
         fmt::format("{}: C must be 16-byte aligned", p.key()));
+  }
+  if (spec.split > 1 && (ops.workspace == 0 || ops.semaphores == 0)) {
+    return invalidArgument(fmt::format(
+        "{}: a split-K kernel (split={}) needs a workspace of {} bytes and "
+        "{} zeroed semaphores",
+        p.key(), spec.split, gemmWorkspaceBytes(spec, p),
+        gemmSemaphores(spec, p)));
   }
   // A and B as stored: row-major (outer x inner), `trans` swapping the
   // sides, 2-byte elements.
@@ -145,6 +180,8 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
   g.ldc = int(p.ldc);
   g.alpha = ops.alpha;
   g.beta = ops.beta;
+  g.workspace = ops.workspace;
+  g.semaphores = ops.semaphores;
   return g;
 }
 
@@ -154,7 +191,7 @@ Status launchPrepared(const Context &ctx, const PreparedGemm &g) {
   auto *m = const_cast<PreparedGemm *>(&g);
   return ctx.launch(g.function, g.config,
                     {&m->mapA, &m->mapB, &m->c, &m->m, &m->n, &m->k, &m->ldc,
-                     &m->alpha, &m->beta});
+                     &m->alpha, &m->beta, &m->workspace, &m->semaphores});
 }
 
 Status launchGemm(const Context &ctx, void *function,

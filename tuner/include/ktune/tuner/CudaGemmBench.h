@@ -80,6 +80,7 @@ private:
   CudaBenchOptions opt_;
   std::vector<std::unique_ptr<Set>> sets_;
   cuda::DeviceBuffer ref_, mag_, verdict_;
+  cuda::DeviceBuffer workspace_, semaphores_; ///< Split-K, grown on demand.
   cuda::LoadedModule refModule_;
   void *refFn_ = nullptr, *checkFn_ = nullptr;
   double referenceMs_ = 0;

@@ -14,9 +14,12 @@ namespace kt::cuda {
 
 /// The kernel's signature is fixed:
 ///   kt_gemm(CUtensorMap A, CUtensorMap B, T *C, int M, int N, int K,
-///           int ldc, float alpha, float beta)
+///           int ldc, float alpha, float beta, float *workspace,
+///           unsigned *semaphores)
 /// with A and B described as stored (row-major, transposes applied) and
-/// copied in boxes of boxA / boxB (rows x columns, 128-byte swizzle).
+/// copied in boxes of boxA / boxB (rows x columns, 128-byte swizzle). Split-K
+/// kernels (split > 1) need an f32 workspace and zeroed semaphores (see
+/// gemmWorkspaceBytes / gemmSemaphores); they leave the semaphores zeroed.
 struct GemmLaunchSpec {
   int threads = 0;
   int sharedBytes = 0;
@@ -25,9 +28,11 @@ struct GemmLaunchSpec {
   int boxBRows = 0, boxBCols = 0;
   /// One CTA per SM walking the tiles (true), or one CTA per tile.
   bool persistent = true;
+  /// K slices per tile (split-K) and semaphores per tile.
+  int split = 1, semaphoresPerTile = 0;
 
   /// "threads=384;smem=197760;tile=128x256;box_a=128x64;box_b=64x64;
-  /// grid=persistent".
+  /// grid=persistent", then ";split=4;sems=2" for split-K kernels.
   std::string toString() const;
 };
 
@@ -37,11 +42,17 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text);
 struct GemmOperands {
   uint64_t a = 0, b = 0, c = 0; ///< Device addresses (16-byte aligned).
   float alpha = 1.0f, beta = 0.0f;
+  /// Split-K only: gemmWorkspaceBytes() of f32 scratch and gemmSemaphores()
+  /// 32-bit counters, zeroed before first use.
+  uint64_t workspace = 0, semaphores = 0;
 };
 
 /// Number of CTAs a launch of `spec` uses for `p` on `smCount` SMs.
 unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
                       int smCount);
+/// Workspace bytes and semaphore count a split-K launch needs (0 if none).
+uint64_t gemmWorkspaceBytes(const GemmLaunchSpec &spec, const GemmProblem &p);
+uint64_t gemmSemaphores(const GemmLaunchSpec &spec, const GemmProblem &p);
 
 /// A launch with its tensor maps encoded and arguments bound, to repeat
 /// without host-side work (the maps hold the operand addresses).
@@ -52,6 +63,7 @@ struct PreparedGemm {
   uint64_t c = 0;
   int m = 0, n = 0, k = 0, ldc = 0;
   float alpha = 1.0f, beta = 0.0f;
+  uint64_t workspace = 0, semaphores = 0;
 };
 
 /// Encodes the A and B tensor maps and raises the function's dynamic shared

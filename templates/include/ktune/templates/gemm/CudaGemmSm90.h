@@ -24,6 +24,9 @@ namespace kt {
 ///   cons    consumer warpgroups, 1 or 2
 ///   group   tile order: tiles are visited in bands of `group` tile rows
 ///           (1 = row by row), for L2 reuse of B
+///   splitk  K slices per tile, 1, 2, 4 or 8 (default 1): for skinny
+///           problems whose tiles alone would leave SMs idle; the slices'
+///           f32 partials meet in a workspace and the last one stores
 /// validate() rejects configurations over the 227 KiB of shared memory a
 /// block may use on sm_90a or over 128 accumulator registers per thread.
 class CudaGemmSm90 final : public GemmTemplate {
