@@ -140,7 +140,9 @@ TEST_CASE("an sm90 instance carries a launch description that parses") {
   Config split = cfg(128, 192, 4, 2);
   split.set("splitk", 2);
   GemmProblem p = bf16("NT", 1000, 999, 4096);
+  p.ldc = 1000;
   auto src = t.instantiate(split, p, sm90());
+  INFO(src.status().toString());
   REQUIRE(src.isOk());
   REQUIRE_THAT(src->text, Catch::Contains("#define KT_SPLIT 2"));
   auto spec = cuda::parseGemmLaunchSpec(src->launch);
