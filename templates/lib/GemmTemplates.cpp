@@ -3,6 +3,7 @@
 
 #include "ktune/templates/gemm/CpuGemmDotMlir.h"
 #include "ktune/templates/gemm/CpuGemmMlir.h"
+#include "ktune/templates/gemm/CudaGemmMlir.h"
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 
@@ -15,8 +16,9 @@ const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CpuGemmDotMlir cpuDotMlir;
   static const CudaGemmSm90 cudaSm90;
   static const CudaGemmSm100 cudaSm100;
-  static const std::vector<const GemmTemplate *> all = {&cpuMlir, &cpuDotMlir,
-                                                        &cudaSm90, &cudaSm100};
+  static const CudaGemmMlir cudaMlir;
+  static const std::vector<const GemmTemplate *> all = {
+      &cpuMlir, &cpuDotMlir, &cudaSm90, &cudaSm100, &cudaMlir};
   return all;
 }
 

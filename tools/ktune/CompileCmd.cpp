@@ -6,6 +6,7 @@
 
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/compiler/CudaCompiler.h"
+#include "ktune/compiler/MlirGpu.h"
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/CompileWorker.h"
 
@@ -32,7 +33,8 @@ Runner addCompile(CLI::App &app) {
   c->add_option("--problem", a->problem, "Problem signature")->required();
   c->add_option("--emit", a->emit,
                 "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm; "
-                "cuda: cuda (default) | ptx | cubin | resources | sass");
+                "cuda: cuda (default; the source, also mlir) | ptx | cubin | "
+                "resources | sass");
   c->add_option("--config", a->config,
                 "Parameters 'mr=6;nv=2;...' (default: each family's default "
                 "configuration for the problem)");
@@ -62,7 +64,7 @@ Runner addCompile(CLI::App &app) {
       if (Status s = checkCudaEmit(emit); !s.isOk()) {
         return fail(s.message());
       }
-      auto made = CudaCompiler::create(*target, "");
+      auto made = CudaCompiler::create(*target, "", mlirPtxFrontend());
       if (!made) {
         return fail(made.status().message());
       }

@@ -24,21 +24,21 @@ std::string resourceReport(const CudaKernelBinary &bin,
 } // namespace
 
 Status checkCudaEmit(const std::string &emit) {
-  for (const char *e : {"cuda", "ptx", "cubin", "resources", "sass"}) {
+  for (const char *e : {"cuda", "mlir", "ptx", "cubin", "resources", "sass"}) {
     if (emit == e) {
       return Status::ok();
     }
   }
   return invalidArgument(fmt::format(
-      "unknown --emit '{}' for a cuda target; expected cuda, ptx, cubin, "
-      "resources or sass",
+      "unknown --emit '{}' for a cuda target; expected cuda or mlir (the "
+      "instance's source), ptx, cubin, resources or sass",
       emit));
 }
 
 Result<std::string> emitCuda(const CudaCompiler &compiler,
                              const KernelSource &src, const std::string &emit) {
   KT_RETURN_IF_ERROR(checkCudaEmit(emit));
-  if (emit == "cuda") {
+  if (emit == "cuda" || emit == "mlir") {
     return src.text;
   }
   KT_ASSIGN_OR_RETURN(CudaKernelBinary bin, compiler.compile(src, ""));

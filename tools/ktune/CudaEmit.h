@@ -1,5 +1,6 @@
-// `ktune compile` for cuda targets: the CUDA C++ instance, NVRTC's PTX, the
-// cubin, ptxas' resource report, or SASS (where a disassembler exists).
+// `ktune compile` for cuda targets: the instance's source (CUDA C++ or
+// MLIR), its PTX, the cubin, ptxas' resource report, or SASS (where a
+// disassembler exists).
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -9,7 +10,8 @@
 
 namespace kt::cli {
 
-/// "cuda", "ptx", "cubin", "resources" or "sass"; InvalidArgument otherwise.
+/// "cuda" / "mlir" (the source), "ptx", "cubin", "resources" or "sass";
+/// InvalidArgument otherwise.
 Status checkCudaEmit(const std::string &emit);
 
 /// The requested form of `src` compiled by `compiler`. "cubin" returns the

@@ -1,6 +1,7 @@
 // The MLIR half of the CPU path, through MLIR's C++ API (in process).
 #include "ktune/compiler/MlirPipeline.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -132,6 +133,54 @@ Status lower(Session &s, mlir::ModuleOp m) {
 } // namespace
 
 const char *mlirPipelineVersion() { return "kt-cpu-lower/2"; }
+
+std::string nvvmPipeline(const std::string &arch, const char *format) {
+  // sm_100a needs PTX 8.6, sm_90a 8.0; kernels are specialised to static
+  // shapes, so memrefs cross the launch as bare pointers.
+  const char *ptx = arch == "sm_100a" ? "+ptx86" : "+ptx80";
+  return "gpu-lower-to-nvvm-pipeline{cubin-chip=" + arch +
+         " cubin-features=" + ptx + " cubin-format=" + format +
+         " kernel-bare-ptr-calling-convention=1}";
+}
+
+namespace {
+
+Status runGpuPipeline(Session &s, mlir::ModuleOp m, const std::string &arch,
+                      const char *format) {
+  mlir::PassManager pm(&s.ctx, mlir::ModuleOp::getOperationName());
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (mlir::failed(
+          mlir::parsePassPipeline(nvvmPipeline(arch, format), pm, es))) {
+    return internalError("bad NVVM pipeline: " + err);
+  }
+  if (mlir::failed(pm.run(m))) {
+    return s.error("lowering the GPU kernel to NVVM / PTX for " + arch +
+                   " failed");
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+Result<std::string> mlirGpuToPtx(const std::string &text,
+                                 const std::string &arch) {
+  Session s;
+  KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
+  KT_RETURN_IF_ERROR(runGpuPipeline(s, *m, arch, "isa"));
+  std::string ptx;
+  m->walk([&](mlir::gpu::BinaryOp bin) {
+    for (mlir::Attribute a : bin.getObjects()) {
+      if (auto obj = llvm::dyn_cast<mlir::gpu::ObjectAttr>(a)) {
+        ptx = obj.getObject().str();
+      }
+    }
+  });
+  if (ptx.empty()) {
+    return s.error("the NVVM pipeline produced no PTX object");
+  }
+  return ptx;
+}
 
 Result<std::string> scheduleMlir(const std::string &text) {
   Session s;

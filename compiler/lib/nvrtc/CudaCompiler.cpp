@@ -2,6 +2,7 @@
 
 #include "ktune/base/Hash.h"
 #include "ktune/compiler/BinaryCache.h"
+#include "ktune/compiler/NvJitLink.h"
 #include "ktune/compiler/NvrtcCompiler.h"
 
 #include <fmt/format.h>
@@ -130,7 +131,8 @@ Result<CudaResources> parsePtxasReport(const std::string &log,
 }
 
 Result<CudaCompiler> CudaCompiler::create(TargetDesc target,
-                                          std::string cacheDir) {
+                                          std::string cacheDir,
+                                          PtxFrontend mlir) {
   if (target.kind != TargetKind::Cuda) {
     return invalidArgument("CudaCompiler needs a cuda target, got " +
                            target.toString());
@@ -145,20 +147,28 @@ Result<CudaCompiler> CudaCompiler::create(TargetDesc target,
   }
   c.fingerprint_ = fmt::format("{};arch={};flags={}", nvrtc->version(),
                                c.target_.arch, flags);
+  c.mlir_ = std::move(mlir);
   return c;
 }
 
 Result<CudaKernelBinary>
 CudaCompiler::compile(const KernelSource &src,
                       const std::string &identity) const {
-  if (src.language != "cuda") {
+  if (src.language != "cuda" && src.language != "mlir") {
     return invalidArgument(fmt::format(
-        "CudaCompiler compiles CUDA C++, not '{}' source", src.language));
+        "CudaCompiler compiles CUDA C++ or MLIR, not '{}' source",
+        src.language));
   }
-  KT_ASSIGN_OR_RETURN(const NvrtcCompiler *nvrtc, NvrtcCompiler::get());
+  const bool isMlir = src.language == "mlir";
+  if (isMlir && !mlir_.toPtx) {
+    return failedPrecondition(
+        "MLIR kernel sources compile only where ktune's MLIR compiler is "
+        "linked (the ktune program), not in this process");
+  }
   BinaryCache cache(cacheDir_);
-  const std::string key =
-      sha256Hex(fingerprint_ + "\n" + identity + "\n" + src.text);
+  const std::string key = sha256Hex(
+      fingerprint_ + "\n" + (isMlir ? mlir_.fingerprint + "\n" : "") +
+      identity + "\n" + src.text);
   CudaKernelBinary out;
   auto cubin = cache.get(key);
   auto log = cache.get(key + "-log");
@@ -168,20 +178,37 @@ CudaCompiler::compile(const KernelSource &src,
     out.fromCache = true;
   } else {
     auto start = std::chrono::steady_clock::now();
-    const std::string name = src.entry + ".cu";
-    KT_ASSIGN_OR_RETURN(
-        NvrtcOutput o, nvrtc->compile(src.text, name, target_.arch, options()));
+    if (isMlir) {
+      KT_ASSIGN_OR_RETURN(out, compileMlir(src));
+    } else {
+      KT_ASSIGN_OR_RETURN(const NvrtcCompiler *nvrtc, NvrtcCompiler::get());
+      KT_ASSIGN_OR_RETURN(NvrtcOutput o,
+                          nvrtc->compile(src.text, src.entry + ".cu",
+                                         target_.arch, options()));
+      out.cubin = std::move(o.cubin);
+      out.ptx = std::move(o.ptx);
+      out.log = std::move(o.log);
+    }
     out.compileMs = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    out.cubin = std::move(o.cubin);
-    out.ptx = std::move(o.ptx);
-    out.log = std::move(o.log);
     cache.put(key, out.cubin);
     cache.put(key + "-log", out.log.empty() ? std::string(" ") : out.log);
   }
   KT_ASSIGN_OR_RETURN(out.resources, parsePtxasReport(out.log, src.entry));
   out.hash = sha256Hex(out.cubin);
+  return out;
+}
+
+Result<CudaKernelBinary>
+CudaCompiler::compileMlir(const KernelSource &src) const {
+  KT_ASSIGN_OR_RETURN(const NvJitLink *jit, NvJitLink::get());
+  CudaKernelBinary out;
+  KT_ASSIGN_OR_RETURN(out.ptx, mlir_.toPtx(src.text, target_.arch));
+  KT_ASSIGN_OR_RETURN(NvJitLinkOutput linked,
+                      jit->link(out.ptx, src.entry + ".ptx", target_.arch));
+  out.cubin = std::move(linked.cubin);
+  out.log = std::move(linked.log);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "ktune/device/TargetDesc.h"
 #include "ktune/templates/GemmTemplate.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -43,22 +44,35 @@ struct CudaKernelBinary {
   bool fromCache = false;
 };
 
+/// Turns an MLIR kernel source into PTX for an arch ("sm_90a"), and names
+/// itself for cache keys. Provided by ktune_compiler (MlirGpu.h), which
+/// links MLIR; this library does not.
+struct PtxFrontend {
+  std::function<Result<std::string>(const std::string &mlir,
+                                    const std::string &arch)>
+      toPtx;
+  std::string fingerprint;
+};
+
 /// Thread-safety: compile() may run concurrently.
 class CudaCompiler {
 public:
   /// `target` must be a cuda target ("cuda:sm_90a", "cuda:sm_100a");
   /// `cacheDir` empty disables the on-disk cache. Unavailable where NVRTC
-  /// is absent.
-  static Result<CudaCompiler> create(TargetDesc target, std::string cacheDir);
+  /// is absent. Without `mlir`, MLIR sources are refused (the GPU worker
+  /// links no MLIR; ktune compiles them).
+  static Result<CudaCompiler> create(TargetDesc target, std::string cacheDir,
+                                     PtxFrontend mlir = {});
 
   /// "nvrtc-13.0;arch=sm_90a;flags=...": enters every cache key and every
   /// stored result.
   const std::string &fingerprint() const { return fingerprint_; }
   const TargetDesc &target() const { return target_; }
 
-  /// Compiles `src` (language "cuda"). A compile error is InvalidArgument
-  /// with NVRTC's log; `identity` (template hash + params + problem) is
-  /// folded into the cache key with the source and the fingerprint.
+  /// Compiles `src`: language "cuda" with NVRTC, "mlir" with the PTX
+  /// frontend then nvJitLink. A compile error is InvalidArgument with the
+  /// compiler's log; `identity` (template hash + params + problem) is folded
+  /// into the cache key with the source and the fingerprint.
   Result<CudaKernelBinary> compile(const KernelSource &src,
                                    const std::string &identity) const;
 
@@ -67,9 +81,12 @@ public:
 
 private:
   CudaCompiler() = default;
+  Result<CudaKernelBinary> compileMlir(const KernelSource &src) const;
+
   TargetDesc target_;
   std::string cacheDir_;
   std::string fingerprint_;
+  PtxFrontend mlir_;
 };
 
 } // namespace kt

@@ -26,6 +26,15 @@ Result<std::string> lowerMlirToLlvmDialect(const std::string &text);
 Result<std::unique_ptr<llvm::Module>> mlirToLlvmIr(const std::string &text,
                                                    llvm::LLVMContext &ctx);
 
+/// The GPU path: parses a module holding a gpu.module for an NVVM target,
+/// lowers it with MLIR's NVVM pipeline (bare-pointer kernel arguments) and
+/// returns the PTX the NVPTX backend produced, in process. `arch`:
+/// "sm_90a", "sm_100a".
+Result<std::string> mlirGpuToPtx(const std::string &text,
+                                 const std::string &arch);
+/// The NVVM pipeline's options for `arch` (part of the fingerprint).
+std::string nvvmPipeline(const std::string &arch, const char *format);
+
 /// Registers the project's passes and pipelines (kt-opt uses this):
 /// "kt-strip-transform" and the pipeline "kt-cpu-lower".
 void registerKtPasses();

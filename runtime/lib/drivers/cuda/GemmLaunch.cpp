@@ -28,6 +28,11 @@ TensorMap2d::Type mapType(DType t) {
 } // namespace
 
 std::string GemmLaunchSpec::toString() const {
+  if (pointers) {
+    return fmt::format("threads={};smem={};tile={}x{};grid={};args=pointers",
+                       threads, sharedBytes, tileM, tileN,
+                       persistent ? "persistent" : "tiles");
+  }
   std::string s = fmt::format(
       "threads={};smem={};tile={}x{};box_a={}x{};box_b={}x{};grid={}", threads,
       sharedBytes, tileM, tileN, boxARows, boxACols, boxBRows, boxBCols,
@@ -71,6 +76,9 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
     } else if (key == "box_b") {
       ok = parsePair(val, s.boxBRows, s.boxBCols);
       seen[4] = true;
+    } else if (key == "args") {
+      ok = val == "pointers" || val == "tma";
+      s.pointers = val == "pointers";
     } else if (key == "split") {
       ok = parseInt(val, s.split) && s.split >= 1;
     } else if (key == "sems") {
@@ -84,7 +92,7 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
       return invalidArgument(fmt::format(
           "GEMM launch description '{}': bad field '{}' (expected "
           "threads=N;smem=N;tile=MxN;box_a=RxC;box_b=RxC;grid=persistent|"
-          "tiles[;split=N;sems=N])",
+          "tiles[;split=N;sems=N][;args=pointers|tma])",
           text, field));
     }
   }
@@ -140,6 +148,21 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
     return invalidArgument(
         fmt::format("{}: C must be 16-byte aligned", p.key()));
   }
+  if (spec.pointers) {
+    PreparedGemm g;
+    g.function = function;
+    g.pointers = true;
+    g.a = ops.a;
+    g.b = ops.b;
+    g.c = ops.c;
+    g.alpha = ops.alpha;
+    g.beta = ops.beta;
+    g.config.grid[0] = gemmGridSize(spec, p, smCount);
+    g.config.block[0] = unsigned(spec.threads);
+    g.config.sharedBytes = unsigned(spec.sharedBytes);
+    g.config.stream = stream;
+    return g;
+  }
   if (spec.split > 1 && (ops.workspace == 0 || ops.semaphores == 0)) {
     return invalidArgument(fmt::format(
         "{}: a split-K kernel (split={}) needs a workspace of {} bytes and "
@@ -189,6 +212,10 @@ Status launchPrepared(const Context &ctx, const PreparedGemm &g) {
   // The driver copies the arguments at launch; const_cast only satisfies
   // the void ** signature.
   auto *m = const_cast<PreparedGemm *>(&g);
+  if (g.pointers) {
+    return ctx.launch(g.function, g.config,
+                      {&m->a, &m->b, &m->c, &m->alpha, &m->beta});
+  }
   return ctx.launch(g.function, g.config,
                     {&m->mapA, &m->mapB, &m->c, &m->m, &m->n, &m->k, &m->ldc,
                      &m->alpha, &m->beta, &m->workspace, &m->semaphores});

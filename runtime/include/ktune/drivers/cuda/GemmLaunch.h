@@ -30,9 +30,15 @@ struct GemmLaunchSpec {
   bool persistent = true;
   /// K slices per tile (split-K) and semaphores per tile.
   int split = 1, semaphoresPerTile = 0;
+  /// The other signature, of kernels specialised to a problem's shapes
+  /// (cuda.gemm.mlir): kt_gemm(T *A, T *B, T *C, float alpha, float beta),
+  /// one CTA per tile, tile index blockIdx.x = tm * tilesN + tn.
+  bool pointers = false;
 
   /// "threads=384;smem=197760;tile=128x256;box_a=128x64;box_b=64x64;
-  /// grid=persistent", then ";split=4;sems=2" for split-K kernels.
+  /// grid=persistent", then ";split=4;sems=2" for split-K kernels;
+  /// "threads=256;smem=0;tile=128x128;grid=tiles;args=pointers" for
+  /// pointer kernels.
   std::string toString() const;
 };
 
@@ -64,6 +70,8 @@ struct PreparedGemm {
   int m = 0, n = 0, k = 0, ldc = 0;
   float alpha = 1.0f, beta = 0.0f;
   uint64_t workspace = 0, semaphores = 0;
+  bool pointers = false;
+  uint64_t a = 0, b = 0; ///< Pointer kernels only.
 };
 
 /// Encodes the A and B tensor maps and raises the function's dynamic shared

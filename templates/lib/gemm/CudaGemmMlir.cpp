@@ -1,0 +1,145 @@
+// cuda.gemm.mlir: tuning space, legality and instantiation (the MLIR text is
+// generated in CudaGemmMlirKernel.cpp).
+#include "ktune/templates/gemm/CudaGemmMlir.h"
+
+#include "CudaGemmCommon.h"
+#include "CudaGemmMlirKernel.h"
+
+#include "ktune/base/Hash.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "cuda.gemm.mlir/1";
+constexpr const char *kKeys[] = {"bm", "bn", "wm", "wn", "bk"};
+/// Static shared memory without opting in.
+constexpr int64_t kStaticShared = 48 * 1024;
+
+bool served(const TargetDesc &t) {
+  return t.kind == TargetKind::Cuda &&
+         (t.arch == "sm_90a" || t.arch == "sm_100a");
+}
+
+} // namespace
+
+std::string CudaGemmMlir::sourceHash() const {
+  GemmProblem p;
+  p.dtype = DType::BF16;
+  p.m = p.n = p.k = 256;
+  p.setDefaultLeadingDims();
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   mlirgemm::kernelSource({128, 128, 64, 32, 32}, p, "sm_90a"));
+}
+
+bool CudaGemmMlir::supports(const GemmProblem &p, const TargetDesc &t) const {
+  // Bare pointers and element loads: no pitch or alignment rule beyond
+  // 4-byte alignment of C rows for nothing (C is stored element-wise).
+  return served(t) && (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
+         p.m <= INT32_MAX && p.n <= INT32_MAX && p.k <= INT32_MAX;
+}
+
+Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
+                              const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 GEMMs on cuda:sm_90a and cuda:sm_100a (got {} on "
+        "{})",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(p.validate());
+  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
+  const mlirgemm::Params q = mlirgemm::readParams(c);
+  auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
+  if (!pow2(q.bm) || q.bm < 32 || q.bm > 256 || !pow2(q.bn) || q.bn < 32 ||
+      q.bn > 256) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={}: tile sides are powers of two in 32..256", q.bm, q.bn));
+  }
+  if (q.wm % 16 != 0 || q.wn % 8 != 0 || q.wm <= 0 || q.wn <= 0 ||
+      q.bm % q.wm != 0 || q.bn % q.wn != 0) {
+    return invalidArgument(fmt::format(
+        "wm={} wn={}: warp tiles are multiples of 16 x 8 (the mma shape) "
+        "dividing bm={} x bn={}",
+        q.wm, q.wn, q.bm, q.bn));
+  }
+  if (q.bk != 16 && q.bk != 32 && q.bk != 64) {
+    return invalidArgument(fmt::format("bk={} must be 16, 32 or 64", q.bk));
+  }
+  const int64_t threads = mlirgemm::threads(q);
+  if (threads > 1024) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={} wm={} wn={} makes {} threads; a block has at most 1024",
+        q.bm, q.bn, q.wm, q.wn, threads));
+  }
+  const int64_t accumulators = (q.wm / 16) * (q.wn / 8) * 4;
+  if (accumulators > 128) {
+    return invalidArgument(fmt::format(
+        "wm={} wn={} needs {} f32 accumulators per thread; at most 128",
+        q.wm, q.wn, accumulators));
+  }
+  if (mlirgemm::sharedBytes(q) > kStaticShared) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={} bk={} needs {} bytes of static shared memory; at most "
+        "{}",
+        q.bm, q.bn, q.bk, mlirgemm::sharedBytes(q), kStaticShared));
+  }
+  return Status::ok();
+}
+
+Config CudaGemmMlir::defaultConfig(const GemmProblem &p,
+                                   const TargetDesc &) const {
+  if (p.m <= 32) {
+    return {{"bm", 32}, {"bn", 128}, {"wm", 32}, {"wn", 32}, {"bk", 32}};
+  }
+  return {{"bm", 128}, {"bn", 128}, {"wm", 64}, {"wn", 32}, {"bk", 32}};
+}
+
+std::vector<Config> CudaGemmMlir::space(const GemmProblem &p,
+                                        const TargetDesc &t) const {
+  std::vector<Config> out;
+  if (!supports(p, t)) {
+    return out;
+  }
+  const Config def = defaultConfig(p, t);
+  out.push_back(def);
+  for (int64_t bm : {32, 64, 128, 256}) {
+    for (int64_t bn : {32, 64, 128, 256}) {
+      for (int64_t wm : {16, 32, 64}) {
+        for (int64_t wn : {16, 32, 64}) {
+          for (int64_t bk : {16, 32, 64}) {
+            if ((bm > 32 && bm >= 2 * p.m) || (bn > 32 && bn >= 2 * p.n)) {
+              continue;
+            }
+            Config c{{"bm", bm}, {"bn", bn}, {"wm", wm}, {"wn", wn},
+                     {"bk", bk}};
+            if (!(c == def) && validate(c, p, t).isOk()) {
+              out.push_back(c);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Result<KernelSource> CudaGemmMlir::instantiate(const Config &c,
+                                               const GemmProblem &p,
+                                               const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const mlirgemm::Params q = mlirgemm::readParams(c);
+  cuda::GemmLaunchSpec launch;
+  launch.threads = int(mlirgemm::threads(q));
+  launch.sharedBytes = 0; // All static.
+  launch.tileM = int(q.bm);
+  launch.tileN = int(q.bn);
+  launch.persistent = false;
+  launch.pointers = true;
+  return KernelSource{"mlir", mlirgemm::kernelSource(q, p, t.arch), "kt_gemm",
+                      launch.toString()};
+}
+
+} // namespace kt
