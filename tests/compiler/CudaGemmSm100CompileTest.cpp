@@ -31,6 +31,8 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
         INFO(p.key() << " " << c.toString());
         CudaKernelBinary bin =
             test::compileWithinLimits(*compiler, t, c, p, 192);
+        REQUIRE_THAT(bin.ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
+        REQUIRE_THAT(bin.ptx, Catch::Contains("mbarrier.try_wait.parity"));
         for (const char *insn :
              {"tcgen05.mma.cta_group::1.kind::f16", "tcgen05.alloc",
               "tcgen05.commit", "tcgen05.ld.sync.aligned.32x32b.x16",

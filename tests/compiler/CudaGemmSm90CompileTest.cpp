@@ -49,6 +49,8 @@ TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
         const std::string mma = "wgmma.mma_async.sync.aligned.m64n" +
                                 std::to_string(c.get("bn")) + "k16.f32." + ty +
                                 "." + ty;
+        REQUIRE_THAT(bin.ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
+        REQUIRE_THAT(bin.ptx, Catch::Contains("mbarrier.try_wait.parity"));
         REQUIRE_THAT(bin.ptx, Catch::Contains(mma));
         // imm-trans-a: 1 for an M-major A (TN, TT); imm-trans-b: 1 for an
         // N-major B (NN, TN).

@@ -12,3 +12,11 @@ kt_add_test(nvrtc_tests cuda
 kt_add_test(cuda_run_tests cuda
   SOURCES compiler/CudaRunTest.cpp compiler/CudaGemmRunTest.cpp
   LIBS ktune_nvrtc)
+# cuda.gemm.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins without a GPU, and
+# on an sm_90 GPU against a host reference (skipped without the toolkit).
+kt_add_test(cuda_mlir_tests cuda
+  SOURCES compiler/CudaGemmMlirTest.cpp
+  LIBS ktune_compiler)
+kt_add_test(cuda_mlir_run_tests cuda
+  SOURCES compiler/CudaGemmMlirRunTest.cpp
+  LIBS ktune_compiler)

@@ -31,6 +31,27 @@ TEST_CASE("a GEMM launch description round-trips through its text") {
   REQUIRE(split->semaphoresPerTile == 2);
 }
 
+TEST_CASE("a pointer-kernel launch description needs no TMA boxes") {
+  cuda::GemmLaunchSpec s;
+  s.threads = 256;
+  s.tileM = s.tileN = 128;
+  s.persistent = false;
+  s.pointers = true;
+  REQUIRE(s.toString() ==
+          "threads=256;smem=0;tile=128x128;grid=tiles;args=pointers");
+  auto back = cuda::parseGemmLaunchSpec(s.toString());
+  REQUIRE(back.isOk());
+  REQUIRE(back->pointers);
+  GemmProblem p;
+  p.m = 1000;
+  p.n = 300;
+  p.k = 64;
+  REQUIRE(cuda::gemmGridSize(*back, p, 132) == 8 * 3);
+  REQUIRE_FALSE(
+      cuda::parseGemmLaunchSpec("threads=256;smem=0;tile=128x128;grid=tiles")
+          .isOk());
+}
+
 TEST_CASE("a malformed GEMM launch description names the bad field") {
   auto bad = [](const char *text) {
     auto r = cuda::parseGemmLaunchSpec(text);

@@ -1,6 +1,7 @@
 // Shared test helper: compile one CUDA GEMM template instance for a sampled
 // problem and check what every such kernel must satisfy per ptxas: a cubin,
-// no spills, no static shared memory, no warnings (serialised wgmma), and
+// no spills, static shared memory within a bound, no warnings (serialised
+// wgmma), and
 // registers within the block's share of the register file; and, where
 // nvdisasm exists, the tensor-core instructions in the SASS.
 #pragma once
@@ -28,11 +29,13 @@ inline GemmProblem sampledCudaProblem(const char *layout, DType dt) {
 }
 
 /// Compiles (t, c, p) with `compiler` and checks the limits above for a
-/// block of `threads` threads; returns the binary for further checks.
+/// block of `threads` threads using at most `staticShared` bytes of static
+/// shared memory; returns the binary for further checks.
 inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
                                             const GemmTemplate &t,
                                             const Config &c,
-                                            const GemmProblem &p, int threads) {
+                                            const GemmProblem &p, int threads,
+                                            int staticShared = 0) {
   INFO(p.key() << " " << c.toString());
   REQUIRE(t.validate(c, p, compiler.target()).isOk());
   auto src = t.instantiate(c, p, compiler.target());
@@ -44,15 +47,13 @@ inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
                              "\x7f"
                              "ELF") == 0);
   REQUIRE_THAT(bin->ptx, Catch::Contains(".target " + compiler.target().arch));
-  REQUIRE_THAT(bin->ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
-  REQUIRE_THAT(bin->ptx, Catch::Contains("mbarrier.try_wait.parity"));
   const CudaResources &r = bin->resources;
   INFO(bin->log);
   REQUIRE(r.registers > 0);
   REQUIRE(r.registers * threads <= 65536);
   REQUIRE(r.spillStoreBytes == 0);
   REQUIRE(r.spillLoadBytes == 0);
-  REQUIRE(r.staticSharedBytes == 0);
+  REQUIRE(r.staticSharedBytes <= staticShared);
   REQUIRE(r.warnings.empty());
   return std::move(*bin);
 }

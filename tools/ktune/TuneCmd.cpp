@@ -2,6 +2,7 @@
 #include "Commands.h"
 
 #include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/MlirGpu.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/ProblemsFile.h"
 #include "ktune/tuner/CudaTuner.h"
@@ -86,6 +87,7 @@ Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
   opt.progress = !a.quiet;
   opt.cancel = &gCancel;
   opt.vendorAlgorithms = a.noVendor ? 0 : 4;
+  opt.mlir = mlirPtxFrontend();
   return std::make_unique<CudaTuner>(gpu, toolchain, store, opt);
 }
 

@@ -1,6 +1,7 @@
 #include "ktune/tuner/CudaTuner.h"
 
 #include "Progress.h"
+#include "ScratchDir.h"
 #include "Search.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CublasLt.h"
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <fstream>
 
 namespace kt {
 
@@ -45,6 +47,42 @@ Validators CudaTuner::validators() const {
           fingerprint_};
 }
 
+Result<std::vector<Config>> CudaTuner::precompile(
+    const GemmTemplate &tmpl, const GemmProblem &problem,
+    const std::vector<Config> &batch, const std::string &dir,
+    const std::function<Status(const CudaCandidateResult &)> &onResult) {
+  if (dir.empty()) {
+    return internalError("no scratch folder for prebuilt cubins");
+  }
+  KT_ASSIGN_OR_RETURN(
+      CudaCompiler compiler,
+      CudaCompiler::create(target_, opt_.worker.cacheDir, opt_.mlir));
+  std::vector<Config> ready;
+  for (const Config &c : batch) {
+    auto src = tmpl.instantiate(c, problem, target_);
+    Result<CudaKernelBinary> bin =
+        src ? compiler.compile(*src, tmpl.name() + "|" + tmpl.sourceHash() +
+                                         "|" + problem.key() + "|" +
+                                         c.toString())
+            : Result<CudaKernelBinary>(src.status());
+    if (!bin) {
+      CudaCandidateResult r;
+      r.config = c;
+      r.status = "compile-failed";
+      r.message = bin.status().message();
+      KT_RETURN_IF_ERROR(onResult(r));
+      continue;
+    }
+    std::ofstream out(dir + "/" + prebuiltCubinName(c), std::ios::binary);
+    out.write(bin->cubin.data(), std::streamsize(bin->cubin.size()));
+    if (!out) {
+      return internalError("cannot write a prebuilt cubin under " + dir);
+    }
+    ready.push_back(c);
+  }
+  return ready;
+}
+
 Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
   ProblemOutcome outcome;
@@ -63,19 +101,28 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
       w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
     bestMs = (*w)->timeMs;
   }
-  // Each family: its name, hash, space and first configuration.
+  // Each family: its name, hash, space and first configuration; `tmpl` is
+  // null for the vendor family and set for MLIR ones, which are compiled
+  // here (the worker links no MLIR) and handed over as cubins.
   struct Family {
     std::string name, hash;
     std::vector<Config> space;
     Config initial;
+    const GemmTemplate *mlir = nullptr;
   };
   std::vector<Family> families;
   for (const GemmTemplate *t : gemmTemplates()) {
-    if (t->supports(problem, target_)) {
-      families.push_back({t->name(), t->sourceHash(),
-                          t->space(problem, target_),
-                          t->defaultConfig(problem, target_)});
+    if (!t->supports(problem, target_)) {
+      continue;
     }
+    Config initial = t->defaultConfig(problem, target_);
+    auto probe = t->instantiate(initial, problem, target_);
+    const bool isMlir = probe.isOk() && probe->language == "mlir";
+    if (isMlir && !opt_.mlir.toPtx) {
+      continue; // No MLIR compiler in this process.
+    }
+    families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
+                        initial, isMlir ? t : nullptr});
   }
   if (families.empty()) {
     return invalidArgument(
@@ -151,10 +198,28 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
         }
         return Status::ok();
       };
-      auto dev = measureInWorker(opt_.worker, problem, fam.name, batch,
+      CudaWorkerOptions worker = opt_.worker;
+      ScratchDir prebuilt("ktune-prebuilt");
+      auto isBudget = [](const Status &st) {
+        return st.code() == StatusCode::FailedPrecondition &&
+               st.message() == "budget";
+      };
+      if (fam.mlir) {
+        auto ready = precompile(*fam.mlir, problem, batch,
+                                prebuilt.path.string(), onResult);
+        if (!ready && !isBudget(ready.status())) {
+          progress.finish();
+          return ready.status();
+        }
+        batch = ready ? *ready : std::vector<Config>{};
+        worker.prebuiltDir = prebuilt.path.string();
+        if (batch.empty()) {
+          continue;
+        }
+      }
+      auto dev = measureInWorker(worker, problem, fam.name, batch,
                                  bestMs.value_or(0), onResult);
-      if (!dev && !(dev.status().code() == StatusCode::FailedPrecondition &&
-                    dev.status().message() == "budget")) {
+      if (!dev && !isBudget(dev.status())) {
         progress.finish();
         return dev.status();
       }

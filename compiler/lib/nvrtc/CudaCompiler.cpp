@@ -155,9 +155,9 @@ Result<CudaKernelBinary>
 CudaCompiler::compile(const KernelSource &src,
                       const std::string &identity) const {
   if (src.language != "cuda" && src.language != "mlir") {
-    return invalidArgument(fmt::format(
-        "CudaCompiler compiles CUDA C++ or MLIR, not '{}' source",
-        src.language));
+    return invalidArgument(
+        fmt::format("CudaCompiler compiles CUDA C++ or MLIR, not '{}' source",
+                    src.language));
   }
   const bool isMlir = src.language == "mlir";
   if (isMlir && !mlir_.toPtx) {
@@ -166,9 +166,9 @@ CudaCompiler::compile(const KernelSource &src,
         "linked (the ktune program), not in this process");
   }
   BinaryCache cache(cacheDir_);
-  const std::string key = sha256Hex(
-      fingerprint_ + "\n" + (isMlir ? mlir_.fingerprint + "\n" : "") +
-      identity + "\n" + src.text);
+  const std::string key =
+      sha256Hex(fingerprint_ + "\n" + (isMlir ? mlir_.fingerprint + "\n" : "") +
+                identity + "\n" + src.text);
   CudaKernelBinary out;
   auto cubin = cache.get(key);
   auto log = cache.get(key + "-log");
@@ -182,9 +182,9 @@ CudaCompiler::compile(const KernelSource &src,
       KT_ASSIGN_OR_RETURN(out, compileMlir(src));
     } else {
       KT_ASSIGN_OR_RETURN(const NvrtcCompiler *nvrtc, NvrtcCompiler::get());
-      KT_ASSIGN_OR_RETURN(NvrtcOutput o,
-                          nvrtc->compile(src.text, src.entry + ".cu",
-                                         target_.arch, options()));
+      KT_ASSIGN_OR_RETURN(
+          NvrtcOutput o,
+          nvrtc->compile(src.text, src.entry + ".cu", target_.arch, options()));
       out.cubin = std::move(o.cubin);
       out.ptx = std::move(o.ptx);
       out.log = std::move(o.log);

@@ -77,8 +77,8 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
   const int64_t accumulators = (q.wm / 16) * (q.wn / 8) * 4;
   if (accumulators > 128) {
     return invalidArgument(fmt::format(
-        "wm={} wn={} needs {} f32 accumulators per thread; at most 128",
-        q.wm, q.wn, accumulators));
+        "wm={} wn={} needs {} f32 accumulators per thread; at most 128", q.wm,
+        q.wn, accumulators));
   }
   if (mlirgemm::sharedBytes(q) > kStaticShared) {
     return invalidArgument(fmt::format(
@@ -113,8 +113,8 @@ std::vector<Config> CudaGemmMlir::space(const GemmProblem &p,
             if ((bm > 32 && bm >= 2 * p.m) || (bn > 32 && bn >= 2 * p.n)) {
               continue;
             }
-            Config c{{"bm", bm}, {"bn", bn}, {"wm", wm}, {"wn", wn},
-                     {"bk", bk}};
+            Config c{
+                {"bm", bm}, {"bn", bn}, {"wm", wm}, {"wn", wn}, {"bk", bk}};
             if (!(c == def) && validate(c, p, t).isOk()) {
               out.push_back(c);
             }

@@ -39,8 +39,8 @@ private:
     return fmt::format("memref<{}x{}x{}>", p_.m, p_.ldc, elem_);
   }
   std::string smemType(int64_t rows) const {
-    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>",
-                       rows, q_.bk + 8, elem_);
+    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", rows,
+                       q_.bk + 8, elem_);
   }
   void loadTile(const std::string &dst, int64_t rows, bool isA,
                 const std::string &k0, const std::string &base);
@@ -103,16 +103,15 @@ void Emitter::loadTile(const std::string &dst, int64_t rows, bool isA,
 std::string Emitter::fragment(const std::string &smem, int64_t rows,
                               const std::string &r, const std::string &c) {
   const std::string v = tmp();
-  line(fmt::format("{} = vector.load {}[{}, {}] : {}, vector<2x{}>", v, smem,
-                   r, c, smemType(rows), elem_));
+  line(fmt::format("{} = vector.load {}[{}, {}] : {}, vector<2x{}>", v, smem, r,
+                   c, smemType(rows), elem_));
   if (p_.dtype == DType::F16) {
     return v;
   }
   const std::string b = tmp(), i = tmp();
   line(fmt::format("{} = vector.bitcast {} : vector<2xbf16> to vector<1xi32>",
                    b, v));
-  line(fmt::format("{} = vector.extract {}[0] : i32 from vector<1xi32>", i,
-                   b));
+  line(fmt::format("{} = vector.extract {}[0] : i32 from vector<1xi32>", i, b));
   return i;
 }
 
@@ -172,12 +171,11 @@ std::string Emitter::module() {
       const std::string rb = tmp();
       line(fmt::format("{} = arith.addi {}, {} : index", rb, r0,
                        constIndex(a * 16)));
-      line(fmt::format("{} = arith.addi {}, {} : index", r1, rb,
-                       constIndex(8)));
-      af[size_t(a)] = {fragment("%sa", q_.bm, rb, cLo),
-                       fragment("%sa", q_.bm, r1, cLo),
-                       fragment("%sa", q_.bm, rb, cHi),
-                       fragment("%sa", q_.bm, r1, cHi)};
+      line(
+          fmt::format("{} = arith.addi {}, {} : index", r1, rb, constIndex(8)));
+      af[size_t(a)] = {
+          fragment("%sa", q_.bm, rb, cLo), fragment("%sa", q_.bm, r1, cLo),
+          fragment("%sa", q_.bm, rb, cHi), fragment("%sa", q_.bm, r1, cHi)};
     }
     for (int64_t b = 0; b < ni; ++b) {
       // B fragment: column (row of sb) g of the n8 block, K lo and hi.
@@ -245,8 +243,7 @@ std::string Emitter::module() {
         const std::string old = tmp(), oldf = tmp(), bo = tmp(), sum = tmp();
         line(fmt::format("  {} = memref.load %C[{}, {}] : {}", old, rr, cc,
                          memrefC()));
-        line(fmt::format("  {} = arith.extf {} : {} to f32", oldf, old,
-                         elem_));
+        line(fmt::format("  {} = arith.extf {} : {} to f32", oldf, old, elem_));
         line(fmt::format("  {} = arith.mulf %beta, {} : f32", bo, oldf));
         // beta == 0 must not read C: NaN * 0 would poison the output.
         const std::string isZero = tmp(), pick = tmp(), out = tmp();

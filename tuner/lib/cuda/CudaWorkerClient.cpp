@@ -3,6 +3,8 @@
 // has a result.
 #include "ktune/tuner/CudaWorker.h"
 
+#include "ktune/base/Hash.h"
+
 #include "../ScratchDir.h"
 
 #include <fmt/format.h>
@@ -76,6 +78,10 @@ struct RunOutcome {
 
 } // namespace
 
+std::string prebuiltCubinName(const Config &config) {
+  return sha256Hex(config.toString()) + ".cubin";
+}
+
 Result<CudaWorkerDevice> measureInWorker(
     const CudaWorkerOptions &o, const GemmProblem &problem,
     const std::string &templateName, const std::vector<Config> &configs,
@@ -116,6 +122,9 @@ Result<CudaWorkerDevice> measureInWorker(
                                      scratch.path.string()};
     if (!o.overrideSource.empty()) {
       args.insert(args.end(), {"--override-source", o.overrideSource});
+    }
+    if (!o.prebuiltDir.empty()) {
+      args.insert(args.end(), {"--prebuilt", o.prebuiltDir});
     }
     for (size_t i = next; i < configs.size(); ++i) {
       args.insert(args.end(), {"--config", configs[i].toString()});

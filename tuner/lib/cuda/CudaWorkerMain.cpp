@@ -1,5 +1,6 @@
 // The worker side of CudaWorker.h: one GPU context, one problem, a list of
 // configurations; one line per event on stdout.
+#include "ktune/base/Hash.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CudaContext.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
@@ -42,7 +43,7 @@ int startFailure(const std::string &why) {
 
 struct Args {
   int device = 0;
-  std::string problem, tmpl, cacheDir, binaries, overrideSource;
+  std::string problem, tmpl, cacheDir, binaries, overrideSource, prebuilt;
   std::vector<std::string> configs;
   int64_t rotateBytes = 0;
   double maxMs = 300, bestMs = 0;
@@ -77,6 +78,8 @@ Result<Args> parseArgs(int argc, char **argv) {
         a.binaries = v;
       } else if (key == "--override-source") {
         a.overrideSource = v;
+      } else if (key == "--prebuilt") {
+        a.prebuilt = v;
       } else {
         return invalidArgument("unknown option " + key);
       }
@@ -190,9 +193,22 @@ int runCudaWorker(int argc, char **argv) {
     if (!override.empty()) {
       src->text = override;
     }
-    auto bin =
-        compiler->compile(*src, (*tmpl)->name() + "|" + (*tmpl)->sourceHash() +
-                                    "|" + problem->key() + "|" + text);
+    Result<CudaKernelBinary> bin = internalError("not compiled");
+    if (!args->prebuilt.empty()) {
+      // Compiled by the client (MLIR sources): load it as is.
+      CudaKernelBinary pre;
+      pre.cubin = readFile(args->prebuilt + "/" + prebuiltCubinName(*config));
+      pre.hash = sha256Hex(pre.cubin);
+      bin = pre.cubin.empty()
+                ? Result<CudaKernelBinary>(
+                      notFound("no prebuilt cubin for this configuration in " +
+                               args->prebuilt))
+                : Result<CudaKernelBinary>(std::move(pre));
+    } else {
+      bin = compiler->compile(*src, (*tmpl)->name() + "|" +
+                                        (*tmpl)->sourceHash() + "|" +
+                                        problem->key() + "|" + text);
+    }
     if (!bin) {
       result("compile-failed", bin.status().message());
       continue;

@@ -96,11 +96,14 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
           text, field));
     }
   }
+  if (s.pointers) {
+    seen[3] = seen[4] = true; // Pointer kernels have no TMA boxes.
+  }
   if (!std::all_of(std::begin(seen), std::end(seen),
                    [](bool b) { return b; })) {
     return invalidArgument(fmt::format(
-        "GEMM launch description '{}' lacks a field (threads, smem, tile, "
-        "box_a, box_b and grid are all required)",
+        "GEMM launch description '{}' lacks a field (threads, smem, tile and "
+        "grid are required, box_a and box_b for TMA kernels)",
         text));
   }
   return s;

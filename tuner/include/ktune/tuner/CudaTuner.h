@@ -10,10 +10,12 @@
 #include "ktune/device/TargetDesc.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/GemmProblem.h"
+#include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/CudaWorker.h"
 #include "ktune/tuner/ProblemOutcome.h"
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -31,6 +33,9 @@ struct CudaTuneOptions {
   uint64_t seed = 42;
   bool progress = true;
   std::atomic<bool> *cancel = nullptr;
+  /// Compiles MLIR families (cuda.gemm.mlir) in this process before their
+  /// cubins go to the worker; without it those families are left out.
+  PtxFrontend mlir;
 };
 
 /// Thread-compatible: one tuneOne() at a time.
@@ -52,6 +57,13 @@ public:
   Result<ProblemOutcome> tuneOne(const GemmProblem &problem);
 
 private:
+  /// Compiles `batch` of an MLIR family into `dir` (prebuiltCubinName);
+  /// failures go to `onResult`; returns the configurations that compiled.
+  Result<std::vector<Config>> precompile(
+      const GemmTemplate &tmpl, const GemmProblem &problem,
+      const std::vector<Config> &batch, const std::string &dir,
+      const std::function<Status(const CudaCandidateResult &)> &onResult);
+
   cuda::DeviceInfo gpu_;
   TargetDesc target_;
   std::string fingerprint_;

@@ -15,6 +15,7 @@
 #pragma once
 
 #include "ktune/base/Status.h"
+#include "ktune/compiler/CudaCompiler.h"
 #include "ktune/problem/Config.h"
 #include "ktune/problem/GemmProblem.h"
 
@@ -40,7 +41,14 @@ struct CudaWorkerOptions {
   /// Testing aid: compile this CUDA file instead of each instance (with the
   /// instance's launch description).
   std::string overrideSource;
+  /// Cubins compiled beforehand (MLIR families: the worker links no MLIR),
+  /// named prebuiltCubinName(config); the worker loads them instead of
+  /// compiling.
+  std::string prebuiltDir;
 };
+
+/// "<sha256 of the config text>.cubin".
+std::string prebuiltCubinName(const Config &config);
 
 struct CudaWorkerDevice {
   std::string name, arch, compilerFingerprint;
