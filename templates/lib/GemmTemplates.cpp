@@ -6,6 +6,7 @@
 #include "ktune/templates/gemm/CudaGemmMlir.h"
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
+#include "ktune/templates/gemm/HipGemmMfma.h"
 
 #include <fmt/format.h>
 
@@ -17,8 +18,9 @@ const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CudaGemmSm90 cudaSm90;
   static const CudaGemmSm100 cudaSm100;
   static const CudaGemmMlir cudaMlir;
+  static const HipGemmMfma hipMfma;
   static const std::vector<const GemmTemplate *> all = {
-      &cpuMlir, &cpuDotMlir, &cudaSm90, &cudaSm100, &cudaMlir};
+      &cpuMlir, &cpuDotMlir, &cudaSm90, &cudaSm100, &cudaMlir, &hipMfma};
   return all;
 }
 

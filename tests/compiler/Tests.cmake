@@ -20,3 +20,8 @@ kt_add_test(cuda_mlir_tests cuda
 kt_add_test(cuda_mlir_run_tests cuda
   SOURCES compiler/CudaGemmMlirRunTest.cpp
   LIBS ktune_compiler)
+# hip.gemm.mfma: HIP C++ -> AMDGPU code objects for gfx950 / gfx942 with
+# clang-22, disassembly and metadata checks; no AMD GPU is involved.
+kt_add_test(hip_compile_tests hip
+  SOURCES compiler/HipCompileTest.cpp
+  LIBS ktune_compiler)

@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "CudaEmit.h"
+#include "HipEmit.h"
 
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/compiler/CudaCompiler.h"
@@ -27,21 +28,24 @@ Runner addCompile(CLI::App &app) {
       "compile",
       "Specialise a template for a problem and print it at any stage: for "
       "cpu the MLIR, scheduled MLIR, LLVM dialect, LLVM IR or assembly; for "
-      "cuda:sm_XX the CUDA C++, PTX, cubin, ptxas resources or SASS");
+      "cuda:sm_XX the source, PTX, cubin, ptxas resources or SASS; for "
+      "hip:gfxNNN the HIP C++, LLVM IR, assembly, code object, resources or "
+      "disassembly");
   c->add_option("--target", a->target, "Target (cpu, cuda:sm_90a, ...)")
       ->capture_default_str();
   c->add_option("--problem", a->problem, "Problem signature")->required();
   c->add_option("--emit", a->emit,
                 "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm; "
                 "cuda: cuda (default; the source, also mlir) | ptx | cubin | "
-                "resources | sass");
+                "resources | sass; hip: hip (default) | llvm | asm | hsaco | "
+                "resources | disasm");
   c->add_option("--config", a->config,
                 "Parameters 'mr=6;nv=2;...' (default: each family's default "
                 "configuration for the problem)");
   c->add_option("--template", a->tmpl, "Only this family (e.g. cpu.gemm.mlir)");
   c->add_option("-o,--output", a->output,
-                "Write to this file instead of stdout (required for cubin; "
-                "one family only)");
+                "Write to this file instead of stdout (required for cubin "
+                "and hsaco; one family only)");
   return [a] {
     auto p = parseGemmProblem(a->problem);
     if (!p) {
@@ -52,15 +56,24 @@ Runner addCompile(CLI::App &app) {
       return fail(target.status().message());
     }
     const bool cuda = target->kind == TargetKind::Cuda;
-    if (target->kind == TargetKind::Hip) {
-      return fail("hip targets have no compiler yet");
-    }
+    const bool hip = target->kind == TargetKind::Hip;
     const std::string emit = !a->emit.empty() ? a->emit
                              : cuda           ? "cuda"
+                             : hip            ? "hip"
                                               : "mlir";
     std::optional<CudaCompiler> cudaCompiler;
+    std::optional<HipCompiler> hipCompiler;
     std::optional<CpuCompiler> cpuCompiler;
-    if (cuda) {
+    if (hip) {
+      if (Status s = checkHipEmit(emit); !s.isOk()) {
+        return fail(s.message());
+      }
+      auto made = HipCompiler::create(*target, "");
+      if (!made) {
+        return fail(made.status().message());
+      }
+      hipCompiler.emplace(std::move(*made));
+    } else if (cuda) {
       if (Status s = checkCudaEmit(emit); !s.isOk()) {
         return fail(s.message());
       }
@@ -75,8 +88,8 @@ Runner addCompile(CLI::App &app) {
       }
       cpuCompiler.emplace(*target, "");
     }
-    if (emit == "cubin" && a->output.empty()) {
-      return fail("--emit cubin writes a binary: give -o FILE");
+    if ((emit == "cubin" || emit == "hsaco") && a->output.empty()) {
+      return fail("--emit " + emit + " writes a binary: give -o FILE");
     }
     std::vector<std::pair<const GemmTemplate *, Config>> chosen;
     for (const GemmTemplate *t : gemmTemplates()) {
@@ -111,8 +124,9 @@ Runner addCompile(CLI::App &app) {
         return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
                                 src.status().message()));
       }
-      auto text = cuda ? emitCuda(*cudaCompiler, *src, emit)
-                       : cpuCompiler->emit(*src, *parseEmitStage(emit));
+      auto text = hip    ? emitHip(*hipCompiler, *src, emit)
+                  : cuda ? emitCuda(*cudaCompiler, *src, emit)
+                         : cpuCompiler->emit(*src, *parseEmitStage(emit));
       if (!text) {
         return fail(text.status().message());
       }

@@ -1,6 +1,6 @@
 #include "ktune/tuner/CompileWorker.h"
 
-#include "ScratchDir.h"
+#include "ktune/base/ScratchDir.h"
 
 #include "ktune/base/Hash.h"
 #include "ktune/device/TargetDesc.h"

@@ -1,8 +1,8 @@
 #include "ktune/tuner/CudaTuner.h"
 
 #include "Progress.h"
-#include "ScratchDir.h"
 #include "Search.h"
+#include "ktune/base/ScratchDir.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/templates/GemmTemplate.h"

@@ -189,16 +189,6 @@ bool supports(const GemmProblem &p, const TargetDesc &t,
          p.n <= INT32_MAX && p.k <= INT32_MAX;
 }
 
-Status requireParams(const Config &c, std::span<const char *const> keys) {
-  for (const char *key : keys) {
-    if (!c.has(key)) {
-      return invalidArgument(
-          fmt::format("config '{}' lacks parameter '{}'", c.toString(), key));
-    }
-  }
-  return Status::ok();
-}
-
 cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
                                int sharedBytes, int bm, int bn) {
   cuda::GemmLaunchSpec s;

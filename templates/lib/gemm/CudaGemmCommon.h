@@ -9,7 +9,6 @@
 #include "ktune/problem/Config.h"
 #include "ktune/problem/GemmProblem.h"
 
-#include <span>
 #include <string_view>
 
 namespace kt::cudagemm {
@@ -25,9 +24,6 @@ const char *deviceSource();
 /// The problems the TMA families serve on `arch`: bf16/f16, leading
 /// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.
 bool supports(const GemmProblem &p, const TargetDesc &t, std::string_view arch);
-
-/// InvalidArgument naming the first of `keys` that `c` lacks.
-Status requireParams(const Config &c, std::span<const char *const> keys);
 
 /// The launch description of a TMA kernel with bm x bn tiles: 64-element
 /// (128-byte) wide boxes of A and B as stored.

@@ -2,8 +2,10 @@
 // generated in CudaGemmMlirKernel.cpp).
 #include "ktune/templates/gemm/CudaGemmMlir.h"
 
-#include "CudaGemmCommon.h"
+#include "TemplateParams.h"
+
 #include "CudaGemmMlirKernel.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
 
 #include "ktune/base/Hash.h"
 
@@ -50,7 +52,7 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());
-  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
   const mlirgemm::Params q = mlirgemm::readParams(c);
   auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
   if (!pow2(q.bm) || q.bm < 32 || q.bm > 256 || !pow2(q.bn) || q.bn < 32 ||

@@ -4,6 +4,7 @@
 
 #include "CudaGemmCommon.h"
 #include "CudaGemmSm100Kernel.h"
+#include "TemplateParams.h"
 
 #include "ktune/base/Hash.h"
 
@@ -50,7 +51,7 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());
-  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
   const sm100::Params q = sm100::readParams(c);
   if (q.bn != 64 && q.bn != 128 && q.bn != 256) {
     return invalidArgument(fmt::format("bn={} must be 64, 128 or 256", q.bn));

@@ -4,6 +4,7 @@
 
 #include "CudaGemmCommon.h"
 #include "CudaGemmSm90Kernel.h"
+#include "TemplateParams.h"
 
 #include "ktune/base/Hash.h"
 
@@ -52,7 +53,7 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());
-  KT_RETURN_IF_ERROR(cudagemm::requireParams(c, kKeys));
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
   const sm90::Params q = sm90::readParams(c);
   if (q.cons != 1 && q.cons != 2) {
     return invalidArgument(fmt::format("cons={} must be 1 or 2", q.cons));

@@ -5,7 +5,7 @@
 
 #include "ktune/base/Hash.h"
 
-#include "../ScratchDir.h"
+#include "ktune/base/ScratchDir.h"
 
 #include <fmt/format.h>
 

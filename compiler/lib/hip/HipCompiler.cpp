@@ -1,0 +1,255 @@
+#include "ktune/compiler/HipCompiler.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/base/ScratchDir.h"
+#include "ktune/base/Subprocess.h"
+#include "ktune/compiler/BinaryCache.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/BinaryFormat/MsgPackDocument.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+namespace kt {
+namespace {
+
+const std::vector<std::string> &clangFlags() {
+  // Device-only HIP, no ROCm headers or device libraries: the templates use
+  // clang builtins only.
+  static const std::vector<std::string> flags = {"-x",
+                                                 "hip",
+                                                 "--cuda-device-only",
+                                                 "--no-gpu-bundle-output",
+                                                 "-nogpulib",
+                                                 "-nogpuinc",
+                                                 "-O3",
+                                                 "-std=c++17"};
+  return flags;
+}
+
+int metaInt(llvm::msgpack::MapDocNode &m, const char *key) {
+  auto it = m.find(key);
+  if (it == m.end()) {
+    return 0;
+  }
+  llvm::msgpack::DocNode &n = it->second;
+  if (n.getKind() == llvm::msgpack::Type::UInt) {
+    return int(n.getUInt());
+  }
+  if (n.getKind() == llvm::msgpack::Type::Int) {
+    return int(n.getInt());
+  }
+  return 0;
+}
+
+} // namespace
+
+int HipResources::occupancy(const std::string &arch) const {
+  // CDNA3/4: 512 unified VGPRs + AGPRs per lane per SIMD, allocated in
+  // granules of 8; at most 8 waves per SIMD; 4 SIMDs per CU share its LDS.
+  const int regs = std::max(1, (vgprs + agprs + 7) / 8 * 8);
+  int waves = std::min(8, 512 / regs);
+  if (ldsBytes > 0 && maxFlatWorkgroupSize > 0) {
+    const int lds = arch == "gfx950" ? 160 * 1024 : 64 * 1024;
+    const int groups = lds / ldsBytes;
+    const int wavesPerGroup = (maxFlatWorkgroupSize + 63) / 64;
+    waves = std::min(waves, groups * wavesPerGroup / 4);
+  }
+  return std::max(0, waves);
+}
+
+Result<HipResources> readHipMetadata(const std::string &codeObject,
+                                     const std::string &entry) {
+  auto buffer = llvm::MemoryBuffer::getMemBuffer(
+      llvm::StringRef(codeObject.data(), codeObject.size()), "code-object",
+      false);
+  auto obj =
+      llvm::object::ObjectFile::createELFObjectFile(buffer->getMemBufferRef());
+  if (!obj) {
+    llvm::consumeError(obj.takeError());
+    return invalidArgument("the code object is not an ELF file");
+  }
+  auto *elf = llvm::dyn_cast<llvm::object::ELF64LEObjectFile>(obj->get());
+  if (!elf || elf->getELFFile().getHeader().e_machine != llvm::ELF::EM_AMDGPU) {
+    return invalidArgument("the code object is not an AMDGPU ELF file");
+  }
+  const auto &file = elf->getELFFile();
+  auto sections = file.sections();
+  if (!sections) {
+    llvm::consumeError(sections.takeError());
+    return invalidArgument("the code object's sections cannot be read");
+  }
+  for (const auto &sec : *sections) {
+    if (sec.sh_type != llvm::ELF::SHT_NOTE) {
+      continue;
+    }
+    llvm::Error err = llvm::Error::success();
+    for (const auto &note : file.notes(sec, err)) {
+      if (note.getName() != "AMDGPU" ||
+          note.getType() != llvm::ELF::NT_AMDGPU_METADATA) {
+        continue;
+      }
+      llvm::ArrayRef<uint8_t> desc = note.getDesc(sec.sh_addralign);
+      llvm::msgpack::Document doc;
+      if (!doc.readFromBlob(
+              llvm::StringRef(reinterpret_cast<const char *>(desc.data()),
+                              desc.size()),
+              false)) {
+        llvm::consumeError(std::move(err));
+        return invalidArgument("the AMDGPU metadata note is not MessagePack");
+      }
+      auto &root = doc.getRoot().getMap(true);
+      auto kernels = root.find("amdhsa.kernels");
+      if (kernels == root.end() || !kernels->second.isArray()) {
+        continue;
+      }
+      for (llvm::msgpack::DocNode &k : kernels->second.getArray()) {
+        if (!k.isMap()) {
+          continue;
+        }
+        auto &m = k.getMap();
+        auto name = m.find(".name");
+        if (name == m.end() || !name->second.isString() ||
+            name->second.getString() != entry) {
+          continue;
+        }
+        HipResources r;
+        r.vgprs = metaInt(m, ".vgpr_count");
+        r.agprs = metaInt(m, ".agpr_count");
+        r.sgprs = metaInt(m, ".sgpr_count");
+        r.vgprSpills = metaInt(m, ".vgpr_spill_count");
+        r.sgprSpills = metaInt(m, ".sgpr_spill_count");
+        r.ldsBytes = metaInt(m, ".group_segment_fixed_size");
+        r.scratchBytes = metaInt(m, ".private_segment_fixed_size");
+        r.wavefrontSize = metaInt(m, ".wavefront_size");
+        r.maxFlatWorkgroupSize = metaInt(m, ".max_flat_workgroup_size");
+        llvm::consumeError(std::move(err));
+        return r;
+      }
+    }
+    llvm::consumeError(std::move(err));
+  }
+  return notFound(fmt::format(
+      "the code object has no AMDGPU metadata for kernel '{}'", entry));
+}
+
+Result<HipCompiler> HipCompiler::create(TargetDesc target,
+                                        std::string cacheDir) {
+  if (target.kind != TargetKind::Hip) {
+    return invalidArgument("HipCompiler needs a hip target, got " +
+                           target.toString());
+  }
+  if (::access(KT_CLANG_PATH, X_OK) != 0) {
+    return unavailable(std::string("no HIP compiler: ") + KT_CLANG_PATH +
+                       " is missing; install clang-22");
+  }
+  HipCompiler c;
+  c.target_ = std::move(target);
+  c.cacheDir_ = std::move(cacheDir);
+  std::string flags;
+  for (const std::string &f : clangFlags()) {
+    flags += (flags.empty() ? "" : " ") + f;
+  }
+  c.fingerprint_ = fmt::format("clang-{};hip-device-only;{};{}",
+                               LLVM_VERSION_STRING, c.target_.arch, flags);
+  return c;
+}
+
+Result<std::string> HipCompiler::runClang(const KernelSource &src,
+                                          const std::vector<std::string> &extra,
+                                          std::string *log) const {
+  if (src.language != "hip") {
+    return invalidArgument(fmt::format(
+        "HipCompiler compiles HIP C++, not '{}' source", src.language));
+  }
+  ScratchDir dir("ktune-hip");
+  if (dir.path.empty()) {
+    return internalError("cannot create a scratch folder for clang");
+  }
+  const std::string in = (dir.path / (src.entry + ".hip")).string();
+  const std::string out = (dir.path / "out").string();
+  const std::string err = (dir.path / "stderr").string();
+  {
+    std::ofstream f(in);
+    f << src.text;
+  }
+  std::vector<std::string> argv = {KT_CLANG_PATH};
+  argv.insert(argv.end(), clangFlags().begin(), clangFlags().end());
+  argv.push_back("--offload-arch=" + target_.arch);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.insert(argv.end(), {in, "-o", out});
+  KT_ASSIGN_OR_RETURN(int rc, runProcess(argv, "", err));
+  std::string messages = readTextFile(err);
+  if (rc != 0) {
+    return invalidArgument(
+        fmt::format("clang could not compile {} for {} (exit {}):\n{}",
+                    src.entry, target_.arch, rc, messages));
+  }
+  if (log) {
+    *log = messages;
+  }
+  return readTextFile(out);
+}
+
+Result<HipKernelBinary>
+HipCompiler::compile(const KernelSource &src,
+                     const std::string &identity) const {
+  BinaryCache cache(cacheDir_);
+  const std::string key =
+      sha256Hex(fingerprint_ + "\n" + identity + "\n" + src.text);
+  HipKernelBinary out;
+  if (auto hit = cache.get(key)) {
+    out.codeObject = std::move(*hit);
+    out.fromCache = true;
+  } else {
+    auto start = std::chrono::steady_clock::now();
+    KT_ASSIGN_OR_RETURN(out.codeObject, runClang(src, {}, &out.log));
+    out.compileMs = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+    cache.put(key, out.codeObject);
+  }
+  KT_ASSIGN_OR_RETURN(out.resources,
+                      readHipMetadata(out.codeObject, src.entry));
+  out.hash = sha256Hex(out.codeObject);
+  return out;
+}
+
+Result<std::string> HipCompiler::emit(const KernelSource &src,
+                                      bool llvmIr) const {
+  if (llvmIr) {
+    return runClang(src, {"-S", "-emit-llvm"}, nullptr);
+  }
+  return runClang(src, {"-S"}, nullptr);
+}
+
+Result<std::string>
+HipCompiler::disassemble(const std::string &codeObject) const {
+  ScratchDir dir("ktune-hip");
+  if (dir.path.empty()) {
+    return internalError("cannot create a scratch folder for llvm-objdump");
+  }
+  const std::string in = (dir.path / "kernel.hsaco").string();
+  const std::string out = (dir.path / "out").string();
+  const std::string err = (dir.path / "stderr").string();
+  {
+    std::ofstream f(in, std::ios::binary);
+    f.write(codeObject.data(), std::streamsize(codeObject.size()));
+  }
+  KT_ASSIGN_OR_RETURN(
+      int rc, runProcess({KT_OBJDUMP_PATH, "-d", "--mcpu=" + target_.arch, in},
+                         out, err));
+  if (rc != 0) {
+    return internalError(fmt::format("llvm-objdump failed (exit {}):\n{}", rc,
+                                     readTextFile(err)));
+  }
+  return readTextFile(out);
+}
+
+} // namespace kt

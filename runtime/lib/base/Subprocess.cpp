@@ -1,0 +1,65 @@
+#include "ktune/base/Subprocess.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace kt {
+
+Result<int> runProcess(const std::vector<std::string> &argv,
+                       const std::string &outPath, const std::string &errPath) {
+  if (argv.empty() || ::access(argv[0].c_str(), X_OK) != 0) {
+    return unavailable(fmt::format("cannot run '{}': not an executable file",
+                                   argv.empty() ? "" : argv[0]));
+  }
+  // Everything the child needs exists before fork().
+  std::vector<std::string> args = argv;
+  std::vector<char *> cargs;
+  for (std::string &a : args) {
+    cargs.push_back(a.data());
+  }
+  cargs.push_back(nullptr);
+  const std::string out = outPath.empty() ? "/dev/null" : outPath;
+  const std::string err = errPath.empty() ? "/dev/null" : errPath;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    return internalError("fork failed running " + argv[0]);
+  }
+  if (pid == 0) {
+    int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (o >= 0) {
+      ::dup2(o, 1);
+    }
+    if (e >= 0) {
+      ::dup2(e, 2);
+    }
+    ::execv(cargs[0], cargs.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    return internalError(fmt::format("{} was killed by signal {} ({})", argv[0],
+                                     WTERMSIG(status),
+                                     strsignal(WTERMSIG(status))));
+  }
+  return WEXITSTATUS(status);
+}
+
+std::string readTextFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace kt

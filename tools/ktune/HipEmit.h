@@ -1,0 +1,18 @@
+// `ktune compile` for hip targets: the HIP C++ instance, LLVM IR, GCN
+// assembly, the code object (HSACO), its resources, or its disassembly.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/compiler/HipCompiler.h"
+
+#include <string>
+
+namespace kt::cli {
+
+/// "hip", "llvm", "asm", "hsaco", "resources" or "disasm".
+Status checkHipEmit(const std::string &emit);
+
+Result<std::string> emitHip(const HipCompiler &compiler,
+                            const KernelSource &src, const std::string &emit);
+
+} // namespace kt::cli
