@@ -31,8 +31,9 @@ Runner addDevices(CLI::App &app) {
                    g.sharedPerBlockOptin >> 10);
       }
     }
-    fmt::print("hip     not built into this ktune yet (planned: gfx942, "
-               "gfx950)\n");
+    fmt::print(
+        "hip     no HIP runtime support yet; code objects for gfx950 and "
+        "gfx942 compile anyway (ktune compile --target hip:gfx950)\n");
     return 0;
   };
 }

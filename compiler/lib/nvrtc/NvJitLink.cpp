@@ -1,8 +1,8 @@
 #include "ktune/compiler/NvJitLink.h"
 
-#include <fmt/format.h>
+#include "ktune/base/DynamicLibrary.h"
 
-#include <dlfcn.h>
+#include <fmt/format.h>
 
 #include <type_traits>
 #include <vector>
@@ -45,30 +45,17 @@ std::string readLog(Handle h, int (*size)(Handle, size_t *),
 
 Result<const NvJitLink *> NvJitLink::get() {
   static Result<const NvJitLink *> loaded = []() -> Result<const NvJitLink *> {
-    void *h = nullptr;
-    std::string tried;
-    for (const char *lib : {"libnvJitLink.so.13", "libnvJitLink.so.12",
-                            "/usr/local/cuda/lib64/libnvJitLink.so.13",
-                            "/usr/local/cuda/lib64/libnvJitLink.so.12"}) {
-      if ((h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
-        break;
-      }
-      tried += (tried.empty() ? "" : ", ") + std::string(lib);
-    }
-    if (!h) {
-      return unavailable("nvJitLink not found (tried " + tried +
-                         "); install the CUDA toolkit (12.x or 13.x) to turn "
-                         "MLIR's PTX into cubins");
-    }
+    KT_ASSIGN_OR_RETURN(
+        DynamicLibrary lib,
+        DynamicLibrary::openFirst(
+            {"libnvJitLink.so.13", "libnvJitLink.so.12",
+             "/usr/local/cuda/lib64/libnvJitLink.so.13",
+             "/usr/local/cuda/lib64/libnvJitLink.so.12"},
+            "nvJitLink",
+            "install the CUDA toolkit (12.x or 13.x) to turn MLIR's PTX into "
+            "cubins"));
     auto *a = new Api();
-    const char *missing = nullptr;
-    auto need = [&](const char *name, auto &fn) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          ::dlsym(h, name));
-      if (!fn && !missing) {
-        missing = name;
-      }
-    };
+    auto need = [&](const char *name, auto &fn) { lib.need(name, fn); };
     need("nvJitLinkCreate", a->Create);
     need("nvJitLinkDestroy", a->Destroy);
     need("nvJitLinkAddData", a->AddData);
@@ -80,19 +67,17 @@ Result<const NvJitLink *> NvJitLink::get() {
     need("nvJitLinkGetInfoLogSize", a->GetInfoLogSize);
     need("nvJitLinkGetInfoLog", a->GetInfoLog);
     need("nvJitLinkVersion", a->Version);
-    if (missing) {
-      ::dlclose(h);
+    if (Status s = lib.finish("nvJitLink library", "CUDA 12.3 or newer needed");
+        !s.isOk()) {
       delete a;
-      return unavailable(fmt::format(
-          "the nvJitLink library found lacks {} (CUDA 12.3 or newer needed)",
-          missing));
+      return s;
     }
-    auto *lib = new NvJitLink();
-    lib->api_ = a;
+    auto *jit = new NvJitLink();
+    jit->api_ = a;
     unsigned major = 0, minor = 0;
     a->Version(&major, &minor);
-    lib->version_ = fmt::format("nvjitlink-{}.{}", major, minor);
-    return lib;
+    jit->version_ = fmt::format("nvjitlink-{}.{}", major, minor);
+    return jit;
   }();
   return loaded;
 }

@@ -1,8 +1,8 @@
 #include "ktune/compiler/NvrtcCompiler.h"
 
-#include <fmt/format.h>
+#include "ktune/base/DynamicLibrary.h"
 
-#include <dlfcn.h>
+#include <fmt/format.h>
 
 namespace kt {
 
@@ -32,49 +32,35 @@ struct NvrtcCompiler::Api {
 
 namespace {
 
-template <typename F> bool bind(void *h, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(::dlsym(h, name));
-  return fn != nullptr;
-}
-
 Result<NvrtcCompiler::Api *> loadApi() {
-  std::string tried;
-  void *h = nullptr;
-  for (const char *lib : {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
-                          "/usr/local/cuda/lib64/libnvrtc.so.13",
-                          "/usr/local/cuda/lib64/libnvrtc.so.12",
-                          "/usr/local/cuda/lib64/libnvrtc.so"}) {
-    h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-    if (h) {
-      break;
-    }
-    tried += (tried.empty() ? "" : ", ") + std::string(lib);
-  }
-  if (!h) {
-    return unavailable("NVRTC not found (tried " + tried +
-                       "); install the CUDA toolkit (13.x) to compile CUDA "
-                       "templates");
-  }
+  KT_ASSIGN_OR_RETURN(
+      DynamicLibrary dl,
+      DynamicLibrary::openFirst(
+          {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so",
+           "/usr/local/cuda/lib64/libnvrtc.so.13",
+           "/usr/local/cuda/lib64/libnvrtc.so.12",
+           "/usr/local/cuda/lib64/libnvrtc.so"},
+          "NVRTC",
+          "install the CUDA toolkit (13.x) to compile CUDA templates"));
   auto *a = new NvrtcCompiler::Api();
-  a->handle = h;
-  bool ok = bind(h, "nvrtcGetErrorString", a->GetErrorString) &&
-            bind(h, "nvrtcVersion", a->Version) &&
-            bind(h, "nvrtcCreateProgram", a->CreateProgram) &&
-            bind(h, "nvrtcDestroyProgram", a->DestroyProgram) &&
-            bind(h, "nvrtcCompileProgram", a->CompileProgram) &&
-            bind(h, "nvrtcGetPTXSize", a->GetPTXSize) &&
-            bind(h, "nvrtcGetPTX", a->GetPTX) &&
-            bind(h, "nvrtcGetCUBINSize", a->GetCUBINSize) &&
-            bind(h, "nvrtcGetCUBIN", a->GetCUBIN) &&
-            bind(h, "nvrtcGetProgramLogSize", a->GetProgramLogSize) &&
-            bind(h, "nvrtcGetProgramLog", a->GetProgramLog) &&
-            bind(h, "nvrtcAddNameExpression", a->AddNameExpression) &&
-            bind(h, "nvrtcGetLoweredName", a->GetLoweredName);
-  if (!ok) {
-    ::dlclose(h);
+  a->handle = dl.handle();
+  dl.need("nvrtcGetErrorString", a->GetErrorString);
+  dl.need("nvrtcVersion", a->Version);
+  dl.need("nvrtcCreateProgram", a->CreateProgram);
+  dl.need("nvrtcDestroyProgram", a->DestroyProgram);
+  dl.need("nvrtcCompileProgram", a->CompileProgram);
+  dl.need("nvrtcGetPTXSize", a->GetPTXSize);
+  dl.need("nvrtcGetPTX", a->GetPTX);
+  dl.need("nvrtcGetCUBINSize", a->GetCUBINSize);
+  dl.need("nvrtcGetCUBIN", a->GetCUBIN);
+  dl.need("nvrtcGetProgramLogSize", a->GetProgramLogSize);
+  dl.need("nvrtcGetProgramLog", a->GetProgramLog);
+  dl.need("nvrtcAddNameExpression", a->AddNameExpression);
+  dl.need("nvrtcGetLoweredName", a->GetLoweredName);
+  if (Status s = dl.finish("NVRTC library", "CUDA 12 or newer is required");
+      !s.isOk()) {
     delete a;
-    return unavailable("the NVRTC library found lacks the functions ktune "
-                       "needs (CUDA 12 or newer is required)");
+    return s;
   }
   return a;
 }

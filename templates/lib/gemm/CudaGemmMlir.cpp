@@ -54,19 +54,8 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
   KT_RETURN_IF_ERROR(p.validate());
   KT_RETURN_IF_ERROR(requireParams(c, kKeys));
   const mlirgemm::Params q = mlirgemm::readParams(c);
-  auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
-  if (!pow2(q.bm) || q.bm < 32 || q.bm > 256 || !pow2(q.bn) || q.bn < 32 ||
-      q.bn > 256) {
-    return invalidArgument(fmt::format(
-        "bm={} bn={}: tile sides are powers of two in 32..256", q.bm, q.bn));
-  }
-  if (q.wm % 16 != 0 || q.wn % 8 != 0 || q.wm <= 0 || q.wn <= 0 ||
-      q.bm % q.wm != 0 || q.bn % q.wn != 0) {
-    return invalidArgument(fmt::format(
-        "wm={} wn={}: warp tiles are multiples of 16 x 8 (the mma shape) "
-        "dividing bm={} x bn={}",
-        q.wm, q.wn, q.bm, q.bn));
-  }
+  KT_RETURN_IF_ERROR(
+      validateTiling(q.bm, q.bn, q.wm, q.wn, 16, 8, "warp", "the mma shape"));
   if (q.bk != 16 && q.bk != 32 && q.bk != 64) {
     return invalidArgument(fmt::format("bk={} must be 16, 32 or 64", q.bk));
   }

@@ -59,19 +59,8 @@ Status HipGemmMfma::validate(const Config &c, const GemmProblem &p,
   KT_RETURN_IF_ERROR(p.validate());
   KT_RETURN_IF_ERROR(requireParams(c, kKeys));
   const mfma::Params q = mfma::readParams(c);
-  auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
-  if (!pow2(q.bm) || q.bm < 32 || q.bm > 256 || !pow2(q.bn) || q.bn < 32 ||
-      q.bn > 256) {
-    return invalidArgument(fmt::format(
-        "bm={} bn={}: tile sides are powers of two in 32..256", q.bm, q.bn));
-  }
-  if (q.wm <= 0 || q.wn <= 0 || q.wm % 16 != 0 || q.wn % 16 != 0 ||
-      q.bm % q.wm != 0 || q.bn % q.wn != 0) {
-    return invalidArgument(fmt::format(
-        "wm={} wn={}: wave tiles are multiples of 16 (the MFMA block) "
-        "dividing bm={} x bn={}",
-        q.wm, q.wn, q.bm, q.bn));
-  }
+  KT_RETURN_IF_ERROR(
+      validateTiling(q.bm, q.bn, q.wm, q.wn, 16, 16, "wave", "the MFMA block"));
   if (q.bk != 32 && q.bk != 64 && q.bk != 128) {
     return invalidArgument(fmt::format("bk={} must be 32, 64 or 128", q.bk));
   }

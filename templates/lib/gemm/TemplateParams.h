@@ -22,4 +22,25 @@ inline Status requireParams(const Config &c,
   return Status::ok();
 }
 
+/// A workgroup tile bm x bn of powers of two in 32..256, split into
+/// `unit` tiles ("warp" / "wave") of wm x wn that are multiples of the
+/// instruction's mUnit x nUnit block (`block` names it) and divide the tile.
+inline Status validateTiling(int64_t bm, int64_t bn, int64_t wm, int64_t wn,
+                             int64_t mUnit, int64_t nUnit, const char *unit,
+                             const char *block) {
+  auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
+  if (!pow2(bm) || bm < 32 || bm > 256 || !pow2(bn) || bn < 32 || bn > 256) {
+    return invalidArgument(fmt::format(
+        "bm={} bn={}: tile sides are powers of two in 32..256", bm, bn));
+  }
+  if (wm <= 0 || wn <= 0 || wm % mUnit != 0 || wn % nUnit != 0 ||
+      bm % wm != 0 || bn % wn != 0) {
+    return invalidArgument(fmt::format(
+        "wm={} wn={}: {} tiles are multiples of {} x {} ({}) dividing bm={} x "
+        "bn={}",
+        wm, wn, unit, mUnit, nUnit, block, bm, bn));
+  }
+  return Status::ok();
+}
+
 } // namespace kt

@@ -1,12 +1,9 @@
 #include "ktune/drivers/cuda/CublasLt.h"
 
 #include "CublasLtApi.h"
+#include "ktune/base/DynamicLibrary.h"
 
 #include <fmt/format.h>
-
-#include <dlfcn.h>
-
-#include <type_traits>
 
 namespace kt::cuda {
 
@@ -35,31 +32,17 @@ struct CublasLt::Api {
 
 Result<const CublasLt *> CublasLt::get() {
   static Result<const CublasLt *> loaded = []() -> Result<const CublasLt *> {
-    void *h = nullptr;
-    std::string tried;
-    for (const char *lib : {"libcublasLt.so.13", "libcublasLt.so.12",
-                            "/usr/local/cuda/lib64/libcublasLt.so.13",
-                            "/usr/local/cuda/lib64/libcublasLt.so.12"}) {
-      if ((h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL))) {
-        break;
-      }
-      tried += (tried.empty() ? "" : ", ") + std::string(lib);
-    }
-    if (!h) {
-      return unavailable("cuBLASLt not found (tried " + tried +
-                         "); install the CUDA toolkit's cuBLAS to compare "
-                         "with the vendor library");
-    }
+    KT_ASSIGN_OR_RETURN(
+        DynamicLibrary dl,
+        DynamicLibrary::openFirst({"libcublasLt.so.13", "libcublasLt.so.12",
+                                   "/usr/local/cuda/lib64/libcublasLt.so.13",
+                                   "/usr/local/cuda/lib64/libcublasLt.so.12"},
+                                  "cuBLASLt",
+                                  "install the CUDA toolkit's cuBLAS to "
+                                  "compare with the vendor library"));
     auto *a = new Api();
-    a->handle = h;
-    const char *missing = nullptr;
-    auto need = [&](const char *name, auto &fn) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-          ::dlsym(h, name));
-      if (!fn && !missing) {
-        missing = name;
-      }
-    };
+    a->handle = dl.handle();
+    auto need = [&](const char *name, auto &fn) { dl.need(name, fn); };
     need("cublasLtCreate", a->Create);
     need("cublasLtDestroy", a->Destroy);
     need("cublasLtGetVersion", a->GetVersion);
@@ -74,12 +57,10 @@ Result<const CublasLt *> CublasLt::get() {
          a->MatmulPreferenceSetAttribute);
     need("cublasLtMatmulAlgoGetHeuristic", a->MatmulAlgoGetHeuristic);
     need("cublasLtMatmul", a->Matmul);
-    if (missing) {
-      ::dlclose(h);
+    if (Status st = dl.finish("cuBLASLt library", "CUDA 12 or newer needed");
+        !st.isOk()) {
       delete a;
-      return unavailable(fmt::format(
-          "the cuBLASLt library found lacks {} (CUDA 12 or newer needed)",
-          missing));
+      return st;
     }
     auto *lib = new CublasLt();
     lib->api_ = a;

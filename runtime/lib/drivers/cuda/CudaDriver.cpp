@@ -1,10 +1,9 @@
 #include "ktune/drivers/cuda/CudaDriver.h"
 
 #include "CudaApi.h"
+#include "ktune/base/DynamicLibrary.h"
 
 #include <fmt/format.h>
-
-#include <dlfcn.h>
 
 #include <mutex>
 #include <type_traits>
@@ -13,17 +12,9 @@ namespace kt::cuda {
 
 namespace {
 
-/// Resolves every entry point of the table; `missing` names the first
-/// symbol the library lacks.
-bool bindApi(void *h, Driver::Api &a, const char *&missing) {
-  missing = nullptr;
-  auto need = [&](const char *name, auto &fn) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(
-        ::dlsym(h, name));
-    if (!fn && !missing) {
-      missing = name;
-    }
-  };
+/// Resolves every entry point of the table.
+void bindApi(DynamicLibrary &dl, Driver::Api &a) {
+  auto need = [&](const char *name, auto &fn) { dl.need(name, fn); };
   need("cuInit", a.cuInit);
   need("cuDriverGetVersion", a.cuDriverGetVersion);
   need("cuDeviceGetCount", a.cuDeviceGetCount);
@@ -51,7 +42,7 @@ bool bindApi(void *h, Driver::Api &a, const char *&missing) {
   need("cuEventSynchronize", a.cuEventSynchronize);
   // _v2 exists from driver 12.8 on; older drivers have the original.
   a.cuEventElapsedTime = reinterpret_cast<decltype(a.cuEventElapsedTime)>(
-      ::dlsym(h, "cuEventElapsedTime_v2"));
+      dl.symbol("cuEventElapsedTime_v2"));
   if (!a.cuEventElapsedTime) {
     need("cuEventElapsedTime", a.cuEventElapsedTime);
   }
@@ -64,29 +55,21 @@ bool bindApi(void *h, Driver::Api &a, const char *&missing) {
   need("cuFuncGetAttribute", a.cuFuncGetAttribute);
   need("cuLaunchKernelEx", a.cuLaunchKernelEx);
   need("cuTensorMapEncodeTiled", a.cuTensorMapEncodeTiled);
-  return missing == nullptr;
 }
 
 Result<Driver::Api *> loadApi() {
+  KT_ASSIGN_OR_RETURN(DynamicLibrary dl,
+                      DynamicLibrary::openFirst(
+                          {"libcuda.so.1"}, "no CUDA driver: libcuda.so.1",
+                          "install the NVIDIA driver to use CUDA targets"));
   auto *api = new Driver::Api();
-  api->handle = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!api->handle) {
-    const char *why = ::dlerror();
+  api->handle = dl.handle();
+  bindApi(dl, *api);
+  if (Status s = dl.finish("CUDA driver (libcuda.so.1)",
+                           "it is too old or not a driver (a link stub?)");
+      !s.isOk()) {
     delete api;
-    return unavailable(fmt::format(
-        "no CUDA driver: cannot load libcuda.so.1 ({}); install the NVIDIA "
-        "driver to use CUDA targets",
-        why ? why : "unknown reason"));
-  }
-  void *h = api->handle;
-  const char *missing = nullptr;
-  if (!bindApi(h, *api, missing)) {
-    ::dlclose(h);
-    delete api;
-    return unavailable(fmt::format(
-        "the CUDA driver (libcuda.so.1) lacks {}; it is too old or not a "
-        "driver (a link stub?)",
-        missing));
+    return s;
   }
   return api;
 }
