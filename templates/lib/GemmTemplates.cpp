@@ -7,6 +7,7 @@
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
+#include "ktune/templates/gemm/HipGemmMlir.h"
 
 #include <fmt/format.h>
 
@@ -19,8 +20,10 @@ const std::vector<const GemmTemplate *> &gemmTemplates() {
   static const CudaGemmSm100 cudaSm100;
   static const CudaGemmMlir cudaMlir;
   static const HipGemmMfma hipMfma;
+  static const HipGemmMlir hipMlir;
   static const std::vector<const GemmTemplate *> all = {
-      &cpuMlir, &cpuDotMlir, &cudaSm90, &cudaSm100, &cudaMlir, &hipMfma};
+      &cpuMlir,  &cpuDotMlir, &cudaSm90, &cudaSm100,
+      &cudaMlir, &hipMfma,    &hipMlir};
   return all;
 }
 

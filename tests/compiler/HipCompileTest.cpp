@@ -1,11 +1,13 @@
-// hip.gemm.mfma compiled for gfx950 and gfx942 on a machine with no AMD GPU
-// or ROCm (clang's device-only HIP compile): every sampled configuration,
-// every layout, bf16 and fp16. The disassembly holds the MFMA the chip and
-// type call for; the code object's metadata shows wave64, no scratch, no
-// spills, registers and LDS within the chip's limits, and an occupancy.
-// Nothing here runs an AMD kernel.
+// The AMD families compiled for gfx950 and gfx942 on a machine with no AMD
+// GPU or ROCm: hip.gemm.mfma with clang's device-only HIP compile and
+// hip.gemm.mlir through MLIR's ROCDL lowering, the AMDGPU backend and
+// ld.lld; every sampled configuration, every layout, bf16 and fp16. The
+// disassembly holds the MFMA the chip and type call for; the code object's
+// metadata shows wave64, no scratch, no spills, registers and LDS within the
+// chip's limits, and an occupancy. Nothing here runs an AMD kernel.
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
+#include "ktune/templates/gemm/HipGemmMlir.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
@@ -65,6 +67,46 @@ TEST_CASE("sampled MFMA configurations compile for gfx950 and gfx942") {
                                                 (c.get("bn") / c.get("wn")) *
                                                 64);
           REQUIRE(r.occupancy(arch) >= 1);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("sampled MLIR MFMA configurations lower through ROCDL to code "
+          "objects") {
+  HipGemmMlir t;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    auto compiler =
+        HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
+    REQUIRE(compiler.isOk());
+    const int64_t km = std::string(arch) == "gfx950" ? 32 : 16;
+    const Config sample[] = {
+        {{"bm", 128}, {"bn", 128}, {"wm", 64}, {"wn", 64}, {"bk", 2 * km}},
+        {{"bm", 32}, {"bn", 64}, {"wm", 16}, {"wn", 32}, {"bk", km}}};
+    for (DType dt : {DType::BF16, DType::F16}) {
+      for (const char *layout : {"NN", "NT", "TN", "TT"}) {
+        for (const Config &c : sample) {
+          GemmProblem p = test::gemmProblem(layout, 200, 300, 100, dt);
+          INFO(arch << " " << p.key() << " " << c.toString());
+          auto src = t.instantiate(c, p, compiler->target());
+          REQUIRE(src.isOk());
+          REQUIRE(src->language == "mlir");
+          auto bin = compiler->compile(*src, c.toString() + p.key());
+          INFO(bin.status().toString());
+          REQUIRE(bin.isOk());
+          auto dis = compiler->disassemble(bin->codeObject);
+          REQUIRE(dis.isOk());
+          const std::string ty = dt == DType::BF16 ? "bf16" : "f16";
+          REQUIRE_THAT(*dis, Catch::Contains("v_mfma_f32_16x16x" +
+                                             std::to_string(km) + "_" + ty));
+          const HipResources &r = bin->resources;
+          REQUIRE(r.wavefrontSize == 64);
+          REQUIRE(r.scratchBytes == 0);
+          REQUIRE(r.vgprSpills == 0);
+          REQUIRE(r.vgprs + r.agprs <= 512);
+          REQUIRE(r.ldsBytes ==
+                  (c.get("bm") + c.get("bn")) * (c.get("bk") + 8) * 2);
         }
       }
     }

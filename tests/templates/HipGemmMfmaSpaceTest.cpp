@@ -1,6 +1,7 @@
 // hip.gemm.mfma's space and compile-free validate() against the real LDS,
 // thread and register limits of gfx950 and gfx942.
 #include "ktune/templates/gemm/HipGemmMfma.h"
+#include "ktune/templates/gemm/HipGemmMlir.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
@@ -69,4 +70,28 @@ TEST_CASE("the MFMA space is legal on both chips and starts with the "
       }
     }
   }
+}
+
+TEST_CASE("the MLIR MFMA family's space follows each chip's MFMA K") {
+  HipGemmMlir t;
+  GemmProblem p = test::gemmProblem("NT", 4096, 4096, 4096, DType::BF16);
+  const TargetDesc mi355 = *parseTarget("hip:gfx950");
+  const TargetDesc mi300 = *parseTarget("hip:gfx942");
+  Config c{{"bm", 128}, {"bn", 128}, {"wm", 64}, {"wn", 64}, {"bk", 16}};
+  // K=16 steps exist on gfx942's 16x16x16 MFMA, not on gfx950's 16x16x32.
+  REQUIRE(t.validate(c, p, mi300).isOk());
+  REQUIRE_THAT(t.validate(c, p, mi355).message(), Catch::Contains("K=32"));
+  for (const TargetDesc &target : {mi355, mi300}) {
+    auto space = t.space(p, target);
+    REQUIRE(space.size() >= 10);
+    REQUIRE(space.front() == t.defaultConfig(p, target));
+    for (const Config &s : space) {
+      REQUIRE(t.validate(s, p, target).isOk());
+      REQUIRE(s.get("bk") % (target.arch == "gfx950" ? 32 : 16) == 0);
+    }
+  }
+  auto src = t.instantiate(t.defaultConfig(p, mi355), p, mi355);
+  REQUIRE(src.isOk());
+  REQUIRE_THAT(src->text, Catch::Contains("#rocdl.target<chip = \"gfx950\">"));
+  REQUIRE_THAT(src->text, Catch::Contains("amdgpu.mfma 16x16x32"));
 }

@@ -4,6 +4,7 @@
 #include "ktune/base/ScratchDir.h"
 #include "ktune/base/Subprocess.h"
 #include "ktune/compiler/BinaryCache.h"
+#include "ktune/compiler/MlirPipeline.h"
 
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/BinaryFormat/MsgPackDocument.h"
@@ -201,15 +202,22 @@ Result<HipKernelBinary>
 HipCompiler::compile(const KernelSource &src,
                      const std::string &identity) const {
   BinaryCache cache(cacheDir_);
+  const bool isMlir = src.language == "mlir";
   const std::string key =
-      sha256Hex(fingerprint_ + "\n" + identity + "\n" + src.text);
+      sha256Hex((isMlir ? mlirFingerprint() : fingerprint_) + "\n" + identity +
+                "\n" + src.text);
   HipKernelBinary out;
   if (auto hit = cache.get(key)) {
     out.codeObject = std::move(*hit);
     out.fromCache = true;
   } else {
     auto start = std::chrono::steady_clock::now();
-    KT_ASSIGN_OR_RETURN(out.codeObject, runClang(src, {}, &out.log));
+    if (isMlir) {
+      KT_ASSIGN_OR_RETURN(out.codeObject,
+                          mlirGpuToHsaco(src.text, target_.arch));
+    } else {
+      KT_ASSIGN_OR_RETURN(out.codeObject, runClang(src, {}, &out.log));
+    }
     out.compileMs = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
                         .count();
@@ -219,6 +227,11 @@ HipCompiler::compile(const KernelSource &src,
                       readHipMetadata(out.codeObject, src.entry));
   out.hash = sha256Hex(out.codeObject);
   return out;
+}
+
+std::string HipCompiler::mlirFingerprint() const {
+  return fmt::format("mlir-{};{};ld.lld", LLVM_VERSION_STRING,
+                     rocdlPipeline(target_.arch));
 }
 
 Result<std::string> HipCompiler::emit(const KernelSource &src,

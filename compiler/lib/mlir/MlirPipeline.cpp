@@ -20,6 +20,9 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "ktune/base/ScratchDir.h"
+
+#include <filesystem>
 #include <mutex>
 
 namespace kt {
@@ -163,19 +166,71 @@ Status runGpuPipeline(Session &s, mlir::ModuleOp m, const std::string &arch,
 
 } // namespace
 
+std::string rocdlPipeline(const std::string &arch) {
+  return "gpu.module(convert-scf-to-cf,convert-gpu-to-rocdl{chipset=" + arch +
+         " use-bare-ptr-memref-call-conv=true}),reconcile-unrealized-casts";
+}
+
+namespace {
+
+/// The only object of the module's gpu.binary (PTX text or an ELF code
+/// object).
+std::string binaryObject(mlir::ModuleOp m) {
+  std::string out;
+  m->walk([&](mlir::gpu::BinaryOp bin) {
+    for (mlir::Attribute a : bin.getObjects()) {
+      if (auto obj = llvm::dyn_cast<mlir::gpu::ObjectAttr>(a)) {
+        out = obj.getObject().str();
+      }
+    }
+  });
+  return out;
+}
+
+} // namespace
+
+Result<std::string> mlirGpuToHsaco(const std::string &text,
+                                   const std::string &arch) {
+  Session s;
+  KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
+  // gpu-module-to-binary links with <toolkit>/llvm/bin/ld.lld: a private
+  // toolkit folder holding a link to ld.lld-22. Device libraries are not
+  // needed (the kernels call no device-library math).
+  ScratchDir toolkit("ktune-rocdl");
+  std::error_code ec;
+  std::filesystem::create_directories(toolkit.path / "llvm" / "bin", ec);
+  std::filesystem::create_symlink(KT_LLD_PATH,
+                                  toolkit.path / "llvm" / "bin" / "ld.lld", ec);
+  if (ec || toolkit.path.empty()) {
+    return internalError("cannot prepare a linker folder for the ROCDL path: " +
+                         ec.message());
+  }
+  mlir::PassManager pm(&s.ctx, mlir::ModuleOp::getOperationName());
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  const std::string pipeline =
+      rocdlPipeline(arch) +
+      ",gpu-module-to-binary{format=bin toolkit=" + toolkit.path.string() + "}";
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
+    return internalError("bad ROCDL pipeline: " + err);
+  }
+  if (mlir::failed(pm.run(*m))) {
+    return s.error("lowering the GPU kernel to ROCDL / a code object for " +
+                   arch + " failed");
+  }
+  std::string hsaco = binaryObject(*m);
+  if (hsaco.empty()) {
+    return s.error("the ROCDL pipeline produced no code object");
+  }
+  return hsaco;
+}
+
 Result<std::string> mlirGpuToPtx(const std::string &text,
                                  const std::string &arch) {
   Session s;
   KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
   KT_RETURN_IF_ERROR(runGpuPipeline(s, *m, arch, "isa"));
-  std::string ptx;
-  m->walk([&](mlir::gpu::BinaryOp bin) {
-    for (mlir::Attribute a : bin.getObjects()) {
-      if (auto obj = llvm::dyn_cast<mlir::gpu::ObjectAttr>(a)) {
-        ptx = obj.getObject().str();
-      }
-    }
-  });
+  std::string ptx = binaryObject(*m);
   if (ptx.empty()) {
     return s.error("the NVVM pipeline produced no PTX object");
   }

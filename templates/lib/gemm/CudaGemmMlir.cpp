@@ -15,7 +15,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.gemm.mlir/1";
+constexpr const char *kGeneratorVersion = "cuda.gemm.mlir/2";
 constexpr const char *kKeys[] = {"bm", "bn", "wm", "wn", "bk"};
 /// Static shared memory without opting in.
 constexpr int64_t kStaticShared = 48 * 1024;

@@ -50,6 +50,8 @@ public:
   const std::string &fingerprint() const { return fingerprint_; }
   const TargetDesc &target() const { return target_; }
 
+  /// Compiles HIP C++ with clang, or MLIR (a gpu.module for a ROCDL
+  /// target) in process through ROCDL, the AMDGPU backend and ld.lld.
   Result<HipKernelBinary> compile(const KernelSource &src,
                                   const std::string &identity) const;
   /// LLVM IR (`-emit-llvm -S`) or GCN assembly (`-S`) of `src`.
@@ -59,6 +61,7 @@ public:
 
 private:
   HipCompiler() = default;
+  std::string mlirFingerprint() const;
   Result<std::string> runClang(const KernelSource &src,
                                const std::vector<std::string> &extra,
                                std::string *log) const;

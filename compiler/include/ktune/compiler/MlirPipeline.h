@@ -32,6 +32,15 @@ Result<std::unique_ptr<llvm::Module>> mlirToLlvmIr(const std::string &text,
 /// "sm_90a", "sm_100a".
 Result<std::string> mlirGpuToPtx(const std::string &text,
                                  const std::string &arch);
+/// The AMD path: parses a module holding a gpu.module for a ROCDL target,
+/// lowers it to ROCDL (bare-pointer kernel arguments), and links the LLVM
+/// AMDGPU backend's object with ld.lld into a code object (HSACO), in
+/// process. `arch`: "gfx950", "gfx942".
+Result<std::string> mlirGpuToHsaco(const std::string &text,
+                                   const std::string &arch);
+/// The ROCDL lowering's passes for `arch` (part of the fingerprint).
+std::string rocdlPipeline(const std::string &arch);
+
 /// The NVVM pipeline's options for `arch` (part of the fingerprint).
 std::string nvvmPipeline(const std::string &arch, const char *format);
 
