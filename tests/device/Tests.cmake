@@ -21,6 +21,11 @@ target_compile_definitions(CpuDeviceTest PRIVATE
   KT_TEST_KERNEL_PATH="$<TARGET_FILE:kt_test_kernel>")
 add_dependencies(CpuDeviceTest kt_test_kernel)
 
+# The HIP runtime (dlopen): its absence is tested everywhere.
+kt_add_test(HipDriverTest device
+  SOURCES device/HipDriverTest.cpp
+  LIBS ktune_runtime)
+
 # The CUDA driver (dlopen): real on a GPU machine, skipped elsewhere.
 kt_add_test(CudaDriverTest cuda
   SOURCES device/CudaDriverTest.cpp

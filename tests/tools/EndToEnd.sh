@@ -9,6 +9,17 @@ ktune=$1 run=$2 work=$3
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 export KTUNE_CACHE_DIR="$work/kernels"
 
+# Devices: the CPU always; CUDA and HIP listed or said unavailable, never a
+# crash.
+"$ktune" devices > devices.out
+for kind in cpu cuda hip; do
+  grep -q "^$kind" devices.out || {
+    echo "FAIL: ktune devices has no $kind line"
+    cat devices.out
+    exit 1
+  }
+done
+
 cat > untuned.csv <<'CSV'
 GemmTunableOp_float_TN,tn_96_8_64_ld_64_64_96
 GemmTunableOp_float_NN,nn_77_33_50

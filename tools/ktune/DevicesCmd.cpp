@@ -4,6 +4,7 @@
 #include "ktune/device/CpuDevice.h"
 #include "ktune/device/HostInfo.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/drivers/hip/HipDriver.h"
 
 #include <fmt/format.h>
 
@@ -24,16 +25,27 @@ Runner addDevices(CLI::App &app) {
     } else {
       for (const cuda::DeviceInfo &g : *gpus) {
         fmt::print("cuda:{}  {} ({}, {} SMs, {} GiB, L2 {} MiB, shared "
-                   "memory {} KiB per block; tuning templates for it are "
-                   "not built yet)\n",
+                   "memory {} KiB per block; ktune tune --target cuda "
+                   "--device {})\n",
                    g.ordinal, g.name, g.arch(), g.smCount,
                    g.globalMemBytes >> 30, g.l2Bytes >> 20,
-                   g.sharedPerBlockOptin >> 10);
+                   g.sharedPerBlockOptin >> 10, g.ordinal);
       }
     }
-    fmt::print(
-        "hip     no HIP runtime support yet; code objects for gfx950 and "
-        "gfx942 compile anyway (ktune compile --target hip:gfx950)\n");
+    if (auto hip = hip::Driver::get(); !hip) {
+      fmt::print("hip     unavailable: {}\n", hip.status().message());
+    } else if (auto gpus = (*hip)->devices(); !gpus) {
+      fmt::print("hip     unavailable: {}\n", gpus.status().message());
+    } else if (gpus->empty()) {
+      fmt::print("hip     the HIP runtime reports no GPU\n");
+    } else {
+      for (const hip::DeviceInfo &g : *gpus) {
+        fmt::print("hip:{}   {} (found; tuning on HIP devices is not built "
+                   "yet: code objects compile with ktune compile --target "
+                   "hip:gfx950|gfx942)\n",
+                   g.ordinal, g.name);
+      }
+    }
     return 0;
   };
 }
