@@ -53,13 +53,13 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
   }
   KT_RETURN_IF_ERROR(p.validate());
   KT_RETURN_IF_ERROR(requireParams(c, kKeys));
-  const mlirgemm::Params q = mlirgemm::readParams(c);
+  const mlirgpu::Tiling q = mlirgemm::readTiling(c);
   KT_RETURN_IF_ERROR(
       validateTiling(q.bm, q.bn, q.wm, q.wn, 16, 8, "warp", "the mma shape"));
   if (q.bk != 16 && q.bk != 32 && q.bk != 64) {
     return invalidArgument(fmt::format("bk={} must be 16, 32 or 64", q.bk));
   }
-  const int64_t threads = mlirgemm::threads(q);
+  const int64_t threads = mlirgpu::threads(q, mlirgemm::kWarp);
   if (threads > 1024) {
     return invalidArgument(fmt::format(
         "bm={} bn={} wm={} wn={} makes {} threads; a block has at most 1024",
@@ -71,11 +71,11 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
         "wm={} wn={} needs {} f32 accumulators per thread; at most 128", q.wm,
         q.wn, accumulators));
   }
-  if (mlirgemm::sharedBytes(q) > kStaticShared) {
+  if (mlirgpu::sharedBytes(q) > kStaticShared) {
     return invalidArgument(fmt::format(
         "bm={} bn={} bk={} needs {} bytes of static shared memory; at most "
         "{}",
-        q.bm, q.bn, q.bk, mlirgemm::sharedBytes(q), kStaticShared));
+        q.bm, q.bn, q.bk, mlirgpu::sharedBytes(q), kStaticShared));
   }
   return Status::ok();
 }
@@ -90,40 +90,29 @@ Config CudaGemmMlir::defaultConfig(const GemmProblem &p,
 
 std::vector<Config> CudaGemmMlir::space(const GemmProblem &p,
                                         const TargetDesc &t) const {
-  std::vector<Config> out;
   if (!supports(p, t)) {
-    return out;
+    return {};
   }
-  const Config def = defaultConfig(p, t);
-  out.push_back(def);
-  for (int64_t bm : {32, 64, 128, 256}) {
-    for (int64_t bn : {32, 64, 128, 256}) {
-      for (int64_t wm : {16, 32, 64}) {
-        for (int64_t wn : {16, 32, 64}) {
-          for (int64_t bk : {16, 32, 64}) {
-            if ((bm > 32 && bm >= 2 * p.m) || (bn > 32 && bn >= 2 * p.n)) {
-              continue;
-            }
-            Config c{
-                {"bm", bm}, {"bn", bn}, {"wm", wm}, {"wn", wn}, {"bk", bk}};
-            if (!(c == def) && validate(c, p, t).isOk()) {
-              out.push_back(c);
-            }
-          }
-        }
-      }
-    }
-  }
-  return out;
+  return enumerateSpace(defaultConfig(p, t),
+                        {{"bm", {32, 64, 128, 256}},
+                         {"bn", {32, 64, 128, 256}},
+                         {"wm", {16, 32, 64}},
+                         {"wn", {16, 32, 64}},
+                         {"bk", {16, 32, 64}}},
+                        [&](const Config &c) {
+                          return !oversizedTile(p, c.get("bm"), c.get("bn"),
+                                                32) &&
+                                 validate(c, p, t).isOk();
+                        });
 }
 
 Result<KernelSource> CudaGemmMlir::instantiate(const Config &c,
                                                const GemmProblem &p,
                                                const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
-  const mlirgemm::Params q = mlirgemm::readParams(c);
+  const mlirgpu::Tiling q = mlirgemm::readTiling(c);
   cuda::GemmLaunchSpec launch;
-  launch.threads = int(mlirgemm::threads(q));
+  launch.threads = int(mlirgpu::threads(q, mlirgemm::kWarp));
   launch.sharedBytes = 0; // All static.
   launch.tileM = int(q.bm);
   launch.tileN = int(q.bn);

@@ -3,8 +3,6 @@
 // the nvvm target of the arch.
 #include "CudaGemmMlirKernel.h"
 
-#include "MlirGpuGemm.h"
-
 #include <fmt/format.h>
 
 #include <vector>
@@ -16,7 +14,7 @@ class NvvmEmitter : public mlirgpu::GemmEmitter {
 public:
   NvvmEmitter(const mlirgpu::Tiling &t, const GemmProblem &p,
               const std::string &arch)
-      : GemmEmitter(t, p, 32), arch_(arch) {}
+      : GemmEmitter(t, p, kWarp), arch_(arch) {}
   std::string module();
 
 private:
@@ -147,9 +145,9 @@ std::string NvvmEmitter::module() {
 
 } // namespace
 
-std::string kernelSource(const Params &q, const GemmProblem &p,
+std::string kernelSource(const mlirgpu::Tiling &t, const GemmProblem &p,
                          const std::string &arch) {
-  return NvvmEmitter({q.bm, q.bn, q.wm, q.wn, q.bk}, p, arch).module();
+  return NvvmEmitter(t, p, arch).module();
 }
 
 } // namespace kt::mlirgemm

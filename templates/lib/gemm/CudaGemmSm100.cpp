@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kt {
 namespace {
 
@@ -90,29 +92,18 @@ Config CudaGemmSm100::defaultConfig(const GemmProblem &p,
 
 std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
                                          const TargetDesc &t) const {
-  std::vector<Config> out;
   if (!supports(p, t)) {
-    return out;
+    return {};
   }
-  Config def = defaultConfig(p, t);
-  out.push_back(def);
-  for (int64_t bn : {64, 128, 256}) {
-    for (int64_t stages : {3, 4, 5, 6, 8}) {
-      for (int64_t acc : {1, 2}) {
-        for (int64_t group : {1, 8}) {
-          if (bn > 64 && bn >= 2 * p.n) {
-            continue;
-          }
-          Config c{
-              {"bn", bn}, {"stages", stages}, {"acc", acc}, {"group", group}};
-          if (!(c == def) && validate(c, p, t).isOk()) {
-            out.push_back(c);
-          }
-        }
-      }
-    }
-  }
-  return out;
+  return enumerateSpace(defaultConfig(p, t),
+                        {{"bn", {64, 128, 256}},
+                         {"stages", {3, 4, 5, 6, 8}},
+                         {"acc", {1, 2}},
+                         {"group", {1, 8}}},
+                        [&](const Config &c) {
+                          return !oversizedTile(p, 0, c.get("bn"), 64) &&
+                                 validate(c, p, t).isOk();
+                        });
 }
 
 Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,

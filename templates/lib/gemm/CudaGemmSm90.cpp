@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kt {
 namespace {
 
@@ -141,34 +143,25 @@ Config CudaGemmSm90::defaultConfig(const GemmProblem &p,
 
 std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
                                         const TargetDesc &t) const {
-  std::vector<Config> out;
   if (!supports(p, t)) {
-    return out;
+    return {};
   }
-  Config def = defaultConfig(p, t);
-  out.push_back(def);
-  for (int64_t bm : {64, 128, 256}) {
-    for (int64_t bn : {64, 128, 192, 256}) {
-      for (int64_t cons : {1, 2}) {
-        for (int64_t stages : {3, 4, 5, 6}) {
-          for (int64_t group : {1, 8}) {
-            // Tiles far larger than the problem only waste work.
-            if ((bm > 64 && bm >= 2 * p.m) || (bn > 64 && bn >= 2 * p.n)) {
-              continue;
-            }
-            for (int64_t splitk : splits(p, bm, bn)) {
-              Config c{{"bm", bm},     {"bn", bn},       {"stages", stages},
-                       {"cons", cons}, {"group", group}, {"splitk", splitk}};
-              if (!(c == def) && validate(c, p, t).isOk()) {
-                out.push_back(c);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return out;
+  return enumerateSpace(defaultConfig(p, t),
+                        {{"bm", {64, 128, 256}},
+                         {"bn", {64, 128, 192, 256}},
+                         {"cons", {1, 2}},
+                         {"stages", {3, 4, 5, 6}},
+                         {"group", {1, 8}},
+                         {"splitk", {1, 2, 4, 8}}},
+                        [&](const Config &c) {
+                          const int64_t bm = c.get("bm"), bn = c.get("bn");
+                          const std::vector<int64_t> offered =
+                              splits(p, bm, bn);
+                          return !oversizedTile(p, bm, bn, 64) &&
+                                 std::find(offered.begin(), offered.end(),
+                                           c.get("splitk")) != offered.end() &&
+                                 validate(c, p, t).isOk();
+                        });
 }
 
 Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,

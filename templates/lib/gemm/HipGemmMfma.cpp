@@ -102,33 +102,21 @@ Config HipGemmMfma::defaultConfig(const GemmProblem &p,
 
 std::vector<Config> HipGemmMfma::space(const GemmProblem &p,
                                        const TargetDesc &t) const {
-  std::vector<Config> out;
   if (!supports(p, t)) {
-    return out;
+    return {};
   }
-  const Config def = defaultConfig(p, t);
-  out.push_back(def);
-  for (int64_t bm : {32, 64, 128, 256}) {
-    for (int64_t bn : {32, 64, 128, 256}) {
-      for (int64_t wm : {16, 32, 64}) {
-        for (int64_t wn : {16, 32, 64}) {
-          for (int64_t bk : {32, 64, 128}) {
-            for (int64_t pad : {0, 8}) {
-              if ((bm > 32 && bm >= 2 * p.m) || (bn > 32 && bn >= 2 * p.n)) {
-                continue;
-              }
-              Config c{{"bm", bm}, {"bn", bn}, {"wm", wm},
-                       {"wn", wn}, {"bk", bk}, {"pad", pad}};
-              if (!(c == def) && validate(c, p, t).isOk()) {
-                out.push_back(c);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  return out;
+  return enumerateSpace(defaultConfig(p, t),
+                        {{"bm", {32, 64, 128, 256}},
+                         {"bn", {32, 64, 128, 256}},
+                         {"wm", {16, 32, 64}},
+                         {"wn", {16, 32, 64}},
+                         {"bk", {32, 64, 128}},
+                         {"pad", {0, 8}}},
+                        [&](const Config &c) {
+                          return !oversizedTile(p, c.get("bm"), c.get("bn"),
+                                                32) &&
+                                 validate(c, p, t).isOk();
+                        });
 }
 
 Result<KernelSource> HipGemmMfma::instantiate(const Config &c,

@@ -3,10 +3,13 @@
 
 #include "ktune/base/Status.h"
 #include "ktune/problem/Config.h"
+#include "ktune/problem/GemmProblem.h"
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <span>
+#include <vector>
 
 namespace kt {
 
@@ -41,6 +44,43 @@ inline Status validateTiling(int64_t bm, int64_t bn, int64_t wm, int64_t wn,
         wm, wn, unit, mUnit, nUnit, block, bm, bn));
   }
   return Status::ok();
+}
+
+/// One parameter of a tuning space and the values it takes.
+struct Axis {
+  const char *name;
+  std::vector<int64_t> values;
+};
+
+/// A family's space: `first` (its default), then every combination of
+/// `axes` (the last axis varying fastest) that `keep` accepts, `first`
+/// excepted.
+inline std::vector<Config>
+enumerateSpace(const Config &first, const std::vector<Axis> &axes,
+               const std::function<bool(const Config &)> &keep) {
+  std::vector<Config> out = {first};
+  Config c;
+  std::function<void(size_t)> walk = [&](size_t i) {
+    if (i == axes.size()) {
+      if (!(c == first) && keep(c)) {
+        out.push_back(c);
+      }
+      return;
+    }
+    for (int64_t v : axes[i].values) {
+      c.set(axes[i].name, v);
+      walk(i + 1);
+    }
+  };
+  walk(0);
+  return out;
+}
+
+/// A bm x bn tile far larger than the problem (a side above `minSide` and
+/// at least twice the problem's) only wastes work.
+inline bool oversizedTile(const GemmProblem &p, int64_t bm, int64_t bn,
+                          int64_t minSide) {
+  return (bm > minSide && bm >= 2 * p.m) || (bn > minSide && bn >= 2 * p.n);
 }
 
 } // namespace kt
