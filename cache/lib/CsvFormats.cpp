@@ -30,6 +30,8 @@ struct Column {
   std::string TuningRecord::*str = nullptr;
   double TuningRecord::*real = nullptr;
   int64_t TuningRecord::*integer = nullptr;
+  /// Added after the first release: files without it still import.
+  bool optional = false;
 };
 
 const Column kColumns[] = {
@@ -51,8 +53,11 @@ const Column kColumns[] = {
     {"compiler_fingerprint", &TuningRecord::compilerFingerprint},
     {"binary_hash", &TuningRecord::binaryHash},
     {"created_unix", nullptr, nullptr, &TuningRecord::createdUnix},
+    {"launch", &TuningRecord::launch, nullptr, nullptr, true},
 };
 constexpr size_t kNumColumns = sizeof(kColumns) / sizeof(kColumns[0]);
+/// The index of an optional column a file lacks.
+constexpr size_t kAbsent = ~size_t(0);
 
 /// The line number in an error "PATH:LINE: ...", or 0.
 int lineOf(const std::string &error, const std::string &path) {
@@ -168,6 +173,9 @@ Status importTunableOp(ResultsStore &store, const std::string &path,
 Status parseKtuneRow(const CsvRow &row, const size_t *index, TuningRecord &r) {
   for (size_t c = 0; c < kNumColumns; ++c) {
     const Column &col = kColumns[c];
+    if (index[c] == kAbsent) {
+      continue;
+    }
     const std::string &text = row.fields[index[c]];
     if (col.str) {
       r.*col.str = text;
@@ -194,6 +202,10 @@ Status importKtuneCsv(ResultsStore &store, const std::string &path,
   for (size_t c = 0; c < kNumColumns; ++c) {
     auto it =
         std::find(header.fields.begin(), header.fields.end(), kColumns[c].name);
+    if (it == header.fields.end() && kColumns[c].optional) {
+      index[c] = kAbsent;
+      continue;
+    }
     if (it == header.fields.end()) {
       return invalidArgument(fmt::format(
           "{}:{}: the ktune CSV header lacks column '{}'; re-export the file "

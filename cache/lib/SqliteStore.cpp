@@ -20,12 +20,22 @@ using sqlite::Stmt;
 
 constexpr int kBusyTimeoutMs = 10000;
 
-/// TuningRecord fields in declaration order, as measurement columns.
-constexpr const char *kRecordColumns =
-    "m.problem_key, m.op, m.target, m.template_name, m.template_hash, "
-    "m.params, m.status, m.message, m.time_ms, m.dispersion, m.warm_ms, "
-    "m.iterations, m.max_error, m.device_model, m.device_features, "
-    "m.compiler_fingerprint, m.binary_hash, m.created_unix";
+/// TuningRecord fields in declaration order, as measurement columns of a
+/// file with schema `version` (version 1 has no launch column).
+std::string recordColumns(int version) {
+  return fmt::format(
+      "m.problem_key, m.op, m.target, m.template_name, m.template_hash, "
+      "m.params, m.status, m.message, m.time_ms, m.dispersion, m.warm_ms, "
+      "m.iterations, m.max_error, m.device_model, m.device_features, "
+      "m.compiler_fingerprint, m.binary_hash, m.created_unix, {}",
+      version >= 2 ? "m.launch" : "''");
+}
+
+/// The winners' device model column (version 1 kept one winner per
+/// (problem, target), whose model is its measurement's).
+const char *winnerModel(int version) {
+  return version >= 2 ? "w.device_model" : "COALESCE(m.device_model, '')";
+}
 
 void bindRecord(Stmt &s, const TuningRecord &r) {
   s.bind(1, r.problemKey);
@@ -46,6 +56,7 @@ void bindRecord(Stmt &s, const TuningRecord &r) {
   s.bind(16, r.compilerFingerprint);
   s.bind(17, r.binaryHash);
   s.bind(18, r.createdUnix);
+  s.bind(19, r.launch);
 }
 
 TuningRecord readRecord(Stmt &s) {
@@ -68,13 +79,15 @@ TuningRecord readRecord(Stmt &s) {
   r.compilerFingerprint = s.text(15);
   r.binaryHash = s.text(16);
   r.createdUnix = s.integer(17);
+  r.launch = s.text(18);
   return r;
 }
 
 class SqliteStore final : public ResultsStore {
 public:
-  SqliteStore(sqlite3 *db, std::string path, bool readOnly)
-      : db_(db), path_(std::move(path)), readOnly_(readOnly) {}
+  SqliteStore(sqlite3 *db, std::string path, bool readOnly, int version)
+      : db_(db), path_(std::move(path)), readOnly_(readOnly),
+        version_(version) {}
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
   Status put(const TuningRecord &r) override {
@@ -98,8 +111,8 @@ public:
           "INSERT INTO measurements(problem_key, op, target, template_name, "
           "template_hash, params, status, message, time_ms, dispersion, "
           "warm_ms, iterations, max_error, device_model, device_features, "
-          "compiler_fingerprint, binary_hash, created_unix) VALUES(?, ?, ?, "
-          "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          "compiler_fingerprint, binary_hash, created_unix, launch) "
+          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       if (rc == SQLITE_OK) {
         bindRecord(ins, r);
         rc = ins.step();
@@ -114,10 +127,11 @@ public:
       Stmt cur(db_);
       rc = cur.prepare("SELECT m.time_ms FROM winners w JOIN measurements m "
                        "ON m.id = w.measurement_id WHERE w.problem_key = ? "
-                       "AND w.target = ?");
+                       "AND w.target = ? AND w.device_model = ?");
       if (rc == SQLITE_OK) {
         cur.bind(1, r.problemKey);
         cur.bind(2, r.target);
+        cur.bind(3, r.deviceModel);
         rc = cur.step();
       }
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -128,11 +142,12 @@ public:
       }
       Stmt win(db_);
       rc = win.prepare("INSERT OR REPLACE INTO winners(problem_key, target, "
-                       "measurement_id) VALUES(?, ?, ?)");
+                       "device_model, measurement_id) VALUES(?, ?, ?, ?)");
       if (rc == SQLITE_OK) {
         win.bind(1, r.problemKey);
         win.bind(2, r.target);
-        win.bind(3, id);
+        win.bind(3, r.deviceModel);
+        win.bind(4, id);
         rc = win.step();
       }
       if (rc != SQLITE_DONE) {
@@ -143,14 +158,16 @@ public:
   }
 
   Result<std::optional<TuningRecord>>
-  winner(const std::string &problemKey, const std::string &target) override {
+  winner(const std::string &problemKey, const std::string &target,
+         const std::string &deviceModel) override {
+    std::string sql = fmt::format(
+        "SELECT {} FROM winners w JOIN measurements m ON m.id = "
+        "w.measurement_id WHERE w.problem_key = ? AND w.target = ? AND (? = "
+        "'' OR {} = ?) ORDER BY m.time_ms LIMIT 1",
+        recordColumns(version_), winnerModel(version_));
     KT_ASSIGN_OR_RETURN(
         std::vector<TuningRecord> rs,
-        query(fmt::format("SELECT {} FROM winners w JOIN measurements m ON "
-                          "m.id = w.measurement_id WHERE w.problem_key = ? "
-                          "AND w.target = ?",
-                          kRecordColumns),
-              {problemKey, target}));
+        query(sql, {problemKey, target, deviceModel, deviceModel}));
     if (rs.empty()) {
       return std::optional<TuningRecord>();
     }
@@ -160,8 +177,8 @@ public:
   Result<std::vector<TuningRecord>> winners() override {
     return query(fmt::format("SELECT {} FROM winners w JOIN measurements m ON "
                              "m.id = w.measurement_id ORDER BY w.problem_key, "
-                             "w.target",
-                             kRecordColumns),
+                             "w.target, {}",
+                             recordColumns(version_), winnerModel(version_)),
                  {});
   }
 
@@ -170,7 +187,7 @@ public:
                const std::string &target) override {
     return query(fmt::format("SELECT {} FROM measurements m WHERE "
                              "m.problem_key = ? AND m.target = ? ORDER BY m.id",
-                             kRecordColumns),
+                             recordColumns(version_)),
                  {problemKey, target});
   }
 
@@ -239,6 +256,65 @@ public:
     return std::optional<std::string>(s.text(0));
   }
 
+  Status putMisses(const std::vector<MissRecord> &misses) override {
+    if (misses.empty()) {
+      return Status::ok();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    KT_RETURN_IF_ERROR(checkWritable());
+    return inTransaction(db_, path_, [&]() -> Status {
+      for (const MissRecord &m : misses) {
+        Stmt s(db_);
+        int rc = s.prepare(
+            "INSERT INTO misses(problem_key, target, device_model, count, "
+            "first_unix, last_unix) VALUES(?, ?, ?, ?, ?, ?) ON "
+            "CONFLICT(problem_key, target, device_model) DO UPDATE SET count "
+            "= count + excluded.count, first_unix = MIN(first_unix, "
+            "excluded.first_unix), last_unix = MAX(last_unix, "
+            "excluded.last_unix)");
+        if (rc == SQLITE_OK) {
+          s.bind(1, m.problemKey);
+          s.bind(2, m.target);
+          s.bind(3, m.deviceModel);
+          s.bind(4, m.count);
+          s.bind(5, m.firstUnix);
+          s.bind(6, m.lastUnix);
+          rc = s.step();
+        }
+        if (rc != SQLITE_DONE) {
+          return sqlError(db_, rc, path_, "recording lookup misses");
+        }
+      }
+      return Status::ok();
+    });
+  }
+
+  Result<std::vector<MissRecord>> misses() override {
+    std::vector<MissRecord> out;
+    if (version_ < 2) {
+      return out; // Version 1 files recorded no misses.
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_);
+    int rc = s.prepare("SELECT problem_key, target, device_model, count, "
+                       "first_unix, last_unix FROM misses ORDER BY target, "
+                       "device_model, problem_key");
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+      rc = s.step();
+      if (rc == SQLITE_ROW) {
+        out.push_back(MissRecord{s.text(0), s.text(1), s.text(2),
+                                 s.integer(3), s.integer(4), s.integer(5)});
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "reading lookup misses");
+    }
+    return out;
+  }
+
+  int schemaVersion() const override { return version_; }
+  const std::string &path() const override { return path_; }
+
 private:
   Status checkWritable() const {
     if (readOnly_) {
@@ -276,6 +352,7 @@ private:
   sqlite3 *db_;
   std::string path_;
   bool readOnly_;
+  int version_;
 };
 
 } // namespace
@@ -325,13 +402,32 @@ Result<std::unique_ptr<ResultsStore>> openSqliteStore(const std::string &path,
     return st;
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  Status st = sqlite::prepareDatabase(db, path, readOnly);
-  if (!st.isOk()) {
+  Result<int> version = sqlite::prepareDatabase(db, path, readOnly);
+  if (!version.isOk()) {
+    sqlite3_close_v2(db);
+    return version.status();
+  }
+  return std::unique_ptr<ResultsStore>(
+      std::make_unique<SqliteStore>(db, path, readOnly, *version));
+}
+
+Result<std::unique_ptr<ResultsStore>> openMemoryStore() {
+  sqlite3 *db = nullptr;
+  int rc = sqlite3_open_v2(":memory:", &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    Status st = sqlError(db, rc, "(memory)", "opening");
     sqlite3_close_v2(db);
     return st;
   }
+  Result<int> version = sqlite::prepareDatabase(db, "(memory)", false);
+  if (!version.isOk()) {
+    sqlite3_close_v2(db);
+    return version.status();
+  }
   return std::unique_ptr<ResultsStore>(
-      std::make_unique<SqliteStore>(db, path, readOnly));
+      std::make_unique<SqliteStore>(db, "(in-memory results)", false,
+                                    *version));
 }
 
 } // namespace kt

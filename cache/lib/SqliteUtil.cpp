@@ -15,7 +15,7 @@ namespace sqlite {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = kCurrentSchemaVersion;
 constexpr int kWriteAttempts = 6;
 
 constexpr const char *kCreateSchema =
@@ -25,17 +25,42 @@ constexpr const char *kCreateSchema =
     "TEXT, params TEXT, status TEXT, message TEXT, time_ms REAL, dispersion "
     "REAL, warm_ms REAL, iterations INTEGER, max_error REAL, device_model "
     "TEXT, device_features TEXT, compiler_fingerprint TEXT, binary_hash TEXT, "
-    "created_unix INTEGER);"
+    "created_unix INTEGER, launch TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX measurements_problem_target ON measurements(problem_key, "
     "target);"
     "CREATE TABLE winners(problem_key TEXT NOT NULL, target TEXT NOT NULL, "
-    "measurement_id INTEGER NOT NULL, PRIMARY KEY(problem_key, target));"
+    "device_model TEXT NOT NULL, measurement_id INTEGER NOT NULL, "
+    "PRIMARY KEY(problem_key, target, device_model));"
     "CREATE TABLE binaries(hash TEXT PRIMARY KEY, target TEXT, bytes BLOB);"
-    "INSERT INTO meta(key, value) VALUES('schema_version', '1'), "
+    "CREATE TABLE misses(problem_key TEXT NOT NULL, target TEXT NOT NULL, "
+    "device_model TEXT NOT NULL, count INTEGER NOT NULL, first_unix INTEGER, "
+    "last_unix INTEGER, PRIMARY KEY(problem_key, target, device_model));"
+    "INSERT INTO meta(key, value) VALUES('schema_version', '2'), "
     "('application', 'ktune');";
 
-/// What an opened file holds: nothing yet, or ktune's schema.
-enum class DbKind { Empty, Ktune };
+/// Schema 1 -> 2: winners are kept per device model (so results from
+/// several GPUs or hosts of one target coexist), measurements gain the
+/// launch description, and lookups that found nothing are recorded.
+constexpr const char *kMigrate1To2 =
+    "ALTER TABLE measurements ADD COLUMN launch TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE winners2(problem_key TEXT NOT NULL, target TEXT NOT NULL, "
+    "device_model TEXT NOT NULL, measurement_id INTEGER NOT NULL, "
+    "PRIMARY KEY(problem_key, target, device_model));"
+    "INSERT OR REPLACE INTO winners2 SELECT w.problem_key, w.target, "
+    "COALESCE(m.device_model, ''), w.measurement_id FROM winners w JOIN "
+    "measurements m ON m.id = w.measurement_id;"
+    "DROP TABLE winners;"
+    "ALTER TABLE winners2 RENAME TO winners;"
+    "CREATE TABLE misses(problem_key TEXT NOT NULL, target TEXT NOT NULL, "
+    "device_model TEXT NOT NULL, count INTEGER NOT NULL, first_unix INTEGER, "
+    "last_unix INTEGER, PRIMARY KEY(problem_key, target, device_model));"
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';";
+
+/// What an opened file holds: nothing yet, or ktune's schema (version).
+struct DbKind {
+  bool empty = true;
+  int version = 0;
+};
 
 /// Inspects the file without modifying it.
 Result<DbKind> classify(sqlite3 *db, const std::string &path) {
@@ -58,7 +83,7 @@ Result<DbKind> classify(sqlite3 *db, const std::string &path) {
     return sqlError(db, rc, path, "reading the table list");
   }
   if (names.empty()) {
-    return DbKind::Empty;
+    return DbKind{};
   }
   auto has = [&](std::string_view t) {
     return std::find(names.begin(), names.end(), t) != names.end();
@@ -101,7 +126,7 @@ Result<DbKind> classify(sqlite3 *db, const std::string &path) {
           path, t));
     }
   }
-  return DbKind::Ktune;
+  return DbKind{false, static_cast<int>(v)};
 }
 
 void backoff(int attempt) {
@@ -145,16 +170,19 @@ Status inTransaction(sqlite3 *db, const std::string &path,
   return last;
 }
 
-Status prepareDatabase(sqlite3 *db, const std::string &path, bool readOnly) {
+Result<int> prepareDatabase(sqlite3 *db, const std::string &path,
+                            bool readOnly) {
   KT_ASSIGN_OR_RETURN(DbKind kind, classify(db, path));
   if (readOnly) {
-    if (kind == DbKind::Empty) {
+    if (kind.empty) {
       return failedPrecondition(fmt::format(
           "results database '{}' is empty; run tuning first or check the "
           "path",
           path));
     }
-    return Status::ok();
+    // An older schema is read as it is; it is migrated when next opened
+    // for writing.
+    return kind.version;
   }
   if (sqlite3_db_readonly(db, "main") == 1) {
     return failedPrecondition(fmt::format(
@@ -172,21 +200,29 @@ Status prepareDatabase(sqlite3 *db, const std::string &path, bool readOnly) {
   if (rc != SQLITE_OK) {
     return sqlError(db, rc, path, "enabling WAL mode");
   }
-  if (kind == DbKind::Ktune) {
-    return Status::ok();
+  if (!kind.empty && kind.version == kSchemaVersion) {
+    return kind.version;
   }
-  return inTransaction(db, path, [&]() -> Status {
-    // Another process may have created the schema meanwhile.
+  KT_RETURN_IF_ERROR(inTransaction(db, path, [&]() -> Status {
+    // Another process may have created or migrated the schema meanwhile.
     KT_ASSIGN_OR_RETURN(DbKind now, classify(db, path));
-    if (now == DbKind::Ktune) {
+    const char *sql = nullptr;
+    if (now.empty) {
+      sql = kCreateSchema;
+    } else if (now.version == 1) {
+      sql = kMigrate1To2;
+    } else {
       return Status::ok();
     }
-    int rc = sqlite3_exec(db, kCreateSchema, nullptr, nullptr, nullptr);
+    int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) {
-      return sqlError(db, rc, path, "creating the schema");
+      return sqlError(db, rc, path,
+                      now.empty ? "creating the schema"
+                                : "upgrading the schema from version 1");
     }
     return Status::ok();
-  });
+  }));
+  return kSchemaVersion;
 }
 
 Status sqlError(sqlite3 *db, int rc, const std::string &path,

@@ -64,9 +64,15 @@ Status sqlError(sqlite3 *db, int rc, const std::string &path,
 Status inTransaction(sqlite3 *db, const std::string &path,
                      const std::function<Status()> &body);
 
+/// The schema version this ktune writes.
+constexpr int kCurrentSchemaVersion = 2;
+
 /// Checks an opened file without modifying a foreign or corrupt one, then
-/// (unless read-only) enables WAL and creates the schema if it has no tables.
-Status prepareDatabase(sqlite3 *db, const std::string &path, bool readOnly);
+/// (unless read-only) enables WAL and creates the schema if it has no tables
+/// or upgrades an older one. Returns the file's schema version (older
+/// versions stay as they are when read-only).
+Result<int> prepareDatabase(sqlite3 *db, const std::string &path,
+                            bool readOnly);
 
 } // namespace sqlite
 } // namespace kt

@@ -90,6 +90,7 @@ inline void requireSameRecord(const TuningRecord &a, const TuningRecord &b) {
   CHECK(a.compilerFingerprint == b.compilerFingerprint);
   CHECK(a.binaryHash == b.binaryHash);
   CHECK(a.createdUnix == b.createdUnix);
+  CHECK(a.launch == b.launch);
 }
 
 } // namespace kt::test

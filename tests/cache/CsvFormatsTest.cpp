@@ -72,8 +72,8 @@ TEST_CASE("TunableOp export then import gives the same winners", "[cache]") {
   CHECK(report.errors.empty());
   CHECK(report.accepted == 4);
   for (const char *key : keys) {
-    auto a = src->winner(key, "cpu");
-    auto b = dst->winner(key, "cpu");
+    auto a = src->winner(key, "cpu", "");
+    auto b = dst->winner(key, "cpu", "");
     REQUIRE(a.isOk());
     REQUIRE(b.isOk());
     REQUIRE(a->has_value());
@@ -117,7 +117,7 @@ TEST_CASE("TunableOp import skips foreign solutions and bad lines", "[cache]") {
   Result<GemmProblem> p =
       parseTunableOpGemm("GemmTunableOp_float_TN", "tn_64_32_16");
   REQUIRE(p.isOk());
-  auto w = store->winner(p->key(), "cpu");
+  auto w = store->winner(p->key(), "cpu", "");
   REQUIRE(w.isOk());
   REQUIRE(w->has_value());
   CHECK((*w)->params == "mr=4");
@@ -146,6 +146,7 @@ TEST_CASE("ktune CSV round trip is exact", "[cache]") {
   b.target = "hip:gfx950";
   b.templateHash = "";
   b.maxError = std::numeric_limits<double>::quiet_NaN();
+  b.launch = "threads=256;smem=0;tile=64x64;grid=tiles;args=pointers";
   REQUIRE(src->put(a).isOk());
   REQUIRE(src->put(b).isOk());
 
@@ -155,7 +156,7 @@ TEST_CASE("ktune CSV round trip is exact", "[cache]") {
                    "problem_key,op,target,template_name,template_hash,params,"
                    "status,message,time_ms,dispersion,warm_ms,iterations,"
                    "max_error,device_model,device_features,"
-                   "compiler_fingerprint,binary_hash,created_unix\n"));
+                   "compiler_fingerprint,binary_hash,created_unix,launch\n"));
 
   auto dst = mustOpen(dir.file("dst.db"));
   CsvReport report = mustImport(*dst, csv);
@@ -174,7 +175,7 @@ TEST_CASE("ktune CSV round trip is exact", "[cache]") {
   REQUIRE(exportKtuneCsv(*dst, csv).isOk());
   CHECK(mustImport(*dst, csv).accepted == 2);
   CHECK(dst->measurements(a.problemKey, "cpu")->size() == 2);
-  CHECK(dst->winner(a.problemKey, "cpu")->value().timeMs == a.timeMs);
+  CHECK(dst->winner(a.problemKey, "cpu", "")->value().timeMs == a.timeMs);
 }
 
 TEST_CASE("Malformed ktune CSV lines are reported, the rest imported",
@@ -209,7 +210,7 @@ TEST_CASE("Malformed ktune CSV lines are reported, the rest imported",
   REQUIRE(report.errors.size() == 4);
   CHECK(startsWith(report.errors[0], csv + ":4: "));
   CHECK(report.errors[0].find("time_ms 'fast'") != std::string::npos);
-  CHECK(startsWith(report.errors[1], csv + ":5: expected 18 fields"));
+  CHECK(startsWith(report.errors[1], csv + ":5: expected 19 fields"));
   CHECK(startsWith(report.errors[2], csv + ":6: "));
   CHECK(report.errors[2].find("M=0") != std::string::npos);
   CHECK(startsWith(report.errors[3], csv + ":9: unterminated"));

@@ -52,12 +52,12 @@ TEST_CASE("The fastest ok measurement wins", "[cache]") {
   failed.message = "max error 3.5, tolerance 1";
   REQUIRE(store->put(failed).isOk());
 
-  auto w = store->winner(kKey, "cpu");
+  auto w = store->winner(kKey, "cpu", "");
   REQUIRE(w.isOk());
   REQUIRE(w->has_value());
   CHECK((*w)->params == "mr=6");
   CHECK((*w)->timeMs == 1.0);
-  auto none = store->winner(kKey, "cuda:sm_90a");
+  auto none = store->winner(kKey, "cuda:sm_90a", "");
   REQUIRE(none.isOk());
   CHECK_FALSE(none->has_value());
 
@@ -76,7 +76,7 @@ TEST_CASE("The fastest ok measurement wins", "[cache]") {
 
   // A tie does not replace the winner.
   REQUIRE(store->put(makeRecord(kKey, "mr=12", 1.0)).isOk());
-  CHECK(store->winner(kKey, "cpu")->value().params == "mr=6");
+  CHECK(store->winner(kKey, "cpu", "")->value().params == "mr=6");
 }
 
 TEST_CASE("Failed candidates never win", "[cache]") {
@@ -88,7 +88,7 @@ TEST_CASE("Failed candidates never win", "[cache]") {
     r.status = status;
     REQUIRE(store->put(r).isOk());
   }
-  auto w = store->winner(kKey, "cpu");
+  auto w = store->winner(kKey, "cpu", "");
   REQUIRE(w.isOk());
   CHECK_FALSE(w->has_value());
   CHECK(store->winners()->empty());
@@ -118,7 +118,7 @@ TEST_CASE("Results persist across reopen, exactly", "[cache]") {
     REQUIRE(store->put(other).isOk());
   }
   auto store = mustOpen(path);
-  auto w = store->winner(kKey, "cpu");
+  auto w = store->winner(kKey, "cpu", "");
   REQUIRE(w.isOk());
   REQUIRE(w->has_value());
   test::requireSameRecord(**w, r);
@@ -129,7 +129,7 @@ TEST_CASE("Results persist across reopen, exactly", "[cache]") {
   CHECK((*all)[1].target == "cuda:sm_90a");
 
   auto ro = mustOpen(path, /*readOnly=*/true);
-  CHECK(ro->winner(kKey, "cpu")->has_value());
+  CHECK(ro->winner(kKey, "cpu", "")->has_value());
   Status st = ro->put(makeRecord(kKey, "mr=2", 0.1));
   CHECK(st.code() == StatusCode::FailedPrecondition);
   CHECK(st.message().find("read-only") != std::string::npos);
@@ -219,7 +219,7 @@ TEST_CASE("A database from a newer ktune is refused", "[cache]") {
     auto store = mustOpen(path);
     REQUIRE(store->put(makeRecord(kKey, "mr=4", 1.0)).isOk());
   }
-  rawExec(path, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+  rawExec(path, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
   auto s = openSqliteStore(path);
   REQUIRE_FALSE(s.isOk());
   CHECK(s.status().message().find("newer ktune") != std::string::npos);
@@ -289,8 +289,120 @@ TEST_CASE("Two stores on one file write concurrently without losses",
   auto all = fresh->measurements(kKey, "cpu");
   REQUIRE(all.isOk());
   CHECK(all->size() == kThreads * kPerThread);
-  auto w = fresh->winner(kKey, "cpu");
+  auto w = fresh->winner(kKey, "cpu", "");
   REQUIRE(w.isOk());
   REQUIRE(w->has_value());
   CHECK((*w)->params == "t=0;i=0");
+}
+
+TEST_CASE("Winners are kept per device model", "[cache]") {
+  TempDir dir;
+  auto store = mustOpen(dir.file("results.db"));
+  TuningRecord h100 = makeRecord(kKey, "bn=128", 2.0);
+  h100.target = "cuda:sm_90a";
+  h100.deviceModel = "NVIDIA H100 80GB HBM3";
+  h100.launch = "threads=384;smem=1024;tile=128x128;box_a=128x64;"
+                "box_b=128x64;grid=persistent";
+  TuningRecord h200 = h100;
+  h200.deviceModel = "NVIDIA H200";
+  h200.params = "bn=256";
+  h200.timeMs = 1.5;
+  REQUIRE(store->put(h100).isOk());
+  REQUIRE(store->put(h200).isOk());
+
+  auto a = store->winner(kKey, "cuda:sm_90a", h100.deviceModel);
+  REQUIRE(a.isOk());
+  REQUIRE(a->has_value());
+  CHECK((*a)->params == "bn=128");
+  CHECK((*a)->launch == h100.launch);
+  auto any = store->winner(kKey, "cuda:sm_90a", "");
+  REQUIRE(any->has_value());
+  CHECK((*any)->params == "bn=256");
+  CHECK_FALSE(store->winner(kKey, "cuda:sm_90a", "Other")->has_value());
+  CHECK(store->winners()->size() == 2);
+}
+
+TEST_CASE("Misses add up across batches and processes", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  {
+    auto store = mustOpen(path);
+    REQUIRE(store
+                ->putMisses({{kKey, "cpu", "CPU A", 3, 100, 200},
+                             {"gemm_f32_NN_8x8x8_ld_8_8_8", "cpu", "CPU A", 1,
+                              150, 150}})
+                .isOk());
+  }
+  auto store = mustOpen(path);
+  REQUIRE(store->putMisses({{kKey, "cpu", "CPU A", 2, 50, 300}}).isOk());
+  auto misses = store->misses();
+  REQUIRE(misses.isOk());
+  REQUIRE(misses->size() == 2);
+  const MissRecord &m = (*misses)[0];
+  CHECK(m.problemKey == kKey);
+  CHECK(m.count == 5);
+  CHECK(m.firstUnix == 50);
+  CHECK(m.lastUnix == 300);
+  auto ro = mustOpen(path, /*readOnly=*/true);
+  CHECK(ro->putMisses({{kKey, "cpu", "CPU A", 1, 1, 1}}).code() ==
+        StatusCode::FailedPrecondition);
+}
+
+TEST_CASE("A version 1 file is read as it is and upgraded on write",
+          "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("v1.db");
+  // The schema and content ktune wrote before version 2.
+  rawExec(path,
+          "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+          "CREATE TABLE measurements(id INTEGER PRIMARY KEY, problem_key TEXT "
+          "NOT NULL, op TEXT, target TEXT NOT NULL, template_name TEXT, "
+          "template_hash TEXT, params TEXT, status TEXT, message TEXT, time_ms "
+          "REAL, dispersion REAL, warm_ms REAL, iterations INTEGER, max_error "
+          "REAL, device_model TEXT, device_features TEXT, compiler_fingerprint "
+          "TEXT, binary_hash TEXT, created_unix INTEGER);"
+          "CREATE TABLE winners(problem_key TEXT NOT NULL, target TEXT NOT "
+          "NULL, measurement_id INTEGER NOT NULL, PRIMARY KEY(problem_key, "
+          "target));"
+          "CREATE TABLE binaries(hash TEXT PRIMARY KEY, target TEXT, bytes "
+          "BLOB);"
+          "INSERT INTO meta VALUES('schema_version', '1'), ('application', "
+          "'ktune');"
+          "INSERT INTO measurements(id, problem_key, op, target, template_name, "
+          "params, status, time_ms, device_model) VALUES(1, "
+          "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
+          "'mr=4', 'ok', 2.5, 'Old CPU'), (2, "
+          "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
+          "'mr=6', 'ok', 1.5, 'Old CPU');"
+          "INSERT INTO winners VALUES('gemm_f32_NN_64x64x64_ld_64_64_64', "
+          "'cpu', 2);");
+  {
+    auto ro = mustOpen(path, /*readOnly=*/true);
+    CHECK(ro->schemaVersion() == 1);
+    auto w = ro->winner(kKey, "cpu", "Old CPU");
+    REQUIRE(w.isOk());
+    REQUIRE(w->has_value());
+    CHECK((*w)->params == "mr=6");
+    CHECK((*w)->launch.empty());
+    CHECK(ro->misses()->empty());
+  }
+  auto rw = mustOpen(path);
+  CHECK(rw->schemaVersion() == 2);
+  auto w = rw->winner(kKey, "cpu", "Old CPU");
+  REQUIRE(w->has_value());
+  CHECK((*w)->params == "mr=6");
+  CHECK(rw->measurements(kKey, "cpu")->size() == 2);
+  TuningRecord faster = makeRecord(kKey, "mr=8", 1.0);
+  faster.deviceModel = "Old CPU";
+  REQUIRE(rw->put(faster).isOk());
+  CHECK(rw->winner(kKey, "cpu", "Old CPU")->value().params == "mr=8");
+  REQUIRE(rw->putMisses({{kKey, "cpu", "Old CPU", 1, 1, 1}}).isOk());
+}
+
+TEST_CASE("A memory store works like a file", "[cache]") {
+  auto store = openMemoryStore();
+  REQUIRE(store.isOk());
+  REQUIRE((*store)->put(makeRecord(kKey, "mr=4", 1.0)).isOk());
+  CHECK((*store)->winner(kKey, "cpu", "")->has_value());
+  CHECK((*store)->path() == "(in-memory results)");
 }

@@ -39,7 +39,17 @@ Runner addLookup(CLI::App &app) {
     if (!store) {
       return fail(store.status().message());
     }
-    auto w = (*store)->winner(p->key(), target->toString());
+    // Prefer the result measured on this machine's model; else show the
+    // fastest of any model (and say why it does not fit here).
+    CpuDevice device(1);
+    CpuCompiler compiler(device.target(), "");
+    const Validators here = currentValidators(device, compiler);
+    const bool cpu = target->toString() == here.target;
+    auto w = (*store)->winner(p->key(), target->toString(),
+                              cpu ? here.deviceModel : "");
+    if (w && !w->has_value() && cpu) {
+      w = (*store)->winner(p->key(), target->toString(), "");
+    }
     if (!w) {
       return fail(w.status().message());
     }
@@ -49,9 +59,7 @@ Runner addLookup(CLI::App &app) {
       return 3;
     }
     const TuningRecord &r = **w;
-    CpuDevice device(1);
-    CpuCompiler compiler(device.target(), "");
-    std::string why = checkRecord(r, currentValidators(device, compiler));
+    std::string why = checkRecord(r, here);
     fmt::print("problem     {}\ntunableop   {},{}\ntarget      {}\n"
                "template    {} (hash {})\nparams      {}\n"
                "time        {:.4f} ms ({:.1f} GFLOP/s, dispersion {:.1f}%, "

@@ -97,7 +97,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
            (opt_.cancel && opt_.cancel->load());
   };
   std::optional<double> bestMs;
-  if (auto w = store_.winner(problem.key(), v.target);
+  if (auto w = store_.winner(problem.key(), v.target, v.deviceModel);
       w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
     bestMs = (*w)->timeMs;
   }
@@ -226,7 +226,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
     }
   }
   progress.finish();
-  KT_ASSIGN_OR_RETURN(outcome.winner, store_.winner(problem.key(), v.target));
+  KT_ASSIGN_OR_RETURN(outcome.winner, store_.winner(problem.key(), v.target, v.deviceModel));
   return outcome;
 }
 

@@ -147,7 +147,7 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
                      opt_.maxMsPerCandidate};
   Progress progress(opt_.progress, problem.key(), opt_.maxCandidates);
   std::optional<double> bestMs;
-  if (auto w = store_.winner(problem.key(), target.toString());
+  if (auto w = store_.winner(problem.key(), target.toString(), v.deviceModel);
       w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
     bestMs = (*w)->timeMs;
   }
@@ -247,7 +247,7 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
   }
   progress.finish();
   KT_ASSIGN_OR_RETURN(outcome.winner,
-                      store_.winner(problem.key(), target.toString()));
+                      store_.winner(problem.key(), target.toString(), v.deviceModel));
   return outcome;
 }
 

@@ -28,6 +28,9 @@ struct TuningRecord {
   std::string compilerFingerprint;
   std::string binaryHash; ///< Content hash of the code object, may be "".
   int64_t createdUnix = 0;
+  /// How to launch the code object on a GPU (e.g. cuda::GemmLaunchSpec's
+  /// text); "" for CPU code objects, whose ABI is fixed.
+  std::string launch;
 };
 
 /// What a deployment machine is, to check a record's provenance against.
