@@ -302,8 +302,8 @@ public:
     while (rc == SQLITE_OK || rc == SQLITE_ROW) {
       rc = s.step();
       if (rc == SQLITE_ROW) {
-        out.push_back(MissRecord{s.text(0), s.text(1), s.text(2),
-                                 s.integer(3), s.integer(4), s.integer(5)});
+        out.push_back(MissRecord{s.text(0), s.text(1), s.text(2), s.integer(3),
+                                 s.integer(4), s.integer(5)});
       }
     }
     if (rc != SQLITE_DONE) {
@@ -425,9 +425,8 @@ Result<std::unique_ptr<ResultsStore>> openMemoryStore() {
     sqlite3_close_v2(db);
     return version.status();
   }
-  return std::unique_ptr<ResultsStore>(
-      std::make_unique<SqliteStore>(db, "(in-memory results)", false,
-                                    *version));
+  return std::unique_ptr<ResultsStore>(std::make_unique<SqliteStore>(
+      db, "(in-memory results)", false, *version));
 }
 
 } // namespace kt

@@ -353,29 +353,30 @@ TEST_CASE("A version 1 file is read as it is and upgraded on write",
   TempDir dir;
   std::string path = dir.file("v1.db");
   // The schema and content ktune wrote before version 2.
-  rawExec(path,
-          "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
-          "CREATE TABLE measurements(id INTEGER PRIMARY KEY, problem_key TEXT "
-          "NOT NULL, op TEXT, target TEXT NOT NULL, template_name TEXT, "
-          "template_hash TEXT, params TEXT, status TEXT, message TEXT, time_ms "
-          "REAL, dispersion REAL, warm_ms REAL, iterations INTEGER, max_error "
-          "REAL, device_model TEXT, device_features TEXT, compiler_fingerprint "
-          "TEXT, binary_hash TEXT, created_unix INTEGER);"
-          "CREATE TABLE winners(problem_key TEXT NOT NULL, target TEXT NOT "
-          "NULL, measurement_id INTEGER NOT NULL, PRIMARY KEY(problem_key, "
-          "target));"
-          "CREATE TABLE binaries(hash TEXT PRIMARY KEY, target TEXT, bytes "
-          "BLOB);"
-          "INSERT INTO meta VALUES('schema_version', '1'), ('application', "
-          "'ktune');"
-          "INSERT INTO measurements(id, problem_key, op, target, template_name, "
-          "params, status, time_ms, device_model) VALUES(1, "
-          "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
-          "'mr=4', 'ok', 2.5, 'Old CPU'), (2, "
-          "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
-          "'mr=6', 'ok', 1.5, 'Old CPU');"
-          "INSERT INTO winners VALUES('gemm_f32_NN_64x64x64_ld_64_64_64', "
-          "'cpu', 2);");
+  rawExec(
+      path,
+      "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+      "CREATE TABLE measurements(id INTEGER PRIMARY KEY, problem_key TEXT "
+      "NOT NULL, op TEXT, target TEXT NOT NULL, template_name TEXT, "
+      "template_hash TEXT, params TEXT, status TEXT, message TEXT, time_ms "
+      "REAL, dispersion REAL, warm_ms REAL, iterations INTEGER, max_error "
+      "REAL, device_model TEXT, device_features TEXT, compiler_fingerprint "
+      "TEXT, binary_hash TEXT, created_unix INTEGER);"
+      "CREATE TABLE winners(problem_key TEXT NOT NULL, target TEXT NOT "
+      "NULL, measurement_id INTEGER NOT NULL, PRIMARY KEY(problem_key, "
+      "target));"
+      "CREATE TABLE binaries(hash TEXT PRIMARY KEY, target TEXT, bytes "
+      "BLOB);"
+      "INSERT INTO meta VALUES('schema_version', '1'), ('application', "
+      "'ktune');"
+      "INSERT INTO measurements(id, problem_key, op, target, template_name, "
+      "params, status, time_ms, device_model) VALUES(1, "
+      "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
+      "'mr=4', 'ok', 2.5, 'Old CPU'), (2, "
+      "'gemm_f32_NN_64x64x64_ld_64_64_64', 'gemm', 'cpu', 'cpu.gemm.mlir', "
+      "'mr=6', 'ok', 1.5, 'Old CPU');"
+      "INSERT INTO winners VALUES('gemm_f32_NN_64x64x64_ld_64_64_64', "
+      "'cpu', 2);");
   {
     auto ro = mustOpen(path, /*readOnly=*/true);
     CHECK(ro->schemaVersion() == 1);

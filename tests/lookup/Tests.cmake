@@ -14,8 +14,11 @@ set_tests_properties(CApiTest PROPERTIES LABELS lookup)
 # so lookups load and launch a real kernel without the compiler.
 add_library(kt_test_gemm_kernel SHARED lookup/TestGemmKernel.c)
 kt_add_test(LookupTest lookup
-  SOURCES lookup/LookupTest.cpp
+  SOURCES lookup/LookupTest.cpp lookup/MissesTest.cpp
+          lookup/LookupIndexTest.cpp
   LIBS ktune_lookup)
 target_compile_definitions(LookupTest PRIVATE
   KT_TEST_GEMM_KERNEL_PATH="$<TARGET_FILE:kt_test_gemm_kernel>")
+target_include_directories(LookupTest PRIVATE
+  ${PROJECT_SOURCE_DIR}/runtime/lib/lookup)
 add_dependencies(LookupTest kt_test_gemm_kernel)

@@ -33,8 +33,10 @@ extern "C" {
 #endif
 
 /// The version of this API. Incremented on incompatible changes only; fields
-/// appended to structs (detected through struct_size) do not change it.
+/// appended to structs (detected through struct_size) and new functions
+/// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
+#define KT_API_MINOR_VERSION 1
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -65,8 +67,9 @@ typedef struct kt_kernel kt_kernel;
 
 typedef struct kt_context_options {
   size_t struct_size; ///< sizeof(kt_context_options).
-  /// Path of the SQLite results file written by the tuner. It is opened
-  /// read-only and never modified. Required.
+  /// The results file: the SQLite database the tuner writes, or a ktune CSV
+  /// or TunableOp results CSV (`ktune export`). It is read once, when the
+  /// context is created; only record_misses writes to it. Required.
   const char *results_path;
   /// "cpu", or NULL for the best available device (currently the CPU).
   const char *device;
@@ -77,10 +80,40 @@ typedef struct kt_context_options {
   /// with other CPU features than this machine's. Zero accepts any result
   /// recorded for the same target.
   int check_validators;
+
+  /* The fields below were appended in API 1.1. A caller built against an
+     older kt.h passes a smaller struct_size and gets their defaults. */
+
+  /// Nonzero (the default): problems looked up without a usable tuned
+  /// kernel are counted and added to the results file's misses table when
+  /// the context is destroyed or kt_context_flush_misses() is called (SQLite
+  /// files only; the file must be writable). `ktune tune --from-misses`
+  /// tunes them.
+  int record_misses;
+  /// If set, missed problems are also appended to this file as TunableOp
+  /// untuned lines (op_sig,params_sig), which `ktune tune --problems`
+  /// reads. NULL (the default): not written.
+  const char *misses_csv_path;
+  /// If set, a report (what the file held, entries skipped here and why,
+  /// hits, fallbacks and misses per problem) is appended to this file when
+  /// the context is destroyed; "-" writes it to stderr. NULL (the default):
+  /// no report.
+  const char *report_path;
+  /// Zero (the default): every usable kernel is loaded when the context is
+  /// created, so lookups never load anything. Nonzero: a kernel is loaded
+  /// by the first lookup that needs it (reading the results file then).
+  int load_on_first_use;
+  /// Nonzero (the default): a problem without a tuned kernel may get the
+  /// kernel tuned for the nearest shape of the same dtype and layout, where
+  /// that kernel takes its sizes at launch (see docs/c-api.md). CPU kernels
+  /// are specialised to their shapes, so on the CPU a miss is always
+  /// KT_NOT_FOUND.
+  int fallback;
 } kt_context_options;
 
 /// Sets struct_size and the defaults: no path, device NULL, num_threads 0,
-/// check_validators 1.
+/// check_validators 1, record_misses 1, no misses CSV, no report,
+/// load_on_first_use 0, fallback 1.
 void kt_context_options_init(kt_context_options *options);
 
 /// Opens the results file and the device. On success *out_ctx is a new
@@ -130,17 +163,18 @@ typedef struct kt_gemm_desc {
 /// Sets struct_size and zeroes the rest (f32, NN, all sizes 0, packed).
 void kt_gemm_desc_init(kt_gemm_desc *desc);
 
-/// Finds the tuned kernel for `desc` on this context's device and loads it.
+/// Finds the tuned kernel for `desc` on this context's device.
 /// KT_OK: *out_kernel is valid until kt_context_destroy(ctx); there is no
 /// function to free it. Looking up the same problem again returns the same
 /// pointer. KT_NOT_FOUND: nothing usable is recorded (no result, a result
-/// from another machine, or no stored code object); use your default.
-/// *out_kernel is NULL on any failure.
+/// from another machine, or no stored code object) and no fallback applies;
+/// use your default. *out_kernel is NULL on any failure.
 ///
-/// Results (found or not) are cached in the context: repeated lookups take
-/// a shared lock and a hash-map probe, and results the tuner adds to the
-/// file later are seen by new contexts only. Safe to call from many threads
-/// at once.
+/// A hit is a probe of an immutable hash table built when the context was
+/// created: no lock, no allocation, no I/O, no device synchronisation. A
+/// miss is counted under a short lock (see record_misses). Results the
+/// tuner adds to the file later are seen by new contexts only. Safe to call
+/// from many threads at once.
 kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
                          kt_kernel **out_kernel);
 
@@ -159,11 +193,39 @@ typedef struct kt_kernel_info {
   const char *params;        ///< Its parameters, e.g. "kc=256;mr=6;nr=16".
   double time_ms;            ///< Measured time when tuned.
   int64_t grid_m, grid_n;    ///< Blocks along m and n.
+  /* Appended in API 1.1. */
+  /// The key of the problem the kernel was tuned for.
+  const char *tuned_problem;
+  /// Nonzero if the kernel came from the fallback policy: tuned for
+  /// tuned_problem, not for the problem it was looked up with.
+  int fallback;
 } kt_kernel_info;
 
 /// Describes `kernel`. The strings are owned by the kernel (valid until
 /// kt_context_destroy). The caller sets out_info->struct_size first.
 kt_status kt_kernel_get_info(const kt_kernel *kernel, kt_kernel_info *out_info);
+
+/// Lookup counters of a context (API 1.1).
+typedef struct kt_context_stats {
+  size_t struct_size;    ///< Set by the caller: sizeof(kt_context_stats).
+  int64_t entries;       ///< Tuned problems usable on this device.
+  int64_t skipped;       ///< Tuned for this target but unusable here.
+  int64_t other_targets; ///< Results for other targets, ignored.
+  int64_t lookups;       ///< hits + fallbacks + misses.
+  int64_t hits, fallbacks, misses;
+  int64_t missed_problems; ///< Distinct problems that missed or fell back.
+} kt_context_stats;
+
+/// Fills *out_stats (the caller sets out_stats->struct_size first). Safe
+/// while other threads look up; the counts are a recent snapshot.
+kt_status kt_context_get_stats(const kt_context *ctx,
+                               kt_context_stats *out_stats);
+
+/// Writes the misses counted since the last write now (see record_misses
+/// and misses_csv_path) instead of at kt_context_destroy(). Blocks on the
+/// file; call it from a thread that may wait. KT_UNAVAILABLE if the file
+/// cannot be written (counts are kept for the next try).
+kt_status kt_context_flush_misses(kt_context *ctx);
 
 #ifdef __cplusplus
 } // extern "C"

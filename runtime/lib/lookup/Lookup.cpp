@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -161,6 +162,13 @@ Status checkDevice(const char *device) {
   return Status::ok();
 }
 
+/// The sizes of structs as API 1.0 defined them: callers built against it
+/// pass these and get the defaults of the fields appended since.
+constexpr size_t kContextOptionsV1Size =
+    offsetof(kt_context_options, check_validators) + sizeof(int);
+constexpr size_t kKernelInfoV1Size =
+    offsetof(kt_kernel_info, grid_n) + sizeof(int64_t);
+
 } // namespace
 
 extern "C" {
@@ -197,6 +205,8 @@ void kt_context_options_init(kt_context_options *options) {
   *options = kt_context_options{};
   options->struct_size = sizeof(kt_context_options);
   options->check_validators = 1;
+  options->record_misses = 1;
+  options->fallback = 1;
 }
 
 void kt_gemm_desc_init(kt_gemm_desc *desc) {
@@ -219,9 +229,8 @@ kt_status kt_context_create(const kt_context_options *options,
     if (options == nullptr) {
       return nullArgument(kFn, "options");
     }
-    kt_status sizeOk =
-        checkStructSize(kFn, "kt_context_options", options->struct_size,
-                        sizeof(kt_context_options));
+    kt_status sizeOk = checkStructSize(
+        kFn, "kt_context_options", options->struct_size, kContextOptionsV1Size);
     if (sizeOk != KT_OK) {
       return sizeOk;
     }
@@ -236,6 +245,14 @@ kt_status kt_context_create(const kt_context_options *options,
     opts.resultsPath = options->results_path;
     opts.numThreads = options->num_threads;
     opts.checkValidators = options->check_validators != 0;
+    if (options->struct_size >= sizeof(kt_context_options)) {
+      opts.recordMisses = options->record_misses != 0;
+      opts.missesCsvPath =
+          options->misses_csv_path ? options->misses_csv_path : "";
+      opts.reportPath = options->report_path ? options->report_path : "";
+      opts.loadOnFirstUse = options->load_on_first_use != 0;
+      opts.fallback = options->fallback != 0;
+    }
     Result<std::unique_ptr<kt_context>> ctx = kt_context::create(opts);
     if (!ctx.isOk()) {
       return fail(ctx.status().withContext(kFn));
@@ -270,11 +287,11 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
     if (!problem.isOk()) {
       return fail(problem.status().withContext(kFn));
     }
-    Result<kt_kernel *> kernel = ctx->lookupGemm(*problem);
+    Result<const kt_kernel *> kernel = ctx->lookupGemm(*problem);
     if (!kernel.isOk()) {
       return fail(kernel.status());
     }
-    *out_kernel = *kernel;
+    *out_kernel = const_cast<kt_kernel *>(*kernel);
     return succeed();
   });
 }
@@ -316,7 +333,7 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
       return nullArgument(kFn, "out_info");
     }
     kt_status sizeOk = checkStructSize(
-        kFn, "kt_kernel_info", out_info->struct_size, sizeof(kt_kernel_info));
+        kFn, "kt_kernel_info", out_info->struct_size, kKernelInfoV1Size);
     if (sizeOk != KT_OK) {
       return sizeOk;
     }
@@ -325,6 +342,53 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
     out_info->time_ms = kernel->timeMs;
     out_info->grid_m = kernel->gridM;
     out_info->grid_n = kernel->gridN;
+    if (out_info->struct_size >= sizeof(kt_kernel_info)) {
+      out_info->tuned_problem = kernel->problemKey.c_str();
+      out_info->fallback = kernel->fallback ? 1 : 0;
+    }
+    return succeed();
+  });
+}
+
+kt_status kt_context_get_stats(const kt_context *ctx,
+                               kt_context_stats *out_stats) {
+  constexpr const char *kFn = "kt_context_get_stats";
+  return guarded(kFn, [&]() -> kt_status {
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    if (out_stats == nullptr) {
+      return nullArgument(kFn, "out_stats");
+    }
+    kt_status sizeOk =
+        checkStructSize(kFn, "kt_context_stats", out_stats->struct_size,
+                        sizeof(kt_context_stats));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    lookup::LookupStats s = ctx->stats();
+    out_stats->entries = s.entries;
+    out_stats->skipped = s.skipped;
+    out_stats->other_targets = s.otherTargets;
+    out_stats->lookups = s.lookups;
+    out_stats->hits = s.hits;
+    out_stats->fallbacks = s.fallbacks;
+    out_stats->misses = s.misses;
+    out_stats->missed_problems = s.missedProblems;
+    return succeed();
+  });
+}
+
+kt_status kt_context_flush_misses(kt_context *ctx) {
+  constexpr const char *kFn = "kt_context_flush_misses";
+  return guarded(kFn, [&]() -> kt_status {
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    Status st = ctx->flushMisses();
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
     return succeed();
   });
 }

@@ -1,162 +1,316 @@
-// Lookup contexts: finding tuned GEMM winners, loading them and caching them.
+// Lookup contexts: reading a results file into an index, loading winners'
+// code objects, answering lookups and recording misses.
 #include "LookupContext.h"
 
+#include "Fallback.h"
+
+#include "ktune/cache/CsvFormats.h"
 #include "ktune/device/HostInfo.h"
 
 #include <fmt/format.h>
 
-#include <functional>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <utility>
 
-namespace kt::lookup {
+using namespace kt;
+using namespace kt::lookup;
 
-size_t GemmProblemHash::operator()(const GemmProblem &p) const {
-  size_t h = std::hash<int>()(static_cast<int>(p.dtype));
-  auto mix = [&h](uint64_t v) {
-    h ^= std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-  };
-  mix(uint64_t(p.transA) | (uint64_t(p.transB) << 1));
-  for (int64_t v : {p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) {
-    mix(uint64_t(v));
-  }
-  return h;
+namespace {
+
+/// True if `path` starts with SQLite's file header (or is empty, which
+/// SQLite reports on its own); false for anything else, read as CSV.
+bool looksLikeSqlite(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[16] = {};
+  in.read(magic, sizeof(magic));
+  return in.gcount() == 0 ||
+         (in.gcount() == 16 && std::memcmp(magic, "SQLite format 3", 16) == 0);
 }
 
-} // namespace kt::lookup
+/// Why a record does not fit this machine, as a short category for counts.
+std::string skipCategory(const TuningRecord &r, const Validators &v) {
+  if (r.deviceModel != v.deviceModel) {
+    return "measured on another device model";
+  }
+  if (!v.deviceFeatures.empty() && r.deviceFeatures != v.deviceFeatures) {
+    return "measured with other CPU features";
+  }
+  return "built by another compiler";
+}
 
-using namespace kt;
+/// A kernel whose launch takes the problem's sizes, so it may run other
+/// shapes (GPU TMA kernels); CPU code objects are specialised to their
+/// shapes and never are.
+bool shapeGeneric(const TuningRecord &r) {
+  return !r.launch.empty() &&
+         r.launch.find("args=pointers") == std::string::npos;
+}
+
+} // namespace
 
 Result<std::unique_ptr<kt_context>>
-kt_context::create(const lookup::ContextOptions &options) {
-  KT_ASSIGN_OR_RETURN(std::unique_ptr<ResultsStore> store,
-                      openSqliteStore(options.resultsPath, /*readOnly=*/true));
+kt_context::create(const ContextOptions &options) {
   std::unique_ptr<kt_context> ctx(new kt_context());
-  ctx->resultsPath_ = options.resultsPath;
-  ctx->checkValidators_ = options.checkValidators;
-  ctx->store_ = std::move(store);
+  ctx->options_ = options;
   ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
   const TargetDesc &target = ctx->device_->target();
   ctx->validators_ = Validators{target.toString(), hostInfo().cpuModel,
                                 target.featureString(), ""};
+  KT_RETURN_IF_ERROR(ctx->readResults());
   return ctx;
 }
 
-const kt_context::CacheEntry *
-kt_context::findCached(const GemmProblem &problem) const {
-  std::shared_lock<std::shared_mutex> lock(cacheMutex_);
-  auto it = cache_.find(problem);
-  return it == cache_.end() ? nullptr : &it->second;
+kt_context::~kt_context() {
+  Status flushed = Status::ok();
+  if (options_.recordMisses || !options_.missesCsvPath.empty()) {
+    flushed = flushMisses();
+  }
+  if (options_.reportPath.empty()) {
+    return;
+  }
+  std::string text = report();
+  if (!flushed.isOk()) {
+    text += "  misses not written: " + flushed.message() + "\n";
+  }
+  if (options_.reportPath == "-") {
+    std::fputs(text.c_str(), stderr);
+  } else {
+    std::ofstream(options_.reportPath, std::ios::app) << text;
+  }
 }
 
-Result<kt_kernel *> kt_context::outcome(const CacheEntry &entry) {
-  if (entry.kernel) {
-    return entry.kernel.get();
+Status kt_context::readResults() {
+  const std::string &path = options_.resultsPath;
+  sqliteFile_ = looksLikeSqlite(path);
+  if (sqliteFile_) {
+    KT_ASSIGN_OR_RETURN(store_, openSqliteStore(path, /*readOnly=*/true));
+    return readStore(*store_);
   }
-  return entry.failure;
+  KT_ASSIGN_OR_RETURN(store_, openMemoryStore());
+  Result<CsvReport> imported = importCsv(*store_, path, validators_.target);
+  if (!imported.isOk()) {
+    return failedPrecondition(fmt::format(
+        "'{}' is neither a ktune results database nor a results CSV: {}", path,
+        imported.status().message()));
+  }
+  fileErrors_ = imported->errors;
+  return readStore(*store_);
 }
 
-Result<kt_kernel *> kt_context::lookupGemm(const GemmProblem &problem) {
-  // Entries are never erased or modified once inserted, so a found entry
-  // stays valid after the lock is released.
-  if (const CacheEntry *hit = findCached(problem)) {
-    return outcome(*hit);
+Status kt_context::readStore(ResultsStore &store) {
+  KT_ASSIGN_OR_RETURN(std::vector<TuningRecord> winners, store.winners());
+  // Per problem, the winner to use: one that fits this machine, measured
+  // on this device model, then the fastest (winners() orders by key).
+  std::vector<TuningRecord> chosen;
+  auto better = [&](const TuningRecord &a, const TuningRecord &b) {
+    bool fitA = checkRecord(a, validators_).empty();
+    bool fitB = checkRecord(b, validators_).empty();
+    if (fitA != fitB) {
+      return fitA;
+    }
+    bool hereA = a.deviceModel == validators_.deviceModel;
+    bool hereB = b.deviceModel == validators_.deviceModel;
+    if (hereA != hereB) {
+      return hereA;
+    }
+    return a.timeMs < b.timeMs;
+  };
+  for (TuningRecord &w : winners) {
+    if (w.target != validators_.target) {
+      ++otherTargets_;
+      continue;
+    }
+    if (!chosen.empty() && chosen.back().problemKey == w.problemKey) {
+      if (better(w, chosen.back())) {
+        chosen.back() = std::move(w);
+      }
+      continue;
+    }
+    chosen.push_back(std::move(w));
   }
-  std::lock_guard<std::mutex> load(loadMutex_);
-  // Another thread may have resolved the same problem while this one waited.
-  if (const CacheEntry *hit = findCached(problem)) {
-    return outcome(*hit);
-  }
-  KT_ASSIGN_OR_RETURN(CacheEntry entry, loadGemm(problem));
-  std::unique_lock<std::shared_mutex> lock(cacheMutex_);
-  auto inserted = cache_.emplace(problem, std::move(entry));
-  return outcome(inserted.first->second);
-}
 
-Result<kt_context::CacheEntry>
-kt_context::loadGemm(const GemmProblem &problem) {
-  std::string key = problem.key();
-  const std::string &target = validators_.target;
-  KT_ASSIGN_OR_RETURN(std::optional<TuningRecord> winner,
-                      store_->winner(key, target));
-  if (!winner) {
-    return CacheEntry{nullptr, notFound(fmt::format(
-                                   "no tuned result for {} on target '{}' in "
-                                   "'{}'; use the default kernel",
-                                   key, target, resultsPath_))};
+  std::vector<TuningRecord> kept;
+  for (TuningRecord &r : chosen) {
+    Result<GemmProblem> p = parseGemmProblem(r.problemKey);
+    if (r.op != "gemm" || !p.isOk()) {
+      countSkipped(r.op != "gemm" ? "not a GEMM (this library looks up GEMMs)"
+                                  : "unreadable problem key");
+      continue;
+    }
+    problems_.push_back(*p);
+    kept.push_back(std::move(r));
   }
-  const TuningRecord &record = *winner;
-  if (checkValidators_) {
-    std::string why = checkRecord(record, validators_);
-    if (!why.empty()) {
-      return CacheEntry{
-          nullptr,
-          notFound(fmt::format("the tuned result for {} in '{}' ({} {}) does "
-                               "not fit this machine: {}",
-                               key, resultsPath_, record.templateName,
-                               record.params, why))};
+  index_.emplace(problems_);
+  entries_ = std::make_unique<Entry[]>(kept.size());
+  for (size_t i = 0; i < kept.size(); ++i) {
+    Entry &e = entries_[i];
+    e.record = std::move(kept[i]);
+    const TuningRecord &r = e.record;
+    std::string why = checkRecord(r, validators_);
+    if (options_.checkValidators && !why.empty()) {
+      e.failure = notFound(fmt::format(
+          "the tuned result for {} in '{}' ({} {}) does not fit this "
+          "machine: {}",
+          r.problemKey, options_.resultsPath, r.templateName, r.params, why));
+      countSkipped(skipCategory(r, validators_));
+    } else if (r.binaryHash.empty()) {
+      e.failure = notFound(fmt::format(
+          "the tuned result for {} in '{}' ({} {}) has no stored code object; "
+          "re-tune keeping code objects",
+          r.problemKey, options_.resultsPath, r.templateName, r.params));
+      countSkipped("no stored code object");
+    } else if (!sqliteFile_) {
+      e.failure = notFound(fmt::format(
+          "the tuned result for {} ({} {}) comes from the CSV file '{}', "
+          "which carries no code objects; deploy the SQLite results file",
+          r.problemKey, r.templateName, r.params, options_.resultsPath));
+      countSkipped("no code object (CSV files carry none)");
+    } else if (options_.loadOnFirstUse) {
+      ++usable_;
+      continue; // loaded stays false
+    } else if (Status st = loadNow(e); !st.isOk()) {
+      e.failure = st;
+      countSkipped("code object missing or unloadable");
+    } else {
+      ++usable_;
+    }
+    e.loaded.store(true, std::memory_order_release);
+  }
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const Entry &e = entries_[i];
+    if (e.failure.isOk() && shapeGeneric(e.record)) {
+      fallbackCandidates_.push_back(
+          FallbackCandidate{int64_t(i), problems_[i]});
     }
   }
-  if (record.binaryHash.empty()) {
-    return CacheEntry{
-        nullptr, notFound(fmt::format(
-                     "the tuned result for {} in '{}' ({} {}) has no "
-                     "stored code object; re-tune keeping code objects",
-                     key, resultsPath_, record.templateName, record.params))};
-  }
-  KT_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                      store_->getBinary(record.binaryHash));
-  if (!bytes) {
-    return CacheEntry{
-        nullptr,
-        notFound(fmt::format("the code object {} of the tuned result for {} is "
-                             "missing from '{}'; re-tune or copy the complete "
-                             "results file",
-                             record.binaryHash, key, resultsPath_))};
-  }
-  Result<std::unique_ptr<kt_kernel>> kernel = loadKernel(record, *bytes);
-  if (!kernel.isOk()) {
-    return CacheEntry{
-        nullptr, kernel.status().withContext(fmt::format(
-                     "loading the tuned kernel for {} ({} {}) "
-                     "from '{}'",
-                     key, record.templateName, record.params, resultsPath_))};
-  }
-  return CacheEntry{std::move(kernel).value(), Status::ok()};
+  return Status::ok();
 }
 
-Result<std::unique_ptr<kt_kernel>>
-kt_context::loadKernel(const TuningRecord &record, const std::string &bytes) {
-  Result<std::unique_ptr<Module>> module = device_->loadModule(bytes);
-  if (!module.isOk()) {
-    return internalError(module.status().toString());
+void kt_context::countSkipped(const std::string &reason) {
+  ++skippedBy_[reason];
+}
+
+Status kt_context::loadNow(Entry &entry) {
+  const TuningRecord &r = entry.record;
+  const GemmProblem &problem = problems_[&entry - entries_.get()];
+  auto context = [&](const Status &st) {
+    return st.withContext(fmt::format("loading the tuned kernel for {} ({} {}) "
+                                      "from '{}'",
+                                      r.problemKey, r.templateName, r.params,
+                                      options_.resultsPath));
+  };
+  std::shared_ptr<const Module> &module = modules_[r.binaryHash];
+  if (!module) {
+    Result<std::optional<std::string>> bytes = store_->getBinary(r.binaryHash);
+    if (!bytes.isOk()) {
+      return context(bytes.status());
+    }
+    if (!bytes->has_value()) {
+      return notFound(fmt::format(
+          "the code object {} of the tuned result for {} is missing from "
+          "'{}'; re-tune or copy the complete results file",
+          r.binaryHash, r.problemKey, options_.resultsPath));
+    }
+    Result<std::unique_ptr<Module>> loaded = device_->loadModule(**bytes);
+    if (!loaded.isOk()) {
+      return context(internalError(loaded.status().toString()));
+    }
+    module = std::move(loaded).value();
   }
-  const Module &mod = **module;
-  Result<void *> block = mod.function(kCpuGemmSymbol);
-  Result<void *> gridM = mod.function(kCpuGridMSymbol);
-  Result<void *> gridN = mod.function(kCpuGridNSymbol);
+  Result<void *> block = module->function(kCpuGemmSymbol);
+  Result<void *> gridM = module->function(kCpuGridMSymbol);
+  Result<void *> gridN = module->function(kCpuGridNSymbol);
   for (const Result<void *> *sym : {&block, &gridM, &gridN}) {
     if (!sym->isOk()) {
-      return internalError(
-          "the code object does not follow the CPU GEMM ABI: " +
-          sym->status().toString());
+      return context(
+          internalError("the code object does not follow the CPU GEMM ABI: " +
+                        sym->status().toString()));
     }
   }
   auto kernel = std::make_unique<kt_kernel>();
   kernel->owner = this;
+  kernel->module = module;
   kernel->blockFn = reinterpret_cast<CpuGemmBlockFn>(*block);
   kernel->gridM = reinterpret_cast<CpuGridFn>(*gridM)();
   kernel->gridN = reinterpret_cast<CpuGridFn>(*gridN)();
   if (kernel->gridM <= 0 || kernel->gridN <= 0) {
-    return internalError(fmt::format("the code object reports an empty "
-                                     "grid of {} x {} blocks",
-                                     kernel->gridM, kernel->gridN));
+    return context(internalError(
+        fmt::format("the code object reports an empty grid of {} x {} blocks",
+                    kernel->gridM, kernel->gridN)));
   }
-  kernel->module = std::move(module).value();
-  kernel->problemKey = record.problemKey;
-  kernel->templateName = record.templateName;
-  kernel->params = record.params;
-  kernel->timeMs = record.timeMs;
-  return kernel;
+  kernel->problem = problem;
+  kernel->problemKey = r.problemKey;
+  kernel->templateName = r.templateName;
+  kernel->params = r.params;
+  kernel->timeMs = r.timeMs;
+  entry.kernel = std::move(kernel);
+  return Status::ok();
+}
+
+void kt_context::load(Entry &entry) {
+  if (entry.loaded.load(std::memory_order_acquire)) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(loadMutex_);
+  if (entry.loaded.load(std::memory_order_relaxed)) {
+    return;
+  }
+  if (Status st = loadNow(entry); !st.isOk()) {
+    entry.failure = st;
+  }
+  entry.loaded.store(true, std::memory_order_release);
+}
+
+kt_context::Counters &kt_context::counters() {
+  static std::atomic<unsigned> next{0};
+  thread_local const unsigned slot =
+      next.fetch_add(1, std::memory_order_relaxed) % kCounterShards;
+  return counters_[slot];
+}
+
+Result<const kt_kernel *> kt_context::lookupGemm(const GemmProblem &problem) {
+  const int64_t e = index_->find(problem);
+  if (e >= 0) {
+    Entry &entry = entries_[e];
+    load(entry);
+    if (entry.kernel) {
+      counters().hits.fetch_add(1, std::memory_order_relaxed);
+      return static_cast<const kt_kernel *>(entry.kernel.get());
+    }
+  }
+  MissLog::Result miss =
+      misses_.record(problem, [&] { return resolveMiss(problem, e); });
+  if (miss.fallback) {
+    counters().fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return miss.fallback;
+  }
+  counters().misses.fetch_add(1, std::memory_order_relaxed);
+  return *miss.failure;
+}
+
+MissOutcome kt_context::resolveMiss(const GemmProblem &problem, int64_t e) {
+  MissOutcome out;
+  out.failure =
+      e >= 0 ? entries_[e].failure
+             : notFound(fmt::format("no tuned result for {} on target '{}' in "
+                                    "'{}'; use the default kernel",
+                                    problem.key(), validators_.target,
+                                    options_.resultsPath));
+  if (!options_.fallback || fallbackCandidates_.empty()) {
+    return out;
+  }
+  int64_t c = nearestTunedShape(problem, fallbackCandidates_, [&](int64_t i) {
+    load(entries_[i]);
+    return entries_[i].kernel != nullptr;
+  });
+  if (c >= 0) {
+    out.fallback = std::make_unique<kt_kernel>(*entries_[c].kernel);
+    out.fallback->problem = problem;
+    out.fallback->fallback = true;
+  }
+  return out;
 }
 
 void kt_context::launchGemm(const kt_kernel &kernel, const void *a,
@@ -171,4 +325,90 @@ void kt_context::launchGemm(const kt_kernel &kernel, const void *a,
   device_->pool().parallelFor(kernel.gridM * gridN, [&](int64_t i) {
     fn(fa, fb, fc, alpha, beta, i / gridN, i % gridN);
   });
+}
+
+Status kt_context::flushMisses() {
+  std::lock_guard<std::mutex> lock(flushMutex_);
+  std::vector<MissLog::Pending> pending = misses_.takePending();
+  if (pending.empty()) {
+    return Status::ok();
+  }
+  if (options_.recordMisses && sqliteFile_) {
+    std::vector<MissRecord> records;
+    for (const MissLog::Pending &p : pending) {
+      records.push_back(MissRecord{p.problem.key(), validators_.target,
+                                   validators_.deviceModel, p.count,
+                                   p.firstUnix, p.lastUnix});
+    }
+    Result<std::unique_ptr<ResultsStore>> rw =
+        openSqliteStore(options_.resultsPath, /*readOnly=*/false);
+    Status st = rw.isOk() ? (*rw)->putMisses(records) : rw.status();
+    if (!st.isOk()) {
+      misses_.restore(pending);
+      return st.withContext(fmt::format(
+          "recording {} missed problem(s) in '{}' (they are kept for the "
+          "next try; set record_misses to 0 for read-only files)",
+          records.size(), options_.resultsPath));
+    }
+  }
+  if (!options_.missesCsvPath.empty()) {
+    std::string lines;
+    for (const MissLog::Pending &p : pending) {
+      lines +=
+          p.problem.tunableOpSig() + "," + p.problem.tunableOpParams() + "\n";
+    }
+    std::ofstream out(options_.missesCsvPath, std::ios::app | std::ios::binary);
+    out << lines;
+    out.flush();
+    if (!out) {
+      return failedPrecondition(fmt::format(
+          "cannot append {} missed problem(s) to '{}'; check that its "
+          "directory exists and is writable",
+          pending.size(), options_.missesCsvPath));
+    }
+  }
+  return Status::ok();
+}
+
+LookupStats kt_context::stats() const {
+  LookupStats s;
+  s.entries = usable_;
+  for (const auto &[reason, n] : skippedBy_) {
+    s.skipped += n;
+  }
+  s.otherTargets = otherTargets_;
+  for (const Counters &c : counters_) {
+    s.hits += c.hits.load(std::memory_order_relaxed);
+    s.fallbacks += c.fallbacks.load(std::memory_order_relaxed);
+    s.misses += c.misses.load(std::memory_order_relaxed);
+  }
+  s.lookups = s.hits + s.fallbacks + s.misses;
+  s.missedProblems = int64_t(misses_.summary().size());
+  return s;
+}
+
+std::string kt_context::report() const {
+  LookupStats s = stats();
+  std::string out = fmt::format(
+      "ktune lookup report: '{}' on {} ({})\n"
+      "  tuned problems: {} usable here, {} skipped, {} for other targets\n",
+      options_.resultsPath, validators_.target, validators_.deviceModel,
+      s.entries, s.skipped, s.otherTargets);
+  for (const auto &[reason, n] : skippedBy_) {
+    out += fmt::format("    skipped {}: {}\n", n, reason);
+  }
+  for (const std::string &e : fileErrors_) {
+    out += fmt::format("    unreadable line: {}\n", e);
+  }
+  out += fmt::format("  lookups: {} ({} hits, {} fallbacks, {} misses)\n",
+                     s.lookups, s.hits, s.fallbacks, s.misses);
+  std::vector<MissLog::Summary> missed = misses_.summary();
+  std::sort(missed.begin(), missed.end(),
+            [](const auto &a, const auto &b) { return a.count > b.count; });
+  for (const MissLog::Summary &m : missed) {
+    out += fmt::format("    {} x{}: {}\n", m.problem.key(), m.count,
+                       m.fellBack ? "fell back to the nearest tuned shape"
+                                  : m.reason);
+  }
+  return out;
 }

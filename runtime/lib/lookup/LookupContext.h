@@ -1,101 +1,130 @@
-// The state behind kt.h's opaque handles: a results store, a device and the
-// per-context cache of looked-up kernels.
+// The state behind kt.h's opaque context: a snapshot of a results file's
+// winners for one device, indexed for lock-free lookups, plus the log of
+// misses and the lookup counters.
 #pragma once
+
+#include "Fallback.h"
+#include "KernelHandle.h"
+#include "MissLog.h"
+#include "ProblemIndex.h"
 
 #include "kt/kt.h"
 #include "ktune/base/Status.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/cache/TuningRecord.h"
 #include "ktune/device/CpuDevice.h"
-#include "ktune/device/CpuGemmAbi.h"
 #include "ktune/problem/GemmProblem.h"
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-/// A loaded GEMM code object with its resolved entry points. Owned by the
-/// context that looked it up; immutable once published in its cache.
-struct kt_kernel {
-  const kt_context *owner = nullptr;
-  std::unique_ptr<kt::Module> module;
-  kt::CpuGemmBlockFn blockFn = nullptr;
-  int64_t gridM = 0;
-  int64_t gridN = 0;
-  std::string problemKey;
-  std::string templateName;
-  std::string params;
-  double timeMs = 0;
-};
-
 namespace kt::lookup {
-
-/// Hashes every field of a GemmProblem (the fields its key is made of).
-struct GemmProblemHash {
-  size_t operator()(const GemmProblem &p) const;
-};
 
 /// What kt_context_create() was asked for, in C++ types.
 struct ContextOptions {
   std::string resultsPath;
   int numThreads = 0;
   bool checkValidators = true;
+  bool recordMisses = true;
+  std::string missesCsvPath; ///< "" = none.
+  std::string reportPath;    ///< "" = none, "-" = stderr.
+  bool loadOnFirstUse = false;
+  bool fallback = true;
+};
+
+/// Lookup counters, summed over the per-thread shards.
+struct LookupStats {
+  int64_t entries = 0, skipped = 0, otherTargets = 0;
+  int64_t lookups = 0, hits = 0, fallbacks = 0, misses = 0;
+  int64_t missedProblems = 0;
 };
 
 } // namespace kt::lookup
 
 /// Thread-safety: lookupGemm() and launchGemm() may be called from many
-/// threads at once. Lookup results, found or not, are cached per problem:
-/// the hit path takes a shared lock only; misses are resolved one at a time.
+/// threads at once. A hit reads the immutable index and one entry, with no
+/// lock, allocation or I/O (with loadOnFirstUse, an entry's first lookup
+/// loads its code object once under a lock). A miss takes one shard lock of
+/// the miss log.
 struct kt_context {
 public:
-  /// Opens the results file read-only and creates the CPU device.
+  /// Reads the results file (SQLite, or a ktune / TunableOp CSV) and, unless
+  /// loading on first use, loads every usable winner's code object.
   static kt::Result<std::unique_ptr<kt_context>>
   create(const kt::lookup::ContextOptions &options);
+  /// Writes pending misses and the report if they were asked for.
+  ~kt_context();
 
-  /// The cached or newly loaded kernel for `problem`, whose leading
-  /// dimensions must be filled in and which must be valid. NotFound means
-  /// nothing usable is recorded; the returned pointer lives as long as the
-  /// context.
-  kt::Result<kt_kernel *> lookupGemm(const kt::GemmProblem &problem);
+  /// The kernel for `problem` (filled-in leading dimensions, valid), a
+  /// fallback kernel, or NotFound saying why there is none. The pointer
+  /// lives as long as the context.
+  kt::Result<const kt_kernel *> lookupGemm(const kt::GemmProblem &problem);
 
   /// Runs every block of `kernel` on the device's thread pool.
   void launchGemm(const kt_kernel &kernel, const void *a, const void *b,
                   void *c, float alpha, float beta);
 
+  /// Writes the misses counted since the last write: to the results file's
+  /// misses table (SQLite files, if recordMisses) and appended to the
+  /// misses CSV (if set). Counts that could not be written are kept.
+  kt::Status flushMisses();
+
+  kt::lookup::LookupStats stats() const;
+  /// A human-readable account: what the file held, what was skipped and
+  /// why, and the hits, fallbacks and misses so far.
+  std::string report() const;
+
 private:
-  /// A cached lookup outcome: a kernel, or the failure to report again.
-  struct CacheEntry {
+  /// One tuned problem for this device: its record and, once loaded, its
+  /// kernel or the reason it cannot be used.
+  struct Entry {
+    kt::TuningRecord record;
     std::unique_ptr<kt_kernel> kernel;
     kt::Status failure;
+    std::atomic<bool> loaded{false};
+  };
+  struct alignas(64) Counters {
+    std::atomic<int64_t> hits{0}, fallbacks{0}, misses{0};
   };
 
   kt_context() = default;
+  kt::Status readResults();
+  kt::Status readStore(kt::ResultsStore &store);
+  void load(Entry &entry);
+  kt::Status loadNow(Entry &entry);
+  kt::lookup::MissOutcome resolveMiss(const kt::GemmProblem &problem,
+                                      int64_t entry);
+  Counters &counters();
+  void countSkipped(const std::string &reason);
 
-  /// The cached outcome for `problem`, or nullptr if none.
-  const CacheEntry *findCached(const kt::GemmProblem &problem) const;
-  static kt::Result<kt_kernel *> outcome(const CacheEntry &entry);
-  /// Reads the store and loads the winner. An error result is transient
-  /// (the store could not be read) and is not cached; a CacheEntry holding a
-  /// failure is definitive and is cached.
-  kt::Result<CacheEntry> loadGemm(const kt::GemmProblem &problem);
-  /// Loads a code object and resolves the GEMM ABI symbols.
-  kt::Result<std::unique_ptr<kt_kernel>>
-  loadKernel(const kt::TuningRecord &record, const std::string &bytes);
-
-  std::string resultsPath_;
-  bool checkValidators_ = true;
+  kt::lookup::ContextOptions options_;
+  bool sqliteFile_ = false;
   kt::Validators validators_;
-  std::unique_ptr<kt::ResultsStore> store_;
+  std::unique_ptr<kt::ResultsStore> store_; ///< Kept for loadOnFirstUse.
   std::unique_ptr<kt::CpuDevice> device_;
 
-  mutable std::shared_mutex cacheMutex_; // guards cache_
-  std::mutex loadMutex_;                 // serialises misses
-  std::unordered_map<kt::GemmProblem, CacheEntry, kt::lookup::GemmProblemHash>
-      cache_;
+  std::vector<kt::GemmProblem> problems_;
+  std::unique_ptr<Entry[]> entries_;
+  std::optional<kt::lookup::ProblemIndex> index_;
+  std::map<std::string, std::shared_ptr<const kt::Module>> modules_;
+  std::vector<kt::lookup::FallbackCandidate> fallbackCandidates_;
+  std::mutex loadMutex_; // serialises loads on first use
+
+  // What reading the file found (fixed after create()).
+  int64_t usable_ = 0, otherTargets_ = 0;
+  std::map<std::string, int64_t> skippedBy_;
+  std::vector<std::string> fileErrors_;
+
+  kt::lookup::MissLog misses_;
+  std::mutex flushMutex_;
+  static constexpr size_t kCounterShards = 16;
+  std::array<Counters, kCounterShards> counters_;
 };
