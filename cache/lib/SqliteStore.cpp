@@ -125,7 +125,8 @@ public:
         return Status::ok();
       }
       Stmt cur(db_);
-      rc = cur.prepare("SELECT m.time_ms FROM winners w JOIN measurements m "
+      rc = cur.prepare("SELECT m.time_ms, COALESCE(m.binary_hash, '') FROM "
+                       "winners w JOIN measurements m "
                        "ON m.id = w.measurement_id WHERE w.problem_key = ? "
                        "AND w.target = ? AND w.device_model = ?");
       if (rc == SQLITE_OK) {
@@ -137,7 +138,11 @@ public:
       if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return sqlError(db_, rc, path_, "reading the current winner");
       }
-      if (rc == SQLITE_ROW && !(r.timeMs < cur.real(0))) {
+      // Faster wins; at equal time, a result with a code object replaces
+      // one without (e.g. an imported CSV result, then the tuned file).
+      if (rc == SQLITE_ROW && !(r.timeMs < cur.real(0)) &&
+          !(r.timeMs == cur.real(0) && cur.text(1).empty() &&
+            !r.binaryHash.empty())) {
         return Status::ok();
       }
       Stmt win(db_);
@@ -256,7 +261,8 @@ public:
     return std::optional<std::string>(s.text(0));
   }
 
-  Status putMisses(const std::vector<MissRecord> &misses) override {
+  Status putMisses(const std::vector<MissRecord> &misses,
+                   bool keepLarger) override {
     if (misses.empty()) {
       return Status::ok();
     }
@@ -265,13 +271,14 @@ public:
     return inTransaction(db_, path_, [&]() -> Status {
       for (const MissRecord &m : misses) {
         Stmt s(db_);
-        int rc = s.prepare(
+        int rc = s.prepare(fmt::format(
             "INSERT INTO misses(problem_key, target, device_model, count, "
             "first_unix, last_unix) VALUES(?, ?, ?, ?, ?, ?) ON "
             "CONFLICT(problem_key, target, device_model) DO UPDATE SET count "
-            "= count + excluded.count, first_unix = MIN(first_unix, "
-            "excluded.first_unix), last_unix = MAX(last_unix, "
-            "excluded.last_unix)");
+            "= {}, first_unix = MIN(first_unix, excluded.first_unix), "
+            "last_unix = MAX(last_unix, excluded.last_unix)",
+            keepLarger ? "MAX(count, excluded.count)"
+                       : "count + excluded.count"));
         if (rc == SQLITE_OK) {
           s.bind(1, m.problemKey);
           s.bind(2, m.target);
@@ -309,6 +316,36 @@ public:
     if (rc != SQLITE_DONE) {
       return sqlError(db_, rc, path_, "reading lookup misses");
     }
+    return out;
+  }
+
+  Result<StoreCounts> counts() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    StoreCounts out;
+    Stmt st(db_);
+    int rc = st.prepare("SELECT COALESCE(status, ''), COUNT(*) FROM "
+                        "measurements GROUP BY 1 ORDER BY 1");
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+      rc = st.step();
+      if (rc == SQLITE_ROW) {
+        out.byStatus.emplace_back(st.text(0), st.integer(1));
+        out.measurements += st.integer(1);
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "counting measurements");
+    }
+    Stmt bin(db_);
+    rc = bin.prepare("SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0) FROM "
+                     "binaries");
+    if (rc == SQLITE_OK) {
+      rc = bin.step();
+    }
+    if (rc != SQLITE_ROW) {
+      return sqlError(db_, rc, path_, "counting code objects");
+    }
+    out.binaries = bin.integer(0);
+    out.binaryBytes = bin.integer(1);
     return out;
   }
 

@@ -70,4 +70,32 @@ set -e
   echo "FAIL: expected NOT_FOUND (3) for an untuned problem, got $rc"
   exit 1
 }
+
+# The miss was recorded in tuned.db when kt-gemm-run's context closed;
+# inspect shows it, tune --from-misses tunes exactly it, and then it hits.
+"$ktune" inspect --db tuned.db | tee inspect.out
+grep -q "^misses .* 1 still untuned" inspect.out || {
+  echo "FAIL: inspect does not show the untuned miss"
+  exit 1
+}
+grep -q "^  cpu on .*: 3 winner(s), 3 with code objects" inspect.out
+grep -q "here: 3 usable$" inspect.out
+"$ktune" tune --from-misses --db tuned.db --max-candidates 2 --quiet \
+  | tee misses.out
+grep -q "^gemm_f32_NN_5x5x5_ld_5_5_5 " misses.out
+[ "$(grep -c '^gemm_f32_' misses.out)" = 1 ]
+"$run" tuned.db NN 5 5 5
+"$ktune" inspect --db tuned.db | grep -q "^misses .* 0 still untuned"
+"$ktune" tune --from-misses --db tuned.db --quiet | grep -q "nothing to tune"
+
+# Merging: the re-imported file (no code objects) then the tuned one, whose
+# equally fast results with code objects replace them; merging again
+# changes nothing.
+"$ktune" merge --db merged.db reimported.db tuned.db | tee merge.out
+grep -q "reimported.db: 3 winner(s): 3 now winning" merge.out
+grep -q "tuned.db: 4 winner(s): 4 now winning.* 4 code object(s) copied" \
+  merge.out
+"$ktune" merge --db merged.db tuned.db | grep -q "4 already there"
+"$run" merged.db NN 5 5 5
+"$ktune" inspect --db tuned_tunableop.csv | grep -q "CSV: no code objects"
 echo "end-to-end OK"

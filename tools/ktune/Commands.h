@@ -17,6 +17,8 @@ Runner addTune(CLI::App &app);
 Runner addLookup(CLI::App &app);
 Runner addExport(CLI::App &app);
 Runner addImport(CLI::App &app);
+Runner addMerge(CLI::App &app);
+Runner addInspect(CLI::App &app);
 Runner addCompile(CLI::App &app);
 /// Hidden: compiles one candidate for `ktune tune` in a separate process.
 Runner addCompileWorker(CLI::App &app);

@@ -17,6 +17,8 @@ int main(int argc, char **argv) {
   runners["lookup"] = kt::cli::addLookup(app);
   runners["export"] = kt::cli::addExport(app);
   runners["import"] = kt::cli::addImport(app);
+  runners["merge"] = kt::cli::addMerge(app);
+  runners["inspect"] = kt::cli::addInspect(app);
   runners["compile"] = kt::cli::addCompile(app);
   runners["compile-worker"] = kt::cli::addCompileWorker(app);
   CLI11_PARSE(app, argc, argv);

@@ -9,13 +9,16 @@
 #include "ktune/tuner/Tuner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <unistd.h>
 
 namespace kt::cli {
@@ -35,8 +38,43 @@ struct TuneArgs {
   double budget = 0, compileTimeout = 300;
   int64_t rotateMiB = 0, compileMemMiB = 8192;
   bool overlap = false, noCache = false, quiet = false, inProcess = false,
-       noVendor = false;
+       noVendor = false, fromMisses = false;
 };
+
+/// The problems lookups missed (the results file's misses table) for the
+/// targets tuned here, most-asked first, leaving out those tuned since for
+/// the device model that missed them.
+Result<ProblemsFileContents>
+readMisses(ResultsStore &store, const std::vector<std::string> &targets) {
+  KT_ASSIGN_OR_RETURN(std::vector<MissRecord> misses, store.misses());
+  std::stable_sort(misses.begin(), misses.end(),
+                   [](const MissRecord &a, const MissRecord &b) {
+                     return a.count > b.count;
+                   });
+  ProblemsFileContents out;
+  std::set<std::string> seen;
+  for (const MissRecord &m : misses) {
+    if (std::find(targets.begin(), targets.end(), m.target) == targets.end() ||
+        !seen.insert(m.problemKey).second) {
+      continue;
+    }
+    KT_ASSIGN_OR_RETURN(std::optional<TuningRecord> w,
+                        store.winner(m.problemKey, m.target, m.deviceModel));
+    if (w) {
+      continue;
+    }
+    Result<GemmProblem> p = parseGemmProblem(m.problemKey);
+    if (!p.isOk()) {
+      out.errors.push_back(fmt::format("{}: recorded miss '{}' is not a GEMM "
+                                       "problem: {}; skipped",
+                                       store.path(), m.problemKey,
+                                       p.status().message()));
+      continue;
+    }
+    out.problems.push_back(*p);
+  }
+  return out;
+}
 
 /// ktune-cuda-worker: $KTUNE_CUDA_WORKER, next to ktune, or in the build
 /// tree beside tools/ktune.
@@ -97,10 +135,15 @@ Runner addTune(CLI::App &app) {
   auto a = std::make_shared<TuneArgs>();
   CLI::App *c = app.add_subcommand(
       "tune", "Tune each problem of a problems file; print the winners");
-  c->add_option("--problems", a->problems,
-                "Problems file: ktune signatures (gemm_f32_NT_16x4096x4096), "
-                "or PyTorch tunableop_untuned*.csv / results CSV lines")
-      ->required();
+  CLI::Option *problems = c->add_option(
+      "--problems", a->problems,
+      "Problems file: ktune signatures (gemm_f32_NT_16x4096x4096), "
+      "or PyTorch tunableop_untuned*.csv / results CSV lines");
+  CLI::Option *misses = c->add_flag(
+      "--from-misses", a->fromMisses,
+      "Tune the problems runtime lookups recorded as missed in --db (kt.h "
+      "record_misses) that are still untuned, most-asked first");
+  problems->excludes(misses);
   c->add_option("--db", a->db, "SQLite results file (created if missing)")
       ->capture_default_str();
   c->add_option("--target", a->target,
@@ -160,15 +203,9 @@ Runner addTune(CLI::App &app) {
         return fail(t.status().message());
       }
     }
-    auto file = readProblemsFile(a->problems);
-    if (!file) {
-      return fail(file.status().message());
-    }
-    for (const std::string &e : file->errors) {
-      fmt::print(stderr, "ktune: warning: {}\n", e);
-    }
-    if (file->problems.empty()) {
-      return fail(fmt::format("{} holds no usable problem", a->problems));
+    if (a->problems.empty() && !a->fromMisses) {
+      return fail("pass --problems FILE, or --from-misses to tune what "
+                  "runtime lookups missed");
     }
     auto store = openSqliteStore(a->db);
     if (!store) {
@@ -182,6 +219,29 @@ Runner addTune(CLI::App &app) {
       } else if (wantCuda) {
         return fail(made.status().message());
       }
+    }
+    std::vector<std::string> targets;
+    if (!wantCuda) {
+      targets.push_back(TargetDesc::host().toString());
+    }
+    if (gpu) {
+      targets.push_back(gpu->target().toString());
+    }
+    auto file = a->fromMisses ? readMisses(**store, targets)
+                              : readProblemsFile(a->problems);
+    if (!file) {
+      return fail(file.status().message());
+    }
+    for (const std::string &e : file->errors) {
+      fmt::print(stderr, "ktune: warning: {}\n", e);
+    }
+    if (file->problems.empty() && a->fromMisses) {
+      fmt::print("no untuned misses recorded in {} for {}; nothing to tune\n",
+                 a->db, fmt::join(targets, ", "));
+      return 0;
+    }
+    if (file->problems.empty()) {
+      return fail(fmt::format("{} holds no usable problem", a->problems));
     }
     CpuDevice device(a->threads);
     CpuCompiler compiler(device.target(),

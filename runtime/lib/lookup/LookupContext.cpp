@@ -4,13 +4,12 @@
 
 #include "Fallback.h"
 
-#include "ktune/cache/CsvFormats.h"
+#include "ktune/cache/ResultsFile.h"
 #include "ktune/device/HostInfo.h"
 
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <utility>
 
@@ -18,16 +17,6 @@ using namespace kt;
 using namespace kt::lookup;
 
 namespace {
-
-/// True if `path` starts with SQLite's file header (or is empty, which
-/// SQLite reports on its own); false for anything else, read as CSV.
-bool looksLikeSqlite(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[16] = {};
-  in.read(magic, sizeof(magic));
-  return in.gcount() == 0 ||
-         (in.gcount() == 16 && std::memcmp(magic, "SQLite format 3", 16) == 0);
-}
 
 /// Why a record does not fit this machine, as a short category for counts.
 std::string skipCategory(const TuningRecord &r, const Validators &v) {
@@ -82,20 +71,12 @@ kt_context::~kt_context() {
 }
 
 Status kt_context::readResults() {
-  const std::string &path = options_.resultsPath;
-  sqliteFile_ = looksLikeSqlite(path);
-  if (sqliteFile_) {
-    KT_ASSIGN_OR_RETURN(store_, openSqliteStore(path, /*readOnly=*/true));
-    return readStore(*store_);
-  }
-  KT_ASSIGN_OR_RETURN(store_, openMemoryStore());
-  Result<CsvReport> imported = importCsv(*store_, path, validators_.target);
-  if (!imported.isOk()) {
-    return failedPrecondition(fmt::format(
-        "'{}' is neither a ktune results database nor a results CSV: {}", path,
-        imported.status().message()));
-  }
-  fileErrors_ = imported->errors;
+  KT_ASSIGN_OR_RETURN(
+      OpenedResults opened,
+      openResultsFile(options_.resultsPath, validators_.target));
+  sqliteFile_ = opened.sqlite;
+  store_ = std::move(opened.store);
+  fileErrors_ = std::move(opened.csvErrors);
   return readStore(*store_);
 }
 

@@ -25,6 +25,13 @@ struct MissRecord {
   int64_t firstUnix = 0, lastUnix = 0;
 };
 
+/// What a results file holds, in numbers (for `ktune inspect`).
+struct StoreCounts {
+  int64_t measurements = 0;
+  std::vector<std::pair<std::string, int64_t>> byStatus; ///< Sorted.
+  int64_t binaries = 0, binaryBytes = 0;
+};
+
 /// Thread-safety: one ResultsStore may be used from many threads (calls are
 /// serialised internally). Several processes may open the same file (WAL
 /// mode, busy timeout). Every put() is its own committed transaction.
@@ -56,11 +63,14 @@ public:
                            const std::string &bytes) = 0;
   virtual Result<std::optional<std::string>>
   getBinary(const std::string &hash) = 0;
-  /// Adds lookups that missed: counts add up, the first/last times widen.
-  /// One transaction for the whole batch.
-  virtual Status putMisses(const std::vector<MissRecord> &misses) = 0;
+  /// Adds lookups that missed: counts add up (or, with keepLarger, the
+  /// larger count stays, so merging one file twice counts it once), the
+  /// first/last times widen. One transaction for the whole batch.
+  virtual Status putMisses(const std::vector<MissRecord> &misses,
+                           bool keepLarger = false) = 0;
   /// Recorded misses, ordered by target, device model and problem key.
   virtual Result<std::vector<MissRecord>> misses() = 0;
+  virtual Result<StoreCounts> counts() = 0;
   /// The file's schema version (older files opened read-only keep theirs).
   virtual int schemaVersion() const = 0;
   /// The file this store reads; "(in-memory results)" for a memory store.
