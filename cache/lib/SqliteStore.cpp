@@ -90,73 +90,17 @@ public:
         version_(version) {}
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
-  Status put(const TuningRecord &r) override {
-    if (r.problemKey.empty() || r.target.empty()) {
-      return invalidArgument(fmt::format(
-          "cannot store a record with problem key '{}' and target '{}' in "
-          "'{}'; both must be set",
-          r.problemKey, r.target, path_));
-    }
-    if (r.status == "ok" && !(std::isfinite(r.timeMs) && r.timeMs >= 0)) {
-      return invalidArgument(fmt::format(
-          "record for '{}' ({} {}) has status ok but time_ms={}; ok records "
-          "need a measured, finite time",
-          r.problemKey, r.templateName, r.params, r.timeMs));
+  Status put(const TuningRecord &r) override { return putBatch({r}); }
+
+  Status putBatch(const std::vector<TuningRecord> &records) override {
+    for (const TuningRecord &r : records) {
+      KT_RETURN_IF_ERROR(checkRecordFields(r));
     }
     std::lock_guard<std::mutex> lock(mu_);
     KT_RETURN_IF_ERROR(checkWritable());
     return inTransaction(db_, path_, [&]() -> Status {
-      Stmt ins(db_);
-      int rc = ins.prepare(
-          "INSERT INTO measurements(problem_key, op, target, template_name, "
-          "template_hash, params, status, message, time_ms, dispersion, "
-          "warm_ms, iterations, max_error, device_model, device_features, "
-          "compiler_fingerprint, binary_hash, created_unix, launch) "
-          "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      if (rc == SQLITE_OK) {
-        bindRecord(ins, r);
-        rc = ins.step();
-      }
-      if (rc != SQLITE_DONE) {
-        return sqlError(db_, rc, path_, "inserting a measurement");
-      }
-      int64_t id = sqlite3_last_insert_rowid(db_);
-      if (r.status != "ok") {
-        return Status::ok();
-      }
-      Stmt cur(db_);
-      rc = cur.prepare("SELECT m.time_ms, COALESCE(m.binary_hash, '') FROM "
-                       "winners w JOIN measurements m "
-                       "ON m.id = w.measurement_id WHERE w.problem_key = ? "
-                       "AND w.target = ? AND w.device_model = ?");
-      if (rc == SQLITE_OK) {
-        cur.bind(1, r.problemKey);
-        cur.bind(2, r.target);
-        cur.bind(3, r.deviceModel);
-        rc = cur.step();
-      }
-      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return sqlError(db_, rc, path_, "reading the current winner");
-      }
-      // Faster wins; at equal time, a result with a code object replaces
-      // one without (e.g. an imported CSV result, then the tuned file).
-      if (rc == SQLITE_ROW && !(r.timeMs < cur.real(0)) &&
-          !(r.timeMs == cur.real(0) && cur.text(1).empty() &&
-            !r.binaryHash.empty())) {
-        return Status::ok();
-      }
-      Stmt win(db_);
-      rc = win.prepare("INSERT OR REPLACE INTO winners(problem_key, target, "
-                       "device_model, measurement_id) VALUES(?, ?, ?, ?)");
-      if (rc == SQLITE_OK) {
-        win.bind(1, r.problemKey);
-        win.bind(2, r.target);
-        win.bind(3, r.deviceModel);
-        win.bind(4, id);
-        rc = win.step();
-      }
-      if (rc != SQLITE_DONE) {
-        return sqlError(db_, rc, path_, "updating the winner");
+      for (const TuningRecord &r : records) {
+        KT_RETURN_IF_ERROR(insertLocked(r));
       }
       return Status::ok();
     });
@@ -353,6 +297,79 @@ public:
   const std::string &path() const override { return path_; }
 
 private:
+  Status checkRecordFields(const TuningRecord &r) const {
+    if (r.problemKey.empty() || r.target.empty()) {
+      return invalidArgument(fmt::format(
+          "cannot store a record with problem key '{}' and target '{}' in "
+          "'{}'; both must be set",
+          r.problemKey, r.target, path_));
+    }
+    if (r.status == "ok" && !(std::isfinite(r.timeMs) && r.timeMs >= 0)) {
+      return invalidArgument(fmt::format(
+          "record for '{}' ({} {}) has status ok but time_ms={}; ok records "
+          "need a measured, finite time",
+          r.problemKey, r.templateName, r.params, r.timeMs));
+    }
+    return Status::ok();
+  }
+
+  /// Inserts one measurement and updates its winner; inside a transaction.
+  Status insertLocked(const TuningRecord &r) {
+    Stmt ins(db_);
+    int rc = ins.prepare(
+        "INSERT INTO measurements(problem_key, op, target, template_name, "
+        "template_hash, params, status, message, time_ms, dispersion, "
+        "warm_ms, iterations, max_error, device_model, device_features, "
+        "compiler_fingerprint, binary_hash, created_unix, launch) "
+        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (rc == SQLITE_OK) {
+      bindRecord(ins, r);
+      rc = ins.step();
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "inserting a measurement");
+    }
+    int64_t id = sqlite3_last_insert_rowid(db_);
+    if (r.status != "ok") {
+      return Status::ok();
+    }
+    Stmt cur(db_);
+    rc = cur.prepare("SELECT m.time_ms, COALESCE(m.binary_hash, '') FROM "
+                     "winners w JOIN measurements m "
+                     "ON m.id = w.measurement_id WHERE w.problem_key = ? "
+                     "AND w.target = ? AND w.device_model = ?");
+    if (rc == SQLITE_OK) {
+      cur.bind(1, r.problemKey);
+      cur.bind(2, r.target);
+      cur.bind(3, r.deviceModel);
+      rc = cur.step();
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "reading the current winner");
+    }
+    // Faster wins; at equal time, a result with a code object replaces
+    // one without (e.g. an imported CSV result, then the tuned file).
+    if (rc == SQLITE_ROW && !(r.timeMs < cur.real(0)) &&
+        !(r.timeMs == cur.real(0) && cur.text(1).empty() &&
+          !r.binaryHash.empty())) {
+      return Status::ok();
+    }
+    Stmt win(db_);
+    rc = win.prepare("INSERT OR REPLACE INTO winners(problem_key, target, "
+                     "device_model, measurement_id) VALUES(?, ?, ?, ?)");
+    if (rc == SQLITE_OK) {
+      win.bind(1, r.problemKey);
+      win.bind(2, r.target);
+      win.bind(3, r.deviceModel);
+      win.bind(4, id);
+      rc = win.step();
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlError(db_, rc, path_, "updating the winner");
+    }
+    return Status::ok();
+  }
+
   Status checkWritable() const {
     if (readOnly_) {
       return failedPrecondition(fmt::format(

@@ -155,6 +155,7 @@ Status kt_context::readStore(ResultsStore &store) {
       e.failure = st;
       countSkipped("code object missing or unloadable");
     } else {
+      index_->publish(int64_t(i), e.kernel.get());
       ++usable_;
     }
     e.loaded.store(true, std::memory_order_release);
@@ -240,6 +241,8 @@ void kt_context::load(Entry &entry) {
   }
   if (Status st = loadNow(entry); !st.isOk()) {
     entry.failure = st;
+  } else {
+    index_->publish(&entry - entries_.get(), entry.kernel.get());
   }
   entry.loaded.store(true, std::memory_order_release);
 }
@@ -252,8 +255,14 @@ kt_context::Counters &kt_context::counters() {
 }
 
 Result<const kt_kernel *> kt_context::lookupGemm(const GemmProblem &problem) {
-  const int64_t e = index_->find(problem);
-  if (e >= 0) {
+  const ProblemIndex::Slot *slot = index_->find(problem);
+  int64_t e = -1;
+  if (slot) {
+    if (const kt_kernel *k = slot->kernel.load(std::memory_order_acquire)) {
+      counters().hits.fetch_add(1, std::memory_order_relaxed);
+      return k;
+    }
+    e = slot->entry;
     Entry &entry = entries_[e];
     load(entry);
     if (entry.kernel) {

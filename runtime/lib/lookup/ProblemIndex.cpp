@@ -30,7 +30,8 @@ uint64_t hashGemmProblem(const GemmProblem &p) {
 ProblemIndex::ProblemIndex(const std::vector<GemmProblem> &problems) {
   const uint64_t capacity =
       std::bit_ceil(std::max<uint64_t>(16, 2 * uint64_t(problems.size())));
-  slots_.resize(capacity);
+  slots_ = std::make_unique<Slot[]>(capacity);
+  slotOf_.assign(problems.size(), 0);
   mask_ = capacity - 1;
   for (size_t e = 0; e < problems.size(); ++e) {
     const GemmProblem &p = problems[e];
@@ -38,11 +39,15 @@ ProblemIndex::ProblemIndex(const std::vector<GemmProblem> &problems) {
     for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
       Slot &s = slots_[i];
       if (s.entry < 0) {
-        s = Slot{h, int64_t(e), p};
+        s.hash = h;
+        s.entry = int64_t(e);
+        s.problem = p;
+        slotOf_[e] = i;
         ++size_;
         break;
       }
       if (s.hash == h && s.problem == p) {
+        slotOf_[e] = i; // A duplicate: the first entry's slot.
         break;
       }
     }

@@ -42,6 +42,8 @@ public:
   /// Records a measurement and updates the winner of its (problem, target,
   /// device model) if it is faster.
   virtual Status put(const TuningRecord &r) = 0;
+  /// put() for many records in one transaction (all or none are stored).
+  virtual Status putBatch(const std::vector<TuningRecord> &records) = 0;
   /// The winner for (problemKey, target) measured on `deviceModel`, or, if
   /// `deviceModel` is empty, the fastest winner of any device model; nullopt
   /// if there is none.
