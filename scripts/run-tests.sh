@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The full check: dependencies, format check, Release build and all tests,
-# then an ASan+UBSan build and every test except the benchmark smoke runs.
+# an ASan+UBSan build and every test except the benchmark smoke runs, a
+# ThreadSanitizer build of the thread-safe libraries' tests, and a short
+# libFuzzer run on the parsers.
 #
 # Exits non-zero if any step fails. A failing format check or test suite
 # does not stop the later steps, so one run reports everything; a failing
@@ -70,6 +72,45 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # and say nothing, so they run in the Release build only.
 build_and_test asan build-asan -LE bench -- \
   -DKT_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# ThreadSanitizer on the libraries that promise thread safety (the lookup
+# C API, the results store); only their tests are built.
+unset ASAN_OPTIONS
+step "tsan: build (build-tsan)"
+tsan_tests=(LookupTest cache_tests CApiTest)
+if cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+     -DKT_SANITIZE_THREAD=ON >/dev/null &&
+   cmake --build build-tsan --target "${tsan_tests[@]}"; then
+  step "tsan: tests"
+  if ! TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+       ctest --test-dir build-tsan --output-on-failure \
+         -R "^($(IFS='|'; echo "${tsan_tests[*]}"))\$"; then
+    failed+=("tsan tests")
+  fi
+else
+  failed+=("tsan build")
+fi
+
+# libFuzzer on the signature and CSV parsers, briefly, from the seed corpus
+# in tests/fuzz/corpus (clang-22 with ASan; a crash fails the run).
+step "fuzz: build (build-fuzz)"
+if cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
+     -DKT_FUZZ=ON >/dev/null &&
+   cmake --build build-fuzz --target FuzzSignature FuzzResultsCsv; then
+  for f in FuzzSignature:signature FuzzResultsCsv:csv; do
+    target=${f%%:*} corpus=${f##*:}
+    step "fuzz: $target (60 s)"
+    scratch=$(mktemp -d)
+    if ! build-fuzz/tests/$target -max_total_time=60 -print_final_stats=1 \
+         "$scratch" "tests/fuzz/corpus/$corpus" 2>&1 | tail -n 15; then
+      failed+=("fuzz $target")
+    fi
+    rm -rf "$scratch"
+  done
+else
+  failed+=("fuzz build")
+fi
 
 echo
 if [[ ${#failed[@]} -gt 0 ]]; then

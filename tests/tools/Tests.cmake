@@ -4,3 +4,8 @@ add_test(NAME tools_end_to_end
     $<TARGET_FILE:ktune> $<TARGET_FILE:kt-gemm-run>
     ${CMAKE_CURRENT_BINARY_DIR}/end_to_end)
 set_tests_properties(tools_end_to_end PROPERTIES LABELS tools TIMEOUT 900)
+
+add_test(NAME tools_kill_resume
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/KillResume.sh
+    $<TARGET_FILE:ktune> ${CMAKE_CURRENT_BINARY_DIR}/kill_resume)
+set_tests_properties(tools_kill_resume PROPERTIES LABELS tools TIMEOUT 900)
