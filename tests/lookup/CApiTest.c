@@ -90,12 +90,29 @@ static void testCreateArguments(void) {
   EXPECT(lastErrorMentions("results_path"));
   opts.results_path = "/nonexistent-ktune-dir/results.db";
 
-  opts.device = "cuda:sm_90a";
-  EXPECT(kt_context_create(&opts, &ctx) == KT_UNAVAILABLE);
+  opts.device = "cuda:sm_90a"; /* An arch, not a device ordinal. */
+  EXPECT(kt_context_create(&opts, &ctx) == KT_INVALID_ARGUMENT);
   EXPECT(lastErrorMentions("cuda:sm_90a"));
+  opts.device = "hip:0";
+  EXPECT(kt_context_create(&opts, &ctx) == KT_UNAVAILABLE);
+  EXPECT(lastErrorMentions("hip:0"));
   opts.device = "abacus";
   EXPECT(kt_context_create(&opts, &ctx) == KT_INVALID_ARGUMENT);
   EXPECT(lastErrorMentions("abacus"));
+  /* Without a CUDA driver: unavailable, naming the device; with one, the
+     missing results file. */
+  opts.device = "cuda:0";
+  {
+    kt_status s = kt_context_create(&opts, &ctx);
+    EXPECT(s == KT_UNAVAILABLE || s == KT_NOT_FOUND);
+    EXPECT(lastErrorMentions(s == KT_UNAVAILABLE ? "cuda:0" : "results"));
+  }
+  opts.device = "cuda:9999";
+  {
+    kt_status s = kt_context_create(&opts, &ctx);
+    EXPECT(s == KT_UNAVAILABLE);
+    EXPECT(lastErrorMentions("cuda:9999"));
+  }
   EXPECT(ctx == NULL);
 
   kt_context_destroy(NULL);

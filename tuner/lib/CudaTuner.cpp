@@ -101,14 +101,15 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
       w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
     bestMs = (*w)->timeMs;
   }
-  // Each family: its name, hash, space and first configuration; `tmpl` is
-  // null for the vendor family and set for MLIR ones, which are compiled
-  // here (the worker links no MLIR) and handed over as cubins.
+  // Each family: its name, hash, space and first configuration; `mlir` is
+  // set for MLIR families, which are compiled here (the worker links no
+  // MLIR) and handed over as cubins; `tmpl` is null for the vendor family.
   struct Family {
     std::string name, hash;
     std::vector<Config> space;
     Config initial;
     const GemmTemplate *mlir = nullptr;
+    const GemmTemplate *tmpl = nullptr;
   };
   std::vector<Family> families;
   for (const GemmTemplate *t : gemmTemplates()) {
@@ -122,7 +123,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
       continue; // No MLIR compiler in this process.
     }
     families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
-                        initial, isMlir ? t : nullptr});
+                        initial, isMlir ? t : nullptr, t});
   }
   if (families.empty()) {
     return invalidArgument(
@@ -179,6 +180,11 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
           r.iterations = c.iterations;
           r.maxError = c.maxError;
           r.binaryHash = c.binaryHash;
+          // How to launch the stored cubin (kt.h reads it in deployment).
+          if (fam.tmpl) {
+            auto src = fam.tmpl->instantiate(c.config, problem, target_);
+            r.launch = src.isOk() ? src->launch : "";
+          }
           ms = c.ms;
           if (!bestMs || c.ms < *bestMs) {
             // Winners keep their cubin in the DB for deployment.
@@ -226,7 +232,8 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
     }
   }
   progress.finish();
-  KT_ASSIGN_OR_RETURN(outcome.winner, store_.winner(problem.key(), v.target, v.deviceModel));
+  KT_ASSIGN_OR_RETURN(outcome.winner,
+                      store_.winner(problem.key(), v.target, v.deviceModel));
   return outcome;
 }
 

@@ -71,7 +71,9 @@ typedef struct kt_context_options {
   /// or TunableOp results CSV (`ktune export`). It is read once, when the
   /// context is created; only record_misses writes to it. Required.
   const char *results_path;
-  /// "cpu", or NULL for the best available device (currently the CPU).
+  /// "cpu", "cuda:N" (CUDA device N; "cuda" is "cuda:0"), or NULL for the
+  /// CPU. A CUDA context uses the results tuned for that GPU's arch and
+  /// model and launches them with kt_gemm_launch_cuda().
   const char *device;
   /// Threads used by kt_gemm_launch_cpu(); <= 0 means one per logical core.
   /// 1 runs launches on the calling thread only.
@@ -199,11 +201,61 @@ typedef struct kt_kernel_info {
   /// Nonzero if the kernel came from the fallback policy: tuned for
   /// tuned_problem, not for the problem it was looked up with.
   int fallback;
+  /// CUDA kernels that split K: the bytes of device scratch every launch
+  /// needs (kt_gemm_launch_cuda's `workspace`), zeroed once before the first
+  /// launch and left zeroed by every launch; one workspace per stream used
+  /// concurrently. 0 otherwise.
+  uint64_t workspace_bytes;
 } kt_kernel_info;
 
 /// Describes `kernel`. The strings are owned by the kernel (valid until
 /// kt_context_destroy). The caller sets out_info->struct_size first.
 kt_status kt_kernel_get_info(const kt_kernel *kernel, kt_kernel_info *out_info);
+
+/// Runs a `kernel` looked up on a CUDA context (device "cuda:N") on
+/// `stream` (a CUstream; NULL: the default stream): C = alpha * op(A) *
+/// op(B) + beta * C on device memory laid out as the problem was described.
+/// Asynchronous: returns once the launch is queued and never synchronises
+/// the device. A, B and C must be 16-byte aligned and their leading
+/// dimensions multiples of 8 elements (TMA kernels). `workspace`: see
+/// kt_kernel_info.workspace_bytes (NULL if it is 0). Safe from many threads;
+/// launches on different streams need different workspaces.
+kt_status kt_gemm_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
+                              void *stream, const void *a, const void *b,
+                              void *c, float alpha, float beta,
+                              void *workspace);
+
+#if defined(__cplusplus)
+#define KT_ALIGNAS(n) alignas(n)
+#else
+#define KT_ALIGNAS(n) _Alignas(n)
+#endif
+
+/// Everything cuLaunchKernel() / cuLaunchKernelEx() needs to launch a CUDA
+/// kernel yourself (e.g. while capturing a CUDA graph). `params` point into
+/// `args`, so the struct must not be copied or moved between
+/// kt_gemm_get_cuda_launch() and the launch.
+typedef struct kt_cuda_launch {
+  size_t struct_size;    ///< Set by the caller: sizeof(kt_cuda_launch).
+  void *function;        ///< CUfunction.
+  unsigned grid[3];      ///< gridDimX/Y/Z.
+  unsigned block[3];     ///< blockDimX/Y/Z.
+  unsigned cluster[3];   ///< {1,1,1}: launch without clusters.
+  unsigned shared_bytes; ///< Dynamic shared memory.
+  int num_params;        ///< Entries of `params` used.
+  void *params[16];      ///< cuLaunchKernel's kernelParams.
+  KT_ALIGNAS(128) unsigned char args[512]; ///< Storage params point into.
+} kt_cuda_launch;
+
+/// Fills *out_launch for running `kernel` on the given device pointers
+/// (the caller sets out_launch->struct_size first). Encodes the TMA
+/// descriptors on the host; no device work. The caller then launches
+/// function with grid, block, shared_bytes, cluster and params on a stream
+/// of its choice.
+kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
+                                  const void *a, const void *b, void *c,
+                                  float alpha, float beta, void *workspace,
+                                  kt_cuda_launch *out_launch);
 
 /// Lookup counters of a context (API 1.1).
 typedef struct kt_context_stats {

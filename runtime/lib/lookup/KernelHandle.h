@@ -4,7 +4,7 @@
 
 #include "kt/kt.h"
 #include "ktune/device/CpuGemmAbi.h"
-#include "ktune/device/Device.h"
+#include "ktune/drivers/cuda/GemmLaunch.h"
 #include "ktune/problem/GemmProblem.h"
 
 #include <cstdint>
@@ -13,11 +13,9 @@
 
 struct kt_kernel {
   const kt_context *owner = nullptr;
-  /// Shared by every tuned problem whose winner is the same code object.
-  std::shared_ptr<const kt::Module> module;
-  kt::CpuGemmBlockFn blockFn = nullptr;
-  int64_t gridM = 0;
-  int64_t gridN = 0;
+  /// The loaded code object (a CPU kt::Module or a cuda::LoadedModule),
+  /// shared by every tuned problem whose winner is the same code object.
+  std::shared_ptr<const void> module;
   /// The problem it runs: the tuned one, or the caller's for a fallback.
   kt::GemmProblem problem;
   std::string problemKey; ///< The tuned problem's key.
@@ -26,4 +24,13 @@ struct kt_kernel {
   double timeMs = 0;
   /// Found through the fallback policy, not tuned for `problem`.
   bool fallback = false;
+
+  // CPU code objects (CpuGemmAbi.h).
+  kt::CpuGemmBlockFn blockFn = nullptr;
+  int64_t gridM = 0;
+  int64_t gridN = 0;
+
+  // CUDA code objects: the kt_gemm function (CUfunction) and its launch.
+  void *cudaFunction = nullptr;
+  kt::cuda::GemmLaunchSpec spec;
 };

@@ -144,24 +144,6 @@ Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
 }
 
 /// Parses kt_context_options.device; only the CPU is supported for now.
-Status checkDevice(const char *device) {
-  if (device == nullptr) {
-    return Status::ok();
-  }
-  Result<TargetDesc> target = parseTarget(device);
-  if (!target.isOk()) {
-    return invalidArgument("kt_context_options.device: " +
-                           target.status().message());
-  }
-  if (target->kind != TargetKind::Cpu) {
-    return unavailable(fmt::format(
-        "device '{}' is not supported by this build, which runs kernels on "
-        "the CPU only; pass \"cpu\" or NULL",
-        device));
-  }
-  return Status::ok();
-}
-
 /// The sizes of structs as API 1.0 defined them: callers built against it
 /// pass these and get the defaults of the fields appended since.
 constexpr size_t kContextOptionsV1Size =
@@ -237,12 +219,9 @@ kt_status kt_context_create(const kt_context_options *options,
     if (options->results_path == nullptr) {
       return nullArgument(kFn, "options->results_path");
     }
-    Status device = checkDevice(options->device);
-    if (!device.isOk()) {
-      return fail(device.withContext(kFn));
-    }
     lookup::ContextOptions opts;
     opts.resultsPath = options->results_path;
+    opts.device = options->device ? options->device : "";
     opts.numThreads = options->num_threads;
     opts.checkValidators = options->check_validators != 0;
     if (options->struct_size >= sizeof(kt_context_options)) {
@@ -317,7 +296,10 @@ kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
                               "returned it",
                               kFn, kernel->problemKey));
     }
-    ctx->launchGemm(*kernel, a, b, c, alpha, beta);
+    Status st = ctx->launchGemm(*kernel, a, b, c, alpha, beta);
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
     return succeed();
   });
 }
@@ -345,7 +327,120 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
     if (out_info->struct_size >= sizeof(kt_kernel_info)) {
       out_info->tuned_problem = kernel->problemKey.c_str();
       out_info->fallback = kernel->fallback ? 1 : 0;
+      out_info->workspace_bytes =
+          kernel->cudaFunction ? lookup::cudaWorkspaceBytes(*kernel) : 0;
     }
+    return succeed();
+  });
+}
+
+namespace {
+
+/// The checks kt_gemm_launch_cuda and kt_gemm_get_cuda_launch share, then
+/// the prepared launch.
+Result<cuda::PreparedGemm> prepareCudaCall(const char *fn, kt_context *ctx,
+                                           const kt_kernel *kernel,
+                                           void *stream, const void *a,
+                                           const void *b, void *c, float alpha,
+                                           float beta, void *workspace) {
+  if (ctx == nullptr || kernel == nullptr) {
+    return invalidArgument(
+        fmt::format("{}: {} is NULL", fn, ctx == nullptr ? "ctx" : "kernel"));
+  }
+  if (a == nullptr || b == nullptr || c == nullptr) {
+    return invalidArgument(fmt::format("{}: {} is NULL", fn,
+                                       a == nullptr   ? "a"
+                                       : b == nullptr ? "b"
+                                                      : "c"));
+  }
+  if (kernel->owner != ctx) {
+    return invalidArgument(
+        fmt::format("{}: the kernel for {} was looked up on another context; "
+                    "launch it on the context that returned it",
+                    fn, kernel->problemKey));
+  }
+  auto address = [](const void *p) { return uint64_t(uintptr_t(p)); };
+  return ctx->prepareCuda(*kernel, stream, address(a), address(b), address(c),
+                          alpha, beta, address(workspace));
+}
+
+} // namespace
+
+kt_status kt_gemm_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
+                              void *stream, const void *a, const void *b,
+                              void *c, float alpha, float beta,
+                              void *workspace) {
+  constexpr const char *kFn = "kt_gemm_launch_cuda";
+  return guarded(kFn, [&]() -> kt_status {
+    Result<cuda::PreparedGemm> g = prepareCudaCall(
+        kFn, ctx, kernel, stream, a, b, c, alpha, beta, workspace);
+    if (!g.isOk()) {
+      return fail(g.status());
+    }
+    Status st = ctx->launchCuda(*g);
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
+    return succeed();
+  });
+}
+
+kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
+                                  const void *a, const void *b, void *c,
+                                  float alpha, float beta, void *workspace,
+                                  kt_cuda_launch *out_launch) {
+  constexpr const char *kFn = "kt_gemm_get_cuda_launch";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_launch == nullptr) {
+      return nullArgument(kFn, "out_launch");
+    }
+    kt_status sizeOk = checkStructSize(
+        kFn, "kt_cuda_launch", out_launch->struct_size, sizeof(kt_cuda_launch));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    Result<cuda::PreparedGemm> g = prepareCudaCall(
+        kFn, ctx, kernel, nullptr, a, b, c, alpha, beta, workspace);
+    if (!g.isOk()) {
+      return fail(g.status());
+    }
+    kt_cuda_launch &out = *out_launch;
+    out.function = g->function;
+    for (int i = 0; i < 3; ++i) {
+      out.grid[i] = g->config.grid[i];
+      out.block[i] = g->config.block[i];
+      out.cluster[i] = g->config.cluster[i];
+    }
+    out.shared_bytes = g->config.sharedBytes;
+    // The arguments in launchPrepared()'s order, each at its natural
+    // alignment in `args` (tensor maps first, 128-byte aligned).
+    size_t offset = 0;
+    out.num_params = 0;
+    auto put = [&](const void *value, size_t bytes, size_t align) {
+      offset = (offset + align - 1) / align * align;
+      std::memcpy(out.args + offset, value, bytes);
+      out.params[out.num_params++] = out.args + offset;
+      offset += bytes;
+    };
+    if (g->pointers) {
+      put(&g->a, 8, 8);
+      put(&g->b, 8, 8);
+      put(&g->c, 8, 8);
+      put(&g->alpha, 4, 4);
+      put(&g->beta, 4, 4);
+    } else {
+      put(&g->mapA, sizeof(g->mapA), 128);
+      put(&g->mapB, sizeof(g->mapB), 128);
+      put(&g->c, 8, 8);
+      for (const int *v : {&g->m, &g->n, &g->k, &g->ldc}) {
+        put(v, 4, 4);
+      }
+      put(&g->alpha, 4, 4);
+      put(&g->beta, 4, 4);
+      put(&g->workspace, 8, 8);
+      put(&g->semaphores, 8, 8);
+    }
+    static_assert(2 * sizeof(cuda::TensorMap) + 64 <= sizeof(out.args));
     return succeed();
   });
 }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <utility>
 
@@ -29,24 +30,44 @@ std::string skipCategory(const TuningRecord &r, const Validators &v) {
   return "built by another compiler";
 }
 
-/// A kernel whose launch takes the problem's sizes, so it may run other
-/// shapes (GPU TMA kernels); CPU code objects are specialised to their
-/// shapes and never are.
-bool shapeGeneric(const TuningRecord &r) {
-  return !r.launch.empty() &&
-         r.launch.find("args=pointers") == std::string::npos;
-}
-
 } // namespace
 
 Result<std::unique_ptr<kt_context>>
 kt_context::create(const ContextOptions &options) {
   std::unique_ptr<kt_context> ctx(new kt_context());
   ctx->options_ = options;
-  ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
-  const TargetDesc &target = ctx->device_->target();
-  ctx->validators_ = Validators{target.toString(), hostInfo().cpuModel,
-                                target.featureString(), ""};
+  const std::string &device = options.device;
+  if (device.empty() || device == "cpu") {
+    ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
+    ctx->kernels_ = cpuKernels(*ctx->device_);
+  } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+    int ordinal = 0;
+    if (device != "cuda") {
+      char *end = nullptr;
+      long v = std::strtol(device.c_str() + 5, &end, 10);
+      if (end == device.c_str() + 5 || *end != '\0' || v < 0) {
+        return invalidArgument(fmt::format(
+            "device '{}': expected cuda:N with N a device ordinal", device));
+      }
+      ordinal = int(v);
+    }
+    Result<std::unique_ptr<DeviceKernels>> cuda = cudaKernels(ordinal);
+    if (!cuda.isOk()) {
+      return unavailable(fmt::format("device '{}' cannot be used: {}", device,
+                                     cuda.status().message()));
+    }
+    ctx->kernels_ = std::move(cuda).value();
+  } else if (device == "hip" || device.rfind("hip:", 0) == 0) {
+    return unavailable(fmt::format(
+        "device '{}': this library does not launch HIP kernels yet; pass "
+        "\"cpu\" or \"cuda:N\"",
+        device));
+  } else {
+    return invalidArgument(fmt::format(
+        "device '{}' is not a device; pass \"cpu\", \"cuda:N\" or NULL",
+        device));
+  }
+  ctx->validators_ = ctx->kernels_->validators();
   KT_RETURN_IF_ERROR(ctx->readResults());
   return ctx;
 }
@@ -136,6 +157,13 @@ Status kt_context::readStore(ResultsStore &store) {
           "machine: {}",
           r.problemKey, options_.resultsPath, r.templateName, r.params, why));
       countSkipped(skipCategory(r, validators_));
+    } else if (r.binaryHash.empty() && r.templateName == "cublaslt") {
+      // The tuner's vendor family (CudaWorker.h): the library itself won.
+      e.failure = notFound(fmt::format(
+          "the fastest kernel measured for {} on this GPU is cuBLASLt's ({}); "
+          "use it as your default",
+          r.problemKey, r.params));
+      countSkipped("the vendor library is fastest");
     } else if (r.binaryHash.empty()) {
       e.failure = notFound(fmt::format(
           "the tuned result for {} in '{}' ({} {}) has no stored code object; "
@@ -162,7 +190,7 @@ Status kt_context::readStore(ResultsStore &store) {
   }
   for (size_t i = 0; i < kept.size(); ++i) {
     const Entry &e = entries_[i];
-    if (e.failure.isOk() && shapeGeneric(e.record)) {
+    if (e.failure.isOk() && kernels_->shapeGeneric(e.record)) {
       fallbackCandidates_.push_back(
           FallbackCandidate{int64_t(i), problems_[i]});
     }
@@ -183,7 +211,7 @@ Status kt_context::loadNow(Entry &entry) {
                                       r.problemKey, r.templateName, r.params,
                                       options_.resultsPath));
   };
-  std::shared_ptr<const Module> &module = modules_[r.binaryHash];
+  std::shared_ptr<const void> &module = modules_[r.binaryHash];
   if (!module) {
     Result<std::optional<std::string>> bytes = store_->getBinary(r.binaryHash);
     if (!bytes.isOk()) {
@@ -195,34 +223,20 @@ Status kt_context::loadNow(Entry &entry) {
           "'{}'; re-tune or copy the complete results file",
           r.binaryHash, r.problemKey, options_.resultsPath));
     }
-    Result<std::unique_ptr<Module>> loaded = device_->loadModule(**bytes);
+    Result<std::shared_ptr<const void>> loaded = kernels_->loadModule(**bytes);
     if (!loaded.isOk()) {
-      return context(internalError(loaded.status().toString()));
+      modules_.erase(r.binaryHash);
+      return context(loaded.status());
     }
     module = std::move(loaded).value();
-  }
-  Result<void *> block = module->function(kCpuGemmSymbol);
-  Result<void *> gridM = module->function(kCpuGridMSymbol);
-  Result<void *> gridN = module->function(kCpuGridNSymbol);
-  for (const Result<void *> *sym : {&block, &gridM, &gridN}) {
-    if (!sym->isOk()) {
-      return context(
-          internalError("the code object does not follow the CPU GEMM ABI: " +
-                        sym->status().toString()));
-    }
   }
   auto kernel = std::make_unique<kt_kernel>();
   kernel->owner = this;
   kernel->module = module;
-  kernel->blockFn = reinterpret_cast<CpuGemmBlockFn>(*block);
-  kernel->gridM = reinterpret_cast<CpuGridFn>(*gridM)();
-  kernel->gridN = reinterpret_cast<CpuGridFn>(*gridN)();
-  if (kernel->gridM <= 0 || kernel->gridN <= 0) {
-    return context(internalError(
-        fmt::format("the code object reports an empty grid of {} x {} blocks",
-                    kernel->gridM, kernel->gridN)));
-  }
   kernel->problem = problem;
+  if (Status st = kernels_->makeKernel(module, r, *kernel); !st.isOk()) {
+    return context(st);
+  }
   kernel->problemKey = r.problemKey;
   kernel->templateName = r.templateName;
   kernel->params = r.params;
@@ -303,8 +317,14 @@ MissOutcome kt_context::resolveMiss(const GemmProblem &problem, int64_t e) {
   return out;
 }
 
-void kt_context::launchGemm(const kt_kernel &kernel, const void *a,
-                            const void *b, void *c, float alpha, float beta) {
+Status kt_context::launchGemm(const kt_kernel &kernel, const void *a,
+                              const void *b, void *c, float alpha, float beta) {
+  if (!device_ || kernel.blockFn == nullptr) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on '{}', not the CPU; launch it with "
+        "kt_gemm_launch_cuda",
+        kernel.problemKey, validators_.target));
+  }
   CpuGemmBlockFn fn = kernel.blockFn;
   int64_t gridN = kernel.gridN;
   auto *fa = static_cast<const float *>(a);
@@ -315,6 +335,43 @@ void kt_context::launchGemm(const kt_kernel &kernel, const void *a,
   device_->pool().parallelFor(kernel.gridM * gridN, [&](int64_t i) {
     fn(fa, fb, fc, alpha, beta, i / gridN, i % gridN);
   });
+  return Status::ok();
+}
+
+Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
+                                                   void *stream, uint64_t a,
+                                                   uint64_t b, uint64_t c,
+                                                   float alpha, float beta,
+                                                   uint64_t workspace) const {
+  const cuda::Context *ctx = cudaContextOf(*kernels_);
+  if (ctx == nullptr || kernel.cudaFunction == nullptr) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on the CPU; launch it with kt_gemm_launch_cpu",
+        kernel.problemKey));
+  }
+  cuda::GemmOperands ops;
+  ops.a = a;
+  ops.b = b;
+  ops.c = c;
+  ops.alpha = alpha;
+  ops.beta = beta;
+  if (cudaWorkspaceBytes(kernel) > 0) {
+    if (workspace == 0) {
+      return invalidArgument(fmt::format(
+          "the kernel for {} splits K and needs a zeroed workspace of {} "
+          "bytes (kt_kernel_info.workspace_bytes); pass one",
+          kernel.problem.key(), cudaWorkspaceBytes(kernel)));
+    }
+    ops.workspace = workspace;
+    ops.semaphores = workspace + cudaSemaphoreOffset(kernel);
+  }
+  return cuda::prepareGemm(*ctx, kernel.cudaFunction, kernel.spec,
+                           kernel.problem, ops, cudaSmCountOf(*kernels_),
+                           stream);
+}
+
+Status kt_context::launchCuda(const cuda::PreparedGemm &prepared) const {
+  return cuda::launchPrepared(*cudaContextOf(*kernels_), prepared);
 }
 
 Status kt_context::flushMisses() {

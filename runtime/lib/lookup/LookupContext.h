@@ -3,6 +3,7 @@
 // misses and the lookup counters.
 #pragma once
 
+#include "DeviceKernels.h"
 #include "Fallback.h"
 #include "KernelHandle.h"
 #include "MissLog.h"
@@ -31,6 +32,8 @@ namespace kt::lookup {
 /// What kt_context_create() was asked for, in C++ types.
 struct ContextOptions {
   std::string resultsPath;
+  /// "cpu", "cuda" / "cuda:N", or "" for the CPU.
+  std::string device;
   int numThreads = 0;
   bool checkValidators = true;
   bool recordMisses = true;
@@ -68,9 +71,19 @@ public:
   /// lives as long as the context.
   kt::Result<const kt_kernel *> lookupGemm(const kt::GemmProblem &problem);
 
-  /// Runs every block of `kernel` on the device's thread pool.
-  void launchGemm(const kt_kernel &kernel, const void *a, const void *b,
-                  void *c, float alpha, float beta);
+  /// Runs every block of a CPU `kernel` on the device's thread pool.
+  kt::Status launchGemm(const kt_kernel &kernel, const void *a, const void *b,
+                        void *c, float alpha, float beta);
+
+  /// Prepares a CUDA `kernel` on device pointers (tensor maps encoded, no
+  /// device synchronisation); `workspace` as cudaWorkspaceBytes() says.
+  kt::Result<kt::cuda::PreparedGemm>
+  prepareCuda(const kt_kernel &kernel, void *stream, uint64_t a, uint64_t b,
+              uint64_t c, float alpha, float beta, uint64_t workspace) const;
+  kt::Status launchCuda(const kt::cuda::PreparedGemm &prepared) const;
+
+  /// "cpu" or "cuda".
+  bool isCuda() const { return cudaContextOf(*kernels_) != nullptr; }
 
   /// Writes the misses counted since the last write: to the results file's
   /// misses table (SQLite files, if recordMisses) and appended to the
@@ -109,12 +122,13 @@ private:
   bool sqliteFile_ = false;
   kt::Validators validators_;
   std::unique_ptr<kt::ResultsStore> store_; ///< Kept for loadOnFirstUse.
-  std::unique_ptr<kt::CpuDevice> device_;
+  std::unique_ptr<kt::CpuDevice> device_;   ///< CPU contexts only.
+  std::unique_ptr<kt::lookup::DeviceKernels> kernels_;
 
   std::vector<kt::GemmProblem> problems_;
   std::unique_ptr<Entry[]> entries_;
   std::optional<kt::lookup::ProblemIndex> index_;
-  std::map<std::string, std::shared_ptr<const kt::Module>> modules_;
+  std::map<std::string, std::shared_ptr<const void>> modules_;
   std::vector<kt::lookup::FallbackCandidate> fallbackCandidates_;
   std::mutex loadMutex_; // serialises loads on first use
 

@@ -1,0 +1,224 @@
+// kt.h on a CUDA device: a results file holding sm_90a cubins (compiled here
+// with NVRTC, as the tuner stores them, launch description included) is
+// opened on "cuda:0"; lookups launch through kt_gemm_launch_cuda and through
+// the raw launch information, a split-K kernel uses its workspace, and a
+// shape that was not tuned falls back to the nearest tuned TMA kernel. Every
+// product is checked against a host reference. Skipped without an sm_90 GPU.
+#include "kt/kt.h"
+#include "ktune/base/Hash.h"
+#include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/CudaContext.h"
+#include "ktune/templates/GemmTemplate.h"
+#include "support/GpuGemmCheck.h"
+#include "support/HalfFloat.h"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace kt;
+
+namespace {
+
+const GemmTemplate &sm90() {
+  for (const GemmTemplate *t : gemmTemplates()) {
+    if (t->name() == "cuda.gemm.sm90") {
+      return *t;
+    }
+  }
+  FAIL("cuda.gemm.sm90 is not registered");
+  throw 0;
+}
+
+/// Compiles `config` for `p` and stores it as the tuned winner.
+void storeWinner(ResultsStore &store, const CudaCompiler &compiler,
+                 const cuda::DeviceInfo &gpu, const GemmProblem &p,
+                 const Config &config) {
+  const TargetDesc target = compiler.target();
+  auto src = sm90().instantiate(config, p, target);
+  REQUIRE(src.isOk());
+  auto bin = compiler.compile(*src, config.toString() + p.key());
+  INFO(bin.status().toString());
+  REQUIRE(bin.isOk());
+  REQUIRE(store.putBinary(bin->hash, target.toString(), bin->cubin).isOk());
+  TuningRecord r;
+  r.problemKey = p.key();
+  r.target = target.toString();
+  r.templateName = sm90().name();
+  r.templateHash = sm90().sourceHash();
+  r.params = config.toString();
+  r.timeMs = 0.1;
+  r.deviceModel = gpu.name;
+  r.deviceFeatures = fmt::format("sms={}", gpu.smCount);
+  r.binaryHash = bin->hash;
+  r.launch = src->launch;
+  REQUIRE(store.put(r).isOk());
+}
+
+/// Runs `kernel` (looked up for `p`) through kt.h and checks C.
+void runAndCheck(kt_context *ctx, const kt_kernel *kernel,
+                 const cuda::Context &cu, const GemmProblem &p, bool raw) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const int64_t aRows = p.transA ? p.k : p.m;
+  const int64_t bRows = p.transB ? p.n : p.k;
+  std::vector<uint16_t> a(size_t(aRows * p.lda)), b(size_t(bRows * p.ldb)),
+      c(size_t(p.m * p.ldc));
+  for (auto &x : a)
+    x = test::toBf16(dist(rng));
+  for (auto &x : b)
+    x = test::toBf16(dist(rng));
+  auto dA = cu.alloc(a.size() * 2);
+  auto dB = cu.alloc(b.size() * 2);
+  auto dC = cu.alloc(c.size() * 2);
+  REQUIRE((dA.isOk() && dB.isOk() && dC.isOk()));
+  REQUIRE(cu.copyToDevice(*dA, a.data(), a.size() * 2).isOk());
+  REQUIRE(cu.copyToDevice(*dB, b.data(), b.size() * 2).isOk());
+  REQUIRE(cu.fill32(*dC, 0x7FC07FC0u, c.size() / 2).isOk());
+
+  kt_kernel_info info;
+  info.struct_size = sizeof(info);
+  REQUIRE(kt_kernel_get_info(kernel, &info) == KT_OK);
+  std::optional<cuda::DeviceBuffer> ws;
+  void *wsPtr = nullptr;
+  if (info.workspace_bytes > 0) {
+    auto w = cu.alloc(info.workspace_bytes);
+    REQUIRE(w.isOk());
+    REQUIRE(cu.fill32(*w, 0, info.workspace_bytes / 4).isOk());
+    ws = std::move(*w);
+    wsPtr = reinterpret_cast<void *>(uintptr_t(ws->ptr()));
+  }
+  auto ptr = [](const cuda::DeviceBuffer &d) {
+    return reinterpret_cast<void *>(uintptr_t(d.ptr()));
+  };
+  if (raw) {
+    kt_cuda_launch launch;
+    launch.struct_size = sizeof(launch);
+    REQUIRE(kt_gemm_get_cuda_launch(ctx, kernel, ptr(*dA), ptr(*dB), ptr(*dC),
+                                    1.0f, 0.0f, wsPtr, &launch) == KT_OK);
+    cuda::LaunchConfig cfg;
+    for (int i = 0; i < 3; ++i) {
+      cfg.grid[i] = launch.grid[i];
+      cfg.block[i] = launch.block[i];
+      cfg.cluster[i] = launch.cluster[i];
+    }
+    cfg.sharedBytes = launch.shared_bytes;
+    std::vector<void *> params(launch.params,
+                               launch.params + launch.num_params);
+    REQUIRE(cu.launch(launch.function, cfg, params).isOk());
+  } else {
+    INFO(kt_context_last_error(nullptr));
+    REQUIRE(kt_gemm_launch_cuda(ctx, kernel, nullptr, ptr(*dA), ptr(*dB),
+                                ptr(*dC), 1.0f, 0.0f, wsPtr) == KT_OK);
+  }
+  REQUIRE(cu.synchronize().isOk());
+  REQUIRE(cu.copyToHost(c.data(), *dC, c.size() * 2).isOk());
+  int bad = 0;
+  for (int64_t i = 0; i < p.m; ++i) {
+    for (int64_t j = 0; j < p.n; ++j) {
+      double acc = 0, mag = 0;
+      for (int64_t kk = 0; kk < p.k; ++kk) {
+        double x =
+            test::fromBf16(p.transA ? a[kk * p.lda + i] : a[i * p.lda + kk]);
+        double y =
+            test::fromBf16(p.transB ? b[j * p.ldb + kk] : b[kk * p.ldb + j]);
+        acc += x * y;
+        mag += std::fabs(x * y);
+      }
+      double got = test::fromBf16(c[i * p.ldc + j]);
+      double tol = std::ldexp(std::fabs(acc), -7) + 1e-4 * mag + 1e-3;
+      bad += !(std::fabs(got - acc) <= tol);
+    }
+  }
+  CHECK(bad == 0);
+}
+
+} // namespace
+
+TEST_CASE("kt.h finds and launches tuned sm_90a kernels", "[lookup][cuda]") {
+  auto gpu = test::gpuOfArch("sm_90a");
+  if (!gpu) {
+    return;
+  }
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
+  REQUIRE(compiler.isOk());
+  auto dir = std::filesystem::temp_directory_path() /
+             fmt::format("ktune-cuda-lookup-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "results.db").string();
+
+  GemmProblem big = test::gemmProblem("NT", 256, 512, 640, DType::BF16);
+  GemmProblem skinny = test::gemmProblem("NT", 16, 512, 640, DType::BF16);
+  {
+    auto store = openSqliteStore(db);
+    REQUIRE(store.isOk());
+    storeWinner(
+        **store, *compiler, *gpu, big,
+        {{"bm", 128}, {"bn", 128}, {"stages", 4}, {"cons", 2}, {"group", 8}});
+    storeWinner(**store, *compiler, *gpu, skinny,
+                {{"bm", 64},
+                 {"bn", 128},
+                 {"stages", 4},
+                 {"cons", 1},
+                 {"group", 1},
+                 {"splitk", 4}});
+  }
+  auto cu = cuda::Context::open(gpu->ordinal);
+  REQUIRE(cu.isOk());
+
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  opts.results_path = db.c_str();
+  opts.device = "cuda:0";
+  opts.record_misses = 0;
+  kt_context *ctx = nullptr;
+  INFO(kt_context_last_error(nullptr));
+  REQUIRE(kt_context_create(&opts, &ctx) == KT_OK);
+
+  auto desc = [](const GemmProblem &p) {
+    kt_gemm_desc d;
+    kt_gemm_desc_init(&d);
+    d.dtype = KT_BF16;
+    d.trans_a = p.transA;
+    d.trans_b = p.transB;
+    d.m = p.m;
+    d.n = p.n;
+    d.k = p.k;
+    return d;
+  };
+  for (const GemmProblem *p : {&big, &skinny}) {
+    INFO(p->key());
+    kt_gemm_desc d = desc(*p);
+    kt_kernel *kernel = nullptr;
+    REQUIRE(kt_gemm_lookup(ctx, &d, &kernel) == KT_OK);
+    runAndCheck(ctx, kernel, **cu, *p, /*raw=*/false);
+    runAndCheck(ctx, kernel, **cu, *p, /*raw=*/true);
+    // Launching a CUDA kernel as a CPU one is refused, not a crash.
+    CHECK(kt_gemm_launch_cpu(ctx, kernel, &d, &d, &d, 1, 0) == KT_UNAVAILABLE);
+  }
+
+  // Not tuned: the nearest tuned TMA kernel of the same layout runs it.
+  GemmProblem other = test::gemmProblem("NT", 24, 520, 600, DType::BF16);
+  kt_gemm_desc d = desc(other);
+  kt_kernel *fallback = nullptr;
+  REQUIRE(kt_gemm_lookup(ctx, &d, &fallback) == KT_OK);
+  kt_kernel_info info;
+  info.struct_size = sizeof(info);
+  REQUIRE(kt_kernel_get_info(fallback, &info) == KT_OK);
+  CHECK(info.fallback == 1);
+  CHECK(std::string(info.tuned_problem) == skinny.key());
+  runAndCheck(ctx, fallback, **cu, other, /*raw=*/false);
+  kt_context_stats s;
+  s.struct_size = sizeof(s);
+  REQUIRE(kt_context_get_stats(ctx, &s) == KT_OK);
+  CHECK(s.fallbacks == 1);
+  kt_context_destroy(ctx);
+  std::filesystem::remove_all(dir);
+}
