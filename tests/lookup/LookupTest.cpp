@@ -334,4 +334,11 @@ TEST_CASE("the C++ wrapper owns its context", "[lookup]") {
   CHECK_FALSE(ctx.lookupGemm(kt::api::gemmDesc(1, 2, 3, true), &status));
   CHECK(status == KT_NOT_FOUND);
   CHECK_FALSE(kt::api::lastError().empty());
+  kt_context_stats stats = ctx.stats();
+  CHECK(stats.hits == 1);
+  CHECK(stats.misses == 1);
+  CHECK(ctx.flushMisses() == KT_OK);
+  // A CPU kernel is not launched as a CUDA one.
+  CHECK(ctx.launchCuda(*kernel, nullptr, a.data(), b.data(), c.data()) ==
+        KT_UNAVAILABLE);
 }

@@ -106,6 +106,28 @@ public:
     return kt_gemm_launch_cpu(ctx_, kernel.get(), a, b, c, alpha, beta);
   }
 
+  /// Queues `kernel` (from a "cuda:N" context) on `stream` (a CUstream) on
+  /// device memory; `workspace` as Kernel::info().workspace_bytes says.
+  kt_status launchCuda(const Kernel &kernel, void *stream, const void *a,
+                       const void *b, void *c, float alpha = 1.0f,
+                       float beta = 0.0f, void *workspace = nullptr) const {
+    return kt_gemm_launch_cuda(ctx_, kernel.get(), stream, a, b, c, alpha, beta,
+                               workspace);
+  }
+
+  /// Lookup counters so far (zeros if the context is not open).
+  kt_context_stats stats() const {
+    kt_context_stats s{};
+    s.struct_size = sizeof(s);
+    if (ctx_ != nullptr) {
+      kt_context_get_stats(ctx_, &s);
+    }
+    return s;
+  }
+
+  /// Writes the misses counted so far (see kt_context_flush_misses).
+  kt_status flushMisses() const { return kt_context_flush_misses(ctx_); }
+
 private:
   explicit Context(kt_context *ctx) : ctx_(ctx) {}
 
