@@ -87,13 +87,17 @@ Status putRecord(ResultsStore &store, const TuningRecord &r,
 Status importTunableOp(ResultsStore &store, const std::string &path,
                        const std::vector<CsvRow> &rows,
                        const std::string &defaultTarget, CsvReport &report) {
-  std::string target = defaultTarget, deviceModel;
+  std::string target = defaultTarget, deviceModel, features;
   for (const CsvRow &row : rows) {
     if (row.fields[0] == "Validator" && row.fields.size() >= 3) {
       if (row.fields[1] == "KTUNE_TARGET") {
         target = trimmed(row.fields[2]);
       } else if (row.fields[1] == "KTUNE_DEVICE") {
         deviceModel = trimmed(row.fields[2]);
+      } else if (row.fields[1] == "KTUNE_FEATURES") {
+        // Written space-separated: a comma would split the CSV field.
+        features = trimmed(row.fields[2]);
+        std::replace(features.begin(), features.end(), ' ', ',');
       }
     }
   }
@@ -163,6 +167,7 @@ Status importTunableOp(ResultsStore &store, const std::string &path,
     r.status = "ok";
     r.timeMs = *time;
     r.deviceModel = deviceModel;
+    r.deviceFeatures = features;
     r.createdUnix = now;
     KT_RETURN_IF_ERROR(putRecord(store, r, where, report));
   }
@@ -252,7 +257,7 @@ Status importKtuneCsv(ResultsStore &store, const std::string &path,
 // are left out too (Config strings never contain commas).
 Status exportTunableOp(ResultsStore &store, const std::string &path) {
   KT_ASSIGN_OR_RETURN(std::vector<TuningRecord> winners, store.winners());
-  std::string target, deviceModel, body;
+  std::string target, deviceModel, features, body;
   for (const TuningRecord &w : winners) {
     Result<GemmProblem> p = parseGemmProblem(w.problemKey);
     if (w.op != "gemm" || !p.isOk()) {
@@ -261,8 +266,10 @@ Status exportTunableOp(ResultsStore &store, const std::string &path) {
     if (target.empty()) {
       target = w.target;
       deviceModel = w.deviceModel;
+      features = w.deviceFeatures;
     }
-    if (w.target != target ||
+    // One machine per file: TunableOp files carry one set of validators.
+    if (w.target != target || w.deviceModel != deviceModel ||
         w.templateName.find_first_of(":,\n\r") != std::string::npos ||
         w.params.find_first_of(",\n\r") != std::string::npos) {
       continue;
@@ -280,6 +287,8 @@ Status exportTunableOp(ResultsStore &store, const std::string &path) {
     }
     out += fmt::format("Validator,KTUNE_TARGET,{}\n", target);
     out += fmt::format("Validator,KTUNE_DEVICE,{}\n", deviceModel);
+    std::replace(features.begin(), features.end(), ',', ' ');
+    out += fmt::format("Validator,KTUNE_FEATURES,{}\n", features);
   }
   return csv::writeFile(path, out + body);
 }

@@ -315,3 +315,28 @@ TEST_CASE("counts are exact under many threads", "[lookup][stress]") {
   CHECK(misses.size() == 4);
   CHECK(total == kThreads * kRounds / 10);
 }
+
+TEST_CASE("problems can be looked up by signature", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  writeResults(path);
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  opts.record_misses = 0;
+  kt_context *ctx = openWith(opts, path);
+  kt_kernel *byDesc = nullptr, *byKey = nullptr, *byTunableOp = nullptr;
+  REQUIRE(lookup(ctx, kM, kN, kK, &byDesc) == KT_OK);
+  REQUIRE(kt_lookup(ctx, key(kM, kN, kK).c_str(), &byKey) == KT_OK);
+  // The same problem as PyTorch TunableOp names it (column-major, swapped).
+  kt::GemmProblem p = gemmProblem(kM, kN, kK);
+  std::string pair = p.tunableOpSig() + "," + p.tunableOpParams();
+  REQUIRE(kt_lookup(ctx, pair.c_str(), &byTunableOp) == KT_OK);
+  CHECK(byKey == byDesc);
+  CHECK(byTunableOp == byDesc);
+  CHECK(kt_lookup(ctx, "gemm_f32_NN_50x50x50", &byKey) == KT_NOT_FOUND);
+  CHECK(byKey == nullptr);
+  CHECK(kt_lookup(ctx, "attention please", &byKey) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("attention please"));
+  CHECK(kt_lookup(ctx, nullptr, &byKey) == KT_INVALID_ARGUMENT);
+  kt_context_destroy(ctx);
+}

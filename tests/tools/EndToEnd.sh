@@ -98,4 +98,18 @@ grep -q "tuned.db: 4 winner(s): 4 now winning.* 4 code object(s) copied" \
 "$ktune" merge --db merged.db tuned.db | grep -q "4 already there"
 "$run" merged.db NN 5 5 5
 "$ktune" inspect --db tuned_tunableop.csv | grep -q "CSV: no code objects"
+
+# A CSV carries no code objects: not found, unless kt.h may compile them
+# on first use (jit) with the ktune compiler.
+"$ktune" export --db tuned.db --format csv -o tuned.csv
+set +e
+"$run" tuned.csv NN 33 77 50
+rc=$?
+set -e
+[ $rc = 3 ] || {
+  echo "FAIL: expected NOT_FOUND (3) from a CSV without jit, got $rc"
+  exit 1
+}
+KT_JIT_COMPILER="$ktune" "$run" tuned.csv NN 33 77 50
+KT_JIT_COMPILER="$ktune" "$run" tuned_tunableop.csv TN 24 40 40
 echo "end-to-end OK"

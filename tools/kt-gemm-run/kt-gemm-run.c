@@ -4,6 +4,9 @@
  *
  *   kt-gemm-run RESULTS.db LAYOUT M N K      (LAYOUT: NN, NT, TN or TT)
  *
+ * With KT_JIT_COMPILER set to a ktune executable, a tuned result without a
+ * code object (e.g. in a CSV file) is compiled on first use (kt.h jit).
+ *
  * Exit status: 0 correct, 1 wrong product, 2 usage or kt.h error,
  * 3 not found (nothing tuned for this problem on this machine). */
 #include "kt/kt.h"
@@ -38,6 +41,10 @@ int main(int argc, char **argv) {
   kt_context_options o;
   kt_context_options_init(&o);
   o.results_path = argv[1];
+  if (getenv("KT_JIT_COMPILER") != NULL) {
+    o.jit = 1;
+    o.jit_compiler = getenv("KT_JIT_COMPILER");
+  }
   kt_context *ctx = NULL;
   kt_status st = kt_context_create(&o, &ctx);
   if (st != KT_OK) {

@@ -35,7 +35,8 @@ Runner addCompile(CLI::App &app) {
       ->capture_default_str();
   c->add_option("--problem", a->problem, "Problem signature")->required();
   c->add_option("--emit", a->emit,
-                "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm; "
+                "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm | "
+                "so (the loadable code object, as the tuner stores it); "
                 "cuda: cuda (default; the source, also mlir) | ptx | cubin | "
                 "resources | sass; hip: hip (default) | llvm | asm | hsaco | "
                 "resources | disasm");
@@ -83,12 +84,13 @@ Runner addCompile(CLI::App &app) {
       }
       cudaCompiler.emplace(std::move(*made));
     } else {
-      if (auto stage = parseEmitStage(emit); !stage) {
-        return fail(stage.status().message());
+      if (auto stage = parseEmitStage(emit); !stage && emit != "so") {
+        return fail(stage.status().message() + " (or so)");
       }
       cpuCompiler.emplace(*target, "");
     }
-    if ((emit == "cubin" || emit == "hsaco") && a->output.empty()) {
+    if ((emit == "cubin" || emit == "hsaco" || emit == "so") &&
+        a->output.empty()) {
       return fail("--emit " + emit + " writes a binary: give -o FILE");
     }
     std::vector<std::pair<const GemmTemplate *, Config>> chosen;
@@ -124,9 +126,20 @@ Runner addCompile(CLI::App &app) {
         return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
                                 src.status().message()));
       }
-      auto text = hip    ? emitHip(*hipCompiler, *src, emit)
-                  : cuda ? emitCuda(*cudaCompiler, *src, emit)
-                         : cpuCompiler->emit(*src, *parseEmitStage(emit));
+      Result<std::string> text = internalError("not emitted");
+      if (hip) {
+        text = emitHip(*hipCompiler, *src, emit);
+      } else if (cuda) {
+        text = emitCuda(*cudaCompiler, *src, emit);
+      } else if (emit == "so") {
+        auto kernel =
+            cpuCompiler->compile(*src, t->name() + "|" + t->sourceHash() + "|" +
+                                           p->key() + "|" + cfg.toString());
+        text = kernel ? Result<std::string>(std::move(kernel->bytes))
+                      : Result<std::string>(kernel.status());
+      } else {
+        text = cpuCompiler->emit(*src, *parseEmitStage(emit));
+      }
       if (!text) {
         return fail(text.status().message());
       }

@@ -111,11 +111,19 @@ typedef struct kt_context_options {
   /// are specialised to their shapes, so on the CPU a miss is always
   /// KT_NOT_FOUND.
   int fallback;
+  /// Nonzero: a tuned result whose code object is not in the file (a CSV
+  /// file, or a database copied without code objects) is compiled at its
+  /// first lookup by running the ktune compiler, which blocks that lookup
+  /// (seconds). Zero (the default): such results are KT_NOT_FOUND and
+  /// nothing is ever compiled.
+  int jit;
+  /// The ktune executable used by `jit`; NULL: "ktune" on the PATH.
+  const char *jit_compiler;
 } kt_context_options;
 
 /// Sets struct_size and the defaults: no path, device NULL, num_threads 0,
 /// check_validators 1, record_misses 1, no misses CSV, no report,
-/// load_on_first_use 0, fallback 1.
+/// load_on_first_use 0, fallback 1, jit 0, jit_compiler NULL.
 void kt_context_options_init(kt_context_options *options);
 
 /// Opens the results file and the device. On success *out_ctx is a new
@@ -179,6 +187,14 @@ void kt_gemm_desc_init(kt_gemm_desc *desc);
 /// from many threads at once.
 kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
                          kt_kernel **out_kernel);
+
+/// Looks up a problem given as a signature string: ktune's canonical key or
+/// signature ("gemm_bf16_NT_16x4096x4096[_ld_A_B_C]") or a PyTorch TunableOp
+/// pair ("GemmTunableOp_BFloat16_TN,tn_4096_16_4096"), as stored in results
+/// and problems files (docs/problems.md). Otherwise like kt_gemm_lookup();
+/// an unparsable signature is KT_INVALID_ARGUMENT saying why (API 1.1).
+kt_status kt_lookup(kt_context *ctx, const char *signature,
+                    kt_kernel **out_kernel);
 
 /// Runs `kernel` (from kt_gemm_lookup on the same `ctx`) on host memory:
 /// C = alpha * op(A) * op(B) + beta * C, with the shapes and leading
@@ -266,6 +282,7 @@ typedef struct kt_context_stats {
   int64_t lookups;       ///< hits + fallbacks + misses.
   int64_t hits, fallbacks, misses;
   int64_t missed_problems; ///< Distinct problems that missed or fell back.
+  int64_t compiled;        ///< Kernels compiled on first use (jit).
 } kt_context_stats;
 
 /// Fills *out_stats (the caller sets out_stats->struct_size first). Safe

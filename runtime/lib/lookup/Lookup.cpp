@@ -231,6 +231,8 @@ kt_status kt_context_create(const kt_context_options *options,
       opts.reportPath = options->report_path ? options->report_path : "";
       opts.loadOnFirstUse = options->load_on_first_use != 0;
       opts.fallback = options->fallback != 0;
+      opts.jit = options->jit != 0;
+      opts.jitCompiler = options->jit_compiler ? options->jit_compiler : "";
     }
     Result<std::unique_ptr<kt_context>> ctx = kt_context::create(opts);
     if (!ctx.isOk()) {
@@ -263,6 +265,33 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
       return sizeOk;
     }
     Result<GemmProblem> problem = toGemmProblem(*desc);
+    if (!problem.isOk()) {
+      return fail(problem.status().withContext(kFn));
+    }
+    Result<const kt_kernel *> kernel = ctx->lookupGemm(*problem);
+    if (!kernel.isOk()) {
+      return fail(kernel.status());
+    }
+    *out_kernel = const_cast<kt_kernel *>(*kernel);
+    return succeed();
+  });
+}
+
+kt_status kt_lookup(kt_context *ctx, const char *signature,
+                    kt_kernel **out_kernel) {
+  constexpr const char *kFn = "kt_lookup";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_kernel == nullptr) {
+      return nullArgument(kFn, "out_kernel");
+    }
+    *out_kernel = nullptr;
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    if (signature == nullptr) {
+      return nullArgument(kFn, "signature");
+    }
+    Result<GemmProblem> problem = parseGemmProblem(signature);
     if (!problem.isOk()) {
       return fail(problem.status().withContext(kFn));
     }
@@ -470,6 +499,7 @@ kt_status kt_context_get_stats(const kt_context *ctx,
     out_stats->fallbacks = s.fallbacks;
     out_stats->misses = s.misses;
     out_stats->missed_problems = s.missedProblems;
+    out_stats->compiled = s.compiled;
     return succeed();
   });
 }

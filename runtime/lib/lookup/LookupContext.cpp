@@ -4,6 +4,8 @@
 
 #include "Fallback.h"
 
+#include "ktune/base/ScratchDir.h"
+#include "ktune/base/Subprocess.h"
 #include "ktune/cache/ResultsFile.h"
 #include "ktune/device/HostInfo.h"
 
@@ -13,6 +15,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <utility>
+
+#include <unistd.h>
 
 using namespace kt;
 using namespace kt::lookup;
@@ -164,6 +168,10 @@ Status kt_context::readStore(ResultsStore &store) {
           "use it as your default",
           r.problemKey, r.params));
       countSkipped("the vendor library is fastest");
+    } else if (options_.jit && (r.binaryHash.empty() || !sqliteFile_)) {
+      e.compile = true;
+      ++toCompile_;
+      continue; // Compiled by its first lookup.
     } else if (r.binaryHash.empty()) {
       e.failure = notFound(fmt::format(
           "the tuned result for {} in '{}' ({} {}) has no stored code object; "
@@ -211,13 +219,29 @@ Status kt_context::loadNow(Entry &entry) {
                                       r.problemKey, r.templateName, r.params,
                                       options_.resultsPath));
   };
-  std::shared_ptr<const void> &module = modules_[r.binaryHash];
+  const std::string moduleKey =
+      entry.compile
+          ? "jit:" + r.templateName + ":" + r.params + ":" + r.problemKey
+          : r.binaryHash;
+  std::shared_ptr<const void> &module = modules_[moduleKey];
   if (!module) {
-    Result<std::optional<std::string>> bytes = store_->getBinary(r.binaryHash);
+    Result<std::optional<std::string>> bytes =
+        entry.compile ? Result<std::optional<std::string>>(std::nullopt)
+                      : store_->getBinary(r.binaryHash);
     if (!bytes.isOk()) {
       return context(bytes.status());
     }
+    if (!bytes->has_value() && options_.jit) {
+      Result<std::string> compiled = compileNow(r);
+      if (!compiled.isOk()) {
+        modules_.erase(moduleKey);
+        return context(compiled.status());
+      }
+      compiled_.fetch_add(1, std::memory_order_relaxed);
+      *bytes = std::move(compiled).value();
+    }
     if (!bytes->has_value()) {
+      modules_.erase(moduleKey);
       return notFound(fmt::format(
           "the code object {} of the tuned result for {} is missing from "
           "'{}'; re-tune or copy the complete results file",
@@ -243,6 +267,63 @@ Status kt_context::loadNow(Entry &entry) {
   kernel->timeMs = r.timeMs;
   entry.kernel = std::move(kernel);
   return Status::ok();
+}
+
+Result<std::string> kt_context::compileNow(const TuningRecord &r) {
+  std::string compiler = options_.jitCompiler;
+  if (compiler.empty()) {
+    // "ktune" on the PATH.
+    const char *path = std::getenv("PATH");
+    std::string dirs = path ? path : "";
+    size_t start = 0;
+    while (start <= dirs.size()) {
+      size_t end = dirs.find(':', start);
+      std::string dir = dirs.substr(start, end - start);
+      std::string candidate = (dir.empty() ? "." : dir) + "/ktune";
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        compiler = candidate;
+        break;
+      }
+      if (end == std::string::npos) {
+        break;
+      }
+      start = end + 1;
+    }
+    if (compiler.empty()) {
+      return unavailable(
+          "jit is on but no ktune executable was found on the PATH; set "
+          "jit_compiler to its path");
+    }
+  }
+  ScratchDir dir("ktune-jit");
+  if (dir.path.empty()) {
+    return unavailable("cannot create a scratch directory for jit");
+  }
+  const std::string out = (dir.path / "kernel.bin").string();
+  const std::string err = (dir.path / "stderr.txt").string();
+  const bool cuda = isCuda();
+  Result<int> rc = runProcess(
+      {compiler, "compile", "--target", validators_.target, "--problem",
+       r.problemKey, "--template", r.templateName, "--config", r.params,
+       "--emit", cuda ? "cubin" : "so", "-o", out},
+      "", err);
+  if (!rc.isOk() || *rc != 0) {
+    std::string log = readTextFile(err);
+    if (log.size() > 2000) {
+      log = "..." + log.substr(log.size() - 2000);
+    }
+    return internalError(fmt::format(
+        "compiling {} {} with '{}' failed ({}): {}", r.templateName, r.params,
+        compiler,
+        rc.isOk() ? fmt::format("exit status {}", *rc) : rc.status().message(),
+        log));
+  }
+  std::string bytes = readTextFile(out);
+  if (bytes.empty()) {
+    return internalError(
+        fmt::format("'{}' wrote no code object to {}", compiler, out));
+  }
+  return bytes;
 }
 
 void kt_context::load(Entry &entry) {
@@ -430,6 +511,7 @@ LookupStats kt_context::stats() const {
     s.misses += c.misses.load(std::memory_order_relaxed);
   }
   s.lookups = s.hits + s.fallbacks + s.misses;
+  s.compiled = compiled_.load(std::memory_order_relaxed);
   s.missedProblems = int64_t(misses_.summary().size());
   return s;
 }
@@ -441,6 +523,11 @@ std::string kt_context::report() const {
       "  tuned problems: {} usable here, {} skipped, {} for other targets\n",
       options_.resultsPath, validators_.target, validators_.deviceModel,
       s.entries, s.skipped, s.otherTargets);
+  if (toCompile_ > 0) {
+    out += fmt::format("    {} without code objects, compiled on first use "
+                       "(jit): {} compiled so far\n",
+                       toCompile_, s.compiled);
+  }
   for (const auto &[reason, n] : skippedBy_) {
     out += fmt::format("    skipped {}: {}\n", n, reason);
   }

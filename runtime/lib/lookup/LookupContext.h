@@ -41,6 +41,8 @@ struct ContextOptions {
   std::string reportPath;    ///< "" = none, "-" = stderr.
   bool loadOnFirstUse = false;
   bool fallback = true;
+  bool jit = false;
+  std::string jitCompiler; ///< "" = "ktune" on the PATH.
 };
 
 /// Lookup counters, summed over the per-thread shards.
@@ -48,6 +50,7 @@ struct LookupStats {
   int64_t entries = 0, skipped = 0, otherTargets = 0;
   int64_t lookups = 0, hits = 0, fallbacks = 0, misses = 0;
   int64_t missedProblems = 0;
+  int64_t compiled = 0;
 };
 
 } // namespace kt::lookup
@@ -103,6 +106,8 @@ private:
     std::unique_ptr<kt_kernel> kernel;
     kt::Status failure;
     std::atomic<bool> loaded{false};
+    /// No code object in the file: compile it at first use (options jit).
+    bool compile = false;
   };
   struct alignas(64) Counters {
     std::atomic<int64_t> hits{0}, fallbacks{0}, misses{0};
@@ -113,6 +118,9 @@ private:
   kt::Status readStore(kt::ResultsStore &store);
   void load(Entry &entry);
   kt::Status loadNow(Entry &entry);
+  /// Compiles `record`'s template and parameters for this target with the
+  /// ktune executable; the code object's bytes.
+  kt::Result<std::string> compileNow(const kt::TuningRecord &record);
   kt::lookup::MissOutcome resolveMiss(const kt::GemmProblem &problem,
                                       int64_t entry);
   Counters &counters();
@@ -133,7 +141,8 @@ private:
   std::mutex loadMutex_; // serialises loads on first use
 
   // What reading the file found (fixed after create()).
-  int64_t usable_ = 0, otherTargets_ = 0;
+  int64_t usable_ = 0, otherTargets_ = 0, toCompile_ = 0;
+  std::atomic<int64_t> compiled_{0};
   std::map<std::string, int64_t> skippedBy_;
   std::vector<std::string> fileErrors_;
 
