@@ -246,8 +246,9 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
     }
   }
   progress.finish();
-  KT_ASSIGN_OR_RETURN(outcome.winner,
-                      store_.winner(problem.key(), target.toString(), v.deviceModel));
+  KT_ASSIGN_OR_RETURN(
+      outcome.winner,
+      store_.winner(problem.key(), target.toString(), v.deviceModel));
   return outcome;
 }
 
