@@ -1,6 +1,6 @@
 # Tests for compiler/ (the real MLIR pipeline; no mocks).
 kt_add_test(compiler_tests compiler
-  SOURCES compiler/CpuCompileRunTest.cpp
+  SOURCES compiler/CpuCompileRunTest.cpp compiler/CpuAttentionTest.cpp
   LIBS ktune_tuner)
 # NVRTC (dlopen): compiles for sm_90a / sm_100a without a GPU; skipped where
 # the CUDA toolkit is absent.

@@ -2,6 +2,9 @@
 // for the CPU (MLIR) or a CUDA target (NVRTC).
 #include "Commands.h"
 
+#include "ktune/problem/AttentionProblem.h"
+#include "ktune/templates/AttentionTemplate.h"
+
 #include "CudaEmit.h"
 #include "HipEmit.h"
 
@@ -18,6 +21,86 @@
 #include <optional>
 
 namespace kt::cli {
+
+namespace {
+
+/// `ktune compile` for attention problems (the CPU family for now).
+int compileAttention(const std::string &sig, const std::string &targetName,
+                     const std::string &emitArg, const std::string &config,
+                     const std::string &tmpl, const std::string &output) {
+  auto p = parseAttentionProblem(sig);
+  if (!p) {
+    return fail(p.status().message());
+  }
+  auto target = parseTarget(targetName);
+  if (!target) {
+    return fail(target.status().message());
+  }
+  const std::string emit = emitArg.empty() ? "mlir" : emitArg;
+  auto stage = parseEmitStage(emit);
+  if (!stage && emit != "so") {
+    return fail(stage.status().message() + " (or so)");
+  }
+  if (emit == "so" && output.empty()) {
+    return fail("--emit so writes a binary: give -o FILE");
+  }
+  CpuCompiler compiler(*target, "");
+  int served = 0;
+  for (const AttentionTemplate *t : attentionTemplates()) {
+    if ((!tmpl.empty() && t->name() != tmpl) || !t->supports(*p, *target)) {
+      continue;
+    }
+    ++served;
+    Config cfg = t->defaultConfig(*p, *target);
+    if (!config.empty()) {
+      auto parsed = parseConfig(config);
+      if (!parsed) {
+        return fail(parsed.status().message());
+      }
+      for (const auto &[k, v] : parsed->values()) {
+        cfg.set(k, v);
+      }
+    }
+    auto src = t->instantiate(cfg, *p, *target);
+    if (!src) {
+      return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
+                              src.status().message()));
+    }
+    Result<std::string> text = internalError("not emitted");
+    if (emit == "so") {
+      auto kernel =
+          compiler.compile(*src, t->name() + "|" + t->sourceHash() + "|" +
+                                     p->key() + "|" + cfg.toString());
+      text = kernel ? Result<std::string>(std::move(kernel->bytes))
+                    : Result<std::string>(kernel.status());
+    } else {
+      text = compiler.emit(*src, *stage);
+    }
+    if (!text) {
+      return fail(text.status().message());
+    }
+    if (!output.empty()) {
+      std::ofstream out(output, std::ios::binary);
+      out.write(text->data(), std::streamsize(text->size()));
+      if (!out) {
+        return fail("cannot write " + output);
+      }
+      fmt::print("{} {} {}: wrote {} bytes to {}\n", t->name(), cfg.toString(),
+                 p->key(), text->size(), output);
+    } else {
+      fmt::print("// {} {} {}\n{}\n", t->name(), cfg.toString(), p->key(),
+                 *text);
+    }
+  }
+  if (served == 0) {
+    return fail(fmt::format("no attention family serves {} on {} (the CPU "
+                            "family takes f32 problems)",
+                            p->key(), target->toString()));
+  }
+  return 0;
+}
+
+} // namespace
 
 Runner addCompile(CLI::App &app) {
   struct Args {
@@ -48,6 +131,10 @@ Runner addCompile(CLI::App &app) {
                 "Write to this file instead of stdout (required for cubin "
                 "and hsaco; one family only)");
   return [a] {
+    if (isAttentionSignature(a->problem)) {
+      return compileAttention(a->problem, a->target, a->emit, a->config,
+                              a->tmpl, a->output);
+    }
     auto p = parseGemmProblem(a->problem);
     if (!p) {
       return fail(p.status().message());

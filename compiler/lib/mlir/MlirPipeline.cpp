@@ -2,6 +2,8 @@
 #include "ktune/compiler/MlirPipeline.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -16,6 +18,7 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
@@ -116,7 +119,25 @@ Status schedule(Session &s, mlir::ModuleOp m) {
   return Status::ok();
 }
 
+/// Kernels that call math.exp (attention's softmax) get MLIR's polynomial
+/// approximation, which vectorises, instead of one libm call per lane.
+/// Modules without math.exp (the GEMMs) are left exactly as they were.
+Status approximateMath(Session &s, mlir::ModuleOp m) {
+  bool hasExp = false;
+  m.walk([&](mlir::math::ExpOp) { hasExp = true; });
+  if (!hasExp) {
+    return Status::ok();
+  }
+  mlir::RewritePatternSet patterns(&s.ctx);
+  mlir::populateMathPolynomialApproximationPatterns(patterns);
+  if (mlir::failed(mlir::applyPatternsGreedily(m, std::move(patterns)))) {
+    return s.error("approximating math.exp failed");
+  }
+  return Status::ok();
+}
+
 Status lower(Session &s, mlir::ModuleOp m) {
+  KT_RETURN_IF_ERROR(approximateMath(s, m));
   mlir::PassManager pm(&s.ctx, mlir::ModuleOp::getOperationName());
   std::string err;
   llvm::raw_string_ostream es(err);
