@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -61,6 +62,17 @@ readMisses(ResultsStore &store, const std::vector<std::string> &targets) {
     KT_ASSIGN_OR_RETURN(std::optional<TuningRecord> w,
                         store.winner(m.problemKey, m.target, m.deviceModel));
     if (w) {
+      continue;
+    }
+    if (isAttentionSignature(m.problemKey)) {
+      Result<AttentionProblem> a = parseAttentionProblem(m.problemKey);
+      if (a.isOk()) {
+        out.attention.push_back(*a);
+      } else {
+        out.errors.push_back(fmt::format("{}: recorded miss '{}': {}; skipped",
+                                         store.path(), m.problemKey,
+                                         a.status().message()));
+      }
       continue;
     }
     Result<GemmProblem> p = parseGemmProblem(m.problemKey);
@@ -235,12 +247,13 @@ Runner addTune(CLI::App &app) {
     for (const std::string &e : file->errors) {
       fmt::print(stderr, "ktune: warning: {}\n", e);
     }
-    if (file->problems.empty() && a->fromMisses) {
+    const size_t total = file->problems.size() + file->attention.size();
+    if (total == 0 && a->fromMisses) {
       fmt::print("no untuned misses recorded in {} for {}; nothing to tune\n",
                  a->db, fmt::join(targets, ", "));
       return 0;
     }
-    if (file->problems.empty()) {
+    if (total == 0) {
       return fail(fmt::format("{} holds no usable problem", a->problems));
     }
     CpuDevice device(a->threads);
@@ -265,48 +278,73 @@ Runner addTune(CLI::App &app) {
     Tuner tuner(device, compiler, **store, opt);
     if (gpu) {
       fmt::print("tuning {} problem(s) on {} (CUDA device {}){} into {}\n",
-                 file->problems.size(), gpu->validators().deviceModel,
-                 a->device,
+                 total, gpu->validators().deviceModel, a->device,
                  wantCuda ? ""
                           : " and the cpu where no GPU family "
                             "serves a problem",
                  a->db);
     } else {
       fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
-                 file->problems.size(), device.info().name, device.threads(),
-                 a->db);
+                 total, device.info().name, device.threads(), a->db);
     }
     fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
                "cands", "winner");
     int failures = 0;
+    // Each problem in file order: GEMMs on the GPU where a CUDA family
+    // serves them, else the CPU; attention on the CPU.
+    struct Job {
+      std::string key;
+      std::function<Result<ProblemOutcome>()> run; ///< Null: not servable.
+      std::string whyNot;
+    };
+    std::vector<Job> jobs;
     for (const GemmProblem &p : file->problems) {
+      const bool onGpu = gpu && gpu->serves(p);
+      if (wantCuda && !onGpu) {
+        jobs.push_back(
+            {p.key(), nullptr,
+             "no CUDA family serves it on " + gpu->target().toString()});
+      } else if (onGpu) {
+        jobs.push_back({p.key(), [&gpu, p] { return gpu->tuneOne(p); }, ""});
+      } else {
+        jobs.push_back({p.key(), [&tuner, p] { return tuner.tuneOne(p); }, ""});
+      }
+    }
+    for (const AttentionProblem &p : file->attention) {
+      if (wantCuda) {
+        jobs.push_back(
+            {p.key(), nullptr, "attention is tuned on the cpu only so far"});
+      } else {
+        jobs.push_back(
+            {p.key(), [&tuner, p] { return tuner.tuneAttention(p); }, ""});
+      }
+    }
+    for (const Job &job : jobs) {
       if (gCancel.load()) {
         break;
       }
-      const bool onGpu = gpu && gpu->serves(p);
-      if (wantCuda && !onGpu) {
+      if (!job.run) {
         ++failures;
-        fmt::print("{:<48} {:>10} {:>10} {:>6}  no CUDA family serves it on "
-                   "{}\n",
-                   p.key(), "-", "-", 0, gpu->target().toString());
+        fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", job.key, "-", "-", 0,
+                   job.whyNot);
         continue;
       }
-      auto o = onGpu ? gpu->tuneOne(p) : tuner.tuneOne(p);
+      auto o = job.run();
       if (!o) {
         std::signal(SIGINT, SIG_DFL);
         return fail(fmt::format("tuning {} stopped: {}; results so far are "
                                 "kept in {}",
-                                p.key(), o.status().message(), a->db));
+                                job.key, o.status().message(), a->db));
       }
       if (!o->winner) {
         ++failures;
         fmt::print("{:<48} {:>10} {:>10} {:>6}  no correct candidate\n",
-                   p.key(), "-", "-", o->candidates);
+                   job.key, "-", "-", o->candidates);
         continue;
       }
       const TuningRecord &w = *o->winner;
-      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", p.key(), w.timeMs,
-                 p.flops() / (w.timeMs * 1e6), o->candidates + o->skipped,
+      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", job.key, w.timeMs,
+                 o->flops / (w.timeMs * 1e6), o->candidates + o->skipped,
                  w.templateName, w.params);
       std::fflush(stdout);
     }

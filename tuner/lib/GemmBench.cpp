@@ -50,13 +50,20 @@ RotatingGemmArgs::RotatingGemmArgs(const GemmProblem &p, int64_t bytes,
 
 Timing timeGemm(const GemmRunFn &run, RotatingGemmArgs &args,
                 const TimingOptions &opt) {
+  return timeRotating(
+      [&](int i) { run(args.a(i), args.b(i), args.c(i), 1.0f, 0.0f); },
+      args.sets(), opt);
+}
+
+Timing timeRotating(const std::function<void(int set)> &run, int sets,
+                    const TimingOptions &opt) {
   using Clock = std::chrono::steady_clock;
   int next = 0;
   auto once = [&] {
     int i = next;
-    next = (next + 1) % args.sets();
+    next = (next + 1) % sets;
     auto t0 = Clock::now();
-    run(args.a(i), args.b(i), args.c(i), 1.0f, 0.0f);
+    run(i);
     return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   };
   double last = 0;

@@ -2,6 +2,7 @@
 // measurement, numerics checks, and committing every result as it is found.
 #include "ktune/tuner/Tuner.h"
 
+#include "CompilePool.h"
 #include "Progress.h"
 #include "Search.h"
 #include "ktune/device/HostInfo.h"
@@ -23,83 +24,6 @@ namespace kt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Compiled {
-  Config config;
-  Result<CompiledKernel> kernel = internalError("not compiled");
-};
-
-/// Compiles a batch on `jobs` threads; hands results to the consumer in
-/// completion order. Without overlap the consumer waits for the batch.
-class CompilePool {
-public:
-  CompilePool(const CpuCompiler &compiler, const CompileLimits &limits,
-              const GemmTemplate &tmpl, const GemmProblem &p,
-              std::vector<Config> batch, int jobs)
-      : compiler_(compiler), limits_(limits), tmpl_(tmpl), problem_(p),
-        batch_(std::move(batch)) {
-    for (int i = 0; i < std::max(1, jobs); ++i) {
-      workers_.emplace_back([this] { work(); });
-    }
-  }
-  ~CompilePool() {
-    for (std::thread &t : workers_) {
-      t.join();
-    }
-  }
-  /// Next finished compile, or nullopt when the batch is exhausted.
-  std::optional<Compiled> pop(bool waitForAll) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    cv_.wait(lock, [&] {
-      return finished_ == batch_.size() || (!waitForAll && !done_.empty());
-    });
-    if (done_.empty()) {
-      return std::nullopt;
-    }
-    Compiled c = std::move(done_.front());
-    done_.pop_front();
-    return c;
-  }
-
-private:
-  void work() {
-    for (;;) {
-      size_t i;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (next_ == batch_.size()) {
-          return;
-        }
-        i = next_++;
-      }
-      Compiled c{batch_[i]};
-      auto src = tmpl_.instantiate(batch_[i], problem_, compiler_.target());
-      if (!src) {
-        c.kernel = src.status();
-      } else {
-        std::string identity =
-            fmt::format("{}|{}|{}|{}", tmpl_.name(), tmpl_.sourceHash(),
-                        problem_.key(), batch_[i].toString());
-        c.kernel = compileLimited(compiler_, *src, identity, limits_);
-      }
-      std::lock_guard<std::mutex> lock(mutex_);
-      done_.push_back(std::move(c));
-      ++finished_;
-      cv_.notify_all();
-    }
-  }
-
-  const CpuCompiler &compiler_;
-  const CompileLimits &limits_;
-  const GemmTemplate &tmpl_;
-  const GemmProblem &problem_;
-  std::vector<Config> batch_;
-  std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<Compiled> done_;
-  size_t next_ = 0, finished_ = 0;
-};
 
 } // namespace
 
@@ -130,6 +54,8 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
   ProblemOutcome outcome;
   outcome.problem = problem;
+  outcome.problemKey = problem.key();
+  outcome.flops = problem.flops();
   const TargetDesc &target = device_.target();
   const Validators v = currentValidators(device_, compiler_);
   const auto start = Clock::now();
@@ -180,8 +106,14 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
       if (batch.empty()) {
         break;
       }
-      CompilePool pool(compiler_, opt_.compileLimits, *tmpl, problem, batch,
-                       jobs);
+      CompilePool pool(
+          compiler_, opt_.compileLimits,
+          [&](const Config &c) {
+            return tmpl->instantiate(c, problem, target);
+          },
+          fmt::format("{}|{}|{}", tmpl->name(), tmpl->sourceHash(),
+                      problem.key()),
+          batch, jobs);
       while (auto c = pool.pop(!opt_.overlap)) {
         if (overBudget()) {
           continue; // Drain the pool; unmeasured candidates are not stored.

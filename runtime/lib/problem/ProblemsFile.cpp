@@ -1,6 +1,8 @@
 // Problems-file reader: ktune signatures and PyTorch TunableOp CSV lines.
 #include "ktune/problem/ProblemsFile.h"
 
+#include "ktune/problem/AttentionProblem.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -118,6 +120,17 @@ Result<ProblemsFileContents> readProblemsFile(const std::string &path) {
     }
     view = trim(view);
     if (view.empty() || view.front() == '#') {
+      continue;
+    }
+    if (isAttentionSignature(view)) {
+      // An attention signature, optionally followed by a count column.
+      Result<AttentionProblem> a = parseAttentionProblem(splitFields(view)[0]);
+      if (!a.isOk()) {
+        out.errors.push_back(fmt::format("{}:{}: {}; line skipped", path,
+                                         lineNo, a.status().message()));
+      } else if (seen.insert(a->key()).second) {
+        out.attention.push_back(*a);
+      }
       continue;
     }
     Result<std::optional<GemmProblem>> parsed = parseLine(view);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ktune/base/Status.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 
 #include <string>
@@ -13,6 +14,8 @@ namespace kt {
 struct ProblemsFileContents {
   /// Unique by key(), in order of first appearance.
   std::vector<GemmProblem> problems;
+  /// Attention problems ("attn_..." lines), likewise.
+  std::vector<AttentionProblem> attention;
   /// One entry per rejected line: "PATH:LINE: what is wrong; what to do".
   std::vector<std::string> errors;
 };
@@ -21,6 +24,7 @@ struct ProblemsFileContents {
 /// ignored):
 ///  - ktune signatures, one per line, after an optional `signature` header;
 ///    a trailing `,count` column is ignored;
+///  - attention signatures (attn_f32_BSHD_b1_hq32_hkv8_sq1_skv4096_d128);
 ///  - PyTorch `tunableop_untuned*.csv` lines `op_sig,params_sig`;
 ///  - TunableOp results lines `op_sig,params_sig,solution,time_ms` (the
 ///    solution is ignored) and `Validator,...` lines (skipped).

@@ -54,6 +54,10 @@ private:
 /// iteration or time cap.
 Timing timeGemm(const GemmRunFn &run, RotatingGemmArgs &args,
                 const TimingOptions &opt);
+/// The same for any op: `run(set)` runs once on argument set `set` of
+/// `sets` (taken in turn).
+Timing timeRotating(const std::function<void(int set)> &run, int sets,
+                    const TimingOptions &opt);
 
 /// Checks `run` against OpenBLAS on seeded data, twice: beta = 0 with C
 /// poisoned with NaN (catches unwritten outputs and reads of C), and

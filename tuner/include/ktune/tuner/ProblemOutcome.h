@@ -5,11 +5,14 @@
 #include "ktune/problem/GemmProblem.h"
 
 #include <optional>
+#include <string>
 
 namespace kt {
 
 struct ProblemOutcome {
-  GemmProblem problem;
+  GemmProblem problem; ///< GEMM problems only.
+  std::string problemKey;
+  double flops = 0;
   std::optional<TuningRecord> winner;
   int candidates = 0, failed = 0, skipped = 0;
 };

@@ -6,6 +6,7 @@
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuDevice.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/tuner/CompileWorker.h"
 #include "ktune/tuner/ProblemOutcome.h"
@@ -50,6 +51,10 @@ public:
   tune(const std::vector<GemmProblem> &problems);
   /// Tunes one problem.
   Result<ProblemOutcome> tuneOne(const GemmProblem &problem);
+  /// Tunes one attention problem (the CPU attention families), the same
+  /// way: rotating inputs, a numerics check against the OpenBLAS-based
+  /// reference, every candidate committed as it is measured.
+  Result<ProblemOutcome> tuneAttention(const AttentionProblem &problem);
 
 private:
   CpuDevice &device_;

@@ -1,0 +1,58 @@
+// Rotating-buffer timing inputs, the OpenBLAS-based reference and the
+// numerics check for CPU attention kernels.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/device/CpuAttentionAbi.h"
+#include "ktune/device/CpuDevice.h"
+#include "ktune/problem/AttentionProblem.h"
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace kt {
+
+/// Runs O = attention(Q, K, V) for the bound problem.
+using AttentionRunFn = std::function<void(
+    const float *q, const float *k, const float *v, float *o, float scale)>;
+
+/// Argument sets whose total size exceeds `bytes` (at least two), seeded
+/// uniform data (Q and K in [-2, 2], V in [-1, 1]).
+class RotatingAttentionArgs {
+public:
+  RotatingAttentionArgs(const AttentionProblem &p, int64_t bytes,
+                        uint64_t seed);
+  int sets() const { return int(q_.size()); }
+  const float *q(int i) const { return q_[i].data(); }
+  const float *k(int i) const { return k_[i].data(); }
+  const float *v(int i) const { return v_[i].data(); }
+  float *o(int i) { return o_[i].data(); }
+
+private:
+  std::vector<std::vector<float>> q_, k_, v_, o_;
+};
+
+/// The plain implementation: per (batch, head) and chunk of query rows, the
+/// scores with an OpenBLAS sgemm, the masked softmax, then P V with another
+/// sgemm. The numerics reference and the benchmark's baseline.
+void referenceAttention(const AttentionProblem &p, const float *q,
+                        const float *k, const float *v, float *o, float scale);
+
+/// Checks `run` against referenceAttention on seeded data with O poisoned
+/// with NaN. Returns the worst error in units of the tolerance (<= 1
+/// passes) or an error saying where it differed.
+Result<double> checkAttention(const AttentionRunFn &run,
+                              const AttentionProblem &p, uint64_t seed);
+
+/// A loaded CPU attention code object bound to a device's thread pool.
+struct LoadedAttention {
+  std::unique_ptr<Module> module;
+  CpuAttentionBlockFn fn = nullptr;
+  int64_t blocks = 0;
+  AttentionRunFn runner(CpuDevice &device) const;
+};
+Result<LoadedAttention> loadAttention(const CpuDevice &device,
+                                      const std::string &bytes);
+
+} // namespace kt
