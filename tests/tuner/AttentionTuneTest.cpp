@@ -1,5 +1,6 @@
 // Attention tuning on the CPU with the real compiler and a real (in-memory)
 // results store, and the numerics check catching wrong kernels.
+#include "kt/kt.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuDevice.h"
@@ -9,8 +10,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <vector>
+
+#include <unistd.h>
 
 using namespace kt;
 
@@ -89,4 +93,81 @@ TEST_CASE("the attention numerics check catches wrong kernels", "[tuner]") {
     referenceAttention(shorter, q, k2.data(), v2.data(), o, scale);
   };
   CHECK_FALSE(checkAttention(dropsKey, p, 5).isOk());
+}
+
+TEST_CASE("kt.h looks up and runs tuned attention kernels", "[tuner]") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("ktune-attn-lookup-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "results.db").string();
+  AttentionProblem p =
+      problem("attn_f32_BHSD_b2_hq4_hkv2_sq24_skv40_d32_causal");
+  {
+    CpuDevice device(2);
+    CpuCompiler compiler(device.target(), "");
+    auto store = openSqliteStore(db);
+    REQUIRE(store.isOk());
+    TuneOptions opt;
+    opt.maxCandidates = 2;
+    opt.progress = false;
+    opt.maxMsPerCandidate = 20;
+    Tuner tuner(device, compiler, **store, opt);
+    auto o = tuner.tuneAttention(p);
+    REQUIRE(o.isOk());
+    REQUIRE(o->winner.has_value());
+  }
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  opts.results_path = db.c_str();
+  kt_context *ctx = nullptr;
+  REQUIRE(kt_context_create(&opts, &ctx) == KT_OK);
+  kt_attention_desc d;
+  kt_attention_desc_init(&d);
+  d.layout = KT_BHSD;
+  d.batch = 2;
+  d.heads_q = 4;
+  d.heads_kv = 2;
+  d.seq_q = 24;
+  d.seq_kv = 40;
+  d.head_dim = 32;
+  d.causal = 1;
+  kt_kernel *kernel = nullptr;
+  INFO(kt_context_last_error(nullptr));
+  REQUIRE(kt_attention_lookup(ctx, &d, &kernel) == KT_OK);
+  kt_kernel *bySig = nullptr;
+  REQUIRE(kt_lookup(ctx, p.key().c_str(), &bySig) == KT_OK);
+  CHECK(bySig == kernel);
+
+  RotatingAttentionArgs args(p, 0, 9);
+  std::vector<float> o(size_t(p.qElements()),
+                       std::numeric_limits<float>::quiet_NaN());
+  std::vector<float> ref(size_t(p.qElements()));
+  REQUIRE(kt_attention_launch_cpu(ctx, kernel, args.q(0), args.k(0), args.v(0),
+                                  o.data(), 0.0f) == KT_OK);
+  referenceAttention(p, args.q(0), args.k(0), args.v(0), ref.data(),
+                     1.0f / std::sqrt(32.0f));
+  double worst = 0;
+  for (size_t i = 0; i < o.size(); ++i) {
+    worst = std::isfinite(o[i])
+                ? std::max(worst, double(std::fabs(o[i] - ref[i])))
+                : 1e9;
+  }
+  CHECK(worst < 1e-4);
+
+  // Another shape is a miss, counted, and recorded in the file.
+  d.seq_q = 25;
+  CHECK(kt_attention_lookup(ctx, &d, &kernel) == KT_NOT_FOUND);
+  CHECK(kernel == nullptr);
+  // A GEMM launch of an attention kernel is refused.
+  CHECK(kt_gemm_launch_cpu(ctx, bySig, o.data(), o.data(), o.data(), 1, 0) ==
+        KT_UNAVAILABLE);
+  kt_context_destroy(ctx);
+  auto store = openSqliteStore(db, /*readOnly=*/true);
+  REQUIRE(store.isOk());
+  auto misses = (*store)->misses();
+  REQUIRE(misses.isOk());
+  REQUIRE(misses->size() == 1);
+  CHECK((*misses)[0].problemKey ==
+        "attn_f32_BHSD_b2_hq4_hkv2_sq25_skv40_d32_causal");
+  std::filesystem::remove_all(dir);
 }

@@ -2,7 +2,7 @@
 kt_add_test(tuner_tests tuner
   SOURCES tuner/CompileWorkerTest.cpp tuner/CudaWorkerStartTest.cpp
           tuner/AttentionTuneTest.cpp
-  LIBS ktune_tuner)
+  LIBS ktune_tuner ktune_lookup)
 target_compile_definitions(tuner_tests PRIVATE
   KT_KTUNE_EXE="$<TARGET_FILE:ktune>"
   KT_CUDA_WORKER_EXE="$<TARGET_FILE:ktune-cuda-worker>")

@@ -188,11 +188,51 @@ void kt_gemm_desc_init(kt_gemm_desc *desc);
 kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
                          kt_kernel **out_kernel);
 
+typedef enum kt_attention_layout {
+  /// Q and O [batch, seq_q, heads_q, head_dim]; K and V [batch, seq_kv,
+  /// heads_kv, head_dim].
+  KT_BSHD = 0,
+  /// Q and O [batch, heads_q, seq_q, head_dim]; K and V [batch, heads_kv,
+  /// seq_kv, head_dim].
+  KT_BHSD = 1
+} kt_attention_layout;
+
+/// Attention O = softmax(scale * Q K^T [+ causal mask]) V (API 1.1), dense
+/// tensors in `layout`. Query head h reads key/value head
+/// h / (heads_q / heads_kv) (MHA, GQA, MQA). Causal masking is aligned to
+/// the bottom right (query i sees keys j <= i + seq_kv - seq_q), so a
+/// decode step (seq_q = 1) sees the whole cache; query rows that see no key
+/// (seq_q > seq_kv) get 0. See docs/problems.md.
+typedef struct kt_attention_desc {
+  size_t struct_size; ///< sizeof(kt_attention_desc).
+  kt_dtype dtype;
+  kt_attention_layout layout;
+  int64_t batch, heads_q, heads_kv, seq_q, seq_kv, head_dim;
+  int causal;
+} kt_attention_desc;
+
+/// Sets struct_size and zeroes the rest (f32, BSHD, sizes 0, not causal).
+void kt_attention_desc_init(kt_attention_desc *desc);
+
+/// Finds the tuned attention kernel for `desc`; as kt_gemm_lookup() (a hit
+/// is a probe of an immutable table; misses are counted and recorded).
+kt_status kt_attention_lookup(kt_context *ctx, const kt_attention_desc *desc,
+                              kt_kernel **out_kernel);
+
+/// Runs an attention `kernel` from a CPU context on host memory. `scale`
+/// <= 0 means 1/sqrt(head_dim). Returns when O is complete; every element
+/// of O is written. Thread safety as kt_gemm_launch_cpu().
+kt_status kt_attention_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
+                                  const void *q, const void *k, const void *v,
+                                  void *o, float scale);
+
 /// Looks up a problem given as a signature string: ktune's canonical key or
 /// signature ("gemm_bf16_NT_16x4096x4096[_ld_A_B_C]") or a PyTorch TunableOp
-/// pair ("GemmTunableOp_BFloat16_TN,tn_4096_16_4096"), as stored in results
-/// and problems files (docs/problems.md). Otherwise like kt_gemm_lookup();
-/// an unparsable signature is KT_INVALID_ARGUMENT saying why (API 1.1).
+/// pair ("GemmTunableOp_BFloat16_TN,tn_4096_16_4096"), or an attention
+/// signature ("attn_f32_BSHD_b1_hq32_hkv8_sq1_skv4096_d128"), as stored in
+/// results and problems files (docs/problems.md). Otherwise like
+/// kt_gemm_lookup(); an unparsable signature is KT_INVALID_ARGUMENT saying why
+/// (API 1.1).
 kt_status kt_lookup(kt_context *ctx, const char *signature,
                     kt_kernel **out_kernel);
 

@@ -33,6 +33,10 @@ public:
 
   Status makeKernel(const std::shared_ptr<const void> &module,
                     const TuningRecord &record, kt_kernel &k) const override {
+    if (record.op != "gemm") {
+      return unimplemented(fmt::format(
+          "this library launches CUDA GEMMs only, not {} kernels", record.op));
+    }
     if (record.launch.empty()) {
       return failedPrecondition(
           "the result has no launch description (it was tuned by an older "

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "kt/kt.h"
+#include "ktune/device/CpuAttentionAbi.h"
 #include "ktune/device/CpuGemmAbi.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 
 #include <cstdint>
@@ -24,6 +26,12 @@ struct kt_kernel {
   double timeMs = 0;
   /// Found through the fallback policy, not tuned for `problem`.
   bool fallback = false;
+
+  /// Attention kernels: the problem they run.
+  bool isAttention = false;
+  kt::AttentionProblem attention;
+  kt::CpuAttentionBlockFn attentionFn = nullptr;
+  int64_t blocks = 0;
 
   // CPU code objects (CpuGemmAbi.h).
   kt::CpuGemmBlockFn blockFn = nullptr;

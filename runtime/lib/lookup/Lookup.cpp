@@ -4,10 +4,12 @@
 #include "LookupContext.h"
 
 #include "ktune/device/TargetDesc.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/DType.h"
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 #include <exception>
@@ -144,6 +146,37 @@ Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
 }
 
 /// Parses kt_context_options.device; only the CPU is supported for now.
+Result<AttentionProblem> toAttentionProblem(const kt_attention_desc &desc) {
+  // Reuse the GEMM descriptor's dtype check.
+  kt_gemm_desc probe;
+  probe.struct_size = sizeof(probe);
+  probe.dtype = desc.dtype;
+  probe.trans_a = probe.trans_b = 0;
+  probe.m = probe.n = probe.k = 1;
+  probe.lda = probe.ldb = probe.ldc = 0;
+  KT_ASSIGN_OR_RETURN(GemmProblem g, toGemmProblem(probe));
+  AttentionProblem p;
+  p.dtype = g.dtype;
+  std::underlying_type_t<kt_attention_layout> layout;
+  std::memcpy(&layout, &desc.layout, sizeof(layout));
+  if (layout != KT_BSHD && layout != KT_BHSD) {
+    return invalidArgument(fmt::format(
+        "kt_attention_desc.layout is {}; expected KT_BSHD or KT_BHSD",
+        static_cast<int64_t>(layout)));
+  }
+  p.layout = layout == KT_BSHD ? AttentionProblem::Layout::BSHD
+                               : AttentionProblem::Layout::BHSD;
+  p.batch = desc.batch;
+  p.hq = desc.heads_q;
+  p.hkv = desc.heads_kv;
+  p.sq = desc.seq_q;
+  p.skv = desc.seq_kv;
+  p.d = desc.head_dim;
+  p.causal = desc.causal != 0;
+  KT_RETURN_IF_ERROR(p.validate());
+  return p;
+}
+
 /// The sizes of structs as API 1.0 defined them: callers built against it
 /// pass these and get the defaults of the fields appended since.
 constexpr size_t kContextOptionsV1Size =
@@ -291,15 +324,98 @@ kt_status kt_lookup(kt_context *ctx, const char *signature,
     if (signature == nullptr) {
       return nullArgument(kFn, "signature");
     }
-    Result<GemmProblem> problem = parseGemmProblem(signature);
-    if (!problem.isOk()) {
-      return fail(problem.status().withContext(kFn));
+    Result<const kt_kernel *> kernel = internalError("not looked up");
+    if (isAttentionSignature(signature)) {
+      Result<AttentionProblem> problem = parseAttentionProblem(signature);
+      if (!problem.isOk()) {
+        return fail(problem.status().withContext(kFn));
+      }
+      kernel = ctx->lookupAttention(*problem);
+    } else {
+      Result<GemmProblem> problem = parseGemmProblem(signature);
+      if (!problem.isOk()) {
+        return fail(problem.status().withContext(kFn));
+      }
+      kernel = ctx->lookupGemm(*problem);
     }
-    Result<const kt_kernel *> kernel = ctx->lookupGemm(*problem);
     if (!kernel.isOk()) {
       return fail(kernel.status());
     }
     *out_kernel = const_cast<kt_kernel *>(*kernel);
+    return succeed();
+  });
+}
+
+void kt_attention_desc_init(kt_attention_desc *desc) {
+  if (desc == nullptr) {
+    return;
+  }
+  *desc = kt_attention_desc{};
+  desc->struct_size = sizeof(kt_attention_desc);
+  desc->dtype = KT_F32;
+  desc->layout = KT_BSHD;
+}
+
+kt_status kt_attention_lookup(kt_context *ctx, const kt_attention_desc *desc,
+                              kt_kernel **out_kernel) {
+  constexpr const char *kFn = "kt_attention_lookup";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_kernel == nullptr) {
+      return nullArgument(kFn, "out_kernel");
+    }
+    *out_kernel = nullptr;
+    if (ctx == nullptr) {
+      return nullArgument(kFn, "ctx");
+    }
+    if (desc == nullptr) {
+      return nullArgument(kFn, "desc");
+    }
+    kt_status sizeOk = checkStructSize(
+        kFn, "kt_attention_desc", desc->struct_size, sizeof(kt_attention_desc));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    Result<AttentionProblem> problem = toAttentionProblem(*desc);
+    if (!problem.isOk()) {
+      return fail(problem.status().withContext(kFn));
+    }
+    Result<const kt_kernel *> kernel = ctx->lookupAttention(*problem);
+    if (!kernel.isOk()) {
+      return fail(kernel.status());
+    }
+    *out_kernel = const_cast<kt_kernel *>(*kernel);
+    return succeed();
+  });
+}
+
+kt_status kt_attention_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
+                                  const void *q, const void *k, const void *v,
+                                  void *o, float scale) {
+  constexpr const char *kFn = "kt_attention_launch_cpu";
+  return guarded(kFn, [&]() -> kt_status {
+    if (ctx == nullptr || kernel == nullptr) {
+      return nullArgument(kFn, ctx == nullptr ? "ctx" : "kernel");
+    }
+    if (q == nullptr || k == nullptr || v == nullptr || o == nullptr) {
+      return nullArgument(kFn, q == nullptr   ? "q"
+                               : k == nullptr ? "k"
+                               : v == nullptr ? "v"
+                                              : "o");
+    }
+    if (kernel->owner != ctx) {
+      return fail(KT_INVALID_ARGUMENT,
+                  fmt::format("{}: the kernel for {} was looked up on another "
+                              "context; launch it on the context that "
+                              "returned it",
+                              kFn, kernel->problemKey));
+    }
+    if (!(scale > 0.0f)) {
+      scale = 1.0f / std::sqrt(float(kernel->attention.d));
+    }
+    Status st = ctx->launchAttention(*kernel, q, k, v, o, scale);
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
     return succeed();
   });
 }

@@ -137,11 +137,21 @@ Status kt_context::readStore(ResultsStore &store) {
     chosen.push_back(std::move(w));
   }
 
-  std::vector<TuningRecord> kept;
+  std::vector<TuningRecord> kept, keptAttention;
   for (TuningRecord &r : chosen) {
+    if (r.op == "attention") {
+      Result<AttentionProblem> a = parseAttentionProblem(r.problemKey);
+      if (!a.isOk()) {
+        countSkipped("unreadable problem key");
+        continue;
+      }
+      attentionIndex_.emplace(*a, int64_t(keptAttention.size()));
+      keptAttention.push_back(std::move(r));
+      continue;
+    }
     Result<GemmProblem> p = parseGemmProblem(r.problemKey);
     if (r.op != "gemm" || !p.isOk()) {
-      countSkipped(r.op != "gemm" ? "not a GEMM (this library looks up GEMMs)"
+      countSkipped(r.op != "gemm" ? "an op this library does not look up"
                                   : "unreadable problem key");
       continue;
     }
@@ -153,48 +163,18 @@ Status kt_context::readStore(ResultsStore &store) {
   for (size_t i = 0; i < kept.size(); ++i) {
     Entry &e = entries_[i];
     e.record = std::move(kept[i]);
-    const TuningRecord &r = e.record;
-    std::string why = checkRecord(r, validators_);
-    if (options_.checkValidators && !why.empty()) {
-      e.failure = notFound(fmt::format(
-          "the tuned result for {} in '{}' ({} {}) does not fit this "
-          "machine: {}",
-          r.problemKey, options_.resultsPath, r.templateName, r.params, why));
-      countSkipped(skipCategory(r, validators_));
-    } else if (r.binaryHash.empty() && r.templateName == "cublaslt") {
-      // The tuner's vendor family (CudaWorker.h): the library itself won.
-      e.failure = notFound(fmt::format(
-          "the fastest kernel measured for {} on this GPU is cuBLASLt's ({}); "
-          "use it as your default",
-          r.problemKey, r.params));
-      countSkipped("the vendor library is fastest");
-    } else if (options_.jit && (r.binaryHash.empty() || !sqliteFile_)) {
-      e.compile = true;
-      ++toCompile_;
-      continue; // Compiled by its first lookup.
-    } else if (r.binaryHash.empty()) {
-      e.failure = notFound(fmt::format(
-          "the tuned result for {} in '{}' ({} {}) has no stored code object; "
-          "re-tune keeping code objects",
-          r.problemKey, options_.resultsPath, r.templateName, r.params));
-      countSkipped("no stored code object");
-    } else if (!sqliteFile_) {
-      e.failure = notFound(fmt::format(
-          "the tuned result for {} ({} {}) comes from the CSV file '{}', "
-          "which carries no code objects; deploy the SQLite results file",
-          r.problemKey, r.templateName, r.params, options_.resultsPath));
-      countSkipped("no code object (CSV files carry none)");
-    } else if (options_.loadOnFirstUse) {
-      ++usable_;
-      continue; // loaded stays false
-    } else if (Status st = loadNow(e); !st.isOk()) {
-      e.failure = st;
-      countSkipped("code object missing or unloadable");
-    } else {
+    e.gemm = problems_[i];
+    if (prepareEntry(e)) {
       index_->publish(int64_t(i), e.kernel.get());
-      ++usable_;
     }
-    e.loaded.store(true, std::memory_order_release);
+  }
+  attentionEntries_ = std::make_unique<Entry[]>(keptAttention.size());
+  for (auto &[problem, i] : attentionIndex_) {
+    Entry &e = attentionEntries_[i];
+    e.record = std::move(keptAttention[size_t(i)]);
+    e.attention = problem;
+    e.isAttention = true;
+    prepareEntry(e);
   }
   for (size_t i = 0; i < kept.size(); ++i) {
     const Entry &e = entries_[i];
@@ -206,13 +186,57 @@ Status kt_context::readStore(ResultsStore &store) {
   return Status::ok();
 }
 
+bool kt_context::prepareEntry(Entry &e) {
+  const TuningRecord &r = e.record;
+  std::string why = checkRecord(r, validators_);
+  if (options_.checkValidators && !why.empty()) {
+    e.failure = notFound(fmt::format(
+        "the tuned result for {} in '{}' ({} {}) does not fit this "
+        "machine: {}",
+        r.problemKey, options_.resultsPath, r.templateName, r.params, why));
+    countSkipped(skipCategory(r, validators_));
+  } else if (r.binaryHash.empty() && r.templateName == "cublaslt") {
+    // The tuner's vendor family (CudaWorker.h): the library itself won.
+    e.failure = notFound(fmt::format(
+        "the fastest kernel measured for {} on this GPU is cuBLASLt's ({}); "
+        "use it as your default",
+        r.problemKey, r.params));
+    countSkipped("the vendor library is fastest");
+  } else if (options_.jit && (r.binaryHash.empty() || !sqliteFile_)) {
+    e.compile = true;
+    ++toCompile_;
+    return false; // Compiled by its first lookup.
+  } else if (r.binaryHash.empty()) {
+    e.failure = notFound(fmt::format(
+        "the tuned result for {} in '{}' ({} {}) has no stored code object; "
+        "re-tune keeping code objects",
+        r.problemKey, options_.resultsPath, r.templateName, r.params));
+    countSkipped("no stored code object");
+  } else if (!sqliteFile_) {
+    e.failure = notFound(fmt::format(
+        "the tuned result for {} ({} {}) comes from the CSV file '{}', "
+        "which carries no code objects; deploy the SQLite results file",
+        r.problemKey, r.templateName, r.params, options_.resultsPath));
+    countSkipped("no code object (CSV files carry none)");
+  } else if (options_.loadOnFirstUse) {
+    ++usable_;
+    return false; // loaded stays false
+  } else if (Status st = loadNow(e); !st.isOk()) {
+    e.failure = st;
+    countSkipped("code object missing or unloadable");
+  } else {
+    ++usable_;
+  }
+  e.loaded.store(true, std::memory_order_release);
+  return e.kernel != nullptr;
+}
+
 void kt_context::countSkipped(const std::string &reason) {
   ++skippedBy_[reason];
 }
 
 Status kt_context::loadNow(Entry &entry) {
   const TuningRecord &r = entry.record;
-  const GemmProblem &problem = problems_[&entry - entries_.get()];
   auto context = [&](const Status &st) {
     return st.withContext(fmt::format("loading the tuned kernel for {} ({} {}) "
                                       "from '{}'",
@@ -257,7 +281,9 @@ Status kt_context::loadNow(Entry &entry) {
   auto kernel = std::make_unique<kt_kernel>();
   kernel->owner = this;
   kernel->module = module;
-  kernel->problem = problem;
+  kernel->problem = entry.gemm;
+  kernel->attention = entry.attention;
+  kernel->isAttention = entry.isAttention;
   if (Status st = kernels_->makeKernel(module, r, *kernel); !st.isOk()) {
     return context(st);
   }
@@ -336,7 +362,7 @@ void kt_context::load(Entry &entry) {
   }
   if (Status st = loadNow(entry); !st.isOk()) {
     entry.failure = st;
-  } else {
+  } else if (!entry.isAttention) {
     index_->publish(&entry - entries_.get(), entry.kernel.get());
   }
   entry.loaded.store(true, std::memory_order_release);
@@ -373,6 +399,56 @@ Result<const kt_kernel *> kt_context::lookupGemm(const GemmProblem &problem) {
   }
   counters().misses.fetch_add(1, std::memory_order_relaxed);
   return *miss.failure;
+}
+
+Result<const kt_kernel *>
+kt_context::lookupAttention(const AttentionProblem &problem) {
+  auto it = attentionIndex_.find(problem);
+  if (it != attentionIndex_.end()) {
+    Entry &entry = attentionEntries_[it->second];
+    load(entry);
+    if (entry.kernel) {
+      counters().hits.fetch_add(1, std::memory_order_relaxed);
+      return static_cast<const kt_kernel *>(entry.kernel.get());
+    }
+  }
+  const Status *failure =
+      attentionMisses_
+          .record(problem,
+                  [&] {
+                    MissOutcome out;
+                    out.failure =
+                        it != attentionIndex_.end()
+                            ? attentionEntries_[it->second].failure
+                            : notFound(fmt::format(
+                                  "no tuned result for {} on target '{}' in "
+                                  "'{}'; use the default kernel",
+                                  problem.key(), validators_.target,
+                                  options_.resultsPath));
+                    return out;
+                  })
+          .failure;
+  counters().misses.fetch_add(1, std::memory_order_relaxed);
+  return *failure;
+}
+
+Status kt_context::launchAttention(const kt_kernel &kernel, const void *q,
+                                   const void *k, const void *v, void *o,
+                                   float scale) {
+  if (!device_ || kernel.attentionFn == nullptr) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} is not a CPU attention kernel; launch it with the "
+        "function for its op and device",
+        kernel.problemKey));
+  }
+  CpuAttentionBlockFn fn = kernel.attentionFn;
+  auto *fq = static_cast<const float *>(q);
+  auto *fk = static_cast<const float *>(k);
+  auto *fv = static_cast<const float *>(v);
+  auto *fo = static_cast<float *>(o);
+  device_->pool().parallelFor(kernel.blocks,
+                              [&](int64_t b) { fn(fq, fk, fv, fo, scale, b); });
+  return Status::ok();
 }
 
 MissOutcome kt_context::resolveMiss(const GemmProblem &problem, int64_t e) {
@@ -458,21 +534,36 @@ Status kt_context::launchCuda(const cuda::PreparedGemm &prepared) const {
 Status kt_context::flushMisses() {
   std::lock_guard<std::mutex> lock(flushMutex_);
   std::vector<MissLog::Pending> pending = misses_.takePending();
-  if (pending.empty()) {
+  std::vector<AttentionMissLog::Pending> attention =
+      attentionMisses_.takePending();
+  if (pending.empty() && attention.empty()) {
     return Status::ok();
   }
+  // One record and one problems-file line per missed problem: GEMMs as
+  // TunableOp untuned lines, attention as its signature.
+  std::vector<MissRecord> records;
+  std::string lines;
+  auto add = [&](const std::string &key, const std::string &line, int64_t count,
+                 int64_t first, int64_t last) {
+    records.push_back(MissRecord{key, validators_.target,
+                                 validators_.deviceModel, count, first, last});
+    lines += line + "\n";
+  };
+  for (const MissLog::Pending &p : pending) {
+    add(p.problem.key(),
+        p.problem.tunableOpSig() + "," + p.problem.tunableOpParams(), p.count,
+        p.firstUnix, p.lastUnix);
+  }
+  for (const AttentionMissLog::Pending &p : attention) {
+    add(p.problem.key(), p.problem.key(), p.count, p.firstUnix, p.lastUnix);
+  }
   if (options_.recordMisses && sqliteFile_) {
-    std::vector<MissRecord> records;
-    for (const MissLog::Pending &p : pending) {
-      records.push_back(MissRecord{p.problem.key(), validators_.target,
-                                   validators_.deviceModel, p.count,
-                                   p.firstUnix, p.lastUnix});
-    }
     Result<std::unique_ptr<ResultsStore>> rw =
         openSqliteStore(options_.resultsPath, /*readOnly=*/false);
     Status st = rw.isOk() ? (*rw)->putMisses(records) : rw.status();
     if (!st.isOk()) {
       misses_.restore(pending);
+      attentionMisses_.restore(attention);
       return st.withContext(fmt::format(
           "recording {} missed problem(s) in '{}' (they are kept for the "
           "next try; set record_misses to 0 for read-only files)",
@@ -480,11 +571,6 @@ Status kt_context::flushMisses() {
     }
   }
   if (!options_.missesCsvPath.empty()) {
-    std::string lines;
-    for (const MissLog::Pending &p : pending) {
-      lines +=
-          p.problem.tunableOpSig() + "," + p.problem.tunableOpParams() + "\n";
-    }
     std::ofstream out(options_.missesCsvPath, std::ios::app | std::ios::binary);
     out << lines;
     out.flush();
@@ -492,7 +578,7 @@ Status kt_context::flushMisses() {
       return failedPrecondition(fmt::format(
           "cannot append {} missed problem(s) to '{}'; check that its "
           "directory exists and is writable",
-          pending.size(), options_.missesCsvPath));
+          records.size(), options_.missesCsvPath));
     }
   }
   return Status::ok();
@@ -512,7 +598,8 @@ LookupStats kt_context::stats() const {
   }
   s.lookups = s.hits + s.fallbacks + s.misses;
   s.compiled = compiled_.load(std::memory_order_relaxed);
-  s.missedProblems = int64_t(misses_.summary().size());
+  s.missedProblems =
+      int64_t(misses_.summary().size() + attentionMisses_.summary().size());
   return s;
 }
 
@@ -543,6 +630,9 @@ std::string kt_context::report() const {
     out += fmt::format("    {} x{}: {}\n", m.problem.key(), m.count,
                        m.fellBack ? "fell back to the nearest tuned shape"
                                   : m.reason);
+  }
+  for (const AttentionMissLog::Summary &m : attentionMisses_.summary()) {
+    out += fmt::format("    {} x{}: {}\n", m.problem.key(), m.count, m.reason);
   }
   return out;
 }

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace kt::lookup {
@@ -74,6 +75,13 @@ public:
   /// lives as long as the context.
   kt::Result<const kt_kernel *> lookupGemm(const kt::GemmProblem &problem);
 
+  /// The kernel for an attention problem (valid), or NotFound saying why.
+  kt::Result<const kt_kernel *>
+  lookupAttention(const kt::AttentionProblem &problem);
+  kt::Status launchAttention(const kt_kernel &kernel, const void *q,
+                             const void *k, const void *v, void *o,
+                             float scale);
+
   /// Runs every block of a CPU `kernel` on the device's thread pool.
   kt::Status launchGemm(const kt_kernel &kernel, const void *a, const void *b,
                         void *c, float alpha, float beta);
@@ -108,6 +116,14 @@ private:
     std::atomic<bool> loaded{false};
     /// No code object in the file: compile it at first use (options jit).
     bool compile = false;
+    kt::GemmProblem gemm;
+    kt::AttentionProblem attention;
+    bool isAttention = false;
+  };
+  struct AttentionHash {
+    size_t operator()(const kt::AttentionProblem &p) const {
+      return kt::lookup::AttentionProblemHasher()(p);
+    }
   };
   struct alignas(64) Counters {
     std::atomic<int64_t> hits{0}, fallbacks{0}, misses{0};
@@ -116,6 +132,9 @@ private:
   kt_context() = default;
   kt::Status readResults();
   kt::Status readStore(kt::ResultsStore &store);
+  /// Validates a new entry and, unless it loads later, loads it. True if
+  /// it has a kernel now.
+  bool prepareEntry(Entry &e);
   void load(Entry &entry);
   kt::Status loadNow(Entry &entry);
   /// Compiles `record`'s template and parameters for this target with the
@@ -135,6 +154,10 @@ private:
 
   std::vector<kt::GemmProblem> problems_;
   std::unique_ptr<Entry[]> entries_;
+  /// Attention entries: immutable after create(), read without locks.
+  std::unordered_map<kt::AttentionProblem, int64_t, AttentionHash>
+      attentionIndex_;
+  std::unique_ptr<Entry[]> attentionEntries_;
   std::optional<kt::lookup::ProblemIndex> index_;
   std::map<std::string, std::shared_ptr<const void>> modules_;
   std::vector<kt::lookup::FallbackCandidate> fallbackCandidates_;
@@ -147,6 +170,7 @@ private:
   std::vector<std::string> fileErrors_;
 
   kt::lookup::MissLog misses_;
+  kt::lookup::AttentionMissLog attentionMisses_;
   std::mutex flushMutex_;
   static constexpr size_t kCounterShards = 16;
   std::array<Counters, kCounterShards> counters_;
