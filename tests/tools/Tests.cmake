@@ -9,3 +9,9 @@ add_test(NAME tools_kill_resume
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/KillResume.sh
     $<TARGET_FILE:ktune> ${CMAKE_CURRENT_BINARY_DIR}/kill_resume)
 set_tests_properties(tools_kill_resume PROPERTIES LABELS tools TIMEOUT 900)
+
+add_test(NAME tools_example_block
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/ExampleBlock.sh
+    $<TARGET_FILE:ktune> $<TARGET_FILE:kt-transformer-block>
+    ${CMAKE_CURRENT_BINARY_DIR}/example_block)
+set_tests_properties(tools_example_block PROPERTIES LABELS tools TIMEOUT 900)
