@@ -44,7 +44,8 @@ RotatingAttentionArgs::RotatingAttentionArgs(const AttentionProblem &p,
 }
 
 void referenceAttention(const AttentionProblem &p, const float *q,
-                        const float *k, const float *v, float *o, float scale) {
+                        const float *k, const float *v, float *o, float scale,
+                        bool gemmsOnly) {
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
   const int qRow = int(bshd ? p.hq * p.d : p.d);
   const int kvRow = int(bshd ? p.hkv * p.d : p.d);
@@ -63,7 +64,7 @@ void referenceAttention(const AttentionProblem &p, const float *q,
                     int(p.d), scale, qi, qRow, kh, kvRow, 0.0f, s.data(),
                     int(p.skv));
         // Masked softmax per row; rows without keys become zeros.
-        for (int r = 0; r < rows; ++r) {
+        for (int r = 0; r < rows && !gemmsOnly; ++r) {
           float *sr = &s[size_t(r) * size_t(p.skv)];
           const int64_t lim = p.keyLimit(i0 + r);
           float mx = -std::numeric_limits<float>::infinity();

@@ -36,8 +36,11 @@ private:
 /// The plain implementation: per (batch, head) and chunk of query rows, the
 /// scores with an OpenBLAS sgemm, the masked softmax, then P V with another
 /// sgemm. The numerics reference and the benchmark's baseline.
+/// With `gemmsOnly` the softmax is skipped: what the same FLOPs take as
+/// OpenBLAS GEMMs (a benchmark's yardstick; O is then meaningless).
 void referenceAttention(const AttentionProblem &p, const float *q,
-                        const float *k, const float *v, float *o, float scale);
+                        const float *k, const float *v, float *o, float scale,
+                        bool gemmsOnly = false);
 
 /// Checks `run` against referenceAttention on seeded data with O poisoned
 /// with NaN. Returns the worst error in units of the tolerance (<= 1
