@@ -177,6 +177,16 @@ Result<AttentionProblem> toAttentionProblem(const kt_attention_desc &desc) {
   return p;
 }
 
+/// Ends a lookup: the kernel into *out (handles are non-const in the C
+/// API; the context never changes a handed-out kernel), or the failure.
+kt_status handOut(Result<const kt_kernel *> kernel, kt_kernel **out) {
+  if (!kernel.isOk()) {
+    return fail(kernel.status());
+  }
+  *out = const_cast<kt_kernel *>(*kernel);
+  return succeed();
+}
+
 /// The sizes of structs as API 1.0 defined them: callers built against it
 /// pass these and get the defaults of the fields appended since.
 constexpr size_t kContextOptionsV1Size =
@@ -301,12 +311,7 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
     if (!problem.isOk()) {
       return fail(problem.status().withContext(kFn));
     }
-    Result<const kt_kernel *> kernel = ctx->lookupGemm(*problem);
-    if (!kernel.isOk()) {
-      return fail(kernel.status());
-    }
-    *out_kernel = const_cast<kt_kernel *>(*kernel);
-    return succeed();
+    return handOut(ctx->lookupGemm(*problem), out_kernel);
   });
 }
 
@@ -338,11 +343,7 @@ kt_status kt_lookup(kt_context *ctx, const char *signature,
       }
       kernel = ctx->lookupGemm(*problem);
     }
-    if (!kernel.isOk()) {
-      return fail(kernel.status());
-    }
-    *out_kernel = const_cast<kt_kernel *>(*kernel);
-    return succeed();
+    return handOut(std::move(kernel), out_kernel);
   });
 }
 
@@ -379,12 +380,7 @@ kt_status kt_attention_lookup(kt_context *ctx, const kt_attention_desc *desc,
     if (!problem.isOk()) {
       return fail(problem.status().withContext(kFn));
     }
-    Result<const kt_kernel *> kernel = ctx->lookupAttention(*problem);
-    if (!kernel.isOk()) {
-      return fail(kernel.status());
-    }
-    *out_kernel = const_cast<kt_kernel *>(*kernel);
-    return succeed();
+    return handOut(ctx->lookupAttention(*problem), out_kernel);
   });
 }
 
