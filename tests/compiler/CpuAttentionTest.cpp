@@ -82,8 +82,8 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
   for (const char *sig : problems) {
     AttentionProblem p = attn(sig);
     std::vector<Config> configs = {(*t)->defaultConfig(p, device.target()),
-                                   {{"bq", 1}, {"bkv", 16}},
-                                   {{"bq", 8}, {"bkv", 128}}};
+                                   {{"bq", 1}, {"bkv", 16}, {"ku", 1}},
+                                   {{"bq", 8}, {"bkv", 128}, {"ku", 8}}};
     for (const Config &c : configs) {
       INFO(sig << " " << c.toString());
       CHECK(runOnce(**t, compiler, device, p, c) < 2e-5);

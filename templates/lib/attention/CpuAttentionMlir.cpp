@@ -17,24 +17,42 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/1";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/2";
 
-constexpr std::array<const char *, 2> kParams = {"bq", "bkv"};
-/// Accumulator rows kept on the stack per block (bq x d floats).
-constexpr int64_t kMaxStackBytes = 128 << 10;
+constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
+/// Stack bytes a block may take (Q^T, accumulators, scores).
+constexpr int64_t kMaxStackBytes = 384 << 10;
 
 struct Params {
-  int64_t bq = 0, bkv = 0;
+  int64_t bq = 0, bkv = 0, ku = 0;
 };
 
+/// Rows of a block: bq query positions of every query head that shares one
+/// key/value head, so each key and value row is read once for the group.
+int64_t blockRows(const AttentionProblem &p, const Params &q) {
+  return (p.hq / p.hkv) * q.bq;
+}
+
+int64_t stackBytes(const AttentionProblem &p, const Params &q) {
+  const int64_t r = blockRows(p, q);
+  return 4 * (2 * r * p.d + q.bkv * r + 4 * r);
+}
+
 /// The module for one (problem, params): one block function and the grid.
+///
+/// A block is (batch, key/value head, tile of bq query positions); its R
+/// rows are the group's query heads at those positions. Q is packed once,
+/// transposed and pre-scaled (qt[d][R]), so a key's scores for all rows are
+/// d broadcast FMAs on vector<R> (no horizontal reductions), ku keys at a
+/// time. The online softmax runs on vector<R> across rows; P V accumulates
+/// one vector<d> per row.
 std::string emitModule(const AttentionProblem &p, const Params &q) {
   const int64_t tiles = (p.sq + q.bq - 1) / q.bq;
-  const int64_t blocks = p.batch * p.hq * tiles;
+  const int64_t blocks = p.batch * p.hkv * tiles;
   const int64_t group = p.hq / p.hkv;
+  const int64_t rows = blockRows(p, q);
   const int64_t off = p.skv - p.sq; // causal: query i sees keys <= i + off
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
-  // Element offsets of row 0 of (b, head) and the stride between rows.
   const int64_t qRowStride = bshd ? p.hq * p.d : p.d;
   const int64_t kvRowStride = bshd ? p.hkv * p.d : p.d;
   const int64_t qHeadStride = bshd ? p.d : p.sq * p.d;
@@ -42,24 +60,38 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   const int64_t qBatchStride = p.sq * p.hq * p.d;
   const int64_t kvBatchStride = p.skv * p.hkv * p.d;
   const std::string vd = fmt::format("vector<{}xf32>", p.d);
-  const std::string vk = fmt::format("vector<{}xf32>", q.bkv);
+  const std::string vr = fmt::format("vector<{}xf32>", rows);
+  const std::string vri = fmt::format("vector<{}xi64>", rows);
   const std::string mq = fmt::format("memref<{}xf32>", p.qElements());
   const std::string mkv = fmt::format("memref<{}xf32>", p.kvElements());
+  const std::string mqt = fmt::format("memref<{}x{}xf32>", p.d, rows);
+  const std::string macc = fmt::format("memref<{}x{}xf32>", rows, p.d);
+  const std::string ms = fmt::format("memref<{}x{}xf32>", q.bkv, rows);
+  const std::string mr = fmt::format("memref<{}xf32>", rows);
+  const std::string mri = fmt::format("memref<{}xi64>", rows);
+  // fmt::arg keeps a reference: the values must outlive the format call.
+  auto arg = [](const char *name, const auto &value) {
+    return fmt::arg(name, value);
+  };
 
   std::string o;
   o += "module attributes {transform.with_named_sequence} {\n";
   o += fmt::format(
       "  func.func @{}(%Q: {mq}, %K: {mkv}, %V: {mkv}, %O: {mq}, %scale: f32, "
       "%blk: index) {{\n",
-      kCpuAttentionSymbol, fmt::arg("mq", mq), fmt::arg("mkv", mkv));
+      kCpuAttentionSymbol, arg("mq", mq), arg("mkv", mkv));
+  // Constants, the block's coordinates and its buffers.
   o += fmt::format(
       R"(    %c0 = arith.constant 0 : index
     %c1 = arith.constant 1 : index
+    %cKu = arith.constant {ku} : index
     %cTiles = arith.constant {tiles} : index
-    %cHq = arith.constant {hq} : index
+    %cHkv = arith.constant {hkv} : index
     %cGroup = arith.constant {group} : index
     %cBq = arith.constant {bq} : index
     %cBkv = arith.constant {bkv} : index
+    %cRows = arith.constant {rows} : index
+    %cD = arith.constant {d} : index
     %cSq = arith.constant {sq} : index
     %cSkv = arith.constant {skv} : index
     %cOff1 = arith.constant {off1} : index
@@ -72,46 +104,89 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
     %zero = arith.constant 0.0 : f32
     %one = arith.constant 1.0 : f32
     %ninf = arith.constant 0xFF800000 : f32
+    %c0i = arith.constant 0 : i64
     %zd = arith.constant dense<0.0> : {vd}
+    %zr = arith.constant dense<0.0> : {vr}
+    %ninfr = arith.constant dense<0xFF800000> : {vr}
     %t = arith.remui %blk, %cTiles : index
-    %bh = arith.divui %blk, %cTiles : index
-    %h = arith.remui %bh, %cHq : index
-    %b = arith.divui %bh, %cHq : index
-    %kvh = arith.divui %h, %cGroup : index
+    %bk = arith.divui %blk, %cTiles : index
+    %kvh = arith.remui %bk, %cHkv : index
+    %b = arith.divui %bk, %cHkv : index
     %q0 = arith.muli %t, %cBq : index
     %qLeft = arith.subi %cSq, %q0 : index
-    %rows = arith.minui %qLeft, %cBq : index
-    %qb = arith.muli %b, %cQBatch : index
-    %qh = arith.muli %h, %cQHead : index
-    %qBase = arith.addi %qb, %qh : index
+    %pos = arith.minui %qLeft, %cBq : index
     %kb = arith.muli %b, %cKvBatch : index
     %kh = arith.muli %kvh, %cKvHead : index
     %kvBase = arith.addi %kb, %kh : index
-    %acc = memref.alloca() {{alignment = 64 : i64}} : memref<{bq}x{d}xf32>
-    %mrow = memref.alloca() : memref<{bq}xf32>
-    %lrow = memref.alloca() : memref<{bq}xf32>
-    %sbuf = memref.alloca() {{alignment = 64 : i64}} : memref<{bkv}xf32>
-    scf.for %i = %c0 to %rows step %c1 {{
-      memref.store %ninf, %mrow[%i] : memref<{bq}xf32>
-      memref.store %zero, %lrow[%i] : memref<{bq}xf32>
-      vector.store %zd, %acc[%i, %c0] : memref<{bq}x{d}xf32>, {vd}
-    }}
+    %qb = arith.muli %b, %cQBatch : index
+    %h0 = arith.muli %kvh, %cGroup : index
+    %qt = memref.alloca() {{alignment = 64 : i64}} : {mqt}
+    %acc = memref.alloca() {{alignment = 64 : i64}} : {macc}
+    %sbuf = memref.alloca() {{alignment = 64 : i64}} : {ms}
+    %mrow = memref.alloca() {{alignment = 64 : i64}} : {mr}
+    %lrow = memref.alloca() {{alignment = 64 : i64}} : {mr}
+    %crow = memref.alloca() {{alignment = 64 : i64}} : {mr}
+    %limb = memref.alloca() {{alignment = 64 : i64}} : {mri}
 )",
-      fmt::arg("tiles", tiles), fmt::arg("hq", p.hq), fmt::arg("group", group),
-      fmt::arg("bq", q.bq), fmt::arg("bkv", q.bkv), fmt::arg("sq", p.sq),
-      fmt::arg("skv", p.skv), fmt::arg("off1", off + 1),
-      fmt::arg("qRow", qRowStride), fmt::arg("kvRow", kvRowStride),
-      fmt::arg("qHead", qHeadStride), fmt::arg("kvHead", kvHeadStride),
-      fmt::arg("qBatch", qBatchStride), fmt::arg("kvBatch", kvBatchStride),
-      fmt::arg("vd", vd), fmt::arg("d", p.d));
-  // The keys any row of the block sees: all of them, or (causal) up to the
-  // last row's limit, clamped to [0, skv].
+      arg("ku", q.ku), arg("tiles", tiles), arg("hkv", p.hkv),
+      arg("group", group), arg("bq", q.bq), arg("bkv", q.bkv),
+      arg("rows", rows), arg("d", p.d), arg("sq", p.sq), arg("skv", p.skv),
+      arg("off1", off + 1), arg("qRow", qRowStride), arg("kvRow", kvRowStride),
+      arg("qHead", qHeadStride), arg("kvHead", kvHeadStride),
+      arg("qBatch", qBatchStride), arg("kvBatch", kvBatchStride), arg("vd", vd),
+      arg("vr", vr), arg("mqt", mqt), arg("macc", macc), arg("ms", ms),
+      arg("mr", mr), arg("mri", mri));
+  // Per row r: head h0 + r / bq at position q0 + r % bq. Pack its query row
+  // (scaled) as column r of qt and record the keys it may see.
+  std::string lim =
+      p.causal ? R"(        %limA = arith.addi %qi, %cOff1 : index
+        %limS = arith.index_cast %limA : index to i64
+        %limC = arith.maxsi %limS, %c0i : i64
+        %skvI = arith.index_cast %cSkv : index to i64
+        %limR = arith.minsi %limC, %skvI : i64
+)"
+               : R"(        %limR = arith.index_cast %cSkv : index to i64
+)";
+  o += fmt::format(R"(    scf.for %r = %c0 to %cRows step %c1 {{
+      %gh = arith.divui %r, %cBq : index
+      %i = arith.remui %r, %cBq : index
+      %live = arith.cmpi ult, %i, %pos : index
+      %lim = scf.if %live -> (i64) {{
+        %h = arith.addi %h0, %gh : index
+        %qi = arith.addi %q0, %i : index
+        %qhOff = arith.muli %h, %cQHead : index
+        %qrOff = arith.muli %qi, %cQRow : index
+        %qbh = arith.addi %qb, %qhOff : index
+        %qOff = arith.addi %qbh, %qrOff : index
+        scf.for %e = %c0 to %cD step %c1 {{
+          %qe = arith.addi %qOff, %e : index
+          %x = memref.load %Q[%qe] : {mq}
+          %xs = arith.mulf %x, %scale : f32
+          memref.store %xs, %qt[%e, %r] : {mqt}
+        }}
+{lim}        scf.yield %limR : i64
+      }} else {{
+        scf.for %e = %c0 to %cD step %c1 {{
+          memref.store %zero, %qt[%e, %r] : {mqt}
+        }}
+        scf.yield %c0i : i64
+      }}
+      memref.store %lim, %limb[%r] : {mri}
+      vector.store %zd, %acc[%r, %c0] : {macc}, {vd}
+    }}
+    vector.store %ninfr, %mrow[%c0] : {mr}, {vr}
+    vector.store %zr, %lrow[%c0] : {mr}, {vr}
+    %limv = vector.load %limb[%c0] : {mri}, {vri}
+)",
+                   arg("lim", lim), arg("mq", mq), arg("mqt", mqt),
+                   arg("mri", mri), arg("macc", macc), arg("vd", vd),
+                   arg("mr", mr), arg("vr", vr), arg("vri", vri));
+  // The keys any row sees: all, or (causal) up to the last position's limit.
   if (p.causal) {
-    o += R"(    %lastRow = arith.addi %q0, %rows : index
-    %lastLim = arith.addi %lastRow, %cOff1 : index
+    o += R"(    %lastQ = arith.addi %q0, %pos : index
+    %lastLim = arith.addi %lastQ, %cOff1 : index
     %lastLimM = arith.subi %lastLim, %c1 : index
     %kvEndS = arith.index_cast %lastLimM : index to i64
-    %c0i = arith.constant 0 : i64
     %kvEndC = arith.maxsi %kvEndS, %c0i : i64
     %kvEndI = arith.index_cast %kvEndC : i64 to index
     %kvEnd = arith.minui %kvEndI, %cSkv : index
@@ -119,71 +194,102 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   } else {
     o += "    %kvEnd = arith.addi %cSkv, %c0 : index\n";
   }
+  // Scores for ku keys at a time: d broadcast FMAs on vector<R> each.
+  std::string kuBody, kuInit, kuYieldTypes, kuIters, kuStores, kuNext;
+  for (int64_t u = 0; u < q.ku; ++u) {
+    kuIters += fmt::format("{}%s{} = %zr", u ? ", " : "", u);
+    kuYieldTypes += fmt::format("{}{}", u ? ", " : "", vr);
+    kuBody +=
+        fmt::format(R"(            %ko{u} = arith.addi %kOff, %cKo{u} : index
+            %kx{u} = memref.load %K[%ko{u}] : {mkv}
+            %kb{u} = vector.broadcast %kx{u} : f32 to {vr}
+            %n{u} = vector.fma %qv, %kb{u}, %s{u} : {vr}
+)",
+                    arg("u", u), arg("mkv", mkv), arg("vr", vr));
+    kuNext += fmt::format("{}%n{}", u ? ", " : "", u);
+    kuStores += fmt::format(R"(          %ju{u} = arith.addi %j, %cU{u} : index
+          vector.store %sc#{u}, %sbuf[%ju{u}, %c0] : {ms}, {vr}
+)",
+                            arg("u", u), arg("ms", ms), arg("vr", vr));
+    kuInit += fmt::format("        %cU{u} = arith.constant {u} : index\n"
+                          "        %cKo{u} = arith.constant {ko} : index\n",
+                          arg("u", u), arg("ko", u * kvRowStride));
+  }
   o += fmt::format(R"(    scf.for %j0 = %c0 to %kvEnd step %cBkv {{
       %kvLeft = arith.subi %kvEnd, %j0 : index
       %nkv = arith.minui %kvLeft, %cBkv : index
-      scf.for %i = %c0 to %rows step %c1 {{
-        %qi = arith.addi %q0, %i : index
+      %nMain0 = arith.divui %nkv, %cKu : index
+      %nMain = arith.muli %nMain0, %cKu : index
+{kuInit}      scf.for %j = %c0 to %nMain step %cKu {{
+        %kj = arith.addi %j0, %j : index
+        %kRowOff = arith.muli %kj, %cKvRow : index
+        %kRow = arith.addi %kvBase, %kRowOff : index
+        %sc:{ku} = scf.for %e = %c0 to %cD step %c1 iter_args({kuIters}) -> ({kuYieldTypes}) {{
+            %qv = vector.load %qt[%e, %c0] : {mqt}, {vr}
+            %kOff = arith.addi %kRow, %e : index
+{kuBody}            scf.yield {kuNext} : {kuYieldTypes}
+        }}
+{kuStores}      }}
+      scf.for %j = %nMain to %nkv step %c1 {{
+        %kj = arith.addi %j0, %j : index
+        %kRowOff = arith.muli %kj, %cKvRow : index
+        %kRow = arith.addi %kvBase, %kRowOff : index
+        %s1 = scf.for %e = %c0 to %cD step %c1 iter_args(%s = %zr) -> ({vr}) {{
+          %qv = vector.load %qt[%e, %c0] : {mqt}, {vr}
+          %kOff = arith.addi %kRow, %e : index
+          %kx = memref.load %K[%kOff] : {mkv}
+          %kbv = vector.broadcast %kx : f32 to {vr}
+          %n = vector.fma %qv, %kbv, %s : {vr}
+          scf.yield %n : {vr}
+        }}
+        vector.store %s1, %sbuf[%j, %c0] : {ms}, {vr}
+      }}
 )",
-                   fmt::arg("d", p.d));
-  if (p.causal) {
-    // limit = clamp(qi + off + 1, 0, skv), in signed arithmetic.
-    o += R"(        %limA = arith.addi %qi, %cOff1 : index
-        %limS = arith.index_cast %limA : index to i64
-        %c0j = arith.constant 0 : i64
-        %limC = arith.maxsi %limS, %c0j : i64
-        %limI = arith.index_cast %limC : i64 to index
-        %lim = arith.minui %limI, %cSkv : index
-)";
-  } else {
-    o += "        %lim = arith.addi %cSkv, %c0 : index\n";
-  }
+                   arg("kuInit", kuInit), arg("ku", q.ku),
+                   arg("kuIters", kuIters), arg("kuYieldTypes", kuYieldTypes),
+                   arg("mqt", mqt), arg("vr", vr), arg("kuBody", kuBody),
+                   arg("kuNext", kuNext), arg("kuStores", kuStores),
+                   arg("mkv", mkv), arg("ms", ms));
+  // Masks, the online softmax across rows, then P V per row.
   o += fmt::format(
-      R"(        %qRowOff = arith.muli %qi, %cQRow : index
-        %qOff = arith.addi %qBase, %qRowOff : index
-        %qv = vector.load %Q[%qOff] : {mq}, {vd}
-        scf.for %j = %c0 to %nkv step %c1 {{
-          %kj = arith.addi %j0, %j : index
-          %valid = arith.cmpi ult, %kj, %lim : index
-          %s = scf.if %valid -> (f32) {{
-            %kRowOff = arith.muli %kj, %cKvRow : index
-            %kOff = arith.addi %kvBase, %kRowOff : index
-            %kv = vector.load %K[%kOff] : {mkv}, {vd}
-            %prod = arith.mulf %qv, %kv : {vd}
-            %dot = vector.reduction <add>, %prod fastmath<reassoc> : {vd} into f32
-            %sc = arith.mulf %dot, %scale : f32
-            scf.yield %sc : f32
-          }} else {{
-            scf.yield %ninf : f32
-          }}
-          memref.store %s, %sbuf[%j] : memref<{bkv}xf32>
-        }}
-        scf.for %j = %nkv to %cBkv step %c1 {{
-          memref.store %ninf, %sbuf[%j] : memref<{bkv}xf32>
-        }}
-        %sv = vector.load %sbuf[%c0] : memref<{bkv}xf32>, {vk}
-        %bmax = vector.reduction <maximumf>, %sv : {vk} into f32
-        %mold = memref.load %mrow[%i] : memref<{bq}xf32>
-        %mnew = arith.maximumf %mold, %bmax : f32
-        %allMasked = arith.cmpf oeq, %mnew, %ninf : f32
-        %mref = arith.select %allMasked, %zero, %mnew : f32
-        %mrefv = vector.broadcast %mref : f32 to {vk}
-        %sd = arith.subf %sv, %mrefv : {vk}
-        %pv = math.exp %sd : {vk}
-        %psum = vector.reduction <add>, %pv fastmath<reassoc> : {vk} into f32
-        %cd = arith.subf %mold, %mref : f32
-        %corr = math.exp %cd : f32
-        %lold = memref.load %lrow[%i] : memref<{bq}xf32>
-        %lsc = arith.mulf %lold, %corr : f32
-        %lnew = arith.addf %lsc, %psum : f32
-        memref.store %lnew, %lrow[%i] : memref<{bq}xf32>
-        memref.store %mnew, %mrow[%i] : memref<{bq}xf32>
-        vector.store %pv, %sbuf[%c0] : memref<{bkv}xf32>, {vk}
-        %a0 = vector.load %acc[%i, %c0] : memref<{bq}x{d}xf32>, {vd}
-        %corrv = vector.broadcast %corr : f32 to {vd}
-        %a1 = arith.mulf %a0, %corrv : {vd}
+      R"(      %bmax = scf.for %j = %c0 to %nkv step %c1 iter_args(%mx = %ninfr) -> ({vr}) {{
+        %s = vector.load %sbuf[%j, %c0] : {ms}, {vr}
+        %kj = arith.addi %j0, %j : index
+        %kjI = arith.index_cast %kj : index to i64
+        %kjv = vector.broadcast %kjI : i64 to {vri}
+        %ok = arith.cmpi slt, %kjv, %limv : {vri}
+        %sm = arith.select %ok, %s, %ninfr : vector<{rows}xi1>, {vr}
+        vector.store %sm, %sbuf[%j, %c0] : {ms}, {vr}
+        %mx2 = arith.maximumf %mx, %sm : {vr}
+        scf.yield %mx2 : {vr}
+      }}
+      %mold = vector.load %mrow[%c0] : {mr}, {vr}
+      %mnew = arith.maximumf %mold, %bmax : {vr}
+      %dead = arith.cmpf oeq, %mnew, %ninfr : {vr}
+      %mref = arith.select %dead, %zr, %mnew : vector<{rows}xi1>, {vr}
+      %cd = arith.subf %mold, %mref : {vr}
+      %corr = math.exp %cd : {vr}
+      %psum = scf.for %j = %c0 to %nkv step %c1 iter_args(%ps = %zr) -> ({vr}) {{
+        %s = vector.load %sbuf[%j, %c0] : {ms}, {vr}
+        %sd = arith.subf %s, %mref : {vr}
+        %pv = math.exp %sd : {vr}
+        vector.store %pv, %sbuf[%j, %c0] : {ms}, {vr}
+        %ps2 = arith.addf %ps, %pv : {vr}
+        scf.yield %ps2 : {vr}
+      }}
+      %lold = vector.load %lrow[%c0] : {mr}, {vr}
+      %lsc = arith.mulf %lold, %corr : {vr}
+      %lnew = arith.addf %lsc, %psum : {vr}
+      vector.store %lnew, %lrow[%c0] : {mr}, {vr}
+      vector.store %mnew, %mrow[%c0] : {mr}, {vr}
+      vector.store %corr, %crow[%c0] : {mr}, {vr}
+      scf.for %r = %c0 to %cRows step %c1 {{
+        %c = memref.load %crow[%r] : {mr}
+        %cv = vector.broadcast %c : f32 to {vd}
+        %a0 = vector.load %acc[%r, %c0] : {macc}, {vd}
+        %a1 = arith.mulf %a0, %cv : {vd}
         %a2 = scf.for %j = %c0 to %nkv step %c1 iter_args(%a = %a1) -> ({vd}) {{
-          %pj = memref.load %sbuf[%j] : memref<{bkv}xf32>
+          %pj = memref.load %sbuf[%j, %r] : {ms}
           %kj = arith.addi %j0, %j : index
           %vRowOff = arith.muli %kj, %cKvRow : index
           %vOff = arith.addi %kvBase, %vRowOff : index
@@ -192,21 +298,29 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
           %an = vector.fma %pjv, %vv, %a : {vd}
           scf.yield %an : {vd}
         }}
-        vector.store %a2, %acc[%i, %c0] : memref<{bq}x{d}xf32>, {vd}
+        vector.store %a2, %acc[%r, %c0] : {macc}, {vd}
       }}
     }}
-    scf.for %i = %c0 to %rows step %c1 {{
-      %qi = arith.addi %q0, %i : index
-      %l = memref.load %lrow[%i] : memref<{bq}xf32>
-      %seen = arith.cmpf ogt, %l, %zero : f32
-      %linv = arith.divf %one, %l : f32
-      %inv = arith.select %seen, %linv, %zero : f32
-      %invv = vector.broadcast %inv : f32 to {vd}
-      %a = vector.load %acc[%i, %c0] : memref<{bq}x{d}xf32>, {vd}
-      %r = arith.mulf %a, %invv : {vd}
-      %oRowOff = arith.muli %qi, %cQRow : index
-      %oOff = arith.addi %qBase, %oRowOff : index
-      vector.store %r, %O[%oOff] : {mq}, {vd}
+    scf.for %r = %c0 to %cRows step %c1 {{
+      %gh = arith.divui %r, %cBq : index
+      %i = arith.remui %r, %cBq : index
+      %live = arith.cmpi ult, %i, %pos : index
+      scf.if %live {{
+        %h = arith.addi %h0, %gh : index
+        %qi = arith.addi %q0, %i : index
+        %l = memref.load %lrow[%r] : {mr}
+        %seen = arith.cmpf ogt, %l, %zero : f32
+        %linv = arith.divf %one, %l : f32
+        %inv = arith.select %seen, %linv, %zero : f32
+        %invv = vector.broadcast %inv : f32 to {vd}
+        %a = vector.load %acc[%r, %c0] : {macc}, {vd}
+        %res = arith.mulf %a, %invv : {vd}
+        %ohOff = arith.muli %h, %cQHead : index
+        %orOff = arith.muli %qi, %cQRow : index
+        %obh = arith.addi %qb, %ohOff : index
+        %oOff = arith.addi %obh, %orOff : index
+        vector.store %res, %O[%oOff] : {mq}, {vd}
+      }}
     }}
     return
   }}
@@ -219,16 +333,16 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   }}
 }}
 )",
-      fmt::arg("mq", mq), fmt::arg("mkv", mkv), fmt::arg("vd", vd),
-      fmt::arg("vk", vk), fmt::arg("bq", q.bq), fmt::arg("bkv", q.bkv),
-      fmt::arg("d", p.d), fmt::arg("blocksSym", kCpuAttentionBlocksSymbol),
-      fmt::arg("blocks", blocks));
+      arg("vr", vr), arg("vri", vri), arg("ms", ms), arg("rows", rows),
+      arg("mr", mr), arg("vd", vd), arg("macc", macc), arg("mkv", mkv),
+      arg("mq", mq), arg("blocksSym", kCpuAttentionBlocksSymbol),
+      arg("blocks", blocks));
   return o;
 }
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  return Params{c.get("bq"), c.get("bkv")};
+  return Params{c.get("bq"), c.get("bkv"), c.get("ku")};
 }
 
 } // namespace
@@ -243,7 +357,7 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.d = 16;
   p.causal = true;
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
-                   emitModule(p, Params{4, 16}))
+                   emitModule(p, Params{4, 16, 2}))
       .substr(0, 16);
 }
 
@@ -265,28 +379,42 @@ Status CpuAttentionMlir::validate(const Config &config,
   auto pow2 = [](int64_t v) { return v > 0 && (v & (v - 1)) == 0; };
   if (!pow2(q.bq) || q.bq > 128) {
     return invalidArgument(fmt::format(
-        "bq={}: query rows per block are a power of two up to 128", q.bq));
+        "bq={}: query positions per block are a power of two up to 128", q.bq));
+  }
+  if (q.ku != 1 && q.ku != 2 && q.ku != 4 && q.ku != 8) {
+    return invalidArgument(
+        fmt::format("ku={}: keys scored together are 1, 2, 4 or 8", q.ku));
+  }
+  const int64_t rows = blockRows(problem, q);
+  if (rows > 256) {
+    return invalidArgument(fmt::format(
+        "bq={} x {} query heads per key/value head = {} rows per block; at "
+        "most 256",
+        q.bq, problem.hq / problem.hkv, rows));
   }
   if (!pow2(q.bkv) || q.bkv < 8 || q.bkv > 512) {
     return invalidArgument(fmt::format(
         "bkv={}: keys per block are a power of two in 8..512", q.bkv));
   }
-  if (q.bq * problem.d * 4 > kMaxStackBytes) {
+  if (stackBytes(problem, q) > kMaxStackBytes) {
     return invalidArgument(fmt::format(
-        "bq={} x d={}: the block's accumulators ({} KiB) exceed {} KiB of "
-        "stack",
-        q.bq, problem.d, q.bq * problem.d * 4 / 1024, kMaxStackBytes / 1024));
+        "bq={} bkv={}: the block's {} rows of d={} take {} KiB of stack "
+        "(Q^T, accumulators, scores); at most {} KiB",
+        q.bq, q.bkv, rows, problem.d, stackBytes(problem, q) / 1024,
+        kMaxStackBytes / 1024));
   }
   return Status::ok();
 }
 
 Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
                                        const TargetDesc &) const {
-  // Decode (a few query rows) wants every row of the group in one block;
-  // prefill wants rows enough to reuse each key block from cache.
-  int64_t bq = std::min<int64_t>(16, std::bit_ceil(uint64_t(problem.sq)));
+  // Rows (group heads x positions) near 16-64: a few machine vectors of
+  // scores per key, enough reuse of each key and value row.
+  const int64_t group = problem.hq / problem.hkv;
+  int64_t bq = std::min<int64_t>(std::max<int64_t>(1, 32 / group),
+                                 std::bit_ceil(uint64_t(problem.sq)));
   int64_t bkv = problem.skv >= 64 ? 64 : 16;
-  return Config({{"bq", bq}, {"bkv", bkv}});
+  return Config({{"bq", bq}, {"bkv", bkv}, {"ku", 4}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -294,14 +422,16 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   const int64_t sqCap = int64_t(std::bit_ceil(uint64_t(problem.sq)));
   const int64_t skvCap =
       std::max<int64_t>(8, int64_t(std::bit_ceil(uint64_t(problem.skv))));
-  return enumerateSpace(
-      defaultConfig(problem, target),
-      {{"bq", {1, 2, 4, 8, 16, 32, 64}}, {"bkv", {16, 32, 64, 128, 256}}},
-      [&](const Config &c) {
-        return c.get("bq") <= sqCap &&
-               c.get("bkv") <= std::max<int64_t>(16, skvCap) &&
-               validate(c, problem, target).isOk();
-      });
+  return enumerateSpace(defaultConfig(problem, target),
+                        {{"bq", {1, 2, 4, 8, 16, 32, 64}},
+                         {"bkv", {16, 32, 64, 128, 256}},
+                         {"ku", {1, 4, 8}}},
+                        [&](const Config &c) {
+                          return c.get("bq") <= sqCap &&
+                                 c.get("bkv") <=
+                                     std::max<int64_t>(16, skvCap) &&
+                                 validate(c, problem, target).isOk();
+                        });
 }
 
 Result<KernelSource>
