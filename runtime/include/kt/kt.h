@@ -72,8 +72,10 @@ typedef struct kt_context_options {
   /// context is created; only record_misses writes to it. Required.
   const char *results_path;
   /// "cpu", "cuda:N" (CUDA device N; "cuda" is "cuda:0"), or NULL for the
-  /// CPU. A CUDA context uses the results tuned for that GPU's arch and
-  /// model and launches them with kt_gemm_launch_cuda().
+  /// best available: CUDA device 0 if there is one and the file holds
+  /// results tuned for its arch, else the CPU. A CUDA context uses the
+  /// results tuned for that GPU's arch and model and launches them with
+  /// kt_gemm_launch_cuda().
   const char *device;
   /// Threads used by kt_gemm_launch_cpu(); <= 0 means one per logical core.
   /// 1 runs launches on the calling thread only.

@@ -23,6 +23,25 @@ using namespace kt::lookup;
 
 namespace {
 
+/// True if `path` holds a winner for `target` (false if it cannot be read:
+/// opening it for the chosen device then says why).
+bool holdsResultsFor(const std::string &path, const std::string &target) {
+  Result<OpenedResults> opened = openResultsFile(path, "cpu");
+  if (!opened.isOk()) {
+    return false;
+  }
+  Result<std::vector<TuningRecord>> winners = opened->store->winners();
+  if (!winners.isOk()) {
+    return false;
+  }
+  for (const TuningRecord &w : *winners) {
+    if (w.target == target) {
+      return true;
+    }
+  }
+  return false;
+}
+
 /// Why a record does not fit this machine, as a short category for counts.
 std::string skipCategory(const TuningRecord &r, const Validators &v) {
   if (r.deviceModel != v.deviceModel) {
@@ -41,7 +60,18 @@ kt_context::create(const ContextOptions &options) {
   std::unique_ptr<kt_context> ctx(new kt_context());
   ctx->options_ = options;
   const std::string &device = options.device;
-  if (device.empty() || device == "cpu") {
+  if (device.empty()) {
+    // Best available: CUDA device 0 if the file holds results tuned for
+    // it, else the CPU.
+    if (Result<std::unique_ptr<DeviceKernels>> cuda = cudaKernels(0);
+        cuda.isOk() &&
+        holdsResultsFor(options.resultsPath, (*cuda)->validators().target)) {
+      ctx->kernels_ = std::move(cuda).value();
+    } else {
+      ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
+      ctx->kernels_ = cpuKernels(*ctx->device_);
+    }
+  } else if (device == "cpu") {
     ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
     ctx->kernels_ = cpuKernels(*ctx->device_);
   } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
