@@ -297,6 +297,48 @@ TEST_CASE("unusable results files are reported", "[lookup]") {
   CHECK(ctx == nullptr);
   // Opening read-only leaves the file alone.
   CHECK(readFile(text) == "this is not a database, just some text\n");
+
+  // A real results file cut short, and one with its pages scrambled: an
+  // error naming the file, never a crash.
+  std::string good = dir.file("good.db");
+  writeResults(good);
+  std::string bytes = readFile(good);
+  REQUIRE(bytes.size() > 8192);
+  for (size_t cut : {size_t(100), size_t(4096), bytes.size() / 2}) {
+    std::string truncated = dir.file("truncated.db");
+    std::ofstream(truncated, std::ios::binary | std::ios::trunc)
+        << bytes.substr(0, cut);
+    opts.results_path = truncated.c_str();
+    kt_status st = kt_context_create(&opts, &ctx);
+    INFO("cut at " << cut << ": " << lastError());
+    if (st == KT_OK) {
+      // SQLite may read a prefix that holds whole tables: then lookups
+      // must still work or miss cleanly.
+      kt_gemm_desc desc = gemmDesc(kM, kN, kK);
+      kt_kernel *kernel = nullptr;
+      kt_status found = kt_gemm_lookup(ctx, &desc, &kernel);
+      CHECK((found == KT_OK || found == KT_NOT_FOUND));
+      kt_context_destroy(ctx);
+    } else {
+      CHECK(st == KT_UNAVAILABLE);
+      CHECK_THAT(lastError(), Catch::Contains(truncated));
+    }
+  }
+  std::string scrambled = dir.file("scrambled.db");
+  std::string mixed = bytes;
+  for (size_t i = 4096; i < mixed.size(); i += 7) {
+    mixed[i] = char(mixed[i] ^ 0x5a);
+  }
+  std::ofstream(scrambled, std::ios::binary) << mixed;
+  opts.results_path = scrambled.c_str();
+  kt_status st = kt_context_create(&opts, &ctx);
+  INFO(lastError());
+  if (st == KT_OK) {
+    kt_context_destroy(ctx);
+  } else {
+    CHECK(st == KT_UNAVAILABLE);
+    CHECK_THAT(lastError(), Catch::Contains(scrambled));
+  }
 }
 
 TEST_CASE("the C++ wrapper owns its context", "[lookup]") {
