@@ -28,4 +28,8 @@ grep -q "^attn_f32_BSHD_b1_hq8_hkv2_sq16_skv16_d64_causal " misses.out
 "$block" block.db | tee second.out
 grep -q "calls: 5 tuned, 0 fallback, 0 missed" second.out
 grep -q ": OK$" second.out
+"$ktune" lookup --db block.db \
+  --problem attn_f32_BSHD_b1_hq8_hkv2_sq16_skv16_d64_causal | tee lookup.out
+grep -q "cpu.attention.mlir" lookup.out
+grep -q "valid here  yes" lookup.out
 echo "example block OK"

@@ -5,6 +5,7 @@
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuDevice.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/tuner/Tuner.h"
 
 #include <fmt/format.h>
@@ -23,13 +24,29 @@ Runner addLookup(CLI::App &app) {
   c->add_option("--db", a->db, "SQLite results file")->required();
   c->add_option("--target", a->target, "Target")->capture_default_str();
   c->add_option("--problem", a->problem,
-                "ktune signature (gemm_f32_NN_1000x1000x1000) or a TunableOp "
-                "pair in quotes: 'GemmTunableOp_float_TN,tn_4096_16_4096'")
+                "ktune signature (gemm_f32_NN_1000x1000x1000 or attn_...) or "
+                "a TunableOp pair in quotes: "
+                "'GemmTunableOp_float_TN,tn_4096_16_4096'")
       ->required();
   return [a] {
-    auto p = parseGemmProblem(a->problem);
-    if (!p) {
-      return fail(p.status().message());
+    // The problem's key, its FLOPs per run and (GEMMs) its TunableOp name.
+    std::string key, tunableOp;
+    double flops = 0;
+    if (isAttentionSignature(a->problem)) {
+      auto p = parseAttentionProblem(a->problem);
+      if (!p) {
+        return fail(p.status().message());
+      }
+      key = p->key();
+      flops = p->flops();
+    } else {
+      auto p = parseGemmProblem(a->problem);
+      if (!p) {
+        return fail(p.status().message());
+      }
+      key = p->key();
+      flops = p->flops();
+      tunableOp = p->tunableOpSig() + "," + p->tunableOpParams();
     }
     auto target = parseTarget(a->target);
     if (!target) {
@@ -45,30 +62,31 @@ Runner addLookup(CLI::App &app) {
     CpuCompiler compiler(device.target(), "");
     const Validators here = currentValidators(device, compiler);
     const bool cpu = target->toString() == here.target;
-    auto w = (*store)->winner(p->key(), target->toString(),
-                              cpu ? here.deviceModel : "");
+    auto w =
+        (*store)->winner(key, target->toString(), cpu ? here.deviceModel : "");
     if (w && !w->has_value() && cpu) {
-      w = (*store)->winner(p->key(), target->toString(), "");
+      w = (*store)->winner(key, target->toString(), "");
     }
     if (!w) {
       return fail(w.status().message());
     }
     if (!w->has_value()) {
-      fmt::print("{} on {}: NOT_FOUND (not tuned; run `ktune tune`)\n",
-                 p->key(), target->toString());
+      fmt::print("{} on {}: NOT_FOUND (not tuned; run `ktune tune`)\n", key,
+                 target->toString());
       return 3;
     }
     const TuningRecord &r = **w;
     std::string why = checkRecord(r, here);
-    fmt::print("problem     {}\ntunableop   {},{}\ntarget      {}\n"
+    fmt::print("problem     {}\ntunableop   {}\ntarget      {}\n"
                "template    {} (hash {})\nparams      {}\n"
                "time        {:.4f} ms ({:.1f} GFLOP/s, dispersion {:.1f}%, "
                "{} iterations)\nmax error   {:.3f} of tolerance\n"
                "device      {}\ncompiler    {}\nbinary      {}\n"
                "valid here  {}\n",
-               r.problemKey, p->tunableOpSig(), p->tunableOpParams(), r.target,
+               r.problemKey,
+               tunableOp.empty() ? "(none: not a GEMM)" : tunableOp, r.target,
                r.templateName, r.templateHash, r.params, r.timeMs,
-               p->flops() / (r.timeMs * 1e6), r.dispersion * 100, r.iterations,
+               flops / (r.timeMs * 1e6), r.dispersion * 100, r.iterations,
                r.maxError, r.deviceModel, r.compilerFingerprint,
                r.binaryHash.empty() ? "(none)" : r.binaryHash,
                why.empty() ? "yes" : "no: " + why);
