@@ -94,9 +94,10 @@ typedef struct kt_context_options {
   /// files only; the file must be writable). `ktune tune --from-misses`
   /// tunes them.
   int record_misses;
-  /// If set, missed problems are also appended to this file as TunableOp
-  /// untuned lines (op_sig,params_sig), which `ktune tune --problems`
-  /// reads. NULL (the default): not written.
+  /// If set, missed problems are also appended to this file, GEMMs as
+  /// TunableOp untuned lines (op_sig,params_sig) and attention problems as
+  /// their signatures, which `ktune tune --problems` reads. NULL (the
+  /// default): not written.
   const char *misses_csv_path;
   /// If set, a report (what the file held, entries skipped here and why,
   /// hits, fallbacks and misses per problem) is appended to this file when
