@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds ktune and tunes the LLM GEMM shapes in
-# data/llm_gemm_shapes.csv into ./ktune.db; the tune command prints the
+# data/llm_gemm_shapes.csv and the attention shapes in
+# data/llm_attention_shapes.txt into ./ktune.db; the tune commands print the
 # winners.
 set -euo pipefail
 
@@ -8,4 +9,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh build
 ./build/tools/ktune/ktune tune --problems data/llm_gemm_shapes.csv \
+  --db ktune.db "$@"
+./build/tools/ktune/ktune tune --problems data/llm_attention_shapes.txt \
   --db ktune.db "$@"

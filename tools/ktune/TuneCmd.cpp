@@ -287,7 +287,7 @@ Runner addTune(CLI::App &app) {
       fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
                  total, device.info().name, device.threads(), a->db);
     }
-    fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
+    fmt::print("{:<54} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
                "cands", "winner");
     int failures = 0;
     // Each problem in file order: GEMMs on the GPU where a CUDA family
@@ -325,7 +325,7 @@ Runner addTune(CLI::App &app) {
       }
       if (!job.run) {
         ++failures;
-        fmt::print("{:<48} {:>10} {:>10} {:>6}  {}\n", job.key, "-", "-", 0,
+        fmt::print("{:<54} {:>10} {:>10} {:>6}  {}\n", job.key, "-", "-", 0,
                    job.whyNot);
         continue;
       }
@@ -338,12 +338,12 @@ Runner addTune(CLI::App &app) {
       }
       if (!o->winner) {
         ++failures;
-        fmt::print("{:<48} {:>10} {:>10} {:>6}  no correct candidate\n",
+        fmt::print("{:<54} {:>10} {:>10} {:>6}  no correct candidate\n",
                    job.key, "-", "-", o->candidates);
         continue;
       }
       const TuningRecord &w = *o->winner;
-      fmt::print("{:<48} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", job.key, w.timeMs,
+      fmt::print("{:<54} {:>10.4f} {:>10.1f} {:>6}  {} {}\n", job.key, w.timeMs,
                  o->flops / (w.timeMs * 1e6), o->candidates + o->skipped,
                  w.templateName, w.params);
       std::fflush(stdout);
