@@ -37,6 +37,9 @@ struct Row {
   std::string winner;
 };
 
+/// The benchmark's shapes are f32: the rotating buffers hold floats.
+const float *f32(const void *p) { return static_cast<const float *>(p); }
+
 AttentionProblem attn(int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
                       int64_t d, bool causal) {
   AttentionProblem p;
@@ -127,14 +130,15 @@ int main(int argc, char **argv) {
     TimingOptions t;
     Timing ref = timeRotating(
         [&](int i) {
-          referenceAttention(p, args.q(i), args.k(i), args.v(i), args.o(i),
-                             scale);
+          referenceAttention(p, f32(args.q(i)), f32(args.k(i)), f32(args.v(i)),
+                             static_cast<float *>(args.o(i)), scale);
         },
         args.sets(), t);
     Timing gemms = timeRotating(
         [&](int i) {
-          referenceAttention(p, args.q(i), args.k(i), args.v(i), args.o(i),
-                             scale, /*gemmsOnly=*/true);
+          referenceAttention(p, f32(args.q(i)), f32(args.k(i)), f32(args.v(i)),
+                             static_cast<float *>(args.o(i)), scale,
+                             /*gemmsOnly=*/true);
         },
         args.sets(), t);
     Row r;

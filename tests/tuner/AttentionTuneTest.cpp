@@ -20,6 +20,9 @@ using namespace kt;
 
 namespace {
 
+/// The f32 problems' tensors as floats.
+const float *f32(const void *p) { return static_cast<const float *>(p); }
+
 AttentionProblem problem(const char *sig) {
   auto p = parseAttentionProblem(sig);
   REQUIRE(p.isOk());
@@ -62,23 +65,29 @@ TEST_CASE("attention tuning stores a verified winner with its code object",
 
 TEST_CASE("the attention numerics check catches wrong kernels", "[tuner]") {
   AttentionProblem p = problem("attn_f32_BHSD_b2_hq4_hkv1_sq9_skv300_d32");
-  auto exact = [&](const float *q, const float *k, const float *v, float *o,
-                   float scale) { referenceAttention(p, q, k, v, o, scale); };
+  auto exact = [&](const void *q, const void *k, const void *v, void *o,
+                   float scale) {
+    referenceAttention(p, f32(q), f32(k), f32(v), static_cast<float *>(o),
+                       scale);
+  };
   auto ok = checkAttention(exact, p, 5);
   REQUIRE(ok.isOk());
   CHECK(*ok == 0.0);
-  auto skipsRow = [&](const float *q, const float *k, const float *v, float *o,
+  auto skipsRow = [&](const void *q, const void *k, const void *v, void *o,
                       float scale) {
     std::vector<float> tmp(size_t(p.qElements()));
-    referenceAttention(p, q, k, v, tmp.data(), scale);
-    std::copy(tmp.begin(), tmp.end() - p.d, o); // The last row is not written.
+    referenceAttention(p, f32(q), f32(k), f32(v), tmp.data(), scale);
+    // The last row is not written.
+    std::copy(tmp.begin(), tmp.end() - p.d, static_cast<float *>(o));
   };
   auto r = checkAttention(skipsRow, p, 5);
   REQUIRE_FALSE(r.isOk());
   CHECK(r.status().message().find("did not write") != std::string::npos);
   // One key dropped from every row: about 1/300 of a V row off.
-  auto dropsKey = [&](const float *q, const float *k, const float *v, float *o,
+  auto dropsKey = [&](const void *qv, const void *kv, const void *vv, void *ov,
                       float scale) {
+    const float *q = f32(qv), *k = f32(kv), *v = f32(vv);
+    float *o = static_cast<float *>(ov);
     AttentionProblem shorter = p;
     shorter.skv = p.skv - 1;
     std::vector<float> k2, v2;
@@ -93,6 +102,36 @@ TEST_CASE("the attention numerics check catches wrong kernels", "[tuner]") {
     referenceAttention(shorter, q, k2.data(), v2.data(), o, scale);
   };
   CHECK_FALSE(checkAttention(dropsKey, p, 5).isOk());
+}
+
+TEST_CASE("bf16 attention tunes and its check catches a wrong kernel",
+          "[tuner]") {
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  auto store = openMemoryStore();
+  REQUIRE(store.isOk());
+  TuneOptions opt;
+  opt.maxCandidates = 2;
+  opt.progress = false;
+  opt.maxMsPerCandidate = 20;
+  Tuner tuner(device, compiler, **store, opt);
+  AttentionProblem p =
+      problem("attn_bf16_BSHD_b1_hq8_hkv2_sq33_skv70_d64_causal");
+  auto o = tuner.tuneAttention(p);
+  INFO(o.status().toString());
+  REQUIRE(o.isOk());
+  REQUIRE(o->winner.has_value());
+  CHECK(o->winner->maxError <= 1.0);
+  // A kernel that writes zeros is caught, and an unwritten (NaN) output.
+  auto zeros = [&](const void *, const void *, const void *, void *out, float) {
+    std::fill_n(static_cast<uint16_t *>(out), p.qElements(), uint16_t(0));
+  };
+  CHECK_FALSE(checkAttention(zeros, p, 3).isOk());
+  auto nothing = [&](const void *, const void *, const void *, void *, float) {
+  };
+  auto r = checkAttention(nothing, p, 3);
+  REQUIRE_FALSE(r.isOk());
+  CHECK(r.status().message().find("did not write") != std::string::npos);
 }
 
 TEST_CASE("kt.h looks up and runs tuned attention kernels", "[tuner]") {
@@ -144,8 +183,8 @@ TEST_CASE("kt.h looks up and runs tuned attention kernels", "[tuner]") {
   std::vector<float> ref(size_t(p.qElements()));
   REQUIRE(kt_attention_launch_cpu(ctx, kernel, args.q(0), args.k(0), args.v(0),
                                   o.data(), 0.0f) == KT_OK);
-  referenceAttention(p, args.q(0), args.k(0), args.v(0), ref.data(),
-                     1.0f / std::sqrt(32.0f));
+  referenceAttention(p, f32(args.q(0)), f32(args.k(0)), f32(args.v(0)),
+                     ref.data(), 1.0f / std::sqrt(32.0f));
   double worst = 0;
   for (size_t i = 0; i < o.size(); ++i) {
     worst = std::isfinite(o[i])

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 
@@ -14,11 +15,31 @@ namespace kt {
 
 namespace {
 
-void fill(std::vector<float> &v, std::mt19937_64 &rng, float range) {
+/// bf16 bits of `f`, rounded to nearest even.
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fff + ((u >> 16) & 1);
+  return uint16_t(u >> 16);
+}
+
+size_t elementBytes(DType t) { return t == DType::BF16 ? 2 : 4; }
+
+/// `n` seeded uniform values in [-range, range] stored as `dtype`.
+std::vector<char> filled(int64_t n, DType dtype, std::mt19937_64 &rng,
+                         float range) {
   std::uniform_real_distribution<float> d(-range, range);
-  for (float &x : v) {
-    x = d(rng);
+  std::vector<char> out(size_t(n) * elementBytes(dtype));
+  for (int64_t i = 0; i < n; ++i) {
+    float x = d(rng);
+    if (dtype == DType::BF16) {
+      uint16_t h = toBf16(x);
+      std::memcpy(&out[size_t(i) * 2], &h, 2);
+    } else {
+      std::memcpy(&out[size_t(i) * 4], &x, 4);
+    }
   }
+  return out;
 }
 
 /// Query rows per reference chunk: bounds the score buffer to chunk x skv.
@@ -29,18 +50,31 @@ constexpr int64_t kRefChunk = 256;
 RotatingAttentionArgs::RotatingAttentionArgs(const AttentionProblem &p,
                                              int64_t bytes, uint64_t seed) {
   const int64_t setBytes =
-      (2 * p.qElements() + 2 * p.kvElements()) * int64_t(sizeof(float));
+      (2 * p.qElements() + 2 * p.kvElements()) * int64_t(elementBytes(p.dtype));
   const int64_t n = std::max<int64_t>(2, (bytes + setBytes - 1) / setBytes);
   std::mt19937_64 rng(seed);
   for (int64_t i = 0; i < n; ++i) {
-    q_.emplace_back(p.qElements());
-    k_.emplace_back(p.kvElements());
-    v_.emplace_back(p.kvElements());
-    o_.emplace_back(p.qElements());
-    fill(q_.back(), rng, 2.0f);
-    fill(k_.back(), rng, 2.0f);
-    fill(v_.back(), rng, 1.0f);
+    q_.push_back(filled(p.qElements(), p.dtype, rng, 2.0f));
+    k_.push_back(filled(p.kvElements(), p.dtype, rng, 2.0f));
+    v_.push_back(filled(p.kvElements(), p.dtype, rng, 1.0f));
+    o_.emplace_back(size_t(p.qElements()) * elementBytes(p.dtype));
   }
+}
+
+std::vector<float> attentionToFloat(const void *data, int64_t n, DType dtype) {
+  std::vector<float> out(static_cast<size_t>(n));
+  const char *bytes = static_cast<const char *>(data);
+  for (int64_t i = 0; i < n; ++i) {
+    if (dtype == DType::BF16) {
+      uint16_t h;
+      std::memcpy(&h, bytes + 2 * i, 2);
+      uint32_t u = uint32_t(h) << 16;
+      std::memcpy(&out[size_t(i)], &u, 4);
+    } else {
+      std::memcpy(&out[size_t(i)], bytes + 4 * i, 4);
+    }
+  }
+  return out;
 }
 
 void referenceAttention(const AttentionProblem &p, const float *q,
@@ -93,27 +127,42 @@ void referenceAttention(const AttentionProblem &p, const float *q,
 Result<double> checkAttention(const AttentionRunFn &run,
                               const AttentionProblem &p, uint64_t seed) {
   RotatingAttentionArgs args(p, 0, seed);
-  std::vector<float> ref(size_t(p.qElements()));
-  std::fill(args.o(0), args.o(0) + p.qElements(),
-            std::numeric_limits<float>::quiet_NaN());
+  // Poison O: NaN in every element (0x7FC0 is a bf16 NaN, in both halves).
+  if (p.dtype == DType::BF16) {
+    std::fill_n(static_cast<uint16_t *>(args.o(0)), p.qElements(),
+                uint16_t(0x7FC0));
+  } else {
+    std::fill_n(static_cast<float *>(args.o(0)), p.qElements(),
+                std::numeric_limits<float>::quiet_NaN());
+  }
   const float scale = 1.0f / std::sqrt(float(p.d));
   run(args.q(0), args.k(0), args.v(0), args.o(0), scale);
-  referenceAttention(p, args.q(0), args.k(0), args.v(0), ref.data(), scale);
+  // The reference on the same (rounded) inputs, in f32.
+  std::vector<float> q = attentionToFloat(args.q(0), p.qElements(), p.dtype);
+  std::vector<float> k = attentionToFloat(args.k(0), p.kvElements(), p.dtype);
+  std::vector<float> v = attentionToFloat(args.v(0), p.kvElements(), p.dtype);
+  std::vector<float> o = attentionToFloat(args.o(0), p.qElements(), p.dtype);
+  std::vector<float> ref(size_t(p.qElements()));
+  referenceAttention(p, q.data(), k.data(), v.data(), ref.data(), scale);
   // Outputs are weighted means of V rows (|v| <= 1). Two f32 softmaxes of
   // the same scores differ by a few ulps per weight, accumulating like
   // sqrt(skv); a dropped key or a wrong mask moves an output by about
-  // 1/skv of a V row or more.
-  const double tol = 2e-5 * (1.0 + std::sqrt(double(p.skv) / 1024.0));
+  // 1/skv of a V row or more. A bf16 output adds its rounding (2^-8
+  // relative).
+  const double base = 2e-5 * (1.0 + std::sqrt(double(p.skv) / 1024.0));
+  const double rel = p.dtype == DType::BF16 ? std::ldexp(1.0, -8) : 0.0;
   double worst = 0;
   for (int64_t i = 0; i < p.qElements(); ++i) {
-    const double got = args.o(0)[i];
-    const double err = std::fabs(got - double(ref[size_t(i)]));
+    const double got = o[size_t(i)];
+    const double want = ref[size_t(i)];
+    const double tol = base + rel * std::fabs(want);
+    const double err = std::fabs(got - want);
     if (!(err <= tol)) {
       const int64_t row = i / p.d;
       return invalidArgument(fmt::format(
           "{}: output element {} (row {}, column {}) is {} but the reference "
           "is {} (tolerance {:.2g}){}",
-          p.key(), i, row, i % p.d, got, ref[size_t(i)], tol,
+          p.key(), i, row, i % p.d, got, want, tol,
           std::isnan(got) ? "; the kernel did not write it" : ""));
     }
     worst = std::max(worst, err / tol);
@@ -125,7 +174,7 @@ AttentionRunFn LoadedAttention::runner(CpuDevice &device) const {
   CpuAttentionBlockFn f = fn;
   int64_t n = blocks;
   CpuDevice *dev = &device;
-  return [f, n, dev](const float *q, const float *k, const float *v, float *o,
+  return [f, n, dev](const void *q, const void *k, const void *v, void *o,
                      float scale) {
     dev->pool().parallelFor(n, [&](int64_t b) { f(q, k, v, o, scale, b); });
   };

@@ -17,7 +17,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/2";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/3";
 
 constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
 /// Stack bytes a block may take (Q^T, accumulators, scores).
@@ -62,8 +62,26 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   const std::string vd = fmt::format("vector<{}xf32>", p.d);
   const std::string vr = fmt::format("vector<{}xf32>", rows);
   const std::string vri = fmt::format("vector<{}xi64>", rows);
-  const std::string mq = fmt::format("memref<{}xf32>", p.qElements());
-  const std::string mkv = fmt::format("memref<{}xf32>", p.kvElements());
+  // Tensors in the problem's element type (f32 or bf16); all arithmetic in
+  // f32: bf16 loads are extended, the output is rounded once at the store.
+  const bool bf16 = p.dtype == DType::BF16;
+  const char *et = bf16 ? "bf16" : "f32";
+  const std::string mq = fmt::format("memref<{}x{}>", p.qElements(), et);
+  const std::string mkv = fmt::format("memref<{}x{}>", p.kvElements(), et);
+  const std::string vde = fmt::format("vector<{}x{}>", p.d, et);
+  // `name` = element `index` of `mem` as f32 (a load, then for bf16 an
+  // extension), each line prefixed by `indent`.
+  auto loadScalar = [&](const std::string &indent, const std::string &name,
+                        const std::string &mem, const std::string &index,
+                        const std::string &memType) {
+    if (!bf16) {
+      return fmt::format("{}{} = memref.load {}[{}] : {}\n", indent, name, mem,
+                         index, memType);
+    }
+    return fmt::format("{0}{1}h = memref.load {2}[{3}] : {4}\n"
+                       "{0}{1} = arith.extf {1}h : bf16 to f32\n",
+                       indent, name, mem, index, memType);
+  };
   const std::string mqt = fmt::format("memref<{}x{}xf32>", p.d, rows);
   const std::string macc = fmt::format("memref<{}x{}xf32>", rows, p.d);
   const std::string ms = fmt::format("memref<{}x{}xf32>", q.bkv, rows);
@@ -147,7 +165,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 )"
                : R"(        %limR = arith.index_cast %cSkv : index to i64
 )";
-  o += fmt::format(R"(    scf.for %r = %c0 to %cRows step %c1 {{
+  o += fmt::format(
+      R"(    scf.for %r = %c0 to %cRows step %c1 {{
       %gh = arith.divui %r, %cBq : index
       %i = arith.remui %r, %cBq : index
       %live = arith.cmpi ult, %i, %pos : index
@@ -160,8 +179,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         %qOff = arith.addi %qbh, %qrOff : index
         scf.for %e = %c0 to %cD step %c1 {{
           %qe = arith.addi %qOff, %e : index
-          %x = memref.load %Q[%qe] : {mq}
-          %xs = arith.mulf %x, %scale : f32
+{loadQ}          %xs = arith.mulf %x, %scale : f32
           memref.store %xs, %qt[%e, %r] : {mqt}
         }}
 {lim}        scf.yield %limR : i64
@@ -178,9 +196,10 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
     vector.store %zr, %lrow[%c0] : {mr}, {vr}
     %limv = vector.load %limb[%c0] : {mri}, {vri}
 )",
-                   arg("lim", lim), arg("mq", mq), arg("mqt", mqt),
-                   arg("mri", mri), arg("macc", macc), arg("vd", vd),
-                   arg("mr", mr), arg("vr", vr), arg("vri", vri));
+      arg("lim", lim),
+      arg("loadQ", loadScalar("          ", "%x", "%Q", "%qe", mq)),
+      arg("mq", mq), arg("mqt", mqt), arg("mri", mri), arg("macc", macc),
+      arg("vd", vd), arg("mr", mr), arg("vr", vr), arg("vri", vri));
   // The keys any row sees: all, or (causal) up to the last position's limit.
   if (p.causal) {
     o += R"(    %lastQ = arith.addi %q0, %pos : index
@@ -199,13 +218,14 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   for (int64_t u = 0; u < q.ku; ++u) {
     kuIters += fmt::format("{}%s{} = %zr", u ? ", " : "", u);
     kuYieldTypes += fmt::format("{}{}", u ? ", " : "", vr);
-    kuBody +=
-        fmt::format(R"(            %ko{u} = arith.addi %kOff, %cKo{u} : index
-            %kx{u} = memref.load %K[%ko{u}] : {mkv}
-            %kb{u} = vector.broadcast %kx{u} : f32 to {vr}
+    kuBody += fmt::format(
+        R"(            %ko{u} = arith.addi %kOff, %cKo{u} : index
+{loadK}            %kb{u} = vector.broadcast %kx{u} : f32 to {vr}
             %n{u} = vector.fma %qv, %kb{u}, %s{u} : {vr}
 )",
-                    arg("u", u), arg("mkv", mkv), arg("vr", vr));
+        arg("u", u), arg("mkv", mkv), arg("vr", vr),
+        arg("loadK", loadScalar("            ", fmt::format("%kx{}", u), "%K",
+                                fmt::format("%ko{}", u), mkv)));
     kuNext += fmt::format("{}%n{}", u ? ", " : "", u);
     kuStores += fmt::format(R"(          %ju{u} = arith.addi %j, %cU{u} : index
           vector.store %sc#{u}, %sbuf[%ju{u}, %c0] : {ms}, {vr}
@@ -215,7 +235,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                           "        %cKo{u} = arith.constant {ko} : index\n",
                           arg("u", u), arg("ko", u * kvRowStride));
   }
-  o += fmt::format(R"(    scf.for %j0 = %c0 to %kvEnd step %cBkv {{
+  o += fmt::format(
+      R"(    scf.for %j0 = %c0 to %kvEnd step %cBkv {{
       %kvLeft = arith.subi %kvEnd, %j0 : index
       %nkv = arith.minui %kvLeft, %cBkv : index
       %nMain0 = arith.divui %nkv, %cKu : index
@@ -237,19 +258,30 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         %s1 = scf.for %e = %c0 to %cD step %c1 iter_args(%s = %zr) -> ({vr}) {{
           %qv = vector.load %qt[%e, %c0] : {mqt}, {vr}
           %kOff = arith.addi %kRow, %e : index
-          %kx = memref.load %K[%kOff] : {mkv}
-          %kbv = vector.broadcast %kx : f32 to {vr}
+{loadKTail}          %kbv = vector.broadcast %kx : f32 to {vr}
           %n = vector.fma %qv, %kbv, %s : {vr}
           scf.yield %n : {vr}
         }}
         vector.store %s1, %sbuf[%j, %c0] : {ms}, {vr}
       }}
 )",
-                   arg("kuInit", kuInit), arg("ku", q.ku),
-                   arg("kuIters", kuIters), arg("kuYieldTypes", kuYieldTypes),
-                   arg("mqt", mqt), arg("vr", vr), arg("kuBody", kuBody),
-                   arg("kuNext", kuNext), arg("kuStores", kuStores),
-                   arg("mkv", mkv), arg("ms", ms));
+      arg("kuInit", kuInit), arg("ku", q.ku), arg("kuIters", kuIters),
+      arg("kuYieldTypes", kuYieldTypes), arg("mqt", mqt), arg("vr", vr),
+      arg("kuBody", kuBody), arg("kuNext", kuNext), arg("kuStores", kuStores),
+      arg("mkv", mkv), arg("ms", ms),
+      arg("loadKTail", loadScalar("          ", "%kx", "%K", "%kOff", mkv)));
+  const std::string loadV =
+      bf16 ? fmt::format("          %vvh = vector.load %V[%vOff] : {}, {}\n"
+                         "          %vv = arith.extf %vvh : {} to {}\n",
+                         mkv, vde, vde, vd)
+           : fmt::format("          %vv = vector.load %V[%vOff] : {}, {}\n",
+                         mkv, vd);
+  const std::string storeO =
+      bf16 ? fmt::format("        %resh = arith.truncf %res : {} to {}\n"
+                         "        vector.store %resh, %O[%oOff] : {}, {}\n",
+                         vd, vde, mq, vde)
+           : fmt::format("        vector.store %res, %O[%oOff] : {}, {}\n", mq,
+                         vd);
   // Masks, the online softmax across rows, then P V per row.
   o += fmt::format(
       R"(      %bmax = scf.for %j = %c0 to %nkv step %c1 iter_args(%mx = %ninfr) -> ({vr}) {{
@@ -293,8 +325,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
           %kj = arith.addi %j0, %j : index
           %vRowOff = arith.muli %kj, %cKvRow : index
           %vOff = arith.addi %kvBase, %vRowOff : index
-          %vv = vector.load %V[%vOff] : {mkv}, {vd}
-          %pjv = vector.broadcast %pj : f32 to {vd}
+{loadV}          %pjv = vector.broadcast %pj : f32 to {vd}
           %an = vector.fma %pjv, %vv, %a : {vd}
           scf.yield %an : {vd}
         }}
@@ -319,8 +350,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         %orOff = arith.muli %qi, %cQRow : index
         %obh = arith.addi %qb, %ohOff : index
         %oOff = arith.addi %obh, %orOff : index
-        vector.store %res, %O[%oOff] : {mq}, {vd}
-      }}
+{storeO}      }}
     }}
     return
   }}
@@ -335,8 +365,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 )",
       arg("vr", vr), arg("vri", vri), arg("ms", ms), arg("rows", rows),
       arg("mr", mr), arg("vd", vd), arg("macc", macc), arg("mkv", mkv),
-      arg("mq", mq), arg("blocksSym", kCpuAttentionBlocksSymbol),
-      arg("blocks", blocks));
+      arg("mq", mq), arg("loadV", loadV), arg("storeO", storeO),
+      arg("blocksSym", kCpuAttentionBlocksSymbol), arg("blocks", blocks));
   return o;
 }
 
@@ -363,7 +393,8 @@ std::string CpuAttentionMlir::sourceHash() const {
 
 bool CpuAttentionMlir::supports(const AttentionProblem &problem,
                                 const TargetDesc &target) const {
-  return target.kind == TargetKind::Cpu && problem.dtype == DType::F32 &&
+  return target.kind == TargetKind::Cpu &&
+         (problem.dtype == DType::F32 || problem.dtype == DType::BF16) &&
          problem.validate().isOk();
 }
 
@@ -372,7 +403,8 @@ Status CpuAttentionMlir::validate(const Config &config,
                                   const TargetDesc &target) const {
   if (!supports(problem, target)) {
     return invalidArgument(fmt::format(
-        "{} serves valid f32 attention problems on the cpu, not {} on {}",
+        "{} serves valid f32 and bf16 attention problems on the cpu, not {} "
+        "on {}",
         name(), problem.key(), target.toString()));
   }
   KT_ASSIGN_OR_RETURN(Params q, readParams(config));

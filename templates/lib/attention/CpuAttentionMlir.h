@@ -6,7 +6,8 @@
 // vector<d x f32> per row, split into machine vectors by LLVM), the online
 // softmax keeps a running max and sum per row, and the value rows are
 // accumulated into a vector<d x f32> per row. The score matrix is never
-// materialised beyond one row of bkv scores.
+// materialised beyond one block of bkv x rows scores. f32 and bf16
+// tensors (bf16 widened on load, f32 arithmetic, rounded once at the store).
 #pragma once
 
 #include "ktune/templates/AttentionTemplate.h"

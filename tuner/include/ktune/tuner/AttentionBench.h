@@ -14,24 +14,29 @@
 namespace kt {
 
 /// Runs O = attention(Q, K, V) for the bound problem.
+/// Tensors are of the problem's element type (float, or bf16 bits).
 using AttentionRunFn = std::function<void(
-    const float *q, const float *k, const float *v, float *o, float scale)>;
+    const void *q, const void *k, const void *v, void *o, float scale)>;
 
 /// Argument sets whose total size exceeds `bytes` (at least two), seeded
-/// uniform data (Q and K in [-2, 2], V in [-1, 1]).
+/// uniform data (Q and K in [-2, 2], V in [-1, 1]) in the problem's element
+/// type.
 class RotatingAttentionArgs {
 public:
   RotatingAttentionArgs(const AttentionProblem &p, int64_t bytes,
                         uint64_t seed);
   int sets() const { return int(q_.size()); }
-  const float *q(int i) const { return q_[i].data(); }
-  const float *k(int i) const { return k_[i].data(); }
-  const float *v(int i) const { return v_[i].data(); }
-  float *o(int i) { return o_[i].data(); }
+  const void *q(int i) const { return q_[i].data(); }
+  const void *k(int i) const { return k_[i].data(); }
+  const void *v(int i) const { return v_[i].data(); }
+  void *o(int i) { return o_[i].data(); }
 
 private:
-  std::vector<std::vector<float>> q_, k_, v_, o_;
+  std::vector<std::vector<char>> q_, k_, v_, o_;
 };
+
+/// `n` elements of `dtype` (F32 or BF16) as floats.
+std::vector<float> attentionToFloat(const void *data, int64_t n, DType dtype);
 
 /// The plain implementation: per (batch, head) and chunk of query rows, the
 /// scores with an OpenBLAS sgemm, the masked softmax, then P V with another
