@@ -1,13 +1,14 @@
 // cpu.attention.mlir: flash-attention forward for the CPU, generated as
 // MLIR (scf, vector, memref, math) and lowered by the CPU pipeline.
 //
-// Each block holds bq query rows of one (batch, head) and walks the keys in
-// blocks of bkv: scores are dot products over the head dim (one
-// vector<d x f32> per row, split into machine vectors by LLVM), the online
-// softmax keeps a running max and sum per row, and the value rows are
-// accumulated into a vector<d x f32> per row. The score matrix is never
-// materialised beyond one block of bkv x rows scores. f32 and bf16
-// tensors (bf16 widened on load, f32 arithmetic, rounded once at the store).
+// A block is (batch, key/value head, tile of bq query positions); its rows
+// are the group's query heads at those positions, so K and V are read once
+// per group. Q is packed transposed and pre-scaled; each key's scores for
+// all rows are broadcast FMAs on vector<rows>, ku keys at a time; the
+// online softmax runs across rows; P V accumulates a vector<d x f32> per
+// row. The score matrix is never materialised beyond bkv x rows scores.
+// f32 and bf16 tensors (bf16 widened on load, f32 arithmetic, rounded once
+// at the store). See docs/attention.md.
 #pragma once
 
 #include "ktune/templates/AttentionTemplate.h"
