@@ -48,7 +48,9 @@ std::string skipCategory(const TuningRecord &r, const Validators &v) {
     return "measured on another device model";
   }
   if (!v.deviceFeatures.empty() && r.deviceFeatures != v.deviceFeatures) {
-    return "measured with other CPU features";
+    return v.target.rfind("cuda", 0) == 0
+               ? "measured on a GPU with another SM count"
+               : "measured with other CPU features";
   }
   return "built by another compiler";
 }
