@@ -15,8 +15,8 @@ namespace kt {
 
 /// Runs O = attention(Q, K, V) for the bound problem.
 /// Tensors are of the problem's element type (float, or bf16 bits).
-using AttentionRunFn = std::function<void(
-    const void *q, const void *k, const void *v, void *o, float scale)>;
+using AttentionRunFn = std::function<void(const void *q, const void *k,
+                                          const void *v, void *o, float scale)>;
 
 /// Argument sets whose total size exceeds `bytes` (at least two), seeded
 /// uniform data (Q and K in [-2, 2], V in [-1, 1]) in the problem's element
