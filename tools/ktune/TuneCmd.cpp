@@ -149,8 +149,9 @@ Runner addTune(CLI::App &app) {
       "tune", "Tune each problem of a problems file; print the winners");
   CLI::Option *problems = c->add_option(
       "--problems", a->problems,
-      "Problems file: ktune signatures (gemm_f32_NT_16x4096x4096), "
-      "or PyTorch tunableop_untuned*.csv / results CSV lines");
+      "Problems file: ktune signatures (gemm_f32_NT_16x4096x4096, "
+      "attn_f32_BSHD_b1_hq32_hkv8_sq1_skv4096_d128), or PyTorch "
+      "tunableop_untuned*.csv / results CSV lines");
   CLI::Option *misses = c->add_flag(
       "--from-misses", a->fromMisses,
       "Tune the problems runtime lookups recorded as missed in --db (kt.h "
