@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstring>
 #include <exception>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -175,6 +176,29 @@ Result<AttentionProblem> toAttentionProblem(const kt_attention_desc &desc) {
   p.causal = desc.causal != 0;
   KT_RETURN_IF_ERROR(p.validate());
   return p;
+}
+
+/// The checks every launch shares, in order: ctx and kernel given, each
+/// named buffer given, the kernel looked up on this context.
+Status checkLaunch(
+    const char *fn, const kt_context *ctx, const kt_kernel *kernel,
+    std::initializer_list<std::pair<const char *, const void *>> buffers) {
+  if (ctx == nullptr || kernel == nullptr) {
+    return invalidArgument(
+        fmt::format("{}: {} is NULL", fn, ctx == nullptr ? "ctx" : "kernel"));
+  }
+  for (const auto &[name, buffer] : buffers) {
+    if (buffer == nullptr) {
+      return invalidArgument(fmt::format("{}: {} is NULL", fn, name));
+    }
+  }
+  if (kernel->owner != ctx) {
+    return invalidArgument(
+        fmt::format("{}: the kernel for {} was looked up on another context; "
+                    "launch it on the context that returned it",
+                    fn, kernel->problemKey));
+  }
+  return Status::ok();
 }
 
 /// Ends a lookup: the kernel into *out (handles are non-const in the C
@@ -389,21 +413,10 @@ kt_status kt_attention_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
                                   void *o, float scale) {
   constexpr const char *kFn = "kt_attention_launch_cpu";
   return guarded(kFn, [&]() -> kt_status {
-    if (ctx == nullptr || kernel == nullptr) {
-      return nullArgument(kFn, ctx == nullptr ? "ctx" : "kernel");
-    }
-    if (q == nullptr || k == nullptr || v == nullptr || o == nullptr) {
-      return nullArgument(kFn, q == nullptr   ? "q"
-                               : k == nullptr ? "k"
-                               : v == nullptr ? "v"
-                                              : "o");
-    }
-    if (kernel->owner != ctx) {
-      return fail(KT_INVALID_ARGUMENT,
-                  fmt::format("{}: the kernel for {} was looked up on another "
-                              "context; launch it on the context that "
-                              "returned it",
-                              kFn, kernel->problemKey));
+    if (Status st = checkLaunch(kFn, ctx, kernel,
+                                {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
+        !st.isOk()) {
+      return fail(st);
     }
     if (!(scale > 0.0f)) {
       scale = 1.0f / std::sqrt(float(kernel->attention.d));
@@ -421,21 +434,10 @@ kt_status kt_gemm_launch_cpu(kt_context *ctx, const kt_kernel *kernel,
                              float beta) {
   constexpr const char *kFn = "kt_gemm_launch_cpu";
   return guarded(kFn, [&]() -> kt_status {
-    if (ctx == nullptr) {
-      return nullArgument(kFn, "ctx");
-    }
-    if (kernel == nullptr) {
-      return nullArgument(kFn, "kernel");
-    }
-    if (a == nullptr || b == nullptr || c == nullptr) {
-      return nullArgument(kFn, a == nullptr ? "a" : b == nullptr ? "b" : "c");
-    }
-    if (kernel->owner != ctx) {
-      return fail(KT_INVALID_ARGUMENT,
-                  fmt::format("{}: the kernel for {} was looked up on another "
-                              "context; launch it on the context that "
-                              "returned it",
-                              kFn, kernel->problemKey));
+    if (Status st =
+            checkLaunch(kFn, ctx, kernel, {{"a", a}, {"b", b}, {"c", c}});
+        !st.isOk()) {
+      return fail(st);
     }
     Status st = ctx->launchGemm(*kernel, a, b, c, alpha, beta);
     if (!st.isOk()) {
@@ -484,22 +486,8 @@ Result<cuda::PreparedGemm> prepareCudaCall(const char *fn, kt_context *ctx,
                                            void *stream, const void *a,
                                            const void *b, void *c, float alpha,
                                            float beta, void *workspace) {
-  if (ctx == nullptr || kernel == nullptr) {
-    return invalidArgument(
-        fmt::format("{}: {} is NULL", fn, ctx == nullptr ? "ctx" : "kernel"));
-  }
-  if (a == nullptr || b == nullptr || c == nullptr) {
-    return invalidArgument(fmt::format("{}: {} is NULL", fn,
-                                       a == nullptr   ? "a"
-                                       : b == nullptr ? "b"
-                                                      : "c"));
-  }
-  if (kernel->owner != ctx) {
-    return invalidArgument(
-        fmt::format("{}: the kernel for {} was looked up on another context; "
-                    "launch it on the context that returned it",
-                    fn, kernel->problemKey));
-  }
+  KT_RETURN_IF_ERROR(
+      checkLaunch(fn, ctx, kernel, {{"a", a}, {"b", b}, {"c", c}}));
   auto address = [](const void *p) { return uint64_t(uintptr_t(p)); };
   return ctx->prepareCuda(*kernel, stream, address(a), address(b), address(c),
                           alpha, beta, address(workspace));
