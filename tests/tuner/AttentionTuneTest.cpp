@@ -29,6 +29,15 @@ AttentionProblem problem(const char *sig) {
   return *p;
 }
 
+/// Tuning options for tests: `candidates` per problem, short timing, quiet.
+TuneOptions quickOptions(int candidates) {
+  TuneOptions opt;
+  opt.maxCandidates = candidates;
+  opt.progress = false;
+  opt.maxMsPerCandidate = 20;
+  return opt;
+}
+
 } // namespace
 
 TEST_CASE("attention tuning stores a verified winner with its code object",
@@ -37,11 +46,7 @@ TEST_CASE("attention tuning stores a verified winner with its code object",
   CpuCompiler compiler(device.target(), "");
   auto store = openMemoryStore();
   REQUIRE(store.isOk());
-  TuneOptions opt;
-  opt.maxCandidates = 3;
-  opt.progress = false;
-  opt.maxMsPerCandidate = 20;
-  Tuner tuner(device, compiler, **store, opt);
+  Tuner tuner(device, compiler, **store, quickOptions(3));
   AttentionProblem p =
       problem("attn_f32_BSHD_b1_hq4_hkv2_sq20_skv33_d16_causal");
   auto o = tuner.tuneAttention(p);
@@ -110,11 +115,7 @@ TEST_CASE("bf16 attention tunes and its check catches a wrong kernel",
   CpuCompiler compiler(device.target(), "");
   auto store = openMemoryStore();
   REQUIRE(store.isOk());
-  TuneOptions opt;
-  opt.maxCandidates = 2;
-  opt.progress = false;
-  opt.maxMsPerCandidate = 20;
-  Tuner tuner(device, compiler, **store, opt);
+  Tuner tuner(device, compiler, **store, quickOptions(2));
   AttentionProblem p =
       problem("attn_bf16_BSHD_b1_hq8_hkv2_sq33_skv70_d64_causal");
   auto o = tuner.tuneAttention(p);
@@ -146,11 +147,7 @@ TEST_CASE("kt.h looks up and runs tuned attention kernels", "[tuner]") {
     CpuCompiler compiler(device.target(), "");
     auto store = openSqliteStore(db);
     REQUIRE(store.isOk());
-    TuneOptions opt;
-    opt.maxCandidates = 2;
-    opt.progress = false;
-    opt.maxMsPerCandidate = 20;
-    Tuner tuner(device, compiler, **store, opt);
+    Tuner tuner(device, compiler, **store, quickOptions(2));
     auto o = tuner.tuneAttention(p);
     REQUIRE(o.isOk());
     REQUIRE(o->winner.has_value());
