@@ -201,6 +201,23 @@ Status checkLaunch(
   return Status::ok();
 }
 
+/// The checks every lookup starts with, in order: out_kernel given (and
+/// cleared), ctx given, the problem (`what`, named `whatName`) given.
+kt_status startLookup(const char *fn, const kt_context *ctx, const void *what,
+                      const char *whatName, kt_kernel **out_kernel) {
+  if (out_kernel == nullptr) {
+    return nullArgument(fn, "out_kernel");
+  }
+  *out_kernel = nullptr;
+  if (ctx == nullptr) {
+    return nullArgument(fn, "ctx");
+  }
+  if (what == nullptr) {
+    return nullArgument(fn, whatName);
+  }
+  return KT_OK;
+}
+
 /// Ends a lookup: the kernel into *out (handles are non-const in the C
 /// API; the context never changes a handed-out kernel), or the failure.
 kt_status handOut(Result<const kt_kernel *> kernel, kt_kernel **out) {
@@ -316,15 +333,9 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
                          kt_kernel **out_kernel) {
   constexpr const char *kFn = "kt_gemm_lookup";
   return guarded(kFn, [&]() -> kt_status {
-    if (out_kernel == nullptr) {
-      return nullArgument(kFn, "out_kernel");
-    }
-    *out_kernel = nullptr;
-    if (ctx == nullptr) {
-      return nullArgument(kFn, "ctx");
-    }
-    if (desc == nullptr) {
-      return nullArgument(kFn, "desc");
+    if (kt_status st = startLookup(kFn, ctx, desc, "desc", out_kernel);
+        st != KT_OK) {
+      return st;
     }
     kt_status sizeOk = checkStructSize(kFn, "kt_gemm_desc", desc->struct_size,
                                        sizeof(kt_gemm_desc));
@@ -343,15 +354,10 @@ kt_status kt_lookup(kt_context *ctx, const char *signature,
                     kt_kernel **out_kernel) {
   constexpr const char *kFn = "kt_lookup";
   return guarded(kFn, [&]() -> kt_status {
-    if (out_kernel == nullptr) {
-      return nullArgument(kFn, "out_kernel");
-    }
-    *out_kernel = nullptr;
-    if (ctx == nullptr) {
-      return nullArgument(kFn, "ctx");
-    }
-    if (signature == nullptr) {
-      return nullArgument(kFn, "signature");
+    if (kt_status st =
+            startLookup(kFn, ctx, signature, "signature", out_kernel);
+        st != KT_OK) {
+      return st;
     }
     Result<const kt_kernel *> kernel = internalError("not looked up");
     if (isAttentionSignature(signature)) {
@@ -385,15 +391,9 @@ kt_status kt_attention_lookup(kt_context *ctx, const kt_attention_desc *desc,
                               kt_kernel **out_kernel) {
   constexpr const char *kFn = "kt_attention_lookup";
   return guarded(kFn, [&]() -> kt_status {
-    if (out_kernel == nullptr) {
-      return nullArgument(kFn, "out_kernel");
-    }
-    *out_kernel = nullptr;
-    if (ctx == nullptr) {
-      return nullArgument(kFn, "ctx");
-    }
-    if (desc == nullptr) {
-      return nullArgument(kFn, "desc");
+    if (kt_status st = startLookup(kFn, ctx, desc, "desc", out_kernel);
+        st != KT_OK) {
+      return st;
     }
     kt_status sizeOk = checkStructSize(
         kFn, "kt_attention_desc", desc->struct_size, sizeof(kt_attention_desc));
