@@ -32,37 +32,24 @@ Result<ProblemOutcome> Tuner::tuneAttention(const AttentionProblem &problem) {
         "no attention family serves {} on {} (the CPU family takes f32)",
         problem.key(), target.toString()));
   }
-  int64_t rotate = opt_.rotateBytes > 0
-                       ? opt_.rotateBytes
-                       : 2 * device_.info().lastLevelCacheBytes;
-  rotate = std::min(rotate, opt_.maxRotateBytes);
-  RotatingAttentionArgs args(problem, rotate, opt_.seed);
+  RotatingAttentionArgs args(problem, rotatingBytes(opt_, device_.info()),
+                             opt_.seed);
   const float scale = 1.0f / std::sqrt(float(problem.d));
-  auto measure = [&](const CompiledKernel &kernel, double abandonAboveMs,
+  auto measure = [&](const CompiledKernel &kernel, const TimingOptions &timing,
                      TuningRecord &r) -> std::optional<double> {
     auto loaded = loadAttention(device_, kernel.bytes);
-    if (!loaded) {
-      r.status = "launch-failed";
-      r.message = loaded.status().message();
-      return std::nullopt;
-    }
-    AttentionRunFn run = loaded->runner(device_);
-    auto err = checkAttention(run, problem, opt_.seed + 1);
-    if (!err) {
-      r.status = "numerics-mismatch";
-      r.message = err.status().message();
-      return std::nullopt;
-    }
-    r.maxError = *err;
-    TimingOptions o{opt_.warmup, opt_.minIterations, opt_.maxIterations,
-                    opt_.maxMsPerCandidate, abandonAboveMs};
-    return recordTiming(timeRotating(
-                            [&](int i) {
-                              run(args.q(i), args.k(i), args.v(i), args.o(i),
-                                  scale);
-                            },
-                            args.sets(), o),
-                        r);
+    AttentionRunFn run = loaded ? loaded->runner(device_) : AttentionRunFn();
+    return checkAndTime(
+        r, loaded.status(),
+        [&] { return checkAttention(run, problem, opt_.seed + 1); },
+        [&](const TimingOptions &o) {
+          return timeRotating(
+              [&](int i) {
+                run(args.q(i), args.k(i), args.v(i), args.o(i), scale);
+              },
+              args.sets(), o);
+        },
+        timing);
   };
   return searchFamilies({compiler_, store_, opt_, v, target}, problem.key(),
                         "attention", problem.flops(), families, measure);

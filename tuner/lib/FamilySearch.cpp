@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -79,7 +80,10 @@ Result<ProblemOutcome> searchFamilies(const SearchContext &ctx,
         } else {
           // A candidate 3x slower than the best so far is a loser; it is
           // not given the full timing budget.
-          ms = measure(*c->kernel, bestMs ? 3.0 * *bestMs : 0, r);
+          TimingOptions timing{opt.warmup, opt.minIterations, opt.maxIterations,
+                               opt.maxMsPerCandidate,
+                               bestMs ? 3.0 * *bestMs : 0};
+          ms = measure(*c->kernel, timing, r);
           if (ms) {
             r.binaryHash = c->kernel->hash;
           }
@@ -105,8 +109,24 @@ Result<ProblemOutcome> searchFamilies(const SearchContext &ctx,
   return outcome;
 }
 
-/// Fills a record's timing fields from `t`; returns the median.
-double recordTiming(const Timing &t, TuningRecord &r) {
+std::optional<double>
+checkAndTime(TuningRecord &r, const Status &loaded,
+             const std::function<Result<double>()> &check,
+             const std::function<Timing(const TimingOptions &)> &time,
+             const TimingOptions &timing) {
+  if (!loaded.isOk()) {
+    r.status = "launch-failed";
+    r.message = loaded.message();
+    return std::nullopt;
+  }
+  Result<double> err = check();
+  if (!err.isOk()) {
+    r.status = "numerics-mismatch";
+    r.message = err.status().message();
+    return std::nullopt;
+  }
+  r.maxError = *err;
+  Timing t = time(timing);
   r.timeMs = t.medianMs;
   r.dispersion = t.dispersion;
   r.iterations = t.iterations;
@@ -114,6 +134,12 @@ double recordTiming(const Timing &t, TuningRecord &r) {
     r.message = "timed once: its warm-up run was over 3x the best so far";
   }
   return t.medianMs;
+}
+
+int64_t rotatingBytes(const TuneOptions &options, const DeviceInfo &device) {
+  int64_t bytes = options.rotateBytes > 0 ? options.rotateBytes
+                                          : 2 * device.lastLevelCacheBytes;
+  return std::min(bytes, options.maxRotateBytes);
 }
 
 } // namespace kt

@@ -6,6 +6,7 @@
 
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CpuCompiler.h"
+#include "ktune/device/Device.h"
 #include "ktune/problem/Config.h"
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/GemmBench.h"
@@ -27,12 +28,13 @@ struct TuneFamily {
   std::function<Result<KernelSource>(const Config &)> instantiate;
 };
 
-/// Loads, checks and times one compiled candidate. Fills the record's
-/// status, message, maxError, timing fields; returns the time (ms) of a
-/// correct candidate, nullopt for a failed one. `abandonAboveMs` > 0 allows
-/// stopping after warm-up (TimingOptions::abandonAboveMs).
+/// Loads, checks and times one compiled candidate with `timing` (its
+/// abandonAboveMs set from the best so far). Fills the record's status,
+/// message, maxError, timing fields; returns the time (ms) of a correct
+/// candidate, nullopt for a failed one. Ops write it with checkAndTime().
 using MeasureFn = std::function<std::optional<double>(
-    const CompiledKernel &kernel, double abandonAboveMs, TuningRecord &r)>;
+    const CompiledKernel &kernel, const TimingOptions &timing,
+    TuningRecord &r)>;
 
 struct SearchContext {
   const CpuCompiler &compiler;
@@ -42,9 +44,21 @@ struct SearchContext {
   const TargetDesc &target;
 };
 
-/// Fills a record's timing fields (and the message of an abandoned
-/// candidate) from `t`; returns the median.
-double recordTiming(const Timing &t, TuningRecord &r);
+/// The steps of measuring every op shares, once it has tried to load the
+/// candidate (`loaded`): a load failure is "launch-failed"; else `check()`
+/// (the op's numerics check, the worst error in tolerance units) failing is
+/// "numerics-mismatch"; else `time(timing)` fills the timing fields (and the
+/// message of a candidate abandoned after warm-up). The median of a correct
+/// candidate, or nullopt.
+std::optional<double>
+checkAndTime(TuningRecord &r, const Status &loaded,
+             const std::function<Result<double>()> &check,
+             const std::function<Timing(const TimingOptions &)> &time,
+             const TimingOptions &timing);
+
+/// Bytes of rotating inputs: the option, or twice the last-level cache,
+/// capped by maxRotateBytes.
+int64_t rotatingBytes(const TuneOptions &options, const DeviceInfo &device);
 
 /// Searches `families` for problem `key` (op `op`, `flops` per run).
 Result<ProblemOutcome> searchFamilies(const SearchContext &ctx,

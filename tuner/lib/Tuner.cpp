@@ -40,11 +40,8 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
   const TargetDesc &target = device_.target();
   const Validators v = currentValidators(device_, compiler_);
-  int64_t rotate = opt_.rotateBytes > 0
-                       ? opt_.rotateBytes
-                       : 2 * device_.info().lastLevelCacheBytes;
-  rotate = std::min(rotate, opt_.maxRotateBytes);
-  RotatingGemmArgs args(problem, rotate, opt_.seed);
+  RotatingGemmArgs args(problem, rotatingBytes(opt_, device_.info()),
+                        opt_.seed);
   std::vector<TuneFamily> families;
   for (const GemmTemplate *t : gemmTemplates()) {
     if (t->supports(problem, target)) {
@@ -55,25 +52,14 @@ Result<ProblemOutcome> Tuner::tuneOne(const GemmProblem &problem) {
                           }});
     }
   }
-  auto measure = [&](const CompiledKernel &kernel, double abandonAboveMs,
+  auto measure = [&](const CompiledKernel &kernel, const TimingOptions &timing,
                      TuningRecord &r) -> std::optional<double> {
     auto loaded = loadGemm(device_, kernel.bytes);
-    if (!loaded) {
-      r.status = "launch-failed";
-      r.message = loaded.status().message();
-      return std::nullopt;
-    }
-    GemmRunFn run = loaded->runner(device_);
-    auto err = checkGemm(run, problem, opt_.seed + 1);
-    if (!err) {
-      r.status = "numerics-mismatch";
-      r.message = err.status().message();
-      return std::nullopt;
-    }
-    r.maxError = *err;
-    TimingOptions o{opt_.warmup, opt_.minIterations, opt_.maxIterations,
-                    opt_.maxMsPerCandidate, abandonAboveMs};
-    return recordTiming(timeGemm(run, args, o), r);
+    GemmRunFn run = loaded ? loaded->runner(device_) : GemmRunFn();
+    return checkAndTime(
+        r, loaded.status(),
+        [&] { return checkGemm(run, problem, opt_.seed + 1); },
+        [&](const TimingOptions &o) { return timeGemm(run, args, o); }, timing);
   };
   KT_ASSIGN_OR_RETURN(ProblemOutcome outcome,
                       searchFamilies({compiler_, store_, opt_, v, target},
