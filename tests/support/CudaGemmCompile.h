@@ -1,4 +1,4 @@
-// Shared test helper: compile one CUDA GEMM template instance for a sampled
+// Shared test helper: compile one CUDA template instance for a sampled
 // problem and check what every such kernel must satisfy per ptxas: a cubin,
 // no spills, static shared memory within a bound, no warnings (serialised
 // wgmma), and
@@ -28,19 +28,15 @@ inline GemmProblem sampledCudaProblem(const char *layout, DType dt) {
   return p;
 }
 
-/// Compiles (t, c, p) with `compiler` and checks the limits above for a
-/// block of `threads` threads using at most `staticShared` bytes of static
-/// shared memory; returns the binary for further checks.
-inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
-                                            const GemmTemplate &t,
-                                            const Config &c,
-                                            const GemmProblem &p, int threads,
-                                            int staticShared = 0) {
-  INFO(p.key() << " " << c.toString());
-  REQUIRE(t.validate(c, p, compiler.target()).isOk());
-  auto src = t.instantiate(c, p, compiler.target());
-  REQUIRE(src.isOk());
-  auto bin = compiler.compile(*src, c.toString() + p.key());
+/// Compiles `src` with `compiler` and checks the limits above for a block
+/// of `threads` threads using at most `staticShared` bytes of static shared
+/// memory; returns the binary for further checks.
+inline CudaKernelBinary compileSourceWithinLimits(const CudaCompiler &compiler,
+                                                  const KernelSource &src,
+                                                  const std::string &identity,
+                                                  int threads,
+                                                  int staticShared = 0) {
+  auto bin = compiler.compile(src, identity);
   INFO(bin.status().toString());
   REQUIRE(bin.isOk());
   REQUIRE(bin->cubin.compare(0, 4,
@@ -56,6 +52,20 @@ inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
   REQUIRE(r.staticSharedBytes <= staticShared);
   REQUIRE(r.warnings.empty());
   return std::move(*bin);
+}
+
+/// The same for the GEMM instance (t, c, p).
+inline CudaKernelBinary compileWithinLimits(const CudaCompiler &compiler,
+                                            const GemmTemplate &t,
+                                            const Config &c,
+                                            const GemmProblem &p, int threads,
+                                            int staticShared = 0) {
+  INFO(p.key() << " " << c.toString());
+  REQUIRE(t.validate(c, p, compiler.target()).isOk());
+  auto src = t.instantiate(c, p, compiler.target());
+  REQUIRE(src.isOk());
+  return compileSourceWithinLimits(compiler, *src, c.toString() + p.key(),
+                                   threads, staticShared);
 }
 
 /// Where nvdisasm exists: the cubin's SASS matches the regular expression

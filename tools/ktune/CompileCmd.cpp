@@ -24,7 +24,8 @@ namespace kt::cli {
 
 namespace {
 
-/// `ktune compile` for attention problems (the CPU family for now).
+/// `ktune compile` for attention problems: the CPU family (MLIR stages or
+/// the code object) and the CUDA families (source, PTX, cubin, resources).
 int compileAttention(const std::string &sig, const std::string &targetName,
                      const std::string &emitArg, const std::string &config,
                      const std::string &tmpl, const std::string &output) {
@@ -36,13 +37,29 @@ int compileAttention(const std::string &sig, const std::string &targetName,
   if (!target) {
     return fail(target.status().message());
   }
-  const std::string emit = emitArg.empty() ? "mlir" : emitArg;
-  auto stage = parseEmitStage(emit);
-  if (!stage && emit != "so") {
-    return fail(stage.status().message() + " (or so)");
+  const bool cuda = target->kind == TargetKind::Cuda;
+  const std::string emit =
+      !emitArg.empty() ? emitArg : (cuda ? "cuda" : "mlir");
+  std::optional<CudaCompiler> cudaCompiler;
+  std::optional<EmitStage> stage;
+  if (cuda) {
+    if (Status s = checkCudaEmit(emit); !s.isOk()) {
+      return fail(s.message());
+    }
+    auto made = CudaCompiler::create(*target, "");
+    if (!made) {
+      return fail(made.status().message());
+    }
+    cudaCompiler.emplace(std::move(*made));
+  } else if (emit != "so") {
+    auto parsed = parseEmitStage(emit);
+    if (!parsed) {
+      return fail(parsed.status().message() + " (or so)");
+    }
+    stage = *parsed;
   }
-  if (emit == "so" && output.empty()) {
-    return fail("--emit so writes a binary: give -o FILE");
+  if ((emit == "so" || emit == "cubin") && output.empty()) {
+    return fail("--emit " + emit + " writes a binary: give -o FILE");
   }
   CpuCompiler compiler(*target, "");
   int served = 0;
@@ -67,7 +84,9 @@ int compileAttention(const std::string &sig, const std::string &targetName,
                               src.status().message()));
     }
     Result<std::string> text = internalError("not emitted");
-    if (emit == "so") {
+    if (cuda) {
+      text = emitCuda(*cudaCompiler, *src, emit);
+    } else if (emit == "so") {
       auto kernel =
           compiler.compile(*src, t->name() + "|" + t->sourceHash() + "|" +
                                      p->key() + "|" + cfg.toString());
@@ -94,7 +113,8 @@ int compileAttention(const std::string &sig, const std::string &targetName,
   }
   if (served == 0) {
     return fail(fmt::format("no attention family serves {} on {} (the CPU "
-                            "family takes f32 problems)",
+                            "family takes f32 and bf16, cuda:sm_90a bf16 "
+                            "and f16 with head dim 64 or 128)",
                             p->key(), target->toString()));
   }
   return 0;

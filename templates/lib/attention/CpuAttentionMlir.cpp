@@ -481,23 +481,4 @@ CpuAttentionMlir::instantiate(const Config &config,
   return src;
 }
 
-const std::vector<const AttentionTemplate *> &attentionTemplates() {
-  static const CpuAttentionMlir cpu;
-  static const std::vector<const AttentionTemplate *> all = {&cpu};
-  return all;
-}
-
-Result<const AttentionTemplate *>
-findAttentionTemplate(const std::string &name) {
-  std::string known;
-  for (const AttentionTemplate *t : attentionTemplates()) {
-    if (t->name() == name) {
-      return t;
-    }
-    known += (known.empty() ? "" : ", ") + t->name();
-  }
-  return notFound(
-      fmt::format("no attention template '{}'; known: {}", name, known));
-}
-
 } // namespace kt

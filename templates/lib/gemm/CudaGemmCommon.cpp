@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <string>
 
 namespace kt::cudagemm {
 
-const char *deviceSource() {
+const char *coreSource() {
   return R"CUDA(
 typedef unsigned long long u64;
 typedef unsigned int u32;
@@ -71,7 +72,50 @@ static __device__ __forceinline__ u64 kt_desc(u32 addr, u32 lbo, u32 sbo) {
 #endif
 }
 
-constexpr int KT_BK = 64; // K per stage: one 128-byte swizzle row.
+)CUDA";
+}
+
+const char *conversionSource() {
+  return R"CUDA(// ---- element conversion (bits of bf16 / fp16) ----
+static __device__ __forceinline__ float kt_to_f32(u16 h) {
+#if KT_BF16
+  return __uint_as_float(static_cast<u32>(h) << 16);
+#else
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+#endif
+}
+static __device__ __forceinline__ u16 kt_from_f32(float f) {
+  u16 h;
+#if KT_BF16
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#else
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#endif
+  return h;
+}
+)CUDA";
+}
+
+const char *packSource() {
+  return R"CUDA(// lo in the low half (the lower address), hi in the high half.
+static __device__ __forceinline__ u32 kt_pack(float lo, float hi) {
+  u32 r;
+#if KT_BF16
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#else
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+#endif
+  return r;
+}
+)CUDA";
+}
+
+namespace {
+
+constexpr const char *kGemmOperands =
+    R"CUDA(constexpr int KT_BK = 64; // K per stage: one 128-byte swizzle row.
 constexpr int KT_A_STAGE = KT_BM * KT_BK; // elements
 constexpr int KT_B_STAGE = KT_BN * KT_BK; // elements
 constexpr u32 KT_STAGE_BYTES = (KT_A_STAGE + KT_B_STAGE) * 2;
@@ -120,36 +164,10 @@ kt_load_stage(u16 *a, u16 *b, const KtTensorMap *tmA, const KtTensorMap *tmB,
 #endif
 }
 
-// ---- element conversion (bits of bf16 / fp16) ----
-static __device__ __forceinline__ float kt_to_f32(u16 h) {
-#if KT_BF16
-  return __uint_as_float(static_cast<u32>(h) << 16);
-#else
-  float f;
-  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-  return f;
-#endif
-}
-static __device__ __forceinline__ u16 kt_from_f32(float f) {
-  u16 h;
-#if KT_BF16
-  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
-#else
-  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
-#endif
-  return h;
-}
-// lo in the low half (the lower address), hi in the high half.
-static __device__ __forceinline__ u32 kt_pack(float lo, float hi) {
-  u32 r;
-#if KT_BF16
-  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-#else
-  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
-#endif
-  return r;
-}
-// c[0..1] = alpha-scaled v0, v1 (+ beta * c): both where `left` >= 2
+)CUDA";
+
+constexpr const char *kGemmStore =
+    R"CUDA(// c[0..1] = alpha-scaled v0, v1 (+ beta * c): both where `left` >= 2
 // columns remain in the row (one 32-bit store), else only c[0].
 static __device__ __forceinline__ void kt_store2(u16 *c, float v0, float v1,
                                                  int left, float beta) {
@@ -179,6 +197,14 @@ static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
   tn = inBand / rows;
 }
 )CUDA";
+
+} // namespace
+
+const std::string &deviceSource() {
+  static const std::string text = std::string(coreSource()) + kGemmOperands +
+                                  conversionSource() + packSource() +
+                                  kGemmStore;
+  return text;
 }
 
 bool supports(const GemmProblem &p, const TargetDesc &t,

@@ -9,6 +9,7 @@
 #include "ktune/problem/Config.h"
 #include "ktune/problem/GemmProblem.h"
 
+#include <string>
 #include <string_view>
 
 namespace kt::cudagemm {
@@ -19,7 +20,16 @@ namespace kt::cudagemm {
 /// helpers, shared-memory descriptors (wgmma or tcgen05 encoding), operand
 /// descriptors per k16 step, the stage load, element conversion with the
 /// alpha/beta store of two outputs, the tile order.
-const char *deviceSource();
+const std::string &deviceSource();
+
+/// The family-neutral parts of deviceSource(), for other ops' kernels:
+/// coreSource() needs KT_SM100 (element types, CUtensorMap, mbarrier, TMA
+/// and shared-memory descriptor helpers); conversionSource() and
+/// packSource() need KT_BF16 (bf16 / fp16 bits to and from f32; two f32
+/// packed into one 32-bit pair).
+const char *coreSource();
+const char *conversionSource();
+const char *packSource();
 
 /// The problems the TMA families serve on `arch`: bf16/f16, leading
 /// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.

@@ -1,5 +1,7 @@
 #include "ktune/drivers/cuda/GemmLaunch.h"
 
+#include "LaunchText.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,11 +10,6 @@
 
 namespace kt::cuda {
 namespace {
-
-bool parseInt(std::string_view s, int &out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size() && out >= 0;
-}
 
 /// "RxC" into two positive ints.
 bool parsePair(std::string_view s, int &r, int &c) {
@@ -46,20 +43,7 @@ std::string GemmLaunchSpec::toString() const {
 Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
   GemmLaunchSpec s;
   bool seen[6] = {};
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(';', start);
-    std::string_view field = text.substr(start, end == std::string_view::npos
-                                                    ? std::string_view::npos
-                                                    : end - start);
-    start = end == std::string_view::npos ? text.size() + 1 : end + 1;
-    if (field.empty()) {
-      continue;
-    }
-    size_t eq = field.find('=');
-    std::string_view key = field.substr(0, eq);
-    std::string_view val = eq == std::string_view::npos ? std::string_view()
-                                                        : field.substr(eq + 1);
+  for (auto [key, val] : launchFields(text)) {
     bool ok = false;
     if (key == "threads") {
       ok = parseInt(val, s.threads) && s.threads > 0;
@@ -93,7 +77,7 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
           "GEMM launch description '{}': bad field '{}' (expected "
           "threads=N;smem=N;tile=MxN;box_a=RxC;box_b=RxC;grid=persistent|"
           "tiles[;split=N;sems=N][;args=pointers|tma])",
-          text, field));
+          text, fmt::format("{}={}", key, val)));
     }
   }
   if (s.pointers) {

@@ -1,0 +1,169 @@
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+
+#include "LaunchText.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace kt::cuda {
+
+std::string AttentionLaunchSpec::toString() const {
+  return fmt::format("threads={};smem={};rows={};kv={};split={};pack={};"
+                     "sems={}",
+                     threads, sharedBytes, rows, kvRows, split, pack,
+                     semaphoresPerTile);
+}
+
+Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
+  AttentionLaunchSpec s;
+  struct Field {
+    const char *key;
+    int *value;
+    int min;
+    bool seen;
+  } fields[] = {{"threads", &s.threads, 1, false},
+                {"smem", &s.sharedBytes, 0, false},
+                {"rows", &s.rows, 1, false},
+                {"kv", &s.kvRows, 1, false},
+                {"split", &s.split, 1, false},
+                {"pack", &s.pack, 1, false},
+                {"sems", &s.semaphoresPerTile, 1, false}};
+  for (auto [key, val] : launchFields(text)) {
+    auto f = std::find_if(std::begin(fields), std::end(fields),
+                          [&](const Field &x) { return key == x.key; });
+    if (f == std::end(fields) || !parseInt(val, *f->value) ||
+        *f->value < f->min) {
+      return invalidArgument(fmt::format(
+          "attention launch description '{}': bad field '{}={}' (expected "
+          "threads=N;smem=N;rows=N;kv=N;split=N;pack=N;sems=N)",
+          text, key, val));
+    }
+    f->seen = true;
+  }
+  for (const Field &f : fields) {
+    if (!f.seen) {
+      return invalidArgument(fmt::format(
+          "attention launch description '{}' lacks '{}'", text, f.key));
+    }
+  }
+  return s;
+}
+
+namespace {
+
+/// Query tiles of one head unit times the head units times the batch.
+int64_t tileCount(const AttentionLaunchSpec &spec, const AttentionProblem &p) {
+  const int64_t hUnits = spec.pack > 1 ? p.hkv : p.hq;
+  const int64_t rows = p.sq * spec.pack;
+  return ((rows + spec.rows - 1) / spec.rows) * hUnits * p.batch;
+}
+
+} // namespace
+
+unsigned attentionGridSize(const AttentionLaunchSpec &spec,
+                           const AttentionProblem &p) {
+  return unsigned(tileCount(spec, p) * spec.split);
+}
+
+uint64_t attentionWorkspaceBytes(const AttentionLaunchSpec &spec,
+                                 const AttentionProblem &p) {
+  if (spec.split <= 1) {
+    return 0;
+  }
+  // Per consumer thread: d / 2 outputs, two maxima and two sums.
+  return uint64_t(tileCount(spec, p)) * uint64_t(spec.split) *
+         uint64_t(spec.semaphoresPerTile) * 128 * uint64_t(p.d / 2 + 4) * 4;
+}
+
+uint64_t attentionSemaphores(const AttentionLaunchSpec &spec,
+                             const AttentionProblem &p) {
+  return spec.split <= 1
+             ? 0
+             : uint64_t(tileCount(spec, p)) * uint64_t(spec.semaphoresPerTile);
+}
+
+Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
+                                           const AttentionLaunchSpec &spec,
+                                           const AttentionProblem &p,
+                                           const AttentionOperands &ops,
+                                           void *stream) {
+  KT_RETURN_IF_ERROR(p.validate());
+  if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
+    return invalidArgument(fmt::format(
+        "{}: TMA attention kernels take bf16 or f16 tensors", p.key()));
+  }
+  if (p.d % 64 != 0) {
+    return invalidArgument(fmt::format(
+        "{}: TMA attention kernels take head dims that are multiples of 64",
+        p.key()));
+  }
+  if (spec.pack > 1 && p.hq != p.hkv * spec.pack) {
+    return invalidArgument(fmt::format(
+        "{}: the kernel packs {} query heads per KV head; the problem has {}",
+        p.key(), spec.pack, p.hq / p.hkv));
+  }
+  for (uint64_t a : {ops.q, ops.k, ops.v, ops.o}) {
+    if (a == 0 || a % 16 != 0) {
+      return invalidArgument(fmt::format(
+          "{}: Q, K, V and O must be non-null and 16-byte aligned", p.key()));
+    }
+  }
+  if (spec.split > 1 && (ops.workspace == 0 || ops.semaphores == 0)) {
+    return invalidArgument(fmt::format(
+        "{}: a split-KV kernel (split={}) needs a workspace of {} bytes and "
+        "{} zeroed semaphores",
+        p.key(), spec.split, attentionWorkspaceBytes(spec, p),
+        attentionSemaphores(spec, p)));
+  }
+  const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
+  const TensorMap2d::Type type =
+      p.dtype == DType::F16 ? TensorMap2d::Type::F16 : TensorMap2d::Type::BF16;
+  auto view = [&](uint64_t address) {
+    const uint64_t cols = uint64_t(bshd ? p.hkv * p.d : p.d);
+    return TensorMap2d{
+        address,
+        type,
+        uint64_t(bshd ? p.batch * p.skv : p.batch * p.hkv * p.skv),
+        cols,
+        cols * 2,
+        unsigned(spec.kvRows),
+        64u,
+        TensorMap2d::Swizzle::B128};
+  };
+  PreparedAttention a;
+  KT_ASSIGN_OR_RETURN(a.mapK, ctx.encodeTensorMap(view(ops.k)));
+  KT_ASSIGN_OR_RETURN(a.mapV, ctx.encodeTensorMap(view(ops.v)));
+  KT_RETURN_IF_ERROR(ctx.setMaxDynamicShared(function, spec.sharedBytes));
+  a.function = function;
+  a.config.grid[0] = attentionGridSize(spec, p);
+  a.config.block[0] = unsigned(spec.threads);
+  a.config.sharedBytes = unsigned(spec.sharedBytes);
+  a.config.stream = stream;
+  a.q = ops.q;
+  a.o = ops.o;
+  a.b = int(p.batch);
+  a.hq = int(p.hq);
+  a.hkv = int(p.hkv);
+  a.sq = int(p.sq);
+  a.skv = int(p.skv);
+  const double scale =
+      ops.scale != 0.0f ? ops.scale : 1.0 / std::sqrt(double(p.d));
+  a.scaleLog2 = float(scale * 1.4426950408889634);
+  a.workspace = ops.workspace;
+  a.semaphores = ops.semaphores;
+  return a;
+}
+
+Status launchPrepared(const Context &ctx, const PreparedAttention &a) {
+  // The driver copies the arguments at launch; const_cast only satisfies
+  // the void ** signature.
+  auto *m = const_cast<PreparedAttention *>(&a);
+  return ctx.launch(a.function, a.config,
+                    {&m->mapK, &m->mapV, &m->q, &m->o, &m->b, &m->hq, &m->hkv,
+                     &m->sq, &m->skv, &m->scaleLog2, &m->workspace,
+                     &m->semaphores});
+}
+
+} // namespace kt::cuda

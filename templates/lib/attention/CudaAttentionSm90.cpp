@@ -1,0 +1,197 @@
+// cuda.attention.sm90: tuning space, legality and instantiation (the kernel
+// text is in CudaAttentionSm90Kernel.cpp).
+#include "ktune/templates/attention/CudaAttentionSm90.h"
+
+#include "../gemm/TemplateParams.h"
+#include "CudaAttentionSm90Kernel.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "cuda.attention.sm90/1";
+
+/// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
+constexpr int64_t kSm90SharedPerBlock = 232448;
+/// Registers a consumer thread needs besides the live tiles: addresses,
+/// loop state, the softmax temporaries.
+constexpr int64_t kOverheadRegisters = 48;
+/// SMs of an H100 SXM: split-KV is offered while the tiles alone fill
+/// fewer than this many CTAs twice over.
+constexpr int64_t kSms = 132;
+
+constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
+
+int64_t tileCount(const AttentionProblem &p, const attn90::Params &q) {
+  const int64_t pack = q.pack ? p.hq / p.hkv : 1;
+  const int64_t hUnits = q.pack ? p.hkv : p.hq;
+  return ((p.sq * pack + attn90::rows(q) - 1) / attn90::rows(q)) * hUnits *
+         p.batch;
+}
+
+/// KV blocks the longest tile walks.
+int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
+  return (p.skv + kv - 1) / kv;
+}
+
+} // namespace
+
+std::string CudaAttentionSm90::sourceHash() const {
+  // The generator version plus the text of one instance covers the body.
+  AttentionProblem p;
+  p.dtype = DType::BF16;
+  p.hq = 8;
+  p.hkv = 2;
+  p.sq = p.skv = 256;
+  p.d = 128;
+  p.causal = true;
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   attn90::kernelSource({128, 2, 2, 2, 1}, p));
+}
+
+int64_t CudaAttentionSm90::sharedBytes(const Config &c, int64_t d) {
+  return attn90::sharedBytes(attn90::readParams(c), d);
+}
+
+bool CudaAttentionSm90::supports(const AttentionProblem &p,
+                                 const TargetDesc &t) const {
+  return t.kind == TargetKind::Cuda && t.arch == "sm_90a" &&
+         (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
+         (p.d == 64 || p.d == 128) && p.validate().isOk() &&
+         p.batch * std::max(p.sq, p.skv) * p.hq * p.d <= INT32_MAX;
+}
+
+Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
+                                   const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 attention with head dim 64 or 128 (tensors "
+        "under 2^31 elements) on cuda:sm_90a only (got {} on {}); head dim "
+        "256 would leave a consumer thread no registers for the scores",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
+  const attn90::Params q = attn90::readParams(c);
+  if (q.kv != 64 && q.kv != 128 && q.kv != 192) {
+    return invalidArgument(fmt::format("kv={} must be 64, 128 or 192", q.kv));
+  }
+  if (q.cons < 1 || q.cons > 3) {
+    return invalidArgument(fmt::format("cons={} must be 1, 2 or 3", q.cons));
+  }
+  if (q.stages < 2 || q.stages > 4) {
+    return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
+  }
+  if (q.split != 1 && q.split != 2 && q.split != 4 && q.split != 8 &&
+      q.split != 16 && q.split != 32) {
+    return invalidArgument(
+        fmt::format("split={} must be 1, 2, 4, 8, 16 or 32", q.split));
+  }
+  if (q.split > kvBlocks(p, q.kv)) {
+    return invalidArgument(
+        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
+                    q.split, kvBlocks(p, q.kv), q.kv, p.skv));
+  }
+  if (q.pack != 0 && q.pack != 1) {
+    return invalidArgument(fmt::format("pack={} must be 0 or 1", q.pack));
+  }
+  if (q.pack == 1 && p.hq == p.hkv) {
+    return invalidArgument(fmt::format(
+        "pack=1 packs a GQA group's query heads; {} has one query head per "
+        "KV head",
+        p.key()));
+  }
+  const int64_t regs = attn90::liveRegisters(q, p.d) + kOverheadRegisters;
+  if (regs > attn90::consumerRegisters(q)) {
+    return invalidArgument(fmt::format(
+        "kv={} d={} cons={} needs about {} registers per consumer thread; "
+        "{} consumer warpgroups get {}",
+        q.kv, p.d, q.cons, regs, q.cons, attn90::consumerRegisters(q)));
+  }
+  const int64_t smem = attn90::sharedBytes(q, p.d);
+  if (smem > kSm90SharedPerBlock) {
+    return invalidArgument(fmt::format(
+        "kv={} cons={} stages={} d={} needs {} bytes of shared memory; "
+        "sm_90a blocks get at most {}",
+        q.kv, q.cons, q.stages, p.d, smem, kSm90SharedPerBlock));
+  }
+  return Status::ok();
+}
+
+Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
+                                        const TargetDesc &) const {
+  // Prefill: two consumer warpgroups of 64 rows over 128-key blocks.
+  // Decode (a few query rows): the group's heads packed into one warpgroup,
+  // the KV length split until the CTAs fill the SMs.
+  const bool gqa = p.hq > p.hkv;
+  const bool decode = p.sq * (gqa ? p.hq / p.hkv : 1) <= 64;
+  if (!decode) {
+    return {{"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
+  }
+  attn90::Params q{128, 1, 4, 1, gqa ? 1 : 0};
+  while (q.stages > 2 && attn90::sharedBytes(q, p.d) > kSm90SharedPerBlock) {
+    --q.stages;
+  }
+  while (q.split < 32 && tileCount(p, q) * q.split * 2 <= kSms &&
+         kvBlocks(p, q.kv) / (q.split * 2) >= 2) {
+    q.split *= 2;
+  }
+  return {{"kv", q.kv},
+          {"cons", q.cons},
+          {"stages", q.stages},
+          {"split", q.split},
+          {"pack", q.pack}};
+}
+
+std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
+                                             const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return {};
+  }
+  const Config first = defaultConfig(p, t);
+  return enumerateSpace(
+      first,
+      {{"kv", {64, 128, 192}},
+       {"cons", {1, 2, 3}},
+       {"stages", {2, 3, 4}},
+       {"split", {1, 2, 4, 8, 16, 32}},
+       {"pack", {0, 1}}},
+      [&](const Config &c) {
+        if (!validate(c, p, t).isOk()) {
+          return false;
+        }
+        const attn90::Params q = attn90::readParams(c);
+        // Splits only while the tiles leave SMs idle and each split keeps
+        // at least two KV blocks; tiles no taller than twice the rows.
+        const int64_t tiles = tileCount(p, q);
+        const int64_t rowsPerUnit = p.sq * (q.pack ? p.hq / p.hkv : 1);
+        return (q.split == 1 || (tiles * q.split <= 2 * kSms &&
+                                 kvBlocks(p, q.kv) / q.split >= 2)) &&
+               (q.cons == 1 || attn90::rows(q) <= 2 * rowsPerUnit);
+      });
+}
+
+Result<KernelSource> CudaAttentionSm90::instantiate(const Config &c,
+                                                    const AttentionProblem &p,
+                                                    const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const attn90::Params q = attn90::readParams(c);
+  cuda::AttentionLaunchSpec launch;
+  launch.threads = int(attn90::threads(q));
+  launch.sharedBytes = int(attn90::sharedBytes(q, p.d));
+  launch.rows = int(attn90::rows(q));
+  launch.kvRows = int(q.kv);
+  launch.split = int(q.split);
+  launch.pack = int(q.pack ? p.hq / p.hkv : 1);
+  launch.semaphoresPerTile = int(q.cons);
+  return KernelSource{"cuda", attn90::kernelSource(q, p), "kt_attention",
+                      launch.toString()};
+}
+
+} // namespace kt

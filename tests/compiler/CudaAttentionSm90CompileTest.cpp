@@ -1,0 +1,167 @@
+// Sampled cuda.attention.sm90 configurations compile for sm_90a through
+// NVRTC without a GPU, issue both wgmma forms (scores from shared memory,
+// P V with P in registers and V transposed), load K and V through TMA, and
+// stay within the chip's limits per ptxas: no spills, no serialised wgmma,
+// registers within the launch bound.
+#include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+#include "ktune/templates/attention/CudaAttentionSm90.h"
+#include "support/CudaGemmCompile.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+using namespace kt;
+
+namespace {
+
+Config cfg(int64_t kv, int64_t cons, int64_t stages, int64_t split,
+           int64_t pack) {
+  return {{"kv", kv},
+          {"cons", cons},
+          {"stages", stages},
+          {"split", split},
+          {"pack", pack}};
+}
+
+AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t d,
+                         int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
+                         bool causal) {
+  AttentionProblem p;
+  p.dtype = dt;
+  p.layout = layout;
+  p.batch = 2;
+  p.hq = hq;
+  p.hkv = hkv;
+  p.sq = sq;
+  p.skv = skv;
+  p.d = d;
+  p.causal = causal;
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
+          "limits") {
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
+  if (!compiler) {
+    std::printf("[SKIP] %s\n", compiler.status().message().c_str());
+    return;
+  }
+  CudaAttentionSm90 t;
+  const TargetDesc target = compiler->target();
+  using L = AttentionProblem::Layout;
+  struct Case {
+    AttentionProblem p;
+    Config c;
+  };
+  const Case cases[] = {
+      // Prefill, the defaults and the extremes of the space per head dim.
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       cfg(128, 2, 2, 1, 0)},
+      {problem(DType::F16, L::BHSD, 128, 16, 4, 1000, 1000, false),
+       cfg(64, 3, 2, 1, 0)},
+      {problem(DType::BF16, L::BHSD, 64, 16, 16, 2048, 2048, false),
+       cfg(192, 2, 3, 1, 0)},
+      {problem(DType::F16, L::BSHD, 64, 16, 16, 2048, 2048, true),
+       cfg(64, 3, 4, 1, 0)},
+      // Decode: GQA packed, KV split.
+      {problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 8192, false),
+       cfg(128, 1, 3, 8, 1)},
+      {problem(DType::F16, L::BHSD, 64, 32, 8, 3, 8192, true),
+       cfg(192, 1, 3, 16, 1)},
+  };
+  for (const Case &k : cases) {
+    INFO(k.p.key() << " " << k.c.toString());
+    auto v = t.validate(k.c, k.p, target);
+    INFO(v.toString());
+    REQUIRE(v.isOk());
+    auto src = t.instantiate(k.c, k.p, target);
+    REQUIRE(src.isOk());
+    auto launch = cuda::parseAttentionLaunchSpec(src->launch);
+    REQUIRE(launch.isOk());
+    REQUIRE(launch->threads == 128 * (k.c.get("cons") + 1));
+    REQUIRE(launch->sharedBytes == CudaAttentionSm90::sharedBytes(k.c, k.p.d));
+    REQUIRE(launch->sharedBytes <= 232448);
+    CudaKernelBinary bin = test::compileSourceWithinLimits(
+        *compiler, *src, k.c.toString() + k.p.key(), launch->threads);
+    const char *ty = k.p.dtype == DType::BF16 ? "bf16" : "f16";
+    const std::string scores = "wgmma.mma_async.sync.aligned.m64n" +
+                               std::to_string(k.c.get("kv")) + "k16.f32." + ty +
+                               "." + ty;
+    const std::string output = "wgmma.mma_async.sync.aligned.m64n" +
+                               std::to_string(k.p.d) + "k16.f32." + ty + "." +
+                               ty;
+    REQUIRE_THAT(bin.ptx, Catch::Contains(scores));
+    REQUIRE_THAT(bin.ptx, Catch::Contains(output));
+    // Scores: both operands K-major descriptors; output: P from four
+    // registers, V N-major (transpose bit 1).
+    REQUIRE_THAT(bin.ptx, Catch::Contains(", p, 1, 1, 0, 0;"));
+    REQUIRE_THAT(bin.ptx, Catch::Contains(", p, 1, 1, 1;"));
+    REQUIRE_THAT(bin.ptx, Catch::Contains("cp.async.bulk.tensor.2d"));
+    REQUIRE_THAT(bin.ptx, Catch::Contains("ex2.approx"));
+    if (k.c.get("cons") > 1) {
+      REQUIRE_THAT(bin.ptx, Catch::Contains("setmaxnreg.inc"));
+    }
+    if (k.c.get("split") > 1) {
+      REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
+    }
+    test::sassContains(bin, "HGMMA\\.64x" + std::to_string(k.c.get("kv")) +
+                                "x16\\.F32");
+  }
+}
+
+TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
+  CudaAttentionSm90 t;
+  const TargetDesc target = *parseTarget("cuda:sm_90a");
+  using L = AttentionProblem::Layout;
+  for (const AttentionProblem &p :
+       {problem(DType::BF16, L::BSHD, 128, 32, 8, 4096, 4096, true),
+        problem(DType::F16, L::BHSD, 64, 16, 16, 1024, 1024, false),
+        problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 65536, false),
+        problem(DType::BF16, L::BSHD, 64, 8, 1, 1, 1000, false)}) {
+    INFO(p.key());
+    REQUIRE(t.supports(p, target));
+    auto space = t.space(p, target);
+    REQUIRE(space.size() > 4);
+    REQUIRE(space.front() == t.defaultConfig(p, target));
+    for (const Config &c : space) {
+      INFO(c.toString());
+      REQUIRE(t.validate(c, p, target).isOk());
+    }
+  }
+  // Decode packs the group and splits the KV length across the SMs.
+  const AttentionProblem decode =
+      problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 65536, false);
+  const Config d = t.defaultConfig(decode, target);
+  REQUIRE(d.get("pack") == 1);
+  REQUIRE(d.get("split") >= 4);
+
+  AttentionProblem f32 = decode;
+  f32.dtype = DType::F32;
+  REQUIRE_FALSE(t.supports(f32, target));
+  AttentionProblem d256 = decode;
+  d256.d = 256;
+  auto bad = t.validate(d, d256, target);
+  REQUIRE_THAT(bad.message(), Catch::Contains("head dim 64 or 128"));
+  REQUIRE_FALSE(t.supports(decode, *parseTarget("cuda:sm_100a")));
+  auto regs = t.validate(
+      cfg(192, 3, 2, 1, 0),
+      problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false), target);
+  REQUIRE_THAT(regs.message(), Catch::Contains("registers"));
+  auto smem = t.validate(
+      cfg(192, 2, 4, 1, 0),
+      problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false), target);
+  REQUIRE_FALSE(smem.isOk());
+  auto pack = t.validate(
+      cfg(128, 1, 2, 1, 1),
+      problem(DType::BF16, L::BSHD, 128, 8, 8, 1, 512, false), target);
+  REQUIRE_THAT(pack.message(), Catch::Contains("pack=1"));
+  auto launch = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64");
+  REQUIRE_THAT(launch.status().message(), Catch::Contains("lacks"));
+  auto field = cuda::parseAttentionLaunchSpec(
+      "threads=256;smem=1;rows=64;kv=x;split=1;pack=1;sems=1");
+  REQUIRE_THAT(field.status().message(), Catch::Contains("kv=x"));
+}
