@@ -12,6 +12,7 @@ kt_add_test(nvrtc_tests cuda
 # NVRTC -> driver -> launch on a real GPU; skipped without one.
 kt_add_test(cuda_run_tests cuda
   SOURCES compiler/CudaRunTest.cpp compiler/CudaGemmRunTest.cpp
+    compiler/CudaAttentionRunTest.cpp
   LIBS ktune_nvrtc)
 # cuda.gemm.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins without a GPU, and
 # on an sm_90 GPU against a host reference (skipped without the toolkit).

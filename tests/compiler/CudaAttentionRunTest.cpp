@@ -1,0 +1,32 @@
+// cuda.attention.sm90 on a real sm_90a GPU: sampled configurations (GQA
+// packing and split-KV included) against a host reference;
+// tests/support/GpuAttentionCheck.h has the cases and the check. Skipped
+// (and reported so) without an sm_90 GPU.
+#include "ktune/templates/attention/CudaAttentionSm90.h"
+#include "support/GpuAttentionCheck.h"
+#include "support/GpuGemmCheck.h"
+
+using namespace kt;
+
+TEST_CASE("sm90 attention kernels match a host reference on the GPU") {
+  auto gpu = test::gpuOfArch("sm_90a");
+  if (!gpu) {
+    return;
+  }
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
+  INFO(compiler.status().toString());
+  REQUIRE(compiler.isOk());
+  auto cfg = [](int64_t kv, int64_t cons, int64_t stages, int64_t split,
+                int64_t pack) {
+    return Config{{"kv", kv},
+                  {"cons", cons},
+                  {"stages", stages},
+                  {"split", split},
+                  {"pack", pack}};
+  };
+  const std::vector<Config> configs = {
+      cfg(128, 2, 2, 1, 0), cfg(64, 3, 2, 1, 0), cfg(192, 1, 2, 1, 0),
+      cfg(64, 1, 4, 1, 0),  cfg(128, 1, 3, 4, 1), cfg(64, 1, 3, 8, 1),
+      cfg(128, 1, 2, 2, 0), cfg(64, 2, 4, 1, 1)};
+  test::runAttentionOnGpu(CudaAttentionSm90(), *compiler, *gpu, configs);
+}
