@@ -25,8 +25,8 @@ TEST_CASE("a CUDA worker that cannot start is reported, not waited for") {
   };
   CudaWorkerOptions missing;
   missing.worker = "/nonexistent/ktune-cuda-worker";
-  auto r =
-      measureInWorker(missing, p, "cuda.gemm.sm90", twoConfigs(), 0, count);
+  auto r = measureInWorker(missing, p.key(), "cuda.gemm.sm90", twoConfigs(), 0,
+                           count);
   REQUIRE_FALSE(r.isOk());
   REQUIRE_THAT(r.status().message(), Catch::Contains("missing"));
 
@@ -36,7 +36,7 @@ TEST_CASE("a CUDA worker that cannot start is reported, not waited for") {
   CudaWorkerOptions real;
   real.worker = KT_CUDA_WORKER_EXE;
   auto none =
-      measureInWorker(real, p, "cuda.gemm.sm90", twoConfigs(), 0, count);
+      measureInWorker(real, p.key(), "cuda.gemm.sm90", twoConfigs(), 0, count);
   REQUIRE_FALSE(none.isOk());
   REQUIRE(none.status().code() == StatusCode::Unavailable);
   REQUIRE_THAT(none.status().message(), Catch::Contains("could not start"));

@@ -7,6 +7,7 @@
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "ktune/tuner/CudaTuner.h"
 #include "support/GemmProblems.h"
@@ -91,7 +92,7 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
     return Status::ok();
   };
 
-  auto dev = measureInWorker(workerOptions(), p, "cuda.gemm.sm90",
+  auto dev = measureInWorker(workerOptions(), p.key(), "cuda.gemm.sm90",
                              threeConfigs(), 0, keep);
   INFO(dev.status().toString());
   REQUIRE(dev.isOk());
@@ -113,7 +114,8 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   CudaWorkerOptions fault = workerOptions();
   fault.overrideSource = faulty;
   got.clear();
-  dev = measureInWorker(fault, p, "cuda.gemm.sm90", threeConfigs(), 0, keep);
+  dev = measureInWorker(fault, p.key(), "cuda.gemm.sm90", threeConfigs(), 0,
+                        keep);
   REQUIRE(dev.isOk());
   // Each faulting candidate is one failure; the worker restarts for the next.
   REQUIRE(got.size() == 3);
@@ -128,8 +130,8 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   hung.overrideSource = hang;
   hung.candidateTimeoutSeconds = 15;
   got.clear();
-  dev =
-      measureInWorker(hung, p, "cuda.gemm.sm90", {threeConfigs()[0]}, 0, keep);
+  dev = measureInWorker(hung, p.key(), "cuda.gemm.sm90", {threeConfigs()[0]}, 0,
+                        keep);
   REQUIRE(dev.isOk());
   REQUIRE(got.size() == 1);
   REQUIRE(got[0].status == "timeout");
@@ -183,4 +185,47 @@ TEST_CASE("the CUDA tuner stores a winner with its cubin") {
   auto again = tuner.tuneOne(p);
   REQUIRE(again.isOk());
   REQUIRE(again->skipped >= o->candidates);
+}
+
+TEST_CASE("the CUDA tuner tunes attention in the worker and stores winners") {
+  auto gpu = sm90Gpu();
+  if (!gpu) {
+    return;
+  }
+  test::TempDir dir;
+  auto store = openSqliteStore(dir.file("attn.db"));
+  REQUIRE(store.isOk());
+  auto toolchain = cudaToolchainFingerprint(*parseTarget("cuda:sm_90a"));
+  REQUIRE(toolchain.isOk());
+  CudaTuneOptions opt;
+  opt.maxCandidates = 5;
+  opt.batch = 5;
+  opt.worker = workerOptions();
+  opt.progress = false;
+  CudaTuner tuner(*gpu, *toolchain, **store, opt);
+  for (const char *sig :
+       {"attn_bf16_BSHD_b2_hq16_hkv4_sq1000_skv1000_d128_causal",
+        "attn_f16_BHSD_b1_hq32_hkv8_sq1_skv5000_d64"}) {
+    auto p = parseAttentionProblem(sig);
+    REQUIRE(p.isOk());
+    REQUIRE(tuner.serves(*p));
+    auto o = tuner.tuneAttention(*p);
+    INFO(sig << ": " << o.status().toString());
+    REQUIRE(o.isOk());
+    REQUIRE(o->winner.has_value());
+    REQUIRE(o->winner->op == "attention");
+    REQUIRE(o->winner->templateName == "cuda.attention.sm90");
+    REQUIRE(o->winner->status == "ok");
+    REQUIRE(o->winner->maxError < 1.0);
+    REQUIRE_THAT(o->winner->launch, Catch::Contains("rows="));
+    auto all = (*store)->measurements(p->key(), "cuda:sm_90a");
+    REQUIRE(all.isOk());
+    for (const TuningRecord &r : *all) {
+      INFO(r.params << ": " << r.status << " " << r.message);
+      REQUIRE(r.status == "ok"); // Every candidate is correct.
+    }
+    auto bin = (*store)->getBinary(o->winner->binaryHash);
+    REQUIRE(bin.isOk());
+    REQUIRE(bin->has_value());
+  }
 }

@@ -291,8 +291,8 @@ Runner addTune(CLI::App &app) {
     fmt::print("{:<54} {:>10} {:>10} {:>6}  {}\n", "problem", "ms", "GFLOP/s",
                "cands", "winner");
     int failures = 0;
-    // Each problem in file order: GEMMs on the GPU where a CUDA family
-    // serves them, else the CPU; attention on the CPU.
+    // Each problem in file order (GEMMs, then attention): on the GPU where
+    // a CUDA family serves it, else the CPU.
     struct Job {
       std::string key;
       std::function<Result<ProblemOutcome>()> run; ///< Null: not servable.
@@ -312,9 +312,14 @@ Runner addTune(CLI::App &app) {
       }
     }
     for (const AttentionProblem &p : file->attention) {
-      if (wantCuda) {
+      const bool onGpu = gpu && gpu->serves(p);
+      if (wantCuda && !onGpu) {
         jobs.push_back(
-            {p.key(), nullptr, "attention is tuned on the cpu only so far"});
+            {p.key(), nullptr,
+             "no CUDA family serves it on " + gpu->target().toString()});
+      } else if (onGpu) {
+        jobs.push_back(
+            {p.key(), [&gpu, p] { return gpu->tuneAttention(p); }, ""});
       } else {
         jobs.push_back(
             {p.key(), [&tuner, p] { return tuner.tuneAttention(p); }, ""});

@@ -5,6 +5,7 @@
 #include "ktune/base/ScratchDir.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CublasLt.h"
+#include "ktune/templates/AttentionTemplate.h"
 #include "ktune/templates/GemmTemplate.h"
 
 #include <fmt/format.h>
@@ -48,7 +49,7 @@ Validators CudaTuner::validators() const {
 }
 
 Result<std::vector<Config>> CudaTuner::precompile(
-    const GemmTemplate &tmpl, const GemmProblem &problem,
+    const CudaFamily &family, const std::string &problemKey,
     const std::vector<Config> &batch, const std::string &dir,
     const std::function<Status(const CudaCandidateResult &)> &onResult) {
   if (dir.empty()) {
@@ -59,11 +60,10 @@ Result<std::vector<Config>> CudaTuner::precompile(
       CudaCompiler::create(target_, opt_.worker.cacheDir, opt_.mlir));
   std::vector<Config> ready;
   for (const Config &c : batch) {
-    auto src = tmpl.instantiate(c, problem, target_);
+    auto src = family.instantiate(c);
     Result<CudaKernelBinary> bin =
-        src ? compiler.compile(*src, tmpl.name() + "|" + tmpl.sourceHash() +
-                                         "|" + problem.key() + "|" +
-                                         c.toString())
+        src ? compiler.compile(*src, family.name + "|" + family.hash + "|" +
+                                         problemKey + "|" + c.toString())
             : Result<CudaKernelBinary>(src.status());
     if (!bin) {
       CudaCandidateResult r;
@@ -83,35 +83,22 @@ Result<std::vector<Config>> CudaTuner::precompile(
   return ready;
 }
 
+bool CudaTuner::serves(const AttentionProblem &p) const {
+  for (const AttentionTemplate *t : attentionTemplates()) {
+    if (t->supports(p, target_)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
   ProblemOutcome outcome;
   outcome.problem = problem;
-  const Validators v = validators();
-  const auto start = std::chrono::steady_clock::now();
-  auto overBudget = [&] {
-    double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
-    return (opt_.budgetSeconds > 0 && s > opt_.budgetSeconds) ||
-           (opt_.cancel && opt_.cancel->load());
-  };
-  std::optional<double> bestMs;
-  if (auto w = store_.winner(problem.key(), v.target, v.deviceModel);
-      w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
-    bestMs = (*w)->timeMs;
-  }
-  // Each family: its name, hash, space and first configuration; `mlir` is
-  // set for MLIR families, which are compiled here (the worker links no
-  // MLIR) and handed over as cubins; `tmpl` is null for the vendor family.
-  struct Family {
-    std::string name, hash;
-    std::vector<Config> space;
-    Config initial;
-    const GemmTemplate *mlir = nullptr;
-    const GemmTemplate *tmpl = nullptr;
-  };
-  std::vector<Family> families;
+  outcome.problemKey = problem.key();
+  outcome.flops = problem.flops();
+  std::vector<CudaFamily> families;
   for (const GemmTemplate *t : gemmTemplates()) {
     if (!t->supports(problem, target_)) {
       continue;
@@ -123,26 +110,73 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
       continue; // No MLIR compiler in this process.
     }
     families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
-                        initial, isMlir ? t : nullptr, t});
-  }
-  if (families.empty()) {
-    return invalidArgument(
-        fmt::format("no CUDA family serves {} on {}", problem.key(), v.target));
+                        initial,
+                        [t, problem, this](const Config &c) {
+                          return t->instantiate(c, problem, target_);
+                        },
+                        isMlir});
   }
   int vendorBudget = 0;
-  if (opt_.vendorAlgorithms > 0 && cuda::CublasLt::get().isOk() &&
+  if (!families.empty() && opt_.vendorAlgorithms > 0 &&
+      cuda::CublasLt::get().isOk() &&
       (problem.dtype == DType::BF16 || problem.dtype == DType::F16)) {
-    Family vendor{kCublasLtFamily, "", {}, {{"algo", 0}}};
+    CudaFamily vendor{kCublasLtFamily, "", {}, {{"algo", 0}}, nullptr, false};
     for (int i = 0; i < opt_.vendorAlgorithms; ++i) {
       vendor.space.push_back({{"algo", i}});
     }
     families.push_back(std::move(vendor));
     vendorBudget = opt_.vendorAlgorithms;
   }
-  Progress progress(opt_.progress, problem.key(),
-                    opt_.maxCandidates + vendorBudget);
+  return tuneFamilies(std::move(outcome), "gemm", families, vendorBudget);
+}
+
+Result<ProblemOutcome>
+CudaTuner::tuneAttention(const AttentionProblem &problem) {
+  KT_RETURN_IF_ERROR(problem.validate());
+  ProblemOutcome outcome;
+  outcome.problemKey = problem.key();
+  outcome.flops = problem.flops();
+  std::vector<CudaFamily> families;
+  for (const AttentionTemplate *t : attentionTemplates()) {
+    if (t->supports(problem, target_)) {
+      families.push_back({t->name(), t->sourceHash(),
+                          t->space(problem, target_),
+                          t->defaultConfig(problem, target_),
+                          [t, problem, this](const Config &c) {
+                            return t->instantiate(c, problem, target_);
+                          },
+                          false});
+    }
+  }
+  return tuneFamilies(std::move(outcome), "attention", families, 0);
+}
+
+Result<ProblemOutcome>
+CudaTuner::tuneFamilies(ProblemOutcome outcome, const char *op,
+                        const std::vector<CudaFamily> &families,
+                        int vendorBudget) {
+  const std::string key = outcome.problemKey;
+  const Validators v = validators();
+  if (families.empty()) {
+    return invalidArgument(
+        fmt::format("no CUDA family serves {} on {}", key, v.target));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto overBudget = [&] {
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    return (opt_.budgetSeconds > 0 && s > opt_.budgetSeconds) ||
+           (opt_.cancel && opt_.cancel->load());
+  };
+  std::optional<double> bestMs;
+  if (auto w = store_.winner(key, v.target, v.deviceModel);
+      w.isOk() && w->has_value() && checkRecord(**w, v).empty()) {
+    bestMs = (*w)->timeMs;
+  }
+  Progress progress(opt_.progress, key, opt_.maxCandidates + vendorBudget);
   for (size_t f = 0; f < families.size(); ++f) {
-    const Family &fam = families[f];
+    const CudaFamily &fam = families[f];
     const bool isVendor = fam.name == kCublasLtFamily;
     // ktune's own families share maxCandidates; the vendor pass has its own.
     const int ownLeft =
@@ -154,15 +188,15 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
     SampleThenRefine search(fam.space, fam.initial, share, opt_.seed);
     while (!overBudget()) {
       std::vector<Config> batch =
-          nextUnmeasured(search, std::max(1, opt_.batch), store_, problem.key(),
-                         v.target, fam.name, outcome.skipped);
+          nextUnmeasured(search, std::max(1, opt_.batch), store_, key, v.target,
+                         fam.name, outcome.skipped);
       if (batch.empty()) {
         break;
       }
       auto onResult = [&](const CudaCandidateResult &c) -> Status {
         TuningRecord r;
-        r.problemKey = problem.key();
-        r.op = "gemm";
+        r.problemKey = key;
+        r.op = op;
         r.target = v.target;
         r.templateName = fam.name;
         r.templateHash = fam.hash;
@@ -181,8 +215,8 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
           r.maxError = c.maxError;
           r.binaryHash = c.binaryHash;
           // How to launch the stored cubin (kt.h reads it in deployment).
-          if (fam.tmpl) {
-            auto src = fam.tmpl->instantiate(c.config, problem, target_);
+          if (fam.instantiate) {
+            auto src = fam.instantiate(c.config);
             r.launch = src.isOk() ? src->launch : "";
           }
           ms = c.ms;
@@ -198,7 +232,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
         ++outcome.candidates;
         outcome.failed += ms ? 0 : 1;
         progress.update(outcome.candidates,
-                        bestMs ? problem.flops() / (*bestMs * 1e6) : 0);
+                        bestMs ? outcome.flops / (*bestMs * 1e6) : 0);
         if (overBudget()) {
           return failedPrecondition("budget");
         }
@@ -211,8 +245,8 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
                st.message() == "budget";
       };
       if (fam.mlir) {
-        auto ready = precompile(*fam.mlir, problem, batch,
-                                prebuilt.path.string(), onResult);
+        auto ready =
+            precompile(fam, key, batch, prebuilt.path.string(), onResult);
         if (!ready && !isBudget(ready.status())) {
           progress.finish();
           return ready.status();
@@ -223,7 +257,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
           continue;
         }
       }
-      auto dev = measureInWorker(worker, problem, fam.name, batch,
+      auto dev = measureInWorker(worker, key, fam.name, batch,
                                  bestMs.value_or(0), onResult);
       if (!dev && !isBudget(dev.status())) {
         progress.finish();
@@ -233,7 +267,7 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   }
   progress.finish();
   KT_ASSIGN_OR_RETURN(outcome.winner,
-                      store_.winner(problem.key(), v.target, v.deviceModel));
+                      store_.winner(key, v.target, v.deviceModel));
   return outcome;
 }
 

@@ -1,15 +1,10 @@
 #include "ktune/tuner/CudaGemmBench.h"
 
-#include "ReferenceKernels.h"
-#include "ktune/compiler/NvrtcCompiler.h"
+#include "DeviceMeasure.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <cstring>
-#include <random>
 
 namespace kt {
 
@@ -20,34 +15,7 @@ struct CudaGemmBench::Set {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 int64_t storedBytes(int64_t rows, int64_t ld) { return rows * ld * 2; }
-
-/// Random values in [-1, 1) as bf16 / fp16 bits.
-std::vector<uint16_t> randomHalves(size_t n, DType t, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<uint16_t> out(n);
-  for (uint16_t &h : out) {
-    float f = dist(rng);
-    if (t == DType::BF16) {
-      uint32_t u;
-      std::memcpy(&u, &f, 4);
-      u += 0x7FFFu + ((u >> 16) & 1u);
-      h = uint16_t(u >> 16);
-    } else {
-      _Float16 x = static_cast<_Float16>(f);
-      std::memcpy(&h, &x, 2);
-    }
-  }
-  return out;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 } // namespace
 
@@ -73,19 +41,12 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
   const int64_t bBytes = storedBytes(p.transB ? p.n : p.k, p.ldb);
   const int64_t cBytes = storedBytes(p.m, p.ldc);
   const int64_t setBytes = aBytes + bBytes + cBytes;
-  int64_t want = options.rotateBytes > 0
-                     ? options.rotateBytes
-                     : 2 * std::max<int64_t>(device.l2Bytes, 1 << 20);
-  want = std::min(want, options.maxRotateBytes);
-  const int64_t sets = std::max<int64_t>(2, (want + setBytes - 1) / setBytes);
-  if (sets * setBytes > device.globalMemBytes / 2 && sets > 2) {
-    return failedPrecondition(fmt::format(
-        "{}: {} rotating sets of {} MiB do not fit in half of the GPU's "
-        "{} MiB; lower --rotate-mib",
-        p.key(), sets, setBytes >> 20, device.globalMemBytes >> 20));
-  }
-  auto a0 = randomHalves(size_t(aBytes / 2), p.dtype, options.seed);
-  auto b0 = randomHalves(size_t(bBytes / 2), p.dtype, options.seed + 1);
+  KT_ASSIGN_OR_RETURN(
+      const int64_t sets,
+      cudabench::rotatingSets(setBytes, device, options, p.key()));
+  auto a0 = cudabench::randomHalves(size_t(aBytes / 2), p.dtype, options.seed);
+  auto b0 =
+      cudabench::randomHalves(size_t(bBytes / 2), p.dtype, options.seed + 1);
   for (int64_t s = 0; s < sets; ++s) {
     auto set = std::make_unique<Set>();
     KT_ASSIGN_OR_RETURN(set->a, ctx.alloc(size_t(aBytes)));
@@ -108,13 +69,9 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
 }
 
 Status CudaGemmBench::computeReference() {
-  KT_ASSIGN_OR_RETURN(const NvrtcCompiler *nvrtc, NvrtcCompiler::get());
-  KT_ASSIGN_OR_RETURN(NvrtcOutput out,
-                      nvrtc->compile(cudaref::source(), "kt_reference.cu",
-                                     device_.arch(), {"-default-device"}));
-  KT_ASSIGN_OR_RETURN(refModule_, ctx_->loadModule(out.cubin));
-  KT_ASSIGN_OR_RETURN(refFn_, refModule_.function("kt_ref"));
-  KT_ASSIGN_OR_RETURN(checkFn_, refModule_.function("kt_check"));
+  refs_ = std::make_unique<cudabench::ReferenceModule>();
+  KT_RETURN_IF_ERROR(refs_->load(*ctx_, device_));
+  KT_ASSIGN_OR_RETURN(refFn_, refs_->module.function("kt_ref"));
   const GemmProblem &p = problem_;
   const size_t elems = size_t(p.m * p.n);
   KT_ASSIGN_OR_RETURN(ref_, ctx_->alloc(elems * 4));
@@ -215,94 +172,31 @@ CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
     contextLost_ = status == "launch-failed";
     return out;
   };
-  const size_t nsets = sets_.size();
-
   // Numerics: poison C with NaN, run once on set 0, compare on the device.
   const size_t cWords = sets_[0]->c.bytes() / 4;
   const uint32_t nan = p.dtype == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
-  if (Status s = ctx_->fill32(sets_[0]->c, nan, cWords); !s.isOk()) {
-    return fail("launch-failed", s);
+  Status run = ctx_->fill32(sets_[0]->c, nan, cWords);
+  if (run.isOk()) {
+    run = launch(0);
   }
-  if (Status s = ctx_->fill32(verdict_, 0, 4); !s.isOk()) {
-    return fail("launch-failed", s);
-  }
-  Status run = launch(0);
   if (run.isOk()) {
     run = ctx_->synchronize();
+  }
+  if (run.isOk()) {
+    run = cudabench::checkOutput(*ctx_, *refs_, verdict_, sets_[0]->c.ptr(),
+                                 int(p.ldc), ref_.ptr(), mag_.ptr(), p.m, p.n,
+                                 p.dtype, 1e-3f, out);
   }
   if (!run.isOk()) {
     return fail("launch-failed", run);
   }
-  {
-    uint64_t c = sets_[0]->c.ptr(), r = ref_.ptr(), m = mag_.ptr(),
-             v = verdict_.ptr();
-    int ldc = int(p.ldc), M = int(p.m), N = int(p.n),
-        bf16 = p.dtype == DType::BF16;
-    float alpha = 1.0f;
-    cuda::LaunchConfig cfg;
-    cfg.grid[0] = unsigned(std::min<int64_t>((p.m * p.n + 255) / 256, 4096));
-    cfg.block[0] = 256;
-    Status s = ctx_->launch(checkFn_, cfg,
-                            {&c, &ldc, &r, &m, &M, &N, &alpha, &bf16, &v});
-    uint32_t verdict[4] = {};
-    if (s.isOk()) {
-      s = ctx_->copyToHost(verdict, verdict_, sizeof(verdict));
-    }
-    if (!s.isOk()) {
-      return fail("launch-failed", s);
-    }
-    float worst;
-    std::memcpy(&worst, &verdict[1], 4);
-    out.maxError = worst;
-    if (verdict[0] != 0) {
-      out.status = "numerics-mismatch";
-      out.message = fmt::format(
-          "{} of {} outputs differ from the reference by more than the "
-          "bf16/fp16 tolerance (worst: {:.3g}x the tolerance{})",
-          verdict[0], p.m * p.n, worst,
-          worst >= 1e38f ? "; NaN: elements left unwritten" : "");
-      return out;
-    }
+  if (out.status != "ok") {
+    return out;
   }
-
-  // Timing: batches of one launch per set, each set cold in L2 when its
-  // turn comes; the median batch mean is the result.
-  for (int i = 0; i < opt_.warmup; ++i) {
-    if (Status s = launch(size_t(i) % nsets); !s.isOk()) {
-      return fail("launch-failed", s);
-    }
-  }
-  std::vector<double> batches;
-  const auto start = Clock::now();
-  for (int b = 0; b < opt_.maxBatches; ++b) {
-    auto ms = ctx_->timeMs([&]() -> Status {
-      for (size_t set = 0; set < nsets; ++set) {
-        KT_RETURN_IF_ERROR(launch(set));
-      }
-      return Status::ok();
-    });
-    if (!ms) {
-      return fail("launch-failed", ms.status());
-    }
-    batches.push_back(double(*ms) / double(nsets));
-    if (b == 0 && abandonAboveMs > 0 && batches[0] > abandonAboveMs) {
-      out.abandoned = true;
-      out.message = "timed once: its first batch was over 3x the best so far";
-      break;
-    }
-    const double elapsed =
-        std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (b + 1 >= opt_.minBatches && elapsed > opt_.maxMs) {
-      break;
-    }
-  }
-  out.medianMs = median(batches);
-  out.iterations = int64_t(batches.size() * nsets);
-  if (batches.size() >= 4) {
-    std::vector<double> s = batches;
-    std::sort(s.begin(), s.end());
-    out.dispersion =
-        (s[s.size() * 3 / 4] - s[s.size() / 4]) / std::max(out.medianMs, 1e-9);
+  if (Status s = cudabench::timeRotating(*ctx_, launch, sets_.size(), opt_,
+                                         abandonAboveMs, out);
+      !s.isOk()) {
+    return fail("launch-failed", s);
   }
   return out;
 }

@@ -83,7 +83,7 @@ std::string prebuiltCubinName(const Config &config) {
 }
 
 Result<CudaWorkerDevice> measureInWorker(
-    const CudaWorkerOptions &o, const GemmProblem &problem,
+    const CudaWorkerOptions &o, const std::string &problemKey,
     const std::string &templateName, const std::vector<Config> &configs,
     double bestMs,
     const std::function<Status(const CudaCandidateResult &)> &onResult) {
@@ -107,7 +107,7 @@ Result<CudaWorkerDevice> measureInWorker(
                                      "--device",
                                      std::to_string(o.device),
                                      "--problem",
-                                     problem.key(),
+                                     problemKey,
                                      "--template",
                                      templateName,
                                      "--rotate-bytes",

@@ -1,11 +1,15 @@
-// The worker side of CudaWorker.h: one GPU context, one problem, a list of
-// configurations; one line per event on stdout.
+// The worker side of CudaWorker.h: one GPU context, one problem (a GEMM or
+// an attention signature), a list of configurations; one line per event on
+// stdout.
 #include "ktune/base/Hash.h"
 #include "ktune/compiler/CudaCompiler.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/drivers/cuda/CudaContext.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
+#include "ktune/templates/AttentionTemplate.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CudaAttentionBench.h"
 #include "ktune/tuner/CudaGemmBench.h"
 #include "ktune/tuner/CudaWorker.h"
 
@@ -107,15 +111,34 @@ int runCudaWorker(int argc, char **argv) {
   if (!args) {
     return startFailure(args.status().message());
   }
-  auto problem = parseGemmProblem(args->problem);
-  if (!problem) {
-    return startFailure(problem.status().message());
+  // The op comes with the problem: attention signatures start with attn_.
+  const bool attention = isAttentionSignature(args->problem);
+  Result<GemmProblem> gemm = internalError("not a GEMM");
+  Result<AttentionProblem> attn = internalError("not attention");
+  if (attention) {
+    attn = parseAttentionProblem(args->problem);
+    if (!attn) {
+      return startFailure(attn.status().message());
+    }
+  } else {
+    gemm = parseGemmProblem(args->problem);
+    if (!gemm) {
+      return startFailure(gemm.status().message());
+    }
   }
   const bool vendor = args->tmpl == kCublasLtFamily;
+  if (vendor && attention) {
+    return startFailure("the cuBLASLt family measures GEMMs only");
+  }
   Result<const GemmTemplate *> tmpl =
-      vendor ? nullptr : findGemmTemplate(args->tmpl);
+      vendor || attention ? nullptr : findGemmTemplate(args->tmpl);
   if (!tmpl) {
     return startFailure(tmpl.status().message());
+  }
+  Result<const AttentionTemplate *> attnTmpl =
+      attention ? findAttentionTemplate(args->tmpl) : nullptr;
+  if (!attnTmpl) {
+    return startFailure(attnTmpl.status().message());
   }
   auto driver = cuda::Driver::get();
   if (!driver) {
@@ -140,23 +163,58 @@ int runCudaWorker(int argc, char **argv) {
   CudaBenchOptions bo;
   bo.rotateBytes = args->rotateBytes;
   bo.maxMs = args->maxMs;
-  auto bench = CudaGemmBench::create(**ctx, *info, *problem, bo);
-  if (!bench) {
-    return startFailure(bench.status().message());
+  // One bench per op behind the three things the loop needs.
+  std::unique_ptr<CudaGemmBench> gemmBench;
+  std::unique_ptr<CudaAttentionBench> attnBench;
+  if (attention) {
+    auto made = CudaAttentionBench::create(**ctx, *info, *attn, bo);
+    if (!made) {
+      return startFailure(made.status().message());
+    }
+    attnBench = std::move(*made);
+  } else {
+    auto made = CudaGemmBench::create(**ctx, *info, *gemm, bo);
+    if (!made) {
+      return startFailure(made.status().message());
+    }
+    gemmBench = std::move(*made);
   }
+  auto contextLost = [&] {
+    return attention ? attnBench->contextLost() : gemmBench->contextLost();
+  };
+  const std::string problemKey = attention ? attn->key() : gemm->key();
+  const std::string familyId =
+      attention ? (*attnTmpl)->name() + "|" + (*attnTmpl)->sourceHash()
+      : vendor  ? std::string()
+                : (*tmpl)->name() + "|" + (*tmpl)->sourceHash();
+  auto instantiate = [&](const Config &c) {
+    return attention ? (*attnTmpl)->instantiate(c, *attn, *target)
+                     : (*tmpl)->instantiate(c, *gemm, *target);
+  };
+  auto measure = [&](void *fn, const std::string &launch,
+                     double abandon) -> Result<CudaMeasurement> {
+    if (attention) {
+      KT_ASSIGN_OR_RETURN(auto spec, cuda::parseAttentionLaunchSpec(launch));
+      return attnBench->measure(fn, spec, abandon);
+    }
+    KT_ASSIGN_OR_RETURN(auto spec, cuda::parseGemmLaunchSpec(launch));
+    return gemmBench->measure(fn, spec, abandon);
+  };
   std::unique_ptr<cuda::CublasLtGemm> cublas;
   std::string fingerprint = compiler->fingerprint();
   if (vendor) {
-    auto made = cuda::CublasLtGemm::create(**ctx, *problem);
+    auto made = cuda::CublasLtGemm::create(**ctx, *gemm);
     if (!made) {
       return startFailure(made.status().message());
     }
     cublas = std::move(*made);
     fingerprint = (*cuda::CublasLt::get())->version();
   }
-  emit(fmt::format("ready\t{}\t{}\t{}\t{:.4f}\t{}\t{}", oneLine(info->name),
-                   info->arch(), info->smCount, (*bench)->referenceMs(),
-                   (*bench)->sets(), fingerprint));
+  emit(fmt::format(
+      "ready\t{}\t{}\t{}\t{:.4f}\t{}\t{}", oneLine(info->name), info->arch(),
+      info->smCount,
+      attention ? attnBench->referenceMs() : gemmBench->referenceMs(),
+      attention ? attnBench->sets() : gemmBench->sets(), fingerprint));
   const std::string override =
       args->overrideSource.empty() ? "" : readFile(args->overrideSource);
 
@@ -177,15 +235,15 @@ int runCudaWorker(int argc, char **argv) {
     }
     const double abandon = args->bestMs > 0 ? 3 * args->bestMs : 0;
     if (vendor) {
-      CudaMeasurement m = (*bench)->measureCublas(
+      CudaMeasurement m = gemmBench->measureCublas(
           *cublas, int(config->get("algo", -1)), abandon);
       result(m.status, m.message, &m);
-      if ((*bench)->contextLost()) {
+      if (contextLost()) {
         return 3;
       }
       continue;
     }
-    auto src = (*tmpl)->instantiate(*config, *problem, *target);
+    auto src = instantiate(*config);
     if (!src) {
       result("compile-failed", src.status().message());
       continue;
@@ -205,17 +263,10 @@ int runCudaWorker(int argc, char **argv) {
                                args->prebuilt))
                 : Result<CudaKernelBinary>(std::move(pre));
     } else {
-      bin = compiler->compile(*src, (*tmpl)->name() + "|" +
-                                        (*tmpl)->sourceHash() + "|" +
-                                        problem->key() + "|" + text);
+      bin = compiler->compile(*src, familyId + "|" + problemKey + "|" + text);
     }
     if (!bin) {
       result("compile-failed", bin.status().message());
-      continue;
-    }
-    auto spec = cuda::parseGemmLaunchSpec(src->launch);
-    if (!spec) {
-      result("compile-failed", spec.status().message());
       continue;
     }
     auto module = (*ctx)->loadModule(bin->cubin);
@@ -228,7 +279,12 @@ int runCudaWorker(int argc, char **argv) {
       result("launch-failed", fn.status().message());
       continue;
     }
-    CudaMeasurement m = (*bench)->measure(*fn, *spec, abandon);
+    auto measured = measure(*fn, src->launch, abandon);
+    if (!measured) {
+      result("compile-failed", measured.status().message());
+      continue;
+    }
+    CudaMeasurement m = *measured;
     std::string msg = m.message;
     for (const std::string &w : bin->resources.warnings) {
       msg += (msg.empty() ? "" : "; ") + std::string("ptxas: ") + w;
@@ -239,7 +295,7 @@ int runCudaWorker(int argc, char **argv) {
       out.write(bin->cubin.data(), std::streamsize(bin->cubin.size()));
     }
     result(m.status, msg, &m, bin->hash);
-    if ((*bench)->contextLost()) {
+    if (contextLost()) {
       return 3; // The client starts a fresh worker for the rest.
     }
   }

@@ -19,6 +19,10 @@
 
 namespace kt {
 
+namespace cudabench {
+struct ReferenceModule;
+}
+
 struct CudaBenchOptions {
   /// Total bytes of the rotating sets; 0: enough sets to cover 2x L2 and at
   /// least 2 sets (capped by maxRotateBytes).
@@ -81,8 +85,8 @@ private:
   std::vector<std::unique_ptr<Set>> sets_;
   cuda::DeviceBuffer ref_, mag_, verdict_;
   cuda::DeviceBuffer workspace_, semaphores_; ///< Split-K, grown on demand.
-  cuda::LoadedModule refModule_;
-  void *refFn_ = nullptr, *checkFn_ = nullptr;
+  std::unique_ptr<cudabench::ReferenceModule> refs_;
+  void *refFn_ = nullptr;
   double referenceMs_ = 0;
   bool contextLost_ = false;
 };

@@ -9,6 +9,7 @@
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/device/TargetDesc.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/CudaWorker.h"
@@ -51,16 +52,37 @@ public:
   const TargetDesc &target() const { return target_; }
   /// True if some CUDA family serves the problem on this GPU.
   bool serves(const GemmProblem &problem) const;
+  bool serves(const AttentionProblem &problem) const;
   /// The validators its records carry: GPU name, SM count, NVRTC
   /// fingerprint.
   Validators validators() const;
   Result<ProblemOutcome> tuneOne(const GemmProblem &problem);
+  /// The same for attention (records carry op "attention"; no vendor
+  /// family).
+  Result<ProblemOutcome> tuneAttention(const AttentionProblem &problem);
 
 private:
+  /// One family of candidates: its name, hash, space and first
+  /// configuration, how to instantiate a configuration (null for the
+  /// vendor family), and whether it is an MLIR family, compiled here (the
+  /// worker links no MLIR) and handed over as cubins.
+  struct CudaFamily {
+    std::string name, hash;
+    std::vector<Config> space;
+    Config initial;
+    std::function<Result<KernelSource>(const Config &)> instantiate;
+    bool mlir = false;
+  };
+  /// The search over `families` for outcome.problemKey, in the worker;
+  /// the last `vendorBudget` > 0 family is the vendor's, with its own
+  /// candidate budget.
+  Result<ProblemOutcome> tuneFamilies(ProblemOutcome outcome, const char *op,
+                                      const std::vector<CudaFamily> &families,
+                                      int vendorBudget);
   /// Compiles `batch` of an MLIR family into `dir` (prebuiltCubinName);
   /// failures go to `onResult`; returns the configurations that compiled.
   Result<std::vector<Config>> precompile(
-      const GemmTemplate &tmpl, const GemmProblem &problem,
+      const CudaFamily &family, const std::string &problemKey,
       const std::vector<Config> &batch, const std::string &dir,
       const std::function<Status(const CudaCandidateResult &)> &onResult);
 

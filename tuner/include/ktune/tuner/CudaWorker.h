@@ -66,13 +66,13 @@ struct CudaCandidateResult {
   std::string cubin; ///< For "ok" results.
 };
 
-/// Measures `configs` of family `templateName` for `problem`, in order, in
-/// as many worker processes as faults require. `onResult` sees every
-/// configuration exactly once (failures included) and may stop the run by
-/// returning an error. Returns the device the worker reported, or the
-/// reason no worker could start.
+/// Measures `configs` of family `templateName` for `problemKey` (a GEMM key or
+/// an attention signature), in order, in as many worker processes as faults
+/// require. `onResult` sees every configuration exactly once (failures
+/// included) and may stop the run by returning an error. Returns the device the
+/// worker reported, or the reason no worker could start.
 Result<CudaWorkerDevice> measureInWorker(
-    const CudaWorkerOptions &options, const GemmProblem &problem,
+    const CudaWorkerOptions &options, const std::string &problemKey,
     const std::string &templateName, const std::vector<Config> &configs,
     double bestMs,
     const std::function<Status(const CudaCandidateResult &)> &onResult);
