@@ -1,5 +1,7 @@
-// The launch description stored next to a CUDA GEMM code object round-trips
-// and rejects malformed text with the field named.
+// The launch descriptions stored next to CUDA GEMM and attention code
+// objects round-trip, size their grids and scratch, and reject malformed
+// text with the field named.
+#include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
 
 #include <catch2/catch.hpp>
@@ -71,4 +73,38 @@ TEST_CASE("a malformed GEMM launch description names the bad field") {
   REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
                    "tiles;colour=red"),
                Catch::Contains("colour"));
+}
+
+TEST_CASE("attention launch descriptions round-trip and size the grid") {
+  cuda::AttentionLaunchSpec s;
+  s.threads = 256;
+  s.sharedBytes = 214092;
+  s.rows = 64;
+  s.kvRows = 128;
+  s.split = 16;
+  s.pack = 4;
+  s.semaphoresPerTile = 1;
+  auto back = cuda::parseAttentionLaunchSpec(s.toString());
+  REQUIRE(back.isOk());
+  REQUIRE(back->toString() == s.toString());
+  REQUIRE(back->pack == 4);
+  // Decode, GQA 4:1 packed: one 64-row tile per (batch, KV head), 16
+  // splits; each split keeps d / 2 + 4 floats per consumer thread.
+  auto p =
+      parseAttentionProblem("attn_bf16_BSHD_b2_hq32_hkv8_sq1_skv65536_d128");
+  REQUIRE(p.isOk());
+  REQUIRE(cuda::attentionGridSize(s, *p) == 2 * 8 * 16);
+  REQUIRE(cuda::attentionSemaphores(s, *p) == 2 * 8);
+  REQUIRE(cuda::attentionWorkspaceBytes(s, *p) ==
+          uint64_t(2 * 8 * 16) * 128 * (64 + 4) * 4);
+  // Prefill without packing: tiles of 64 rows per query head.
+  s.split = 1;
+  s.pack = 1;
+  auto prefill =
+      parseAttentionProblem("attn_bf16_BHSD_b1_hq8_hkv8_sq1000_skv1000_d64");
+  REQUIRE(cuda::attentionGridSize(s, *prefill) == 16 * 8);
+  REQUIRE(cuda::attentionWorkspaceBytes(s, *prefill) == 0);
+  auto bad = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64;kv=128;"
+                                            "split=0;pack=1;sems=1");
+  REQUIRE_THAT(bad.status().message(), Catch::Contains("split=0"));
 }

@@ -26,5 +26,5 @@ add_dependencies(LookupTest kt_test_gemm_kernel)
 # kt.h on a CUDA GPU with NVRTC-compiled sm_90a cubins (skipped without one).
 # Links no LLVM, so it travels to GPU machines with the worker.
 kt_add_test(cuda_lookup_tests cuda
-  SOURCES lookup/CudaLookupTest.cpp
+  SOURCES lookup/CudaLookupTest.cpp lookup/CudaAttentionLookupTest.cpp
   LIBS ktune_lookup ktune_nvrtc)

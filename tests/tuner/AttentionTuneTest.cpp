@@ -189,6 +189,12 @@ TEST_CASE("kt.h looks up and runs tuned attention kernels", "[tuner]") {
                 : 1e9;
   }
   CHECK(worst < 1e-4);
+  // A CPU kernel is not launched as a CUDA one: a clear error, no crash.
+  CHECK(kt_attention_launch_cuda(ctx, kernel, nullptr, args.q(0), args.k(0),
+                                 args.v(0), o.data(), 0.0f,
+                                 nullptr) == KT_UNAVAILABLE);
+  CHECK_THAT(kt_context_last_error(ctx),
+             Catch::Contains("kt_attention_launch_cpu"));
 
   // Another shape is a miss, counted, and recorded in the file.
   d.seq_q = 25;

@@ -36,7 +36,7 @@ extern "C" {
 /// appended to structs (detected through struct_size) and new functions
 /// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
-#define KT_API_MINOR_VERSION 1
+#define KT_API_MINOR_VERSION 2
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -315,6 +315,28 @@ kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
                                   const void *a, const void *b, void *c,
                                   float alpha, float beta, void *workspace,
                                   kt_cuda_launch *out_launch);
+
+/// Runs an attention `kernel` looked up on a CUDA context (device "cuda:N";
+/// bf16 / fp16, head dim 64 or 128) on `stream` (a CUstream; NULL: the
+/// default stream): O = softmax(scale * Q K^T [+ causal mask]) V on device
+/// tensors laid out as described at lookup. `scale` <= 0 means 1 / sqrt(d).
+/// Asynchronous: returns once the launch is queued and never synchronises.
+/// Q, K, V and O must be 16-byte aligned. `workspace`: see
+/// kt_kernel_info.workspace_bytes (split-KV decode kernels; NULL if it is
+/// 0). Safe from many threads; launches on different streams need different
+/// workspaces (API 1.2).
+kt_status kt_attention_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
+                                   void *stream, const void *q, const void *k,
+                                   const void *v, void *o, float scale,
+                                   void *workspace);
+
+/// kt_gemm_get_cuda_launch() for an attention kernel: fills *out_launch to
+/// run it on the given device tensors yourself (API 1.2).
+kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
+                                       const void *q, const void *k,
+                                       const void *v, void *o, float scale,
+                                       void *workspace,
+                                       kt_cuda_launch *out_launch);
 
 /// Lookup counters of a context (API 1.1).
 typedef struct kt_context_stats {

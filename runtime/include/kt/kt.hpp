@@ -115,6 +115,16 @@ public:
                                workspace);
   }
 
+  /// Queues an attention `kernel` (from a "cuda:N" context) on `stream`;
+  /// `scale` <= 0 means 1 / sqrt(d).
+  kt_status launchAttentionCuda(const Kernel &kernel, void *stream,
+                                const void *q, const void *k, const void *v,
+                                void *o, float scale = 0.0f,
+                                void *workspace = nullptr) const {
+    return kt_attention_launch_cuda(ctx_, kernel.get(), stream, q, k, v, o,
+                                    scale, workspace);
+  }
+
   /// Lookup counters so far (zeros if the context is not open).
   kt_context_stats stats() const {
     kt_context_stats s{};

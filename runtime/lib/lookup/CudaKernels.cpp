@@ -1,5 +1,6 @@
 // DeviceKernels for CUDA GPUs: cubins with the launch description their
-// template emitted (cuda::GemmLaunchSpec), stored next to them by the tuner.
+// template emitted (cuda::GemmLaunchSpec or cuda::AttentionLaunchSpec),
+// stored next to them by the tuner.
 #include "DeviceKernels.h"
 
 #include "ktune/drivers/cuda/CudaDriver.h"
@@ -10,8 +11,10 @@ namespace kt::lookup {
 
 namespace {
 
-/// The entry point every CUDA GEMM template emits (GemmLaunch.h).
+/// The entry points the CUDA templates emit (GemmLaunch.h,
+/// AttentionLaunch.h).
 constexpr const char *kCudaGemmEntry = "kt_gemm";
+constexpr const char *kCudaAttentionEntry = "kt_attention";
 
 class CudaKernels final : public DeviceKernels {
 public:
@@ -33,17 +36,26 @@ public:
 
   Status makeKernel(const std::shared_ptr<const void> &module,
                     const TuningRecord &record, kt_kernel &k) const override {
-    if (record.op != "gemm") {
+    if (record.op != "gemm" && record.op != "attention") {
       return unimplemented(fmt::format(
-          "this library launches CUDA GEMMs only, not {} kernels", record.op));
+          "this library launches CUDA GEMM and attention kernels, not {} "
+          "kernels",
+          record.op));
     }
     if (record.launch.empty()) {
       return failedPrecondition(
           "the result has no launch description (it was tuned by an older "
           "ktune); re-tune it");
     }
-    KT_ASSIGN_OR_RETURN(k.spec, cuda::parseGemmLaunchSpec(record.launch));
     const auto *mod = static_cast<const cuda::LoadedModule *>(module.get());
+    if (record.op == "attention") {
+      KT_ASSIGN_OR_RETURN(k.attentionSpec,
+                          cuda::parseAttentionLaunchSpec(record.launch));
+      KT_ASSIGN_OR_RETURN(k.cudaFunction, mod->function(kCudaAttentionEntry));
+      return ctx_->setMaxDynamicShared(k.cudaFunction,
+                                       k.attentionSpec.sharedBytes);
+    }
+    KT_ASSIGN_OR_RETURN(k.spec, cuda::parseGemmLaunchSpec(record.launch));
     KT_ASSIGN_OR_RETURN(k.cudaFunction, mod->function(kCudaGemmEntry));
     if (!k.spec.pointers) {
       KT_RETURN_IF_ERROR(
@@ -55,6 +67,9 @@ public:
   /// TMA kernels take M, N and K at launch; pointer kernels are compiled
   /// for one shape.
   bool shapeGeneric(const TuningRecord &record) const override {
+    if (record.op != "gemm") {
+      return false;
+    }
     Result<cuda::GemmLaunchSpec> spec =
         cuda::parseGemmLaunchSpec(record.launch);
     return spec.isOk() && !spec->pointers;
@@ -85,15 +100,28 @@ Result<std::unique_ptr<DeviceKernels>> cudaKernels(int ordinal) {
       std::make_unique<CudaKernels>(std::move(ctx), gpus[ordinal]));
 }
 
+namespace {
+
+uint64_t semaphores(const kt_kernel &k) {
+  return k.isAttention ? cuda::attentionSemaphores(k.attentionSpec, k.attention)
+                       : cuda::gemmSemaphores(k.spec, k.problem);
+}
+
+} // namespace
+
 uint64_t cudaWorkspaceBytes(const kt_kernel &k) {
-  return cudaSemaphoreOffset(k) + 4 * cuda::gemmSemaphores(k.spec, k.problem);
+  return cudaSemaphoreOffset(k) + 4 * semaphores(k);
 }
 
 uint64_t cudaSemaphoreOffset(const kt_kernel &k) {
-  if (cuda::gemmSemaphores(k.spec, k.problem) == 0) {
+  if (semaphores(k) == 0) {
     return 0;
   }
-  return (cuda::gemmWorkspaceBytes(k.spec, k.problem) + 255) & ~uint64_t(255);
+  const uint64_t scratch =
+      k.isAttention
+          ? cuda::attentionWorkspaceBytes(k.attentionSpec, k.attention)
+          : cuda::gemmWorkspaceBytes(k.spec, k.problem);
+  return (scratch + 255) & ~uint64_t(255);
 }
 
 const cuda::Context *cudaContextOf(const DeviceKernels &kernels) {

@@ -39,10 +39,11 @@ std::unique_ptr<DeviceKernels> cpuKernels(CpuDevice &device);
 /// (with the reason) where there is no driver or no such device.
 Result<std::unique_ptr<DeviceKernels>> cudaKernels(int ordinal);
 
-/// The scratch a CUDA kernel needs for its problem: the split-K workspace,
+/// The scratch a CUDA kernel needs for its problem: the split-K (GEMM) or
+/// split-KV (attention) workspace,
 /// then (at cudaSemaphoreOffset, 256-byte aligned) its 32-bit semaphores,
 /// which must be zero before the first launch and are left zero. 0 if the
-/// kernel does not split K.
+/// kernel does not split.
 uint64_t cudaWorkspaceBytes(const kt_kernel &k);
 uint64_t cudaSemaphoreOffset(const kt_kernel &k);
 

@@ -5,6 +5,7 @@
 #include "kt/kt.h"
 #include "ktune/device/CpuAttentionAbi.h"
 #include "ktune/device/CpuGemmAbi.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
@@ -38,7 +39,9 @@ struct kt_kernel {
   int64_t gridM = 0;
   int64_t gridN = 0;
 
-  // CUDA code objects: the kt_gemm function (CUfunction) and its launch.
+  // CUDA code objects: the kt_gemm or kt_attention function (CUfunction)
+  // and its launch.
   void *cudaFunction = nullptr;
   kt::cuda::GemmLaunchSpec spec;
+  kt::cuda::AttentionLaunchSpec attentionSpec;
 };

@@ -479,6 +479,36 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
 
 namespace {
 
+/// Fills a kt_cuda_launch: the function and its launch shape, then each
+/// argument at its natural alignment in `args` (tensor maps 128-byte
+/// aligned), `params` pointing at them.
+class LaunchWriter {
+public:
+  LaunchWriter(kt_cuda_launch &out, void *function,
+               const cuda::LaunchConfig &config)
+      : out_(out) {
+    static_assert(2 * sizeof(cuda::TensorMap) + 64 <= sizeof(out.args));
+    out.function = function;
+    for (int i = 0; i < 3; ++i) {
+      out.grid[i] = config.grid[i];
+      out.block[i] = config.block[i];
+      out.cluster[i] = config.cluster[i];
+    }
+    out.shared_bytes = config.sharedBytes;
+    out.num_params = 0;
+  }
+  void put(const void *value, size_t bytes, size_t align) {
+    offset_ = (offset_ + align - 1) / align * align;
+    std::memcpy(out_.args + offset_, value, bytes);
+    out_.params[out_.num_params++] = out_.args + offset_;
+    offset_ += bytes;
+  }
+
+private:
+  kt_cuda_launch &out_;
+  size_t offset_ = 0;
+};
+
 /// The checks kt_gemm_launch_cuda and kt_gemm_get_cuda_launch share, then
 /// the prepared launch.
 Result<cuda::PreparedGemm> prepareCudaCall(const char *fn, kt_context *ctx,
@@ -533,43 +563,104 @@ kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
     if (!g.isOk()) {
       return fail(g.status());
     }
-    kt_cuda_launch &out = *out_launch;
-    out.function = g->function;
-    for (int i = 0; i < 3; ++i) {
-      out.grid[i] = g->config.grid[i];
-      out.block[i] = g->config.block[i];
-      out.cluster[i] = g->config.cluster[i];
-    }
-    out.shared_bytes = g->config.sharedBytes;
-    // The arguments in launchPrepared()'s order, each at its natural
-    // alignment in `args` (tensor maps first, 128-byte aligned).
-    size_t offset = 0;
-    out.num_params = 0;
-    auto put = [&](const void *value, size_t bytes, size_t align) {
-      offset = (offset + align - 1) / align * align;
-      std::memcpy(out.args + offset, value, bytes);
-      out.params[out.num_params++] = out.args + offset;
-      offset += bytes;
-    };
+    LaunchWriter out(*out_launch, g->function, g->config);
+    // The arguments in launchPrepared()'s order.
     if (g->pointers) {
-      put(&g->a, 8, 8);
-      put(&g->b, 8, 8);
-      put(&g->c, 8, 8);
-      put(&g->alpha, 4, 4);
-      put(&g->beta, 4, 4);
+      out.put(&g->a, 8, 8);
+      out.put(&g->b, 8, 8);
+      out.put(&g->c, 8, 8);
+      out.put(&g->alpha, 4, 4);
+      out.put(&g->beta, 4, 4);
     } else {
-      put(&g->mapA, sizeof(g->mapA), 128);
-      put(&g->mapB, sizeof(g->mapB), 128);
-      put(&g->c, 8, 8);
+      out.put(&g->mapA, sizeof(g->mapA), 128);
+      out.put(&g->mapB, sizeof(g->mapB), 128);
+      out.put(&g->c, 8, 8);
       for (const int *v : {&g->m, &g->n, &g->k, &g->ldc}) {
-        put(v, 4, 4);
+        out.put(v, 4, 4);
       }
-      put(&g->alpha, 4, 4);
-      put(&g->beta, 4, 4);
-      put(&g->workspace, 8, 8);
-      put(&g->semaphores, 8, 8);
+      out.put(&g->alpha, 4, 4);
+      out.put(&g->beta, 4, 4);
+      out.put(&g->workspace, 8, 8);
+      out.put(&g->semaphores, 8, 8);
     }
-    static_assert(2 * sizeof(cuda::TensorMap) + 64 <= sizeof(out.args));
+    return succeed();
+  });
+}
+
+namespace {
+
+/// The checks kt_attention_launch_cuda and kt_attention_get_cuda_launch
+/// share, then the prepared launch.
+Result<cuda::PreparedAttention>
+prepareCudaAttentionCall(const char *fn, kt_context *ctx,
+                         const kt_kernel *kernel, void *stream, const void *q,
+                         const void *k, const void *v, void *o, float scale,
+                         void *workspace) {
+  KT_RETURN_IF_ERROR(
+      checkLaunch(fn, ctx, kernel, {{"q", q}, {"k", k}, {"v", v}, {"o", o}}));
+  auto address = [](const void *p) { return uint64_t(uintptr_t(p)); };
+  Result<cuda::PreparedAttention> a = ctx->prepareCudaAttention(
+      *kernel, stream, address(q), address(k), address(v), address(o), scale,
+      address(workspace));
+  if (!a.isOk()) {
+    return a.status().withContext(fn);
+  }
+  return a;
+}
+
+} // namespace
+
+kt_status kt_attention_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
+                                   void *stream, const void *q, const void *k,
+                                   const void *v, void *o, float scale,
+                                   void *workspace) {
+  constexpr const char *kFn = "kt_attention_launch_cuda";
+  return guarded(kFn, [&]() -> kt_status {
+    Result<cuda::PreparedAttention> a = prepareCudaAttentionCall(
+        kFn, ctx, kernel, stream, q, k, v, o, scale, workspace);
+    if (!a.isOk()) {
+      return fail(a.status());
+    }
+    Status st = ctx->launchCuda(*a);
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
+    return succeed();
+  });
+}
+
+kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
+                                       const void *q, const void *k,
+                                       const void *v, void *o, float scale,
+                                       void *workspace,
+                                       kt_cuda_launch *out_launch) {
+  constexpr const char *kFn = "kt_attention_get_cuda_launch";
+  return guarded(kFn, [&]() -> kt_status {
+    if (out_launch == nullptr) {
+      return nullArgument(kFn, "out_launch");
+    }
+    kt_status sizeOk = checkStructSize(
+        kFn, "kt_cuda_launch", out_launch->struct_size, sizeof(kt_cuda_launch));
+    if (sizeOk != KT_OK) {
+      return sizeOk;
+    }
+    Result<cuda::PreparedAttention> a = prepareCudaAttentionCall(
+        kFn, ctx, kernel, nullptr, q, k, v, o, scale, workspace);
+    if (!a.isOk()) {
+      return fail(a.status());
+    }
+    // The arguments in launchPrepared()'s order.
+    LaunchWriter out(*out_launch, a->function, a->config);
+    out.put(&a->mapK, sizeof(a->mapK), 128);
+    out.put(&a->mapV, sizeof(a->mapV), 128);
+    out.put(&a->q, 8, 8);
+    out.put(&a->o, 8, 8);
+    for (const int *x : {&a->b, &a->hq, &a->hkv, &a->sq, &a->skv}) {
+      out.put(x, 4, 4);
+    }
+    out.put(&a->scaleLog2, 4, 4);
+    out.put(&a->workspace, 8, 8);
+    out.put(&a->semaphores, 8, 8);
     return succeed();
   });
 }

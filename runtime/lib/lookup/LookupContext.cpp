@@ -538,6 +538,12 @@ Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
         "the kernel for {} runs on the CPU; launch it with kt_gemm_launch_cpu",
         kernel.problemKey));
   }
+  if (kernel.isAttention) {
+    return invalidArgument(
+        fmt::format("the kernel for {} is an attention kernel; launch it with "
+                    "kt_attention_launch_cuda",
+                    kernel.problemKey));
+  }
   cuda::GemmOperands ops;
   ops.a = a;
   ops.b = b;
@@ -560,6 +566,47 @@ Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
 }
 
 Status kt_context::launchCuda(const cuda::PreparedGemm &prepared) const {
+  return cuda::launchPrepared(*cudaContextOf(*kernels_), prepared);
+}
+
+Result<cuda::PreparedAttention>
+kt_context::prepareCudaAttention(const kt_kernel &kernel, void *stream,
+                                 uint64_t q, uint64_t k, uint64_t v, uint64_t o,
+                                 float scale, uint64_t workspace) const {
+  const cuda::Context *ctx = cudaContextOf(*kernels_);
+  if (ctx == nullptr || kernel.cudaFunction == nullptr) {
+    return failedPrecondition(
+        fmt::format("the kernel for {} runs on the CPU; launch it with "
+                    "kt_attention_launch_cpu",
+                    kernel.problemKey));
+  }
+  if (!kernel.isAttention) {
+    return invalidArgument(
+        fmt::format("the kernel for {} is a GEMM kernel; launch it with "
+                    "kt_gemm_launch_cuda",
+                    kernel.problemKey));
+  }
+  cuda::AttentionOperands ops;
+  ops.q = q;
+  ops.k = k;
+  ops.v = v;
+  ops.o = o;
+  ops.scale = scale > 0.0f ? scale : 0.0f;
+  if (cudaWorkspaceBytes(kernel) > 0) {
+    if (workspace == 0) {
+      return invalidArgument(fmt::format(
+          "the kernel for {} splits the KV length and needs a zeroed "
+          "workspace of {} bytes (kt_kernel_info.workspace_bytes); pass one",
+          kernel.attention.key(), cudaWorkspaceBytes(kernel)));
+    }
+    ops.workspace = workspace;
+    ops.semaphores = workspace + cudaSemaphoreOffset(kernel);
+  }
+  return cuda::prepareAttention(*ctx, kernel.cudaFunction, kernel.attentionSpec,
+                                kernel.attention, ops, stream);
+}
+
+Status kt_context::launchCuda(const cuda::PreparedAttention &prepared) const {
   return cuda::launchPrepared(*cudaContextOf(*kernels_), prepared);
 }
 

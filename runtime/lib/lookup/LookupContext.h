@@ -92,6 +92,12 @@ public:
   prepareCuda(const kt_kernel &kernel, void *stream, uint64_t a, uint64_t b,
               uint64_t c, float alpha, float beta, uint64_t workspace) const;
   kt::Status launchCuda(const kt::cuda::PreparedGemm &prepared) const;
+  /// The same for a CUDA attention kernel; `scale` <= 0: 1 / sqrt(d).
+  kt::Result<kt::cuda::PreparedAttention>
+  prepareCudaAttention(const kt_kernel &kernel, void *stream, uint64_t q,
+                       uint64_t k, uint64_t v, uint64_t o, float scale,
+                       uint64_t workspace) const;
+  kt::Status launchCuda(const kt::cuda::PreparedAttention &prepared) const;
 
   /// "cpu" or "cuda".
   bool isCuda() const { return cudaContextOf(*kernels_) != nullptr; }
