@@ -2,6 +2,7 @@
 // of its own families; cuBLASLt excluded from the tuning) beside cuBLASLt's
 // default algorithm, both timed in this process with the same cold-L2
 // rotating-buffer method. Links no LLVM.
+#include "WorkerPath.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CublasLt.h"
@@ -70,18 +71,6 @@ std::vector<GemmProblem> shapes(bool quick) {
   return out;
 }
 
-std::string findWorker() {
-  if (const char *env = std::getenv("KTUNE_CUDA_WORKER")) {
-    return env;
-  }
-  std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  if (::access((self / "ktune-cuda-worker").c_str(), X_OK) == 0) {
-    return (self / "ktune-cuda-worker").string();
-  }
-  return KT_CUDA_WORKER_PATH;
-}
-
 double tflops(const GemmProblem &p, double ms) {
   return ms > 0 ? p.flops() / (ms * 1e9) : 0;
 }
@@ -148,7 +137,7 @@ int main(int argc, char **argv) {
   CudaTuneOptions topt;
   topt.maxCandidates = maxCandidates;
   topt.vendorAlgorithms = 0; // ktune's own kernels only.
-  topt.worker.worker = findWorker();
+  topt.worker.worker = bench::findWorker();
   topt.worker.device = device;
   topt.progress = false;
   CudaTuner tuner(*gpu, *toolchain, **store, topt);

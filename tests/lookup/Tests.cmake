@@ -9,6 +9,17 @@ target_compile_options(CApiTest PRIVATE -pedantic-errors)
 target_link_libraries(CApiTest PRIVATE ktune_lookup)
 add_test(NAME CApiTest COMMAND CApiTest)
 set_tests_properties(CApiTest PROPERTIES LABELS lookup)
+# The same program against libkt.so: the shared library exports the API.
+add_executable(CApiTestShared lookup/CApiTest.c)
+set_source_files_properties(lookup/CApiTest.c PROPERTIES LANGUAGE C)
+set_target_properties(CApiTestShared PROPERTIES
+  C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+target_compile_options(CApiTestShared PRIVATE -pedantic-errors)
+target_include_directories(CApiTestShared PRIVATE
+  ${PROJECT_SOURCE_DIR}/runtime/include)
+target_link_libraries(CApiTestShared PRIVATE kt)
+add_test(NAME CApiTestShared COMMAND CApiTestShared)
+set_tests_properties(CApiTestShared PROPERTIES LABELS lookup)
 
 # A hand-written GEMM code object that LookupTest stores in a results file,
 # so lookups load and launch a real kernel without the compiler.

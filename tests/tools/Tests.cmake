@@ -15,3 +15,11 @@ add_test(NAME tools_example_block
     $<TARGET_FILE:ktune> $<TARGET_FILE:kt-transformer-block>
     ${CMAKE_CURRENT_BINARY_DIR}/example_block)
 set_tests_properties(tools_example_block PROPERTIES LABELS tools TIMEOUT 900)
+
+add_test(NAME tools_sdpa_bindings
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tools/SdpaBindings.sh
+    $<TARGET_FILE:ktune> $<TARGET_FILE:kt>
+    ${PROJECT_SOURCE_DIR}/benchmarks/attention_sdpa.py
+    ${CMAKE_CURRENT_BINARY_DIR}/sdpa_bindings)
+set_tests_properties(tools_sdpa_bindings PROPERTIES LABELS tools TIMEOUT 300
+  ENVIRONMENT "KTUNE_CACHE_DIR=${PROJECT_BINARY_DIR}/tools-kernel-cache")
