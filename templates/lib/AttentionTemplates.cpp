@@ -2,6 +2,7 @@
 #include "attention/CpuAttentionMlir.h"
 
 #include "ktune/templates/attention/CudaAttentionSm90.h"
+#include "ktune/templates/attention/HipAttentionMfma.h"
 
 #include <fmt/format.h>
 
@@ -10,7 +11,9 @@ namespace kt {
 const std::vector<const AttentionTemplate *> &attentionTemplates() {
   static const CpuAttentionMlir cpu;
   static const CudaAttentionSm90 sm90;
-  static const std::vector<const AttentionTemplate *> all = {&cpu, &sm90};
+  static const HipAttentionMfma mfma;
+  static const std::vector<const AttentionTemplate *> all = {&cpu, &sm90,
+                                                             &mfma};
   return all;
 }
 

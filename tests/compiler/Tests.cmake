@@ -25,5 +25,5 @@ kt_add_test(cuda_mlir_run_tests cuda
 # hip.gemm.mfma: HIP C++ -> AMDGPU code objects for gfx950 / gfx942 with
 # clang-22, disassembly and metadata checks; no AMD GPU is involved.
 kt_add_test(hip_compile_tests hip
-  SOURCES compiler/HipCompileTest.cpp
+  SOURCES compiler/HipCompileTest.cpp compiler/HipAttentionCompileTest.cpp
   LIBS ktune_compiler)

@@ -25,7 +25,8 @@ namespace kt::cli {
 namespace {
 
 /// `ktune compile` for attention problems: the CPU family (MLIR stages or
-/// the code object) and the CUDA families (source, PTX, cubin, resources).
+/// the code object), the CUDA families (source, PTX, cubin, resources) and
+/// the HIP families (source, LLVM IR, assembly, code object, resources).
 int compileAttention(const std::string &sig, const std::string &targetName,
                      const std::string &emitArg, const std::string &config,
                      const std::string &tmpl, const std::string &output) {
@@ -38,11 +39,24 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     return fail(target.status().message());
   }
   const bool cuda = target->kind == TargetKind::Cuda;
-  const std::string emit =
-      !emitArg.empty() ? emitArg : (cuda ? "cuda" : "mlir");
+  const bool hip = target->kind == TargetKind::Hip;
+  const std::string emit = !emitArg.empty() ? emitArg
+                           : cuda           ? "cuda"
+                           : hip            ? "hip"
+                                            : "mlir";
   std::optional<CudaCompiler> cudaCompiler;
+  std::optional<HipCompiler> hipCompiler;
   std::optional<EmitStage> stage;
-  if (cuda) {
+  if (hip) {
+    if (Status s = checkHipEmit(emit); !s.isOk()) {
+      return fail(s.message());
+    }
+    auto made = HipCompiler::create(*target, "");
+    if (!made) {
+      return fail(made.status().message());
+    }
+    hipCompiler.emplace(std::move(*made));
+  } else if (cuda) {
     if (Status s = checkCudaEmit(emit); !s.isOk()) {
       return fail(s.message());
     }
@@ -58,7 +72,7 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     }
     stage = *parsed;
   }
-  if ((emit == "so" || emit == "cubin") && output.empty()) {
+  if ((emit == "so" || emit == "cubin" || emit == "hsaco") && output.empty()) {
     return fail("--emit " + emit + " writes a binary: give -o FILE");
   }
   CpuCompiler compiler(*target, "");
@@ -84,7 +98,9 @@ int compileAttention(const std::string &sig, const std::string &targetName,
                               src.status().message()));
     }
     Result<std::string> text = internalError("not emitted");
-    if (cuda) {
+    if (hip) {
+      text = emitHip(*hipCompiler, *src, emit);
+    } else if (cuda) {
       text = emitCuda(*cudaCompiler, *src, emit);
     } else if (emit == "so") {
       auto kernel =
@@ -114,7 +130,8 @@ int compileAttention(const std::string &sig, const std::string &targetName,
   if (served == 0) {
     return fail(fmt::format("no attention family serves {} on {} (the CPU "
                             "family takes f32 and bf16, cuda:sm_90a bf16 "
-                            "and f16 with head dim 64 or 128)",
+                            "and f16 with head dim 64 or 128, hip:gfx950 and "
+                            "hip:gfx942 bf16 and f16 with 64, 128 or 256)",
                             p->key(), target->toString()));
   }
   return 0;

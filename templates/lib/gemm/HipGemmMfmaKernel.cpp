@@ -8,66 +8,15 @@
 namespace kt::mfma {
 namespace {
 
-constexpr const char *kBody = R"HIP(
-// HIP's qualifiers and barrier, spelled with clang's attributes and
-// builtins (no ROCm headers).
-#define __device__ __attribute__((device))
-#define __shared__ __attribute__((shared))
-#define __forceinline__ inline __attribute__((always_inline))
-static __device__ __forceinline__ void kt_barrier() {
-  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup");
-  __builtin_amdgcn_s_barrier();
-  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
-}
-
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef __attribute__((ext_vector_type(4))) float f32x4;
-typedef __attribute__((ext_vector_type(8))) unsigned short u16x8;
-#if KT_MFMA_K == 32
-// gfx950: v_mfma_f32_16x16x32_{bf16,f16}, 8 K values per lane.
-#if KT_BF16
-typedef __attribute__((ext_vector_type(8))) __bf16 kt_frag;
-#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x32_bf16
-#else
-typedef __attribute__((ext_vector_type(8))) _Float16 kt_frag;
-#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x32_f16
-#endif
-#else
-// gfx942: v_mfma_f32_16x16x16_{bf16,f16}, 4 K values per lane.
-#if KT_BF16
-typedef __attribute__((ext_vector_type(4))) short kt_frag;
-#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x16bf16_1k
-#else
-typedef __attribute__((ext_vector_type(4))) _Float16 kt_frag;
-#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x16f16
-#endif
-#endif
-#define KT_KV (KT_MFMA_K / 4) // K values per lane per MFMA
+constexpr const char *kDefines =
+    R"HIP(#define KT_KV (KT_MFMA_K / 4) // K values per lane per MFMA
 #define KT_LD (KT_BK + KT_PAD) // LDS row pitch (elements)
 #define KT_THREADS ((KT_BM / KT_WM) * (KT_BN / KT_WN) * 64)
 
-static __device__ __forceinline__ float kt_to_f32(u16 h) {
-#if KT_BF16
-  return __builtin_bit_cast(float, static_cast<u32>(h) << 16);
-#else
-  return static_cast<float>(__builtin_bit_cast(_Float16, h));
-#endif
-}
-static __device__ __forceinline__ u16 kt_from_f32(float f) {
-#if KT_BF16
-  u32 u = __builtin_bit_cast(u32, f);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
-    return 0x7FC0; // NaN stays NaN
-  }
-  u += 0x7FFFu + ((u >> 16) & 1u); // round to nearest even
-  return static_cast<u16>(u >> 16);
-#else
-  return __builtin_bit_cast(u16, static_cast<_Float16>(f));
-#endif
-}
+)HIP";
 
-// Copies a rows x KT_BK tile of an operand into LDS as [rows][KT_LD], K
+constexpr const char *kBody =
+    R"HIP(// Copies a rows x KT_BK tile of an operand into LDS as [rows][KT_LD], K
 // contiguous whatever the layout, zeros outside the problem. kMajor: the
 // operand is stored with K contiguous (row r at src + r * ld); else K-outer
 // (K row k at src + k * ld). rowEnd / K bound the problem.
@@ -195,6 +144,69 @@ kt_gemm(const u16 *__restrict__ A, const u16 *__restrict__ B,
 
 } // namespace
 
+const char *hipPreamble() {
+  return R"HIP(
+// HIP's qualifiers and barrier, spelled with clang's attributes and
+// builtins (no ROCm headers).
+#define __device__ __attribute__((device))
+#define __shared__ __attribute__((shared))
+#define __forceinline__ inline __attribute__((always_inline))
+static __device__ __forceinline__ void kt_barrier() {
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup");
+  __builtin_amdgcn_s_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
+}
+
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef __attribute__((ext_vector_type(4))) float f32x4;
+typedef __attribute__((ext_vector_type(8))) unsigned short u16x8;
+#if KT_MFMA_K == 32
+// gfx950: v_mfma_f32_16x16x32_{bf16,f16}, 8 K values per lane.
+#if KT_BF16
+typedef __attribute__((ext_vector_type(8))) __bf16 kt_frag;
+#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x32_bf16
+#else
+typedef __attribute__((ext_vector_type(8))) _Float16 kt_frag;
+#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x32_f16
+#endif
+#else
+// gfx942: v_mfma_f32_16x16x16_{bf16,f16}, 4 K values per lane.
+#if KT_BF16
+typedef __attribute__((ext_vector_type(4))) short kt_frag;
+#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x16bf16_1k
+#else
+typedef __attribute__((ext_vector_type(4))) _Float16 kt_frag;
+#define KT_MFMA __builtin_amdgcn_mfma_f32_16x16x16f16
+#endif
+#endif
+)HIP";
+}
+
+const char *hipConversions() {
+  return R"HIP(static __device__ __forceinline__ float kt_to_f32(u16 h) {
+#if KT_BF16
+  return __builtin_bit_cast(float, static_cast<u32>(h) << 16);
+#else
+  return static_cast<float>(__builtin_bit_cast(_Float16, h));
+#endif
+}
+static __device__ __forceinline__ u16 kt_from_f32(float f) {
+#if KT_BF16
+  u32 u = __builtin_bit_cast(u32, f);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) {
+    return 0x7FC0; // NaN stays NaN
+  }
+  u += 0x7FFFu + ((u >> 16) & 1u); // round to nearest even
+  return static_cast<u16>(u >> 16);
+#else
+  return __builtin_bit_cast(u16, static_cast<_Float16>(f));
+#endif
+}
+
+)HIP";
+}
+
 std::string kernelSource(const Params &q, const GemmProblem &p,
                          const std::string &arch) {
   return fmt::format(
@@ -207,7 +219,7 @@ std::string kernelSource(const Params &q, const GemmProblem &p,
              p.key(), arch, q.bm, q.bn, q.wm, q.wn, q.bk, q.pad, q.bm, q.bn,
              q.wm, q.wn, q.bk, q.pad, mfmaK(arch), p.transA ? 1 : 0,
              p.transB ? 1 : 0, p.dtype == DType::BF16 ? 1 : 0) +
-         kBody;
+         hipPreamble() + kDefines + hipConversions() + kBody;
 }
 
 } // namespace kt::mfma

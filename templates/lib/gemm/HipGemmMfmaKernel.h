@@ -41,4 +41,12 @@ inline int64_t mfmaK(const std::string &arch) {
 std::string kernelSource(const Params &q, const GemmProblem &p,
                          const std::string &arch);
 
+/// The parts of the text other MFMA kernels share, placed after their
+/// #defines: hipPreamble() needs KT_MFMA_K and KT_BF16 (HIP qualifiers and
+/// barrier from clang builtins, u16 / u32, f32x4 and u16x8 vectors, the
+/// fragment type kt_frag and its KT_MFMA builtin); hipConversions() needs
+/// KT_BF16 (kt_to_f32, kt_from_f32 with round to nearest even).
+const char *hipPreamble();
+const char *hipConversions();
+
 } // namespace kt::mfma

@@ -1,0 +1,203 @@
+// hip.attention.mfma: tuning space, legality and instantiation (the kernel
+// text is in HipAttentionMfmaKernel.cpp).
+#include "ktune/templates/attention/HipAttentionMfma.h"
+
+#include "../gemm/TemplateParams.h"
+#include "HipAttentionMfmaKernel.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "hip.attention.mfma/1";
+
+/// LDS per workgroup: 160 KiB on gfx950, 64 KiB on gfx942.
+int64_t ldsLimit(const std::string &arch) {
+  return arch == "gfx950" ? 160 * 1024 : 64 * 1024;
+}
+/// VGPRs + AGPRs a lane may hold live, leaving room for addresses and the
+/// softmax temporaries.
+constexpr int64_t kMaxLiveRegisters = 400;
+/// Compute units of an MI300X / MI355X: split-KV is offered while the tiles
+/// alone fill fewer than two workgroups per CU.
+constexpr int64_t kCus = 256;
+
+constexpr const char *kKeys[] = {"waves",  "mi",    "kv",
+                                 "stages", "split", "pack"};
+
+int64_t tileCount(const AttentionProblem &p, const attnmfma::Params &q) {
+  const int64_t pack = q.pack ? p.hq / p.hkv : 1;
+  const int64_t hUnits = q.pack ? p.hkv : p.hq;
+  return ((p.sq * pack + attnmfma::rows(q) - 1) / attnmfma::rows(q)) * hUnits *
+         p.batch;
+}
+
+int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
+  return (p.skv + kv - 1) / kv;
+}
+
+bool served(const TargetDesc &t) {
+  return t.kind == TargetKind::Hip &&
+         (t.arch == "gfx950" || t.arch == "gfx942");
+}
+
+} // namespace
+
+int64_t HipAttentionMfma::ldsBytes(const Config &c, int64_t d) {
+  return attnmfma::ldsBytes(attnmfma::readParams(c), d);
+}
+
+std::string HipAttentionMfma::sourceHash() const {
+  AttentionProblem p;
+  p.dtype = DType::BF16;
+  p.hq = 8;
+  p.hkv = 2;
+  p.sq = p.skv = 256;
+  p.d = 128;
+  p.causal = true;
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   attnmfma::kernelSource({4, 1, 64, 2, 2, 1}, p, "gfx950"));
+}
+
+bool HipAttentionMfma::supports(const AttentionProblem &p,
+                                const TargetDesc &t) const {
+  return served(t) && (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
+         (p.d == 64 || p.d == 128 || p.d == 256) && p.validate().isOk() &&
+         p.batch * std::max(p.sq, p.skv) * p.hq * p.d <= INT32_MAX;
+}
+
+Status HipAttentionMfma::validate(const Config &c, const AttentionProblem &p,
+                                  const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 attention with head dim 64, 128 or 256 (tensors "
+        "under 2^31 elements) on hip:gfx950 and hip:gfx942 (got {} on {})",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
+  const attnmfma::Params q = attnmfma::readParams(c);
+  if (q.waves != 1 && q.waves != 2 && q.waves != 4 && q.waves != 8) {
+    return invalidArgument(
+        fmt::format("waves={} must be 1, 2, 4 or 8", q.waves));
+  }
+  if (q.mi != 1 && q.mi != 2) {
+    return invalidArgument(fmt::format("mi={} must be 1 or 2", q.mi));
+  }
+  if (q.kv != 32 && q.kv != 64 && q.kv != 128) {
+    return invalidArgument(fmt::format("kv={} must be 32, 64 or 128", q.kv));
+  }
+  if (q.stages != 1 && q.stages != 2) {
+    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
+  }
+  if (q.split < 1 || q.split > 32 || (q.split & (q.split - 1)) != 0) {
+    return invalidArgument(
+        fmt::format("split={} must be a power of two up to 32", q.split));
+  }
+  if (q.split > kvBlocks(p, q.kv)) {
+    return invalidArgument(
+        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
+                    q.split, kvBlocks(p, q.kv), q.kv, p.skv));
+  }
+  if (q.pack != 0 && q.pack != 1) {
+    return invalidArgument(fmt::format("pack={} must be 0 or 1", q.pack));
+  }
+  if (q.pack == 1 && p.hq == p.hkv) {
+    return invalidArgument(fmt::format(
+        "pack=1 packs a GQA group's query heads; {} has one query head per "
+        "KV head",
+        p.key()));
+  }
+  const int64_t regs = attnmfma::liveRegisters(q, p.d);
+  if (regs > kMaxLiveRegisters) {
+    return invalidArgument(fmt::format(
+        "mi={} kv={} d={} keeps {} registers per lane live; at most {} "
+        "leave room in the 512 VGPRs + AGPRs",
+        q.mi, q.kv, p.d, regs, kMaxLiveRegisters));
+  }
+  const int64_t lds = attnmfma::ldsBytes(q, p.d);
+  if (lds > ldsLimit(t.arch)) {
+    return invalidArgument(fmt::format(
+        "kv={} stages={} d={} needs {} bytes of LDS; {} workgroups get at "
+        "most {}",
+        q.kv, q.stages, p.d, lds, t.arch, ldsLimit(t.arch)));
+  }
+  return Status::ok();
+}
+
+Config HipAttentionMfma::defaultConfig(const AttentionProblem &p,
+                                       const TargetDesc &t) const {
+  // Prefill: four waves of 16 rows over 64-key blocks, double-buffered
+  // where the LDS allows; decode: the group packed into one wave, the KV
+  // length split until the workgroups fill the CUs.
+  const bool gqa = p.hq > p.hkv;
+  const bool decode = p.sq * (gqa ? p.hq / p.hkv : 1) <= 16;
+  attnmfma::Params q{decode ? 1 : 4, 1, 64, 2, 1, decode && gqa ? 1 : 0};
+  // Decode workgroups are one wave: keep the LDS small enough for four of
+  // them per CU where the head dim allows.
+  const int64_t perCu = decode ? 4 : 1;
+  while (attnmfma::ldsBytes(q, p.d) * perCu > ldsLimit(t.arch) &&
+         (q.stages > 1 || q.kv > 32)) {
+    if (q.kv > 32) {
+      q.kv /= 2;
+    } else {
+      q.stages = 1;
+    }
+  }
+  if (decode) {
+    while (q.split < 32 && tileCount(p, q) * q.split * 2 <= kCus &&
+           kvBlocks(p, q.kv) / (q.split * 2) >= 2) {
+      q.split *= 2;
+    }
+  }
+  return {{"waves", q.waves},   {"mi", q.mi},       {"kv", q.kv},
+          {"stages", q.stages}, {"split", q.split}, {"pack", q.pack}};
+}
+
+std::vector<Config> HipAttentionMfma::space(const AttentionProblem &p,
+                                            const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return {};
+  }
+  return enumerateSpace(
+      defaultConfig(p, t),
+      {{"waves", {1, 2, 4, 8}},
+       {"mi", {1, 2}},
+       {"kv", {32, 64, 128}},
+       {"stages", {1, 2}},
+       {"split", {1, 2, 4, 8, 16, 32}},
+       {"pack", {0, 1}}},
+      [&](const Config &c) {
+        if (!validate(c, p, t).isOk()) {
+          return false;
+        }
+        const attnmfma::Params q = attnmfma::readParams(c);
+        const int64_t rowsPerUnit = p.sq * (q.pack ? p.hq / p.hkv : 1);
+        return (q.split == 1 || (tileCount(p, q) * q.split <= 2 * kCus &&
+                                 kvBlocks(p, q.kv) / q.split >= 2)) &&
+               attnmfma::rows(q) <= std::max<int64_t>(16, 2 * rowsPerUnit);
+      });
+}
+
+Result<KernelSource> HipAttentionMfma::instantiate(const Config &c,
+                                                   const AttentionProblem &p,
+                                                   const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const attnmfma::Params q = attnmfma::readParams(c);
+  cuda::AttentionLaunchSpec launch;
+  launch.threads = int(attnmfma::threads(q));
+  launch.sharedBytes = 0; // Static LDS.
+  launch.rows = int(attnmfma::rows(q));
+  launch.kvRows = int(q.kv);
+  launch.split = int(q.split);
+  launch.pack = int(q.pack ? p.hq / p.hkv : 1);
+  launch.semaphoresPerTile = 1;
+  return KernelSource{"hip", attnmfma::kernelSource(q, p, t.arch),
+                      "kt_attention", launch.toString()};
+}
+
+} // namespace kt

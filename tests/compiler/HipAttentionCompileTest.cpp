@@ -1,0 +1,135 @@
+// hip.attention.mfma compiled for gfx950 and gfx942 on a machine with no AMD
+// GPU or ROCm: sampled configurations (prefill and decode, GQA packing,
+// split-KV, head dims 64 / 128 / 256, both layouts, bf16 and fp16). The
+// disassembly holds the chip's MFMA for the type, the cross-lane maxima
+// and hardware exp2; the metadata shows wave64, no scratch or spills,
+// registers and LDS within the chip's limits. Nothing here runs an AMD
+// kernel.
+#include "ktune/compiler/HipCompiler.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+#include "ktune/templates/attention/HipAttentionMfma.h"
+
+#include <catch2/catch.hpp>
+
+using namespace kt;
+
+namespace {
+
+Config cfg(int64_t waves, int64_t mi, int64_t kv, int64_t stages, int64_t split,
+           int64_t pack) {
+  return {{"waves", waves},   {"mi", mi},       {"kv", kv},
+          {"stages", stages}, {"split", split}, {"pack", pack}};
+}
+
+} // namespace
+
+TEST_CASE("sampled MFMA attention configurations compile for gfx950 and "
+          "gfx942") {
+  HipAttentionMfma t;
+  struct Case {
+    const char *sig;
+    Config c;
+  };
+  const Case cases[] = {
+      {"attn_bf16_BSHD_b2_hq16_hkv16_sq1000_skv1000_d128_causal",
+       cfg(4, 1, 32, 2, 1, 0)},
+      {"attn_bf16_BHSD_b1_hq16_hkv4_sq2048_skv2048_d64",
+       cfg(4, 2, 64, 1, 1, 0)},
+      {"attn_bf16_BSHD_b1_hq8_hkv8_sq4096_skv4096_d256_causal",
+       cfg(8, 1, 32, 1, 1, 0)},
+      {"attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128", cfg(1, 1, 32, 1, 8, 1)},
+      {"attn_bf16_BHSD_b2_hq64_hkv8_sq3_skv5000_d64_causal",
+       cfg(2, 1, 64, 2, 16, 1)},
+  };
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    auto compiler =
+        HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
+    INFO(compiler.status().toString());
+    REQUIRE(compiler.isOk());
+    for (const Case &k : cases) {
+      for (const char *ty : {"bf16", "f16"}) {
+        std::string sig = k.sig;
+        sig.replace(sig.find("bf16"), 4, ty);
+        auto p = parseAttentionProblem(sig);
+        REQUIRE(p.isOk());
+        INFO(arch << " " << p->key() << " " << k.c.toString());
+        auto v = t.validate(k.c, *p, compiler->target());
+        INFO(v.toString());
+        REQUIRE(v.isOk());
+        auto src = t.instantiate(k.c, *p, compiler->target());
+        REQUIRE(src.isOk());
+        auto launch = cuda::parseAttentionLaunchSpec(src->launch);
+        REQUIRE(launch.isOk());
+        auto bin = compiler->compile(*src, k.c.toString() + p->key());
+        INFO(bin.status().toString());
+        REQUIRE(bin.isOk());
+        auto dis = compiler->disassemble(bin->codeObject);
+        REQUIRE(dis.isOk());
+        const std::string mfma = std::string(arch) == "gfx950"
+                                     ? std::string("v_mfma_f32_16x16x32_") + ty
+                                     : std::string("v_mfma_f32_16x16x16_") + ty;
+        REQUIRE_THAT(*dis, Catch::Contains(mfma));
+        REQUIRE_THAT(*dis, Catch::Contains("ds_bpermute_b32"));
+        REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
+        if (k.c.get("waves") > 1) {
+          // (A one-wave workgroup's barriers compile to nothing.)
+          REQUIRE_THAT(*dis, Catch::Contains("s_barrier"));
+        }
+        if (k.c.get("split") > 1) {
+          REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
+        }
+        const HipResources &r = bin->resources;
+        REQUIRE(r.wavefrontSize == 64);
+        REQUIRE(r.scratchBytes == 0);
+        REQUIRE(r.vgprSpills == 0);
+        REQUIRE(r.sgprSpills == 0);
+        REQUIRE(r.vgprs + r.agprs <= 512);
+        REQUIRE(r.ldsBytes >= HipAttentionMfma::ldsBytes(k.c, p->d) - 16);
+        REQUIRE(r.ldsBytes <= HipAttentionMfma::ldsBytes(k.c, p->d) + 16);
+        REQUIRE(r.ldsBytes <=
+                (std::string(arch) == "gfx950" ? 160 : 64) * 1024);
+        REQUIRE(r.maxFlatWorkgroupSize == launch->threads);
+      }
+    }
+  }
+}
+
+TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
+  HipAttentionMfma t;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    const TargetDesc target = *parseTarget(std::string("hip:") + arch);
+    for (const char *sig :
+         {"attn_bf16_BSHD_b1_hq32_hkv8_sq4096_skv4096_d128_causal",
+          "attn_f16_BHSD_b4_hq16_hkv16_sq1024_skv1024_d64",
+          "attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128",
+          "attn_bf16_BSHD_b1_hq8_hkv8_sq2048_skv2048_d256"}) {
+      auto p = parseAttentionProblem(sig);
+      REQUIRE(p.isOk());
+      INFO(arch << " " << sig);
+      REQUIRE(t.supports(*p, target));
+      auto space = t.space(*p, target);
+      REQUIRE(space.size() > 4);
+      REQUIRE(space.front() == t.defaultConfig(*p, target));
+      for (const Config &c : space) {
+        INFO(c.toString());
+        REQUIRE(t.validate(c, *p, target).isOk());
+      }
+    }
+    auto decode =
+        parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128");
+    const Config d = t.defaultConfig(*decode, target);
+    REQUIRE(d.get("pack") == 1);
+    REQUIRE(d.get("split") >= 8);
+  }
+  auto f32 = parseAttentionProblem("attn_f32_BSHD_b1_hq8_hkv8_sq64_skv64_d64");
+  REQUIRE_FALSE(t.supports(*f32, *parseTarget("hip:gfx950")));
+  auto d96 = parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq64_skv64_d96");
+  auto bad =
+      t.validate(cfg(4, 1, 64, 2, 1, 0), *d96, *parseTarget("hip:gfx950"));
+  REQUIRE_THAT(bad.message(), Catch::Contains("head dim 64, 128 or 256"));
+  auto big =
+      parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq64_skv64_d256");
+  auto lds =
+      t.validate(cfg(4, 1, 128, 2, 1, 0), *big, *parseTarget("hip:gfx942"));
+  REQUIRE_THAT(lds.message(), Catch::Contains("LDS"));
+}
