@@ -16,7 +16,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.attention.sm90/1";
+constexpr const char *kGeneratorVersion = "cuda.attention.sm90/2";
 
 /// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int64_t kSm90SharedPerBlock = 232448;

@@ -1,10 +1,12 @@
 // The CUDA C++ text of the sm_90a attention family: the configuration as
 // #defines, the CUDA helpers the GEMM families share (element types, TMA,
-// mbarrier, descriptors, conversions), the two wgmma wrappers for this
-// instance's shapes, then the fixed kernel body.
+// mbarrier, descriptors, conversions), the attention helpers the sm_100a
+// family shares, the two wgmma wrappers for this instance's shapes, then
+// the fixed kernel body.
 #include "CudaAttentionSm90Kernel.h"
 
 #include "../gemm/CudaGemmCommon.h"
+#include "CudaAttentionCommon.h"
 
 #include <fmt/format.h>
 
@@ -25,54 +27,6 @@ template <int N> static __device__ __forceinline__ void kt_wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
 }
 
-static __device__ __forceinline__ float kt_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
-
-// Shared-memory writes of the generic proxy (the Q tile) made visible to
-// the async proxy (wgmma operands).
-static __device__ __forceinline__ void kt_fence_proxy_async() {
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-}
-
-static __device__ __forceinline__ void kt_named_sync(int id) {
-  asm volatile("bar.sync %0, 128;" ::"r"(id) : "memory");
-}
-
-#define KT_NEG_INF __int_as_float(0xff800000u)
-
-constexpr int KT_CHUNKS = KT_D / 64;       // 64-wide (128-byte) column chunks
-constexpr int KT_Q_ELEMS = KT_ROWS * KT_D;  // the Q tile
-constexpr int KT_KV_ELEMS = KT_KV * KT_D;   // one K or V block
-constexpr u32 KT_KV_BYTES = KT_KV_ELEMS * 2;
-
-// Packed row `lr` of a tile's head unit `hu` -> query position and head.
-static __device__ __forceinline__ void kt_row(int lr, int hu, int &s, int &h) {
-#if KT_PACK > 1
-  s = lr / KT_PACK;
-  h = hu * KT_PACK + lr % KT_PACK;
-#else
-  s = lr;
-  h = hu;
-#endif
-}
-
-// Element offset of (b, h, s, 0) in Q or O.
-static __device__ __forceinline__ long long kt_q_offset(int b, int h, int s,
-                                                        int Hq, int Sq) {
-#if KT_BSHD
-  return ((static_cast<long long>(b) * Sq + s) * Hq + h) * KT_D;
-#else
-  return ((static_cast<long long>(b) * Hq + h) * Sq + s) * KT_D;
-#endif
-}
-
-// K and V are TMA-copied as 2-D views: BSHD [b * Skv, Hkv * d],
-// BHSD [b * Hkv * Skv, d]; a block is kv rows x 64 columns per chunk. Rows
-// past a head's Skv belong to the next head or batch (or are zero-filled at
-// the end of the tensor); their scores are masked and their P is 0.
 extern "C" __global__ void __launch_bounds__(128 * (KT_CONS + 1), 1)
 kt_attention(const __grid_constant__ KtTensorMap tmK,
              const __grid_constant__ KtTensorMap tmV,
@@ -92,33 +46,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   u32 *arrived = reinterpret_cast<u32 *>(empty + KT_STAGES); // per consumer
 #endif
 
-  // The work unit: ((tile rank, batch, head unit), split), the heaviest
-  // (last, for causal) query tiles first.
-  const int hUnits = KT_PACK > 1 ? Hkv : Hq;
-  const int unitRows = Sq * KT_PACK;
-  const int tiles = (unitRows + KT_ROWS - 1) / KT_ROWS;
-  const int split = blockIdx.x % KT_SPLIT;
-  const int slot = blockIdx.x / KT_SPLIT; // the tile's workspace slot
-  const int hu = slot % hUnits;
-  const int b = (slot / hUnits) % B;
-  const int tile = tiles - 1 - slot / (hUnits * B);
-  const int kvh = KT_PACK > 1 ? hu : hu / (Hq / Hkv);
-  const int firstRow = tile * KT_ROWS;
-  const int lastRow = min(unitRows, firstRow + KT_ROWS) - 1;
-
-  // The KV blocks this tile needs, this split's share of them, and the
-  // first block that needs masking (the ragged end of Skv, or causal
-  // blocks past the first row's diagonal).
-  int kvEnd = Skv;
-  int unmasked = Skv / KT_KV;
-#if KT_CAUSAL
-  kvEnd = max(0, min(Skv, lastRow / KT_PACK + Skv - Sq + 1));
-  unmasked = min(unmasked, max(0, firstRow / KT_PACK + Skv - Sq + 1) / KT_KV);
-#endif
-  const int blocks = (kvEnd + KT_KV - 1) / KT_KV;
-  const int per = (blocks + KT_SPLIT - 1) / KT_SPLIT;
-  const int blkBegin = min(blocks, split * per);
-  const int blkEnd = min(blocks, blkBegin + per);
+  const KtWork w = kt_work(B, Hq, Hkv, Sq, Skv);
 
   const int wg = threadIdx.x / 128;
   if (threadIdx.x == 0) {
@@ -133,35 +61,18 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 
   if (wg == 0) {
     // Producer warpgroup: gives its registers to the consumers.
-#if KT_CONS == 2
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
-#elif KT_CONS == 3
+#if KT_CONS > 1
     asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
 #endif
     if (threadIdx.x != 0) {
       return;
     }
-#if KT_BSHD
-    const int x0 = kvh * KT_D, y0 = b * Skv;
-#else
-    const int x0 = 0, y0 = (b * Hkv + kvh) * Skv;
-#endif
     int it = 0;
-    for (int blk = blkBegin; blk < blkEnd; ++blk, ++it) {
+    for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
       const int s = it % KT_STAGES;
       kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
-      kt_bar_expect_tx(&fullK[s], KT_KV_BYTES);
-#pragma unroll
-      for (int c = 0; c < KT_CHUNKS; ++c) {
-        kt_tma_load(sK + s * KT_KV_ELEMS + c * KT_KV * 64, &tmK, &fullK[s],
-                    x0 + c * 64, y0 + blk * KT_KV);
-      }
-      kt_bar_expect_tx(&fullV[s], KT_KV_BYTES);
-#pragma unroll
-      for (int c = 0; c < KT_CHUNKS; ++c) {
-        kt_tma_load(sV + s * KT_KV_ELEMS + c * KT_KV * 64, &tmV, &fullV[s],
-                    x0 + c * 64, y0 + blk * KT_KV);
-      }
+      kt_load_kv(sK + s * KT_KV_ELEMS, sV + s * KT_KV_ELEMS, &tmK, &tmV,
+                 &fullK[s], &fullV[s], w, Hkv, Skv, blk);
     }
     return;
   }
@@ -176,34 +87,16 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   const int t = threadIdx.x % 128;
   const int warp = t / 32, lane = t % 32;
 
-  // This warpgroup's 64 Q rows into shared memory, 128-byte swizzled (the
-  // 16-byte piece j of row r sits at piece j ^ (r % 8)); rows past the
-  // problem are zero.
-  for (int i = t; i < 64 * (KT_D / 8); i += 128) {
-    const int r = cons * 64 + i / (KT_D / 8), piece = i % (KT_D / 8);
-    uint4 v = make_uint4(0u, 0u, 0u, 0u);
-    if (firstRow + r < unitRows) {
-      int s, h;
-      kt_row(firstRow + r, hu, s, h);
-      v = *reinterpret_cast<const uint4 *>(Q + kt_q_offset(b, h, s, Hq, Sq) +
-                                           piece * 8);
-    }
-    *reinterpret_cast<uint4 *>(sQ + (piece / 8) * KT_ROWS * 64 + r * 64 +
-                               ((piece % 8) ^ (r & 7)) * 8) = v;
-  }
+  // This warpgroup's 64 Q rows into shared memory.
+  kt_load_q(sQ, Q, w, Hq, Sq, cons * 64, 64, t, 128);
   kt_fence_proxy_async();
-  kt_named_sync(1 + cons);
+  kt_named_sync(1 + cons, 128);
 
   // This thread's two rows (accumulator halves 0 and 1) and the first key
   // each may not see.
   const int row0 = cons * 64 + 16 * warp + lane / 4;
-  int lim[2];
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    int s, h;
-    kt_row(firstRow + row0 + 8 * half, hu, s, h);
-    lim[half] = KT_CAUSAL ? max(0, min(Skv, s + Skv - Sq + 1)) : Skv;
-  }
+  const int lim[2] = {kt_key_limit(w, w.firstRow + row0, Sq, Skv),
+                      kt_key_limit(w, w.firstRow + row0 + 8, Sq, Skv)};
 
   float o[KT_D / 2];
 #pragma unroll
@@ -215,7 +108,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   const u32 qBase = kt_smem(sQ) + cons * 64 * 128;
 
   int it = 0;
-  for (int blk = blkBegin; blk < blkEnd; ++blk, ++it) {
+  for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
     const int st = it % KT_STAGES;
     const u32 phase = (it / KT_STAGES) & 1;
 
@@ -241,7 +134,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 
     // Element i of sc is row row0 + 8 * ((i / 2) % 2), key
     // blk * kv + 8 * (i / 4) + 2 * (lane % 4) + i % 2.
-    if (blk >= unmasked) {
+    if (blk >= w.unmasked) {
       const int key0 = blk * KT_KV + 2 * (lane % 4);
 #pragma unroll
       for (int i = 0; i < KT_KV / 2; ++i) {
@@ -316,9 +209,9 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     // outputs, two row maxima and two row sums.
     constexpr int KT_PART = KT_D / 2 + 4;
     const long long part = static_cast<long long>(KT_CONS) * 128 * KT_PART;
-    float *first = ws + static_cast<long long>(slot) * KT_SPLIT * part +
+    float *first = ws + static_cast<long long>(w.slot) * KT_SPLIT * part +
                    cons * 128 * KT_PART;
-    float *mine = first + split * part;
+    float *mine = first + w.split * part;
 #pragma unroll
     for (int i = 0; i < KT_D / 2; ++i) {
       mine[i * 128 + t] = o[i];
@@ -328,11 +221,11 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     mine[(KT_D / 2 + 2) * 128 + t] = l[0];
     mine[(KT_D / 2 + 3) * 128 + t] = l[1];
     __threadfence();
-    kt_named_sync(1 + cons);
+    kt_named_sync(1 + cons, 128);
     if (t == 0) {
-      arrived[cons] = atomicAdd(&sems[slot * KT_CONS + cons], 1u);
+      arrived[cons] = atomicAdd(&sems[w.slot * KT_CONS + cons], 1u);
     }
-    kt_named_sync(1 + cons);
+    kt_named_sync(1 + cons, 128);
     if (arrived[cons] != KT_SPLIT - 1) {
       return; // A later split finishes this tile.
     }
@@ -347,7 +240,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
                           __ldcg(first + sl * part + (KT_D / 2 + half) * 128 + t));
       }
     }
-    float w[2], sum[2] = {0.0f, 0.0f};
+    float wt[2], sum[2] = {0.0f, 0.0f};
     float acc[KT_D / 2];
 #pragma unroll
     for (int i = 0; i < KT_D / 2; ++i) {
@@ -358,12 +251,12 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
         const float mh = __ldcg(theirs + (KT_D / 2 + half) * 128 + t);
-        w[half] = top[half] == KT_NEG_INF ? 0.0f : kt_exp2(mh - top[half]);
-        sum[half] += w[half] * __ldcg(theirs + (KT_D / 2 + 2 + half) * 128 + t);
+        wt[half] = top[half] == KT_NEG_INF ? 0.0f : kt_exp2(mh - top[half]);
+        sum[half] += wt[half] * __ldcg(theirs + (KT_D / 2 + 2 + half) * 128 + t);
       }
 #pragma unroll
       for (int i = 0; i < KT_D / 2; ++i) {
-        acc[i] += w[(i / 2) % 2] * __ldcg(theirs + i * 128 + t);
+        acc[i] += wt[(i / 2) % 2] * __ldcg(theirs + i * 128 + t);
       }
     }
 #pragma unroll
@@ -373,7 +266,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     l[0] = sum[0];
     l[1] = sum[1];
     if (t == 0) {
-      sems[slot * KT_CONS + cons] = 0; // Ready for the next launch.
+      sems[w.slot * KT_CONS + cons] = 0; // Ready for the next launch.
     }
   }
 #endif
@@ -383,13 +276,13 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   // 2 * (lane % 4) + i % 2.
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
-    const int lr = firstRow + row0 + 8 * half;
-    if (lr >= unitRows) {
+    const int lr = w.firstRow + row0 + 8 * half;
+    if (lr >= w.unitRows) {
       continue;
     }
     int s, h;
-    kt_row(lr, hu, s, h);
-    u16 *out = O + kt_q_offset(b, h, s, Hq, Sq) + 2 * (lane % 4);
+    kt_row(lr, w.hu, s, h);
+    u16 *out = O + kt_q_offset(w.b, h, s, Hq, Sq) + 2 * (lane % 4);
     const float inv = l[half] > 0.0f ? 1.0f / l[half] : 0.0f;
 #pragma unroll
     for (int i = 2 * half; i < KT_D / 2; i += 4) {
@@ -457,7 +350,7 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
       p.layout == AttentionProblem::Layout::BSHD ? 1 : 0, p.causal ? 1 : 0,
       p.dtype == DType::BF16 ? 1 : 0);
   return o + cudagemm::coreSource() + cudagemm::packSource() +
-         wgmmaWrappers(q, p) + kBody;
+         cudaattn::deviceSource() + wgmmaWrappers(q, p) + kBody;
 }
 
 } // namespace kt::attn90

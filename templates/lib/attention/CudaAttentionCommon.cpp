@@ -1,0 +1,146 @@
+#include "CudaAttentionCommon.h"
+
+namespace kt::cudaattn {
+
+const char *deviceSource() {
+  return R"CUDA(
+// ---- attention helpers ----
+#define KT_NEG_INF __int_as_float(0xff800000u)
+
+static __device__ __forceinline__ float kt_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Shared-memory writes of the generic proxy (the Q tile) made visible to
+// the async proxy (tensor-core operands).
+static __device__ __forceinline__ void kt_fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+}
+
+// Barrier `id` among `threads` threads (whole warps).
+static __device__ __forceinline__ void kt_named_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+constexpr int KT_CHUNKS = KT_D / 64;       // 64-wide (128-byte) column chunks
+constexpr int KT_Q_ELEMS = KT_ROWS * KT_D;  // the Q tile
+constexpr int KT_KV_ELEMS = KT_KV * KT_D;   // one K or V block
+constexpr u32 KT_KV_BYTES = KT_KV_ELEMS * 2;
+
+// Packed row `lr` of a tile's head unit `hu` -> query position and head.
+static __device__ __forceinline__ void kt_row(int lr, int hu, int &s, int &h) {
+#if KT_PACK > 1
+  s = lr / KT_PACK;
+  h = hu * KT_PACK + lr % KT_PACK;
+#else
+  s = lr;
+  h = hu;
+#endif
+}
+
+// Element offset of (b, h, s, 0) in Q or O.
+static __device__ __forceinline__ long long kt_q_offset(int b, int h, int s,
+                                                        int Hq, int Sq) {
+#if KT_BSHD
+  return ((static_cast<long long>(b) * Sq + s) * Hq + h) * KT_D;
+#else
+  return ((static_cast<long long>(b) * Hq + h) * Sq + s) * KT_D;
+#endif
+}
+
+// What one CTA computes: the work unit ((tile rank, batch, head unit),
+// split), the heaviest (last, for causal) query tiles first; the KV blocks
+// of its split; the first block that needs masking (the ragged end of
+// Skv, or causal blocks past the first row's diagonal).
+struct KtWork {
+  int b, hu, kvh, split, slot, firstRow, unitRows;
+  int blkBegin, blkEnd, unmasked;
+};
+
+static __device__ __forceinline__ KtWork kt_work(int B, int Hq, int Hkv,
+                                                 int Sq, int Skv) {
+  KtWork w;
+  const int hUnits = KT_PACK > 1 ? Hkv : Hq;
+  w.unitRows = Sq * KT_PACK;
+  const int tiles = (w.unitRows + KT_ROWS - 1) / KT_ROWS;
+  w.split = blockIdx.x % KT_SPLIT;
+  w.slot = blockIdx.x / KT_SPLIT; // the tile's workspace slot
+  w.hu = w.slot % hUnits;
+  w.b = (w.slot / hUnits) % B;
+  const int tile = tiles - 1 - w.slot / (hUnits * B);
+  w.kvh = KT_PACK > 1 ? w.hu : w.hu / (Hq / Hkv);
+  w.firstRow = tile * KT_ROWS;
+  const int lastRow = min(w.unitRows, w.firstRow + KT_ROWS) - 1;
+  int kvEnd = Skv;
+  w.unmasked = Skv / KT_KV;
+#if KT_CAUSAL
+  kvEnd = max(0, min(Skv, lastRow / KT_PACK + Skv - Sq + 1));
+  w.unmasked =
+      min(w.unmasked, max(0, w.firstRow / KT_PACK + Skv - Sq + 1) / KT_KV);
+#endif
+  const int blocks = (kvEnd + KT_KV - 1) / KT_KV;
+  const int per = (blocks + KT_SPLIT - 1) / KT_SPLIT;
+  w.blkBegin = min(blocks, w.split * per);
+  w.blkEnd = min(blocks, w.blkBegin + per);
+  return w;
+}
+
+// The first key packed row `lr` may not see (Skv without a causal mask).
+static __device__ __forceinline__ int kt_key_limit(const KtWork &w, int lr,
+                                                   int Sq, int Skv) {
+  int s, h;
+  kt_row(lr, w.hu, s, h);
+  return KT_CAUSAL ? max(0, min(Skv, s + Skv - Sq + 1)) : Skv;
+}
+
+// Tile rows [r0, r0 + rows) of Q into shared memory by `threads` threads
+// (t the caller's index among them), 128-byte swizzled as TMA would (the
+// 16-byte piece j of row r sits at piece j ^ (r % 8)); rows past the
+// problem are zero.
+static __device__ __forceinline__ void
+kt_load_q(u16 *sQ, const u16 *__restrict__ Q, const KtWork &w, int Hq, int Sq,
+          int r0, int rows, int t, int threads) {
+  for (int i = t; i < rows * (KT_D / 8); i += threads) {
+    const int r = r0 + i / (KT_D / 8), piece = i % (KT_D / 8);
+    uint4 v = make_uint4(0u, 0u, 0u, 0u);
+    if (w.firstRow + r < w.unitRows) {
+      int s, h;
+      kt_row(w.firstRow + r, w.hu, s, h);
+      v = *reinterpret_cast<const uint4 *>(Q + kt_q_offset(w.b, h, s, Hq, Sq) +
+                                           piece * 8);
+    }
+    *reinterpret_cast<uint4 *>(sQ + (piece / 8) * KT_ROWS * 64 + r * 64 +
+                               ((piece % 8) ^ (r & 7)) * 8) = v;
+  }
+}
+
+// K and V are TMA-copied as 2-D views: BSHD [b * Skv, Hkv * d],
+// BHSD [b * Hkv * Skv, d]; a block is kv rows x 64 columns per chunk. Rows
+// past a head's Skv belong to the next head or batch (or are zero-filled at
+// the end of the tensor); their scores are masked and their P is 0.
+static __device__ __forceinline__ void
+kt_load_kv(u16 *sK, u16 *sV, const KtTensorMap *tmK, const KtTensorMap *tmV,
+           u64 *fullK, u64 *fullV, const KtWork &w, int Hkv, int Skv,
+           int blk) {
+#if KT_BSHD
+  const int x0 = w.kvh * KT_D, y0 = w.b * Skv;
+#else
+  const int x0 = 0, y0 = (w.b * Hkv + w.kvh) * Skv;
+#endif
+  kt_bar_expect_tx(fullK, KT_KV_BYTES);
+#pragma unroll
+  for (int c = 0; c < KT_CHUNKS; ++c) {
+    kt_tma_load(sK + c * KT_KV * 64, tmK, fullK, x0 + c * 64, y0 + blk * KT_KV);
+  }
+  kt_bar_expect_tx(fullV, KT_KV_BYTES);
+#pragma unroll
+  for (int c = 0; c < KT_CHUNKS; ++c) {
+    kt_tma_load(sV + c * KT_KV * 64, tmV, fullV, x0 + c * 64, y0 + blk * KT_KV);
+  }
+}
+)CUDA";
+}
+
+} // namespace kt::cudaattn
