@@ -1,6 +1,7 @@
 // The registry of attention families.
 #include "attention/CpuAttentionMlir.h"
 
+#include "ktune/templates/attention/CudaAttentionSm100.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
 
@@ -11,9 +12,10 @@ namespace kt {
 const std::vector<const AttentionTemplate *> &attentionTemplates() {
   static const CpuAttentionMlir cpu;
   static const CudaAttentionSm90 sm90;
+  static const CudaAttentionSm100 sm100;
   static const HipAttentionMfma mfma;
   static const std::vector<const AttentionTemplate *> all = {&cpu, &sm90,
-                                                             &mfma};
+                                                             &sm100, &mfma};
   return all;
 }
 

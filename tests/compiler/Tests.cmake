@@ -8,6 +8,7 @@ kt_add_test(nvrtc_tests cuda
   SOURCES compiler/NvrtcTest.cpp compiler/CudaGemmSm90CompileTest.cpp
     compiler/CudaGemmSm100CompileTest.cpp
     compiler/CudaAttentionSm90CompileTest.cpp
+    compiler/CudaAttentionSm100CompileTest.cpp
   LIBS ktune_nvrtc)
 # NVRTC -> driver -> launch on a real GPU; skipped without one.
 kt_add_test(cuda_run_tests cuda

@@ -20,7 +20,8 @@ static __device__ __forceinline__ void kt_fence_proxy_async() {
 }
 
 // Barrier `id` among `threads` threads (whole warps).
-static __device__ __forceinline__ void kt_named_sync(int id, int threads) {
+static __device__ __forceinline__ __attribute__((unused)) void
+kt_named_sync(int id, int threads) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
 }
 
