@@ -1,7 +1,8 @@
-// cuda.attention.sm90 on a real sm_90a GPU: sampled configurations (GQA
-// packing and split-KV included) against a host reference;
-// tests/support/GpuAttentionCheck.h has the cases and the check. Skipped
-// (and reported so) without an sm_90 GPU.
+// cuda.attention.sm90 (sm100) on a real sm_90a (sm_100a) GPU: sampled
+// configurations (GQA packing and split-KV included) against a host
+// reference; tests/support/GpuAttentionCheck.h has the cases and the check.
+// Each case is skipped (and reported so) without a GPU of its arch.
+#include "ktune/templates/attention/CudaAttentionSm100.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "support/GpuAttentionCheck.h"
 #include "support/GpuGemmCheck.h"
@@ -29,4 +30,22 @@ TEST_CASE("sm90 attention kernels match a host reference on the GPU") {
       cfg(64, 1, 4, 1, 0),  cfg(128, 1, 3, 4, 1), cfg(64, 1, 3, 8, 1),
       cfg(128, 1, 2, 2, 0), cfg(64, 2, 4, 1, 1)};
   test::runAttentionOnGpu(CudaAttentionSm90(), *compiler, *gpu, configs);
+}
+
+TEST_CASE("sm100 attention kernels match a host reference on the GPU") {
+  auto gpu = test::gpuOfArch("sm_100a");
+  if (!gpu) {
+    return;
+  }
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_100a"), "");
+  INFO(compiler.status().toString());
+  REQUIRE(compiler.isOk());
+  auto cfg = [](int64_t kv, int64_t stages, int64_t split, int64_t pack) {
+    return Config{
+        {"kv", kv}, {"stages", stages}, {"split", split}, {"pack", pack}};
+  };
+  const std::vector<Config> configs = {cfg(128, 3, 1, 0), cfg(64, 2, 1, 0),
+                                       cfg(128, 2, 4, 1), cfg(64, 3, 8, 1),
+                                       cfg(64, 2, 2, 0)};
+  test::runAttentionOnGpu(CudaAttentionSm100(), *compiler, *gpu, configs);
 }
