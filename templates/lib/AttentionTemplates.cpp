@@ -1,6 +1,7 @@
 // The registry of attention families.
 #include "attention/CpuAttentionMlir.h"
 
+#include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/templates/attention/CudaAttentionSm100.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
@@ -13,9 +14,10 @@ const std::vector<const AttentionTemplate *> &attentionTemplates() {
   static const CpuAttentionMlir cpu;
   static const CudaAttentionSm90 sm90;
   static const CudaAttentionSm100 sm100;
+  static const CudaAttentionMlir cudaMlir;
   static const HipAttentionMfma mfma;
-  static const std::vector<const AttentionTemplate *> all = {&cpu, &sm90,
-                                                             &sm100, &mfma};
+  static const std::vector<const AttentionTemplate *> all = {
+      &cpu, &sm90, &sm100, &cudaMlir, &mfma};
   return all;
 }
 

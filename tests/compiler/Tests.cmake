@@ -18,10 +18,11 @@ kt_add_test(cuda_run_tests cuda
 # cuda.gemm.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins without a GPU, and
 # on an sm_90 GPU against a host reference (skipped without the toolkit).
 kt_add_test(cuda_mlir_tests cuda
-  SOURCES compiler/CudaGemmMlirTest.cpp
+  SOURCES compiler/CudaGemmMlirTest.cpp compiler/CudaAttentionMlirTest.cpp
   LIBS ktune_compiler)
 kt_add_test(cuda_mlir_run_tests cuda
   SOURCES compiler/CudaGemmMlirRunTest.cpp
+    compiler/CudaAttentionMlirRunTest.cpp
   LIBS ktune_compiler)
 # hip.gemm.mfma: HIP C++ -> AMDGPU code objects for gfx950 / gfx942 with
 # clang-22, disassembly and metadata checks; no AMD GPU is involved.

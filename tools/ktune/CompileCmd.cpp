@@ -60,7 +60,7 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     if (Status s = checkCudaEmit(emit); !s.isOk()) {
       return fail(s.message());
     }
-    auto made = CudaCompiler::create(*target, "");
+    auto made = CudaCompiler::create(*target, "", mlirPtxFrontend());
     if (!made) {
       return fail(made.status().message());
     }

@@ -138,15 +138,21 @@ CudaTuner::tuneAttention(const AttentionProblem &problem) {
   outcome.flops = problem.flops();
   std::vector<CudaFamily> families;
   for (const AttentionTemplate *t : attentionTemplates()) {
-    if (t->supports(problem, target_)) {
-      families.push_back({t->name(), t->sourceHash(),
-                          t->space(problem, target_),
-                          t->defaultConfig(problem, target_),
-                          [t, problem, this](const Config &c) {
-                            return t->instantiate(c, problem, target_);
-                          },
-                          false});
+    if (!t->supports(problem, target_)) {
+      continue;
     }
+    Config initial = t->defaultConfig(problem, target_);
+    auto probe = t->instantiate(initial, problem, target_);
+    const bool isMlir = probe.isOk() && probe->language == "mlir";
+    if (isMlir && !opt_.mlir.toPtx) {
+      continue; // No MLIR compiler in this process.
+    }
+    families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
+                        initial,
+                        [t, problem, this](const Config &c) {
+                          return t->instantiate(c, problem, target_);
+                        },
+                        isMlir});
   }
   return tuneFamilies(std::move(outcome), "attention", families, 0);
 }

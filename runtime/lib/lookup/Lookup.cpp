@@ -651,6 +651,13 @@ kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
     }
     // The arguments in launchPrepared()'s order.
     LaunchWriter out(*out_launch, a->function, a->config);
+    if (a->pointers) {
+      for (const uint64_t *x : {&a->q, &a->k, &a->v, &a->o}) {
+        out.put(x, 8, 8);
+      }
+      out.put(&a->scaleLog2, 4, 4);
+      return succeed();
+    }
     out.put(&a->mapK, sizeof(a->mapK), 128);
     out.put(&a->mapV, sizeof(a->mapV), 128);
     out.put(&a->q, 8, 8);

@@ -11,9 +11,9 @@ namespace kt::cuda {
 
 std::string AttentionLaunchSpec::toString() const {
   return fmt::format("threads={};smem={};rows={};kv={};split={};pack={};"
-                     "sems={}",
+                     "sems={}{}",
                      threads, sharedBytes, rows, kvRows, split, pack,
-                     semaphoresPerTile);
+                     semaphoresPerTile, pointers ? ";args=pointers" : "");
 }
 
 Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
@@ -31,13 +31,17 @@ Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
                 {"pack", &s.pack, 1, false},
                 {"sems", &s.semaphoresPerTile, 1, false}};
   for (auto [key, val] : launchFields(text)) {
+    if (key == "args" && (val == "pointers" || val == "tma")) {
+      s.pointers = val == "pointers";
+      continue;
+    }
     auto f = std::find_if(std::begin(fields), std::end(fields),
                           [&](const Field &x) { return key == x.key; });
     if (f == std::end(fields) || !parseInt(val, *f->value) ||
         *f->value < f->min) {
       return invalidArgument(fmt::format(
           "attention launch description '{}': bad field '{}={}' (expected "
-          "threads=N;smem=N;rows=N;kv=N;split=N;pack=N;sems=N)",
+          "threads=N;smem=N;rows=N;kv=N;split=N;pack=N;sems=N[;args=pointers])",
           text, key, val));
     }
     f->seen = true;
@@ -94,7 +98,7 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
     return invalidArgument(fmt::format(
         "{}: TMA attention kernels take bf16 or f16 tensors", p.key()));
   }
-  if (p.d % 64 != 0) {
+  if (p.d % 64 != 0 && !spec.pointers) {
     return invalidArgument(fmt::format(
         "{}: TMA attention kernels take head dims that are multiples of 64",
         p.key()));
@@ -116,6 +120,23 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
         "{} zeroed semaphores",
         p.key(), spec.split, attentionWorkspaceBytes(spec, p),
         attentionSemaphores(spec, p)));
+  }
+  const double scale =
+      ops.scale != 0.0f ? ops.scale : 1.0 / std::sqrt(double(p.d));
+  if (spec.pointers) {
+    PreparedAttention a;
+    a.function = function;
+    a.pointers = true;
+    a.config.grid[0] = attentionGridSize(spec, p);
+    a.config.block[0] = unsigned(spec.threads);
+    a.config.sharedBytes = unsigned(spec.sharedBytes);
+    a.config.stream = stream;
+    a.q = ops.q;
+    a.k = ops.k;
+    a.v = ops.v;
+    a.o = ops.o;
+    a.scaleLog2 = float(scale * 1.4426950408889634);
+    return a;
   }
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
   const TensorMap2d::Type type =
@@ -148,8 +169,6 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
   a.hkv = int(p.hkv);
   a.sq = int(p.sq);
   a.skv = int(p.skv);
-  const double scale =
-      ops.scale != 0.0f ? ops.scale : 1.0 / std::sqrt(double(p.d));
   a.scaleLog2 = float(scale * 1.4426950408889634);
   a.workspace = ops.workspace;
   a.semaphores = ops.semaphores;
@@ -160,6 +179,10 @@ Status launchPrepared(const Context &ctx, const PreparedAttention &a) {
   // The driver copies the arguments at launch; const_cast only satisfies
   // the void ** signature.
   auto *m = const_cast<PreparedAttention *>(&a);
+  if (a.pointers) {
+    return ctx.launch(a.function, a.config,
+                      {&m->q, &m->k, &m->v, &m->o, &m->scaleLog2});
+  }
   return ctx.launch(a.function, a.config,
                     {&m->mapK, &m->mapV, &m->q, &m->o, &m->b, &m->hq, &m->hkv,
                      &m->sq, &m->skv, &m->scaleLog2, &m->workspace,

@@ -34,8 +34,13 @@ struct AttentionLaunchSpec {
   /// Semaphores (and workspace partial blocks) per tile: one per consumer
   /// warpgroup.
   int semaphoresPerTile = 1;
+  /// The other signature, of kernels specialised to one problem's shapes
+  /// (cuda.attention.mlir): kt_attention(const T *Q, const T *K, const T *V,
+  /// T *O, float scaleLog2), one CTA per (query tile, batch, query head).
+  bool pointers = false;
 
-  /// "threads=384;smem=197760;rows=128;kv=128;split=1;pack=1;sems=2".
+  /// "threads=384;smem=197760;rows=128;kv=128;split=1;pack=1;sems=2", then
+  /// ";args=pointers" for pointer kernels.
   std::string toString() const;
 };
 
@@ -69,6 +74,8 @@ struct PreparedAttention {
   int b = 0, hq = 0, hkv = 0, sq = 0, skv = 0;
   float scaleLog2 = 0.0f;
   uint64_t workspace = 0, semaphores = 0;
+  bool pointers = false;
+  uint64_t k = 0, v = 0; ///< Pointer kernels only.
 };
 
 /// Encodes the K and V tensor maps and raises the function's dynamic shared

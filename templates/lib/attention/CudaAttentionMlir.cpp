@@ -1,0 +1,102 @@
+// cuda.attention.mlir: tuning space, legality and instantiation (the MLIR
+// text is generated in CudaAttentionMlirKernel.cpp).
+#include "ktune/templates/attention/CudaAttentionMlir.h"
+
+#include "../gemm/TemplateParams.h"
+#include "CudaAttentionMlirKernel.h"
+
+#include "ktune/base/Hash.h"
+#include "ktune/drivers/cuda/AttentionLaunch.h"
+
+#include <fmt/format.h>
+
+namespace kt {
+namespace {
+
+// Bump when the generated code changes in any way.
+constexpr const char *kGeneratorVersion = "cuda.attention.mlir/1";
+constexpr const char *kKeys[] = {"warps", "kv"};
+/// Static shared memory without opting in.
+constexpr int64_t kStaticShared = 48 * 1024;
+
+} // namespace
+
+std::string CudaAttentionMlir::sourceHash() const {
+  AttentionProblem p;
+  p.dtype = DType::BF16;
+  p.hq = 8;
+  p.hkv = 2;
+  p.sq = p.skv = 256;
+  p.d = 64;
+  p.causal = true;
+  return sha256Hex(std::string(kGeneratorVersion) +
+                   attnmlir::kernelSource({4, 32}, p, "sm_90a"));
+}
+
+bool CudaAttentionMlir::supports(const AttentionProblem &p,
+                                 const TargetDesc &t) const {
+  return t.kind == TargetKind::Cuda &&
+         (t.arch == "sm_90a" || t.arch == "sm_100a") &&
+         (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
+         (p.d == 64 || p.d == 128) && p.validate().isOk() &&
+         p.qElements() <= INT32_MAX && p.kvElements() <= INT32_MAX;
+}
+
+Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
+                                   const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return invalidArgument(fmt::format(
+        "{} serves bf16/f16 attention with head dim 64 or 128 (tensors under "
+        "2^31 elements) on cuda:sm_90a and cuda:sm_100a (got {} on {})",
+        name(), p.key(), t.toString()));
+  }
+  KT_RETURN_IF_ERROR(requireParams(c, kKeys));
+  const attnmlir::Params q = attnmlir::readParams(c);
+  if (q.warps != 1 && q.warps != 2 && q.warps != 4) {
+    return invalidArgument(fmt::format("warps={} must be 1, 2 or 4", q.warps));
+  }
+  if (q.kv != 16 && q.kv != 32 && q.kv != 64) {
+    return invalidArgument(fmt::format("kv={} must be 16, 32 or 64", q.kv));
+  }
+  if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
+    return invalidArgument(fmt::format(
+        "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
+        p.d, attnmlir::sharedBytes(q, p.d), kStaticShared));
+  }
+  return Status::ok();
+}
+
+Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
+                                        const TargetDesc &) const {
+  return {{"warps", p.sq >= 64 ? 4 : 1}, {"kv", p.d <= 64 ? 64 : 32}};
+}
+
+std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
+                                             const TargetDesc &t) const {
+  if (!supports(p, t)) {
+    return {};
+  }
+  return enumerateSpace(
+      defaultConfig(p, t), {{"warps", {1, 2, 4}}, {"kv", {16, 32, 64}}},
+      [&](const Config &c) {
+        return validate(c, p, t).isOk() &&
+               16 * c.get("warps") <= std::max<int64_t>(16, 2 * p.sq);
+      });
+}
+
+Result<KernelSource> CudaAttentionMlir::instantiate(const Config &c,
+                                                    const AttentionProblem &p,
+                                                    const TargetDesc &t) const {
+  KT_RETURN_IF_ERROR(validate(c, p, t));
+  const attnmlir::Params q = attnmlir::readParams(c);
+  cuda::AttentionLaunchSpec launch;
+  launch.threads = int(attnmlir::threads(q));
+  launch.sharedBytes = 0; // All static.
+  launch.rows = int(attnmlir::rows(q));
+  launch.kvRows = int(q.kv);
+  launch.pointers = true;
+  return KernelSource{"mlir", attnmlir::kernelSource(q, p, t.arch),
+                      "kt_attention", launch.toString()};
+}
+
+} // namespace kt

@@ -1,0 +1,33 @@
+// Internal: the MLIR text generator of cuda.attention.mlir.
+#pragma once
+
+#include "ktune/problem/AttentionProblem.h"
+#include "ktune/problem/Config.h"
+
+#include <cstdint>
+#include <string>
+
+namespace kt::attnmlir {
+
+struct Params {
+  int64_t warps, kv;
+};
+
+inline Params readParams(const Config &c) {
+  return {c.get("warps"), c.get("kv")};
+}
+
+/// Query rows per CTA: 16 per warp (one m16 mma row block).
+inline int64_t rows(const Params &q) { return 16 * q.warps; }
+inline int64_t threads(const Params &q) { return 32 * q.warps; }
+/// Static shared memory: the K and V blocks, rows padded by 8 elements.
+inline int64_t sharedBytes(const Params &q, int64_t d) {
+  return 2 * q.kv * (d + 8) * 2;
+}
+
+/// The module (gpu.module for the nvvm target of `arch`) with the kernel
+/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`.
+std::string kernelSource(const Params &q, const AttentionProblem &p,
+                         const std::string &arch);
+
+} // namespace kt::attnmlir

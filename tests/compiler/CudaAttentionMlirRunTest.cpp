@@ -1,0 +1,21 @@
+// cuda.attention.mlir on a real sm_90a GPU against the host reference
+// (tests/support/GpuAttentionCheck.h). Skipped (and reported so) without one.
+#include "ktune/templates/attention/CudaAttentionMlir.h"
+#include "support/GpuAttentionCheck.h"
+#include "support/GpuGemmCheck.h"
+#include "support/MlirCudaCompiler.h"
+
+using namespace kt;
+
+TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
+  auto gpu = test::gpuOfArch("sm_90a");
+  if (!gpu) {
+    return;
+  }
+  auto compiler = test::mlirCompiler("cuda:sm_90a");
+  REQUIRE(compiler.has_value());
+  test::runAttentionOnGpu(CudaAttentionMlir(), *compiler, *gpu,
+                          {{{"warps", 4}, {"kv", 64}},
+                           {{"warps", 2}, {"kv", 32}},
+                           {{"warps", 1}, {"kv", 16}}});
+}
