@@ -5,6 +5,7 @@
 #include "ktune/templates/attention/CudaAttentionSm100.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
+#include "ktune/templates/attention/HipAttentionMlir.h"
 
 #include <fmt/format.h>
 
@@ -16,8 +17,9 @@ const std::vector<const AttentionTemplate *> &attentionTemplates() {
   static const CudaAttentionSm100 sm100;
   static const CudaAttentionMlir cudaMlir;
   static const HipAttentionMfma mfma;
+  static const HipAttentionMlir hipMlir;
   static const std::vector<const AttentionTemplate *> all = {
-      &cpu, &sm90, &sm100, &cudaMlir, &mfma};
+      &cpu, &sm90, &sm100, &cudaMlir, &mfma, &hipMlir};
   return all;
 }
 

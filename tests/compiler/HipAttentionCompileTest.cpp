@@ -1,13 +1,14 @@
-// hip.attention.mfma compiled for gfx950 and gfx942 on a machine with no AMD
-// GPU or ROCm: sampled configurations (prefill and decode, GQA packing,
-// split-KV, head dims 64 / 128 / 256, both layouts, bf16 and fp16). The
-// disassembly holds the chip's MFMA for the type, the cross-lane maxima
-// and hardware exp2; the metadata shows wave64, no scratch or spills,
+// hip.attention.mfma and hip.attention.mlir compiled for gfx950 and gfx942
+// on a machine with no AMD GPU or ROCm: sampled configurations (prefill and
+// decode, GQA packing, split-KV, head dims 64 / 128 / 256, both layouts, bf16
+// and fp16). The disassembly holds the chip's MFMA for the type, the cross-lane
+// maxima and hardware exp2; the metadata shows wave64, no scratch or spills,
 // registers and LDS within the chip's limits. Nothing here runs an AMD
 // kernel.
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
+#include "ktune/templates/attention/HipAttentionMlir.h"
 
 #include <catch2/catch.hpp>
 
@@ -132,4 +133,43 @@ TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
   auto lds =
       t.validate(cfg(4, 1, 128, 2, 1, 0), *big, *parseTarget("hip:gfx942"));
   REQUIRE_THAT(lds.message(), Catch::Contains("LDS"));
+}
+
+TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
+  HipAttentionMlir t;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    auto compiler =
+        HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
+    REQUIRE(compiler.isOk());
+    const int64_t km = std::string(arch) == "gfx950" ? 32 : 16;
+    for (const char *sig :
+         {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+          "attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+          "attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128"}) {
+      auto p = parseAttentionProblem(sig);
+      REQUIRE(p.isOk());
+      const Config c = t.defaultConfig(*p, compiler->target());
+      INFO(arch << " " << p->key() << " " << c.toString());
+      auto src = t.instantiate(c, *p, compiler->target());
+      INFO(src.status().toString());
+      REQUIRE(src.isOk());
+      REQUIRE(src->language == "mlir");
+      auto bin = compiler->compile(*src, c.toString() + p->key());
+      INFO(bin.status().toString());
+      REQUIRE(bin.isOk());
+      auto dis = compiler->disassemble(bin->codeObject);
+      REQUIRE(dis.isOk());
+      const std::string ty = p->dtype == DType::BF16 ? "bf16" : "f16";
+      REQUIRE_THAT(*dis, Catch::Contains("v_mfma_f32_16x16x" +
+                                         std::to_string(km) + "_" + ty));
+      REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
+      const HipResources &r = bin->resources;
+      REQUIRE(r.wavefrontSize == 64);
+      REQUIRE(r.scratchBytes == 0);
+      REQUIRE(r.vgprSpills == 0);
+      REQUIRE(r.vgprs + r.agprs <= 512);
+      REQUIRE(r.ldsBytes ==
+              (c.get("kv") * (p->d + 8) + p->d * (c.get("kv") + 8)) * 2);
+    }
+  }
 }

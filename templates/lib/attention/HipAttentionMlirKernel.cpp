@@ -1,0 +1,377 @@
+// The MLIR text of hip.attention.mlir: flash attention with amdgpu.mfma
+// 16x16 blocks on waves of 64 lanes, specialised to one problem (static
+// shapes, bare pointers), for the rocdl target of the arch. As in
+// hip.attention.mfma, the products are transposed (S^T = K Q^T,
+// O^T = V^T P^T) so every accumulator of a lane belongs to its query
+// (lane % 16): per-lane softmax statistics, and the scores' accumulators
+// are P's operand for the next MFMA (keys in a fixed order V^T follows).
+#include "HipAttentionMlirKernel.h"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <vector>
+
+namespace kt::hipattnmlir {
+namespace {
+
+class Emitter {
+public:
+  Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
+      : q_(q), p_(p), arch_(arch), km_(arch == "gfx950" ? 32 : 16),
+        vals_(km_ / 4) {
+    elem_ = p.dtype == DType::BF16 ? "bf16" : "f16";
+    frag_ = fmt::format("vector<{}x{}>", vals_, elem_);
+  }
+  std::string module();
+
+private:
+  std::string tmp() { return "%v" + std::to_string(next_++); }
+  void line(const std::string &s) { body_ += "      " + s + "\n"; }
+  std::string c(int64_t v) {
+    consts_.insert(v);
+    return "%c" + std::to_string(v);
+  }
+  std::string c32(int v) {
+    consts32_.insert(v);
+    return "%i" + std::to_string(v);
+  }
+  std::string add(const std::string &a, const std::string &b) {
+    const std::string r = tmp();
+    line(fmt::format("{} = arith.addi {}, {} : index", r, a, b));
+    return r;
+  }
+  std::string mul(const std::string &a, const std::string &b) {
+    const std::string r = tmp();
+    line(fmt::format("{} = arith.muli {}, {} : index", r, a, b));
+    return r;
+  }
+  std::string fop(const char *op, const std::string &a, const std::string &b) {
+    const std::string r = tmp();
+    line(fmt::format("{} = arith.{} {}, {} : f32", r, op, a, b));
+    return r;
+  }
+  std::string exp2(const std::string &x) {
+    const std::string r = tmp();
+    // v_exp_f32 (llvm.intr.exp2 is reserved by the ROCDL lowering).
+    line(fmt::format("{} = llvm.call_intrinsic \"llvm.amdgcn.exp2\"({}) : "
+                     "(f32) -> f32",
+                     r, x));
+    return r;
+  }
+  std::string shuffleXor(const std::string &v, int mask) {
+    const std::string r = tmp(), ok = tmp();
+    line(fmt::format("{}, {} = gpu.shuffle xor {}, {}, {} : f32", r, ok, v,
+                     c32(mask), c32(64)));
+    return r;
+  }
+  std::string flatType(int64_t n) const {
+    return fmt::format("memref<{}x{}>", n, elem_);
+  }
+  std::string kType() const {
+    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", q_.kv,
+                       p_.d + 8, elem_);
+  }
+  std::string vType() const {
+    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", p_.d,
+                       q_.kv + 8, elem_);
+  }
+  std::string offset(const std::string &b, const std::string &h,
+                     const std::string &s, bool kv);
+  void loadKv(const std::string &blk);
+
+  const Params &q_;
+  const AttentionProblem &p_;
+  std::string arch_;
+  const int64_t km_, vals_;
+  std::string elem_, frag_, body_;
+  std::set<int64_t> consts_;
+  std::set<int> consts32_;
+  int next_ = 0;
+};
+
+std::string Emitter::offset(const std::string &b, const std::string &h,
+                            const std::string &s, bool kv) {
+  const int64_t heads = kv ? p_.hkv : p_.hq;
+  const int64_t len = kv ? p_.skv : p_.sq;
+  const bool bshd = p_.layout == AttentionProblem::Layout::BSHD;
+  const std::string x =
+      bshd ? add(mul(b, c(len)), s) : add(mul(b, c(heads)), h);
+  const std::string y =
+      bshd ? add(mul(x, c(heads)), h) : add(mul(x, c(len)), s);
+  return mul(y, c(p_.d));
+}
+
+void Emitter::loadKv(const std::string &blk) {
+  const std::string e = tmp();
+  line(fmt::format("scf.for {} = %tid to {} step {} {{", e, c(q_.kv * p_.d),
+                   c(threads(q_))));
+  const std::string r = tmp(), col = tmp();
+  line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(p_.d)));
+  line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(p_.d)));
+  const std::string key = add(mul(blk, c(q_.kv)), r);
+  const std::string in = tmp(), kv = tmp();
+  line(fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
+  line(fmt::format("{}:2 = scf.if {} -> ({}, {}) {{", kv, in, elem_, elem_));
+  const std::string at = add(offset("%b", "%kvh", key, true), col);
+  const std::string k = tmp(), v = tmp();
+  line(fmt::format("{} = memref.load %K[{}] : {}", k, at,
+                   flatType(p_.kvElements())));
+  line(fmt::format("{} = memref.load %V[{}] : {}", v, at,
+                   flatType(p_.kvElements())));
+  line(fmt::format("scf.yield {}, {} : {}, {}", k, v, elem_, elem_));
+  line("} else {");
+  line(fmt::format("scf.yield %zero_h, %zero_h : {}, {}", elem_, elem_));
+  line("}");
+  line(fmt::format("memref.store {}#0, %sk[{}, {}] : {}", kv, r, col, kType()));
+  line(
+      fmt::format("memref.store {}#1, %svt[{}, {}] : {}", kv, col, r, vType()));
+  line("}");
+}
+
+std::string Emitter::module() {
+  const int64_t tiles = (p_.sq + rows(q_) - 1) / rows(q_);
+  const int64_t group = p_.hq / p_.hkv;
+  const int64_t tb = q_.kv / 16; // 16-key score blocks
+  const int64_t db = p_.d / 16;  // 16-wide output blocks
+  const int64_t ds = p_.d / km_; // MFMAs along d per score block
+  const int64_t blocksAll = (p_.skv + q_.kv - 1) / q_.kv;
+  const std::string acc = "vector<4xf32>";
+
+  line("%bid = gpu.block_id x");
+  line(fmt::format("%h = arith.remui %bid, {} : index", c(p_.hq)));
+  line(fmt::format("%bh = arith.divui %bid, {} : index", c(p_.hq)));
+  line(fmt::format("%b = arith.remui %bh, {} : index", c(p_.batch)));
+  line(fmt::format("%rank = arith.divui %bh, {} : index", c(p_.batch)));
+  line(fmt::format("%tile = arith.subi {}, %rank : index", c(tiles - 1)));
+  line(fmt::format("%kvh = arith.divui %h, {} : index", c(group)));
+  line(fmt::format("%wave = arith.divui %tid, {} : index", c(64)));
+  line(fmt::format("%lane = arith.remui %tid, {} : index", c(64)));
+  line(fmt::format("%l16 = arith.remui %lane, {} : index", c(16)));
+  line(fmt::format("%lq = arith.divui %lane, {} : index", c(16)));
+  line(fmt::format("%lk = arith.muli %lq, {} : index", c(vals_)));
+  line(fmt::format("%lq4 = arith.muli %lq, {} : index", c(4)));
+  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(rows(q_))));
+  line(fmt::format("%w16 = arith.muli %wave, {} : index", c(16)));
+  line("%qw = arith.addi %q0, %w16 : index");
+  line("%row = arith.addi %qw, %l16 : index");
+  line(fmt::format("%in = arith.cmpi ult, %row, {} : index", c(p_.sq)));
+  line(fmt::format("%srow = arith.select %in, %row, {} : index", c(0)));
+  line(fmt::format("%qo = arith.addi {}, {} : index",
+                   offset("%b", "%h", "%srow", false), c(0)));
+  line(fmt::format("%skvsq1 = arith.constant {} : i64", p_.skv - p_.sq + 1));
+  line("%zero_i64 = arith.constant 0 : i64");
+  line(fmt::format("%skv_i64 = arith.constant {} : i64", p_.skv));
+  line(fmt::format("%zero_v4 = arith.constant dense<0.0> : {}", acc));
+  // The lane's query: the first key it may not see.
+  std::string lim = c(p_.skv);
+  if (p_.causal) {
+    const std::string ri = tmp(), li = tmp(), lo = tmp(), hi = tmp();
+    lim = tmp();
+    line(fmt::format("{} = arith.index_cast %row : index to i64", ri));
+    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", li, ri));
+    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", lo, li));
+    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", hi, lo));
+    line(fmt::format("{} = arith.index_cast {} : i64 to index", lim, hi));
+  }
+  // Q as B fragments of S^T = K Q^T: d values kk * km + (lane / 16) *
+  // vals + [0, vals) of the lane's query.
+  std::vector<std::string> qf;
+  for (int64_t kk = 0; kk < ds; ++kk) {
+    const std::string v = tmp();
+    line(fmt::format("{} = vector.load %Q[{}] : {}, {}", v,
+                     add("%qo", add("%lk", c(kk * km_))),
+                     flatType(p_.qElements()), frag_));
+    qf.push_back(v);
+  }
+  std::string blocks = c(blocksAll);
+  if (p_.causal) {
+    const std::string last = tmp(), li = tmp(), ei = tmp(), e = tmp(),
+                      ec = tmp(), eidx = tmp(), up = tmp();
+    blocks = tmp();
+    line(fmt::format("{} = arith.addi %q0, {} : index", last, c(rows(q_) - 1)));
+    line(fmt::format("{} = arith.index_cast {} : index to i64", li, last));
+    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", ei, li));
+    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", e, ei));
+    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", ec, e));
+    line(fmt::format("{} = arith.index_cast {} : i64 to index", eidx, ec));
+    line(fmt::format("{} = arith.addi {}, {} : index", up, eidx, c(q_.kv - 1)));
+    line(fmt::format("{} = arith.divui {}, {} : index", blocks, up, c(q_.kv)));
+  }
+
+  std::string iters = "%m = %neg_inf, %l = %zero_f32", types = "f32, f32";
+  for (int64_t i = 0; i < db; ++i) {
+    iters += fmt::format(", %o{} = %zero_v4", i);
+    types += ", " + acc;
+  }
+  line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
+                   "-> ({}) {{",
+                   db + 2, c(0), blocks, c(1), iters, types));
+  loadKv("%blk");
+  line("gpu.barrier");
+  const std::string key0 = mul("%blk", c(q_.kv));
+  // S^T blocks: element r of block t is key key0 + 16 t + (lane / 16) * 4
+  // + r of the lane's query.
+  std::vector<std::vector<std::string>> s(static_cast<size_t>(tb));
+  for (int64_t t = 0; t < tb; ++t) {
+    std::string a = "%zero_v4";
+    const std::string krow = add("%l16", c(t * 16));
+    for (int64_t kk = 0; kk < ds; ++kk) {
+      const std::string f = tmp(), d = tmp();
+      line(fmt::format("{} = vector.load %sk[{}, {}] : {}, {}", f, krow,
+                       add("%lk", c(kk * km_)), kType(), frag_));
+      line(fmt::format("{} = amdgpu.mfma 16x16x{} {} * {} + {} blgp = none : "
+                       "{}, {}, {}",
+                       d, km_, f, qf[size_t(kk)], a, frag_, frag_, acc));
+      a = d;
+    }
+    for (int r = 0; r < 4; ++r) {
+      const std::string x = tmp(), ok = tmp(), m = tmp();
+      line(fmt::format("{} = vector.extract {}[{}] : f32 from {}", x, a, r,
+                       acc));
+      const std::string key = add(add(key0, "%lq4"), c(t * 16 + r));
+      line(fmt::format("{} = arith.cmpi ult, {}, {} : index", ok, key, lim));
+      line(fmt::format("{} = arith.select {}, {}, %neg_inf : f32", m, ok, x));
+      s[size_t(t)].push_back(m);
+    }
+  }
+  std::string mx = "%neg_inf";
+  for (int64_t t = 0; t < tb; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      mx = fop("maximumf", mx, s[size_t(t)][size_t(r)]);
+    }
+  }
+  mx = fop("maximumf", mx, shuffleXor(mx, 16));
+  mx = fop("maximumf", mx, shuffleXor(mx, 32));
+  const std::string next = fop("maximumf", "%m", fop("mulf", mx, "%scale"));
+  const std::string isInf = tmp(), base = tmp();
+  line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf, next));
+  line(fmt::format("{} = arith.select {}, %zero_f32, {} : f32", base, isInf,
+                   next));
+  const std::string alpha = exp2(fop("subf", "%m", base));
+  std::string l = fop("mulf", "%l", alpha);
+  std::vector<std::vector<std::string>> pb(static_cast<size_t>(tb));
+  for (int64_t t = 0; t < tb; ++t) {
+    for (int r = 0; r < 4; ++r) {
+      const std::string pe = exp2(
+          fop("subf", fop("mulf", s[size_t(t)][size_t(r)], "%scale"), base));
+      l = fop("addf", l, pe);
+      const std::string h = tmp();
+      line(fmt::format("{} = arith.truncf {} : f32 to {}", h, pe, elem_));
+      pb[size_t(t)].push_back(h);
+    }
+  }
+  const std::string alphaV = tmp();
+  line(fmt::format("{} = vector.broadcast {} : f32 to {}", alphaV, alpha, acc));
+  std::vector<std::string> o(static_cast<size_t>(db));
+  for (int64_t i = 0; i < db; ++i) {
+    o[size_t(i)] = tmp();
+    line(fmt::format("{} = arith.mulf %o{}, {} : {}", o[size_t(i)], i, alphaV,
+                     acc));
+  }
+  // O^T += V^T P^T, km keys per MFMA: P's fragment is the lane's scores of
+  // km / 16 blocks (keys 16 h + (lane / 16) * 4 + [0, 4) for block h of the
+  // step), V^T's reads the same keys of row d.
+  for (int64_t u = 0; u < q_.kv / km_; ++u) {
+    std::string elems;
+    for (int64_t h = 0; h < km_ / 16; ++h) {
+      for (int r = 0; r < 4; ++r) {
+        elems += (elems.empty() ? "" : ", ") +
+                 pb[size_t(u * (km_ / 16) + h)][size_t(r)];
+      }
+    }
+    const std::string pf = tmp();
+    line(fmt::format("{} = vector.from_elements {} : {}", pf, elems, frag_));
+    for (int64_t i = 0; i < db; ++i) {
+      const std::string drow = add("%l16", c(i * 16));
+      std::vector<std::string> parts;
+      for (int64_t h = 0; h < km_ / 16; ++h) {
+        const std::string v = tmp();
+        line(fmt::format("{} = vector.load %svt[{}, {}] : {}, vector<4x{}>", v,
+                         drow, add("%lq4", c(u * km_ + h * 16)), vType(),
+                         elem_));
+        parts.push_back(v);
+      }
+      std::string vf = parts[0];
+      if (parts.size() == 2) {
+        vf = tmp();
+        line(fmt::format("{} = vector.shuffle {}, {} [0, 1, 2, 3, 4, 5, 6, 7] "
+                         ": vector<4x{}>, vector<4x{}>",
+                         vf, parts[0], parts[1], elem_, elem_));
+      }
+      const std::string d = tmp();
+      line(fmt::format("{} = amdgpu.mfma 16x16x{} {} * {} + {} blgp = none : "
+                       "{}, {}, {}",
+                       d, km_, vf, pf, o[size_t(i)], frag_, frag_, acc));
+      o[size_t(i)] = d;
+    }
+  }
+  line("gpu.barrier");
+  std::string yields = next + ", " + l;
+  for (int64_t i = 0; i < db; ++i) {
+    yields += ", " + o[size_t(i)];
+  }
+  line(fmt::format("scf.yield {} : {}", yields, types));
+  line("}");
+
+  // l over the four lanes of the query, then O / l (0 without keys).
+  std::string lt = fop("addf", "%res#1", shuffleXor("%res#1", 16));
+  lt = fop("addf", lt, shuffleXor(lt, 32));
+  const std::string pos = tmp(), inv = tmp(), invV = tmp();
+  line(fmt::format("{} = arith.cmpf ogt, {}, %zero_f32 : f32", pos, lt));
+  line(fmt::format("{} = arith.select {}, {}, %zero_f32 : f32", inv, pos,
+                   fop("divf", "%one_f32", lt)));
+  line(fmt::format("{} = vector.broadcast {} : f32 to {}", invV, inv, acc));
+  line("scf.if %in {");
+  for (int64_t i = 0; i < db; ++i) {
+    const std::string x = tmp(), h = tmp();
+    line(fmt::format("{} = arith.mulf %res#{}, {} : {}", x, 2 + i, invV, acc));
+    line(fmt::format("{} = arith.truncf {} : {} to vector<4x{}>", h, x, acc,
+                     elem_));
+    line(fmt::format("vector.store {}, %O[{}] : {}, vector<4x{}>", h,
+                     add("%qo", add("%lq4", c(i * 16))),
+                     flatType(p_.qElements()), elem_));
+  }
+  line("}");
+
+  std::string consts;
+  for (int64_t v : consts_) {
+    consts += fmt::format("      %c{} = arith.constant {} : index\n", v, v);
+  }
+  for (int v : consts32_) {
+    consts += fmt::format("      %i{} = arith.constant {} : i32\n", v, v);
+  }
+  return fmt::format(
+      "// ktune hip.attention.mlir: {} on {} waves={} kv={}\n"
+      "module attributes {{gpu.container_module}} {{\n"
+      "  gpu.module @kt [#rocdl.target<chip = \"{}\">] {{\n"
+      "    gpu.func @kt_attention(%Q: {}, %K: {}, %V: {}, %O: {}, "
+      "%scale: f32)\n"
+      "        workgroup(%sk: {} {{llvm.align = 16 : i64}}, %svt: {} "
+      "{{llvm.align = 16 : i64}})\n"
+      "        kernel attributes {{known_block_size = array<i32: {}, 1, 1>}} "
+      "{{\n"
+      "      %tid = gpu.thread_id x\n"
+      "      %zero_f32 = arith.constant 0.0 : f32\n"
+      "      %one_f32 = arith.constant 1.0 : f32\n"
+      "      %neg_inf = arith.constant 0xFF800000 : f32\n"
+      "      %zero_h = arith.constant 0.0 : {}\n"
+      "{}{}"
+      "      gpu.return\n"
+      "    }}\n"
+      "  }}\n"
+      "}}\n",
+      p_.key(), arch_, q_.waves, q_.kv, arch_, flatType(p_.qElements()),
+      flatType(p_.kvElements()), flatType(p_.kvElements()),
+      flatType(p_.qElements()), kType(), vType(), threads(q_), elem_, consts,
+      body_);
+}
+
+} // namespace
+
+std::string kernelSource(const Params &q, const AttentionProblem &p,
+                         const std::string &arch) {
+  return Emitter(q, p, arch).module();
+}
+
+} // namespace kt::hipattnmlir

@@ -1,0 +1,33 @@
+// Internal: the MLIR text generator of hip.attention.mlir.
+#pragma once
+
+#include "ktune/problem/AttentionProblem.h"
+#include "ktune/problem/Config.h"
+
+#include <cstdint>
+#include <string>
+
+namespace kt::hipattnmlir {
+
+struct Params {
+  int64_t waves, kv;
+};
+
+inline Params readParams(const Config &c) {
+  return {c.get("waves"), c.get("kv")};
+}
+
+/// Query rows per workgroup: 16 per wave.
+inline int64_t rows(const Params &q) { return 16 * q.waves; }
+inline int64_t threads(const Params &q) { return 64 * q.waves; }
+/// LDS: the K block [kv][d + 8] and V transposed [d][kv + 8].
+inline int64_t ldsBytes(const Params &q, int64_t d) {
+  return (q.kv * (d + 8) + d * (q.kv + 8)) * 2;
+}
+
+/// The module (gpu.module for the rocdl target of `arch`) with the kernel
+/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`.
+std::string kernelSource(const Params &q, const AttentionProblem &p,
+                         const std::string &arch);
+
+} // namespace kt::hipattnmlir
