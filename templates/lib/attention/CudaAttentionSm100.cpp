@@ -3,6 +3,7 @@
 #include "ktune/templates/attention/CudaAttentionSm100.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 #include "CudaAttentionSm100Kernel.h"
 
 #include "ktune/base/Hash.h"
@@ -25,17 +26,6 @@ constexpr int64_t kTmemColumns = 512;
 constexpr int64_t kSms = 148;
 
 constexpr const char *kKeys[] = {"kv", "stages", "split", "pack"};
-
-int64_t tileCount(const AttentionProblem &p, const attn100::Params &q) {
-  const int64_t pack = q.pack ? p.hq / p.hkv : 1;
-  const int64_t hUnits = q.pack ? p.hkv : p.hq;
-  return ((p.sq * pack + attn100::kRows - 1) / attn100::kRows) * hUnits *
-         p.batch;
-}
-
-int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
-  return (p.skv + kv - 1) / kv;
-}
 
 } // namespace
 
@@ -79,24 +69,7 @@ Status CudaAttentionSm100::validate(const Config &c, const AttentionProblem &p,
   if (q.stages < 2 || q.stages > 4) {
     return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
   }
-  if (q.split < 1 || q.split > 32 || (q.split & (q.split - 1)) != 0) {
-    return invalidArgument(
-        fmt::format("split={} must be a power of two up to 32", q.split));
-  }
-  if (q.split > kvBlocks(p, q.kv)) {
-    return invalidArgument(
-        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
-                    q.split, kvBlocks(p, q.kv), q.kv, p.skv));
-  }
-  if (q.pack != 0 && q.pack != 1) {
-    return invalidArgument(fmt::format("pack={} must be 0 or 1", q.pack));
-  }
-  if (q.pack == 1 && p.hq == p.hkv) {
-    return invalidArgument(fmt::format(
-        "pack=1 packs a GQA group's query heads; {} has one query head per "
-        "KV head",
-        p.key()));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   if (attn100::tmemColumns(q, p.d) > kTmemColumns) {
     return invalidArgument(
         fmt::format("kv={} d={} needs {} tensor-memory columns; an SM has {}",
@@ -114,9 +87,8 @@ Status CudaAttentionSm100::validate(const Config &c, const AttentionProblem &p,
 
 Config CudaAttentionSm100::defaultConfig(const AttentionProblem &p,
                                          const TargetDesc &) const {
-  const bool gqa = p.hq > p.hkv;
-  const bool decode = p.sq * (gqa ? p.hq / p.hkv : 1) <= 64;
-  attn100::Params q{128, 3, 1, decode && gqa ? 1 : 0};
+  const bool decode = attnparams::isDecode(p, 64);
+  attn100::Params q{128, 3, 1, decode && p.hq > p.hkv ? 1 : 0};
   while (attn100::sharedBytes(q, p.d) > kSharedPerBlock && q.stages > 2) {
     --q.stages;
   }
@@ -124,10 +96,7 @@ Config CudaAttentionSm100::defaultConfig(const AttentionProblem &p,
     q.kv = 64;
   }
   if (decode) {
-    while (q.split < 32 && tileCount(p, q) * q.split * 2 <= kSms &&
-           kvBlocks(p, q.kv) / (q.split * 2) >= 2) {
-      q.split *= 2;
-    }
+    q.split = attnparams::defaultSplit(p, attn100::kRows, q.pack, q.kv, kSms);
   }
   return {
       {"kv", q.kv}, {"stages", q.stages}, {"split", q.split}, {"pack", q.pack}};
@@ -148,9 +117,8 @@ std::vector<Config> CudaAttentionSm100::space(const AttentionProblem &p,
                             return false;
                           }
                           const attn100::Params q = attn100::readParams(c);
-                          return q.split == 1 ||
-                                 (tileCount(p, q) * q.split <= 2 * kSms &&
-                                  kvBlocks(p, q.kv) / q.split >= 2);
+                          return attnparams::splitWorthTrying(
+                              p, attn100::kRows, q.pack, q.kv, q.split, kSms);
                         });
 }
 

@@ -3,6 +3,7 @@
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 #include "CudaAttentionSm90Kernel.h"
 
 #include "ktune/base/Hash.h"
@@ -28,18 +29,6 @@ constexpr int64_t kOverheadRegisters = 48;
 constexpr int64_t kSms = 132;
 
 constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
-
-int64_t tileCount(const AttentionProblem &p, const attn90::Params &q) {
-  const int64_t pack = q.pack ? p.hq / p.hkv : 1;
-  const int64_t hUnits = q.pack ? p.hkv : p.hq;
-  return ((p.sq * pack + attn90::rows(q) - 1) / attn90::rows(q)) * hUnits *
-         p.batch;
-}
-
-/// KV blocks the longest tile walks.
-int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
-  return (p.skv + kv - 1) / kv;
-}
 
 } // namespace
 
@@ -88,25 +77,7 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
   if (q.stages < 2 || q.stages > 4) {
     return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
   }
-  if (q.split != 1 && q.split != 2 && q.split != 4 && q.split != 8 &&
-      q.split != 16 && q.split != 32) {
-    return invalidArgument(
-        fmt::format("split={} must be 1, 2, 4, 8, 16 or 32", q.split));
-  }
-  if (q.split > kvBlocks(p, q.kv)) {
-    return invalidArgument(
-        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
-                    q.split, kvBlocks(p, q.kv), q.kv, p.skv));
-  }
-  if (q.pack != 0 && q.pack != 1) {
-    return invalidArgument(fmt::format("pack={} must be 0 or 1", q.pack));
-  }
-  if (q.pack == 1 && p.hq == p.hkv) {
-    return invalidArgument(fmt::format(
-        "pack=1 packs a GQA group's query heads; {} has one query head per "
-        "KV head",
-        p.key()));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attn90::liveRegisters(q, p.d) + kOverheadRegisters;
   if (regs > attn90::consumerRegisters(q)) {
     return invalidArgument(fmt::format(
@@ -129,19 +100,14 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
   // Prefill: two consumer warpgroups of 64 rows over 128-key blocks.
   // Decode (a few query rows): the group's heads packed into one warpgroup,
   // the KV length split until the CTAs fill the SMs.
-  const bool gqa = p.hq > p.hkv;
-  const bool decode = p.sq * (gqa ? p.hq / p.hkv : 1) <= 64;
-  if (!decode) {
+  if (!attnparams::isDecode(p, 64)) {
     return {{"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
   }
-  attn90::Params q{128, 1, 4, 1, gqa ? 1 : 0};
+  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0};
   while (q.stages > 2 && attn90::sharedBytes(q, p.d) > kSm90SharedPerBlock) {
     --q.stages;
   }
-  while (q.split < 32 && tileCount(p, q) * q.split * 2 <= kSms &&
-         kvBlocks(p, q.kv) / (q.split * 2) >= 2) {
-    q.split *= 2;
-  }
+  q.split = attnparams::defaultSplit(p, attn90::rows(q), q.pack, q.kv, kSms);
   return {{"kv", q.kv},
           {"cons", q.cons},
           {"stages", q.stages},
@@ -167,13 +133,12 @@ std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
           return false;
         }
         const attn90::Params q = attn90::readParams(c);
-        // Splits only while the tiles leave SMs idle and each split keeps
-        // at least two KV blocks; tiles no taller than twice the rows.
-        const int64_t tiles = tileCount(p, q);
-        const int64_t rowsPerUnit = p.sq * (q.pack ? p.hq / p.hkv : 1);
-        return (q.split == 1 || (tiles * q.split <= 2 * kSms &&
-                                 kvBlocks(p, q.kv) / q.split >= 2)) &&
-               (q.cons == 1 || attn90::rows(q) <= 2 * rowsPerUnit);
+        // Splits only while the tiles leave SMs idle; tiles no taller than
+        // twice the rows.
+        return attnparams::splitWorthTrying(p, attn90::rows(q), q.pack, q.kv,
+                                            q.split, kSms) &&
+               (q.cons == 1 ||
+                attn90::rows(q) <= 2 * attnparams::unitRows(p, q.pack));
       });
 }
 

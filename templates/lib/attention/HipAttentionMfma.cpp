@@ -3,6 +3,7 @@
 #include "ktune/templates/attention/HipAttentionMfma.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 #include "HipAttentionMfmaKernel.h"
 
 #include "ktune/base/Hash.h"
@@ -29,17 +30,6 @@ constexpr int64_t kCus = 256;
 
 constexpr const char *kKeys[] = {"waves",  "mi",    "kv",
                                  "stages", "split", "pack"};
-
-int64_t tileCount(const AttentionProblem &p, const attnmfma::Params &q) {
-  const int64_t pack = q.pack ? p.hq / p.hkv : 1;
-  const int64_t hUnits = q.pack ? p.hkv : p.hq;
-  return ((p.sq * pack + attnmfma::rows(q) - 1) / attnmfma::rows(q)) * hUnits *
-         p.batch;
-}
-
-int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
-  return (p.skv + kv - 1) / kv;
-}
 
 bool served(const TargetDesc &t) {
   return t.kind == TargetKind::Hip &&
@@ -94,24 +84,7 @@ Status HipAttentionMfma::validate(const Config &c, const AttentionProblem &p,
   if (q.stages != 1 && q.stages != 2) {
     return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
   }
-  if (q.split < 1 || q.split > 32 || (q.split & (q.split - 1)) != 0) {
-    return invalidArgument(
-        fmt::format("split={} must be a power of two up to 32", q.split));
-  }
-  if (q.split > kvBlocks(p, q.kv)) {
-    return invalidArgument(
-        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
-                    q.split, kvBlocks(p, q.kv), q.kv, p.skv));
-  }
-  if (q.pack != 0 && q.pack != 1) {
-    return invalidArgument(fmt::format("pack={} must be 0 or 1", q.pack));
-  }
-  if (q.pack == 1 && p.hq == p.hkv) {
-    return invalidArgument(fmt::format(
-        "pack=1 packs a GQA group's query heads; {} has one query head per "
-        "KV head",
-        p.key()));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attnmfma::liveRegisters(q, p.d);
   if (regs > kMaxLiveRegisters) {
     return invalidArgument(fmt::format(
@@ -135,7 +108,7 @@ Config HipAttentionMfma::defaultConfig(const AttentionProblem &p,
   // where the LDS allows; decode: the group packed into one wave, the KV
   // length split until the workgroups fill the CUs.
   const bool gqa = p.hq > p.hkv;
-  const bool decode = p.sq * (gqa ? p.hq / p.hkv : 1) <= 16;
+  const bool decode = attnparams::isDecode(p, 16);
   attnmfma::Params q{decode ? 1 : 4, 1, 64, 2, 1, decode && gqa ? 1 : 0};
   // Decode workgroups are one wave: keep the LDS small enough for four of
   // them per CU where the head dim allows.
@@ -149,10 +122,8 @@ Config HipAttentionMfma::defaultConfig(const AttentionProblem &p,
     }
   }
   if (decode) {
-    while (q.split < 32 && tileCount(p, q) * q.split * 2 <= kCus &&
-           kvBlocks(p, q.kv) / (q.split * 2) >= 2) {
-      q.split *= 2;
-    }
+    q.split =
+        attnparams::defaultSplit(p, attnmfma::rows(q), q.pack, q.kv, kCus);
   }
   return {{"waves", q.waves},   {"mi", q.mi},       {"kv", q.kv},
           {"stages", q.stages}, {"split", q.split}, {"pack", q.pack}};
@@ -176,10 +147,10 @@ std::vector<Config> HipAttentionMfma::space(const AttentionProblem &p,
           return false;
         }
         const attnmfma::Params q = attnmfma::readParams(c);
-        const int64_t rowsPerUnit = p.sq * (q.pack ? p.hq / p.hkv : 1);
-        return (q.split == 1 || (tileCount(p, q) * q.split <= 2 * kCus &&
-                                 kvBlocks(p, q.kv) / q.split >= 2)) &&
-               attnmfma::rows(q) <= std::max<int64_t>(16, 2 * rowsPerUnit);
+        return attnparams::splitWorthTrying(p, attnmfma::rows(q), q.pack, q.kv,
+                                            q.split, kCus) &&
+               attnmfma::rows(q) <=
+                   std::max<int64_t>(16, 2 * attnparams::unitRows(p, q.pack));
       });
 }
 

@@ -1,0 +1,83 @@
+// Internal: what the GPU attention families share in their tuning spaces
+// and legality checks: the work decomposition into query tiles and KV
+// blocks, the split-KV and GQA-packing parameters, and the split a decode
+// problem starts from.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/problem/AttentionProblem.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace kt::attnparams {
+
+/// Blocks of `kv` keys the longest tile walks.
+inline int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
+  return (p.skv + kv - 1) / kv;
+}
+
+/// Query rows of one head unit: with `pack`, the group's query heads at
+/// every position.
+inline int64_t unitRows(const AttentionProblem &p, bool pack) {
+  return p.sq * (pack ? p.hq / p.hkv : 1);
+}
+
+/// Query tiles of `rows` rows over every (batch, head unit).
+inline int64_t tileCount(const AttentionProblem &p, int64_t rows, bool pack) {
+  return ((unitRows(p, pack) + rows - 1) / rows) * (pack ? p.hkv : p.hq) *
+         p.batch;
+}
+
+/// A decode problem: the group's rows fit in one tile of `rows`.
+inline bool isDecode(const AttentionProblem &p, int64_t rows) {
+  return unitRows(p, p.hq > p.hkv) <= rows;
+}
+
+/// split: a power of two up to 32, at most one per KV block of `kv`; pack:
+/// 0 or 1, 1 only with GQA / MQA.
+inline Status validateSplitPack(const AttentionProblem &p, int64_t split,
+                                int64_t pack, int64_t kv) {
+  if (split < 1 || split > 32 || (split & (split - 1)) != 0) {
+    return invalidArgument(
+        fmt::format("split={} must be a power of two up to 32", split));
+  }
+  if (split > kvBlocks(p, kv)) {
+    return invalidArgument(
+        fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
+                    split, kvBlocks(p, kv), kv, p.skv));
+  }
+  if (pack != 0 && pack != 1) {
+    return invalidArgument(fmt::format("pack={} must be 0 or 1", pack));
+  }
+  if (pack == 1 && p.hq == p.hkv) {
+    return invalidArgument(fmt::format(
+        "pack=1 packs a GQA group's query heads; {} has one query head per "
+        "KV head",
+        p.key()));
+  }
+  return Status::ok();
+}
+
+/// The split a decode problem starts from: doubled while the CTAs fill at
+/// most half of `units` (SMs or CUs) and each split keeps two KV blocks.
+inline int64_t defaultSplit(const AttentionProblem &p, int64_t rows, bool pack,
+                            int64_t kv, int64_t units) {
+  int64_t split = 1;
+  while (split < 32 && tileCount(p, rows, pack) * split * 2 <= units &&
+         kvBlocks(p, kv) / (split * 2) >= 2) {
+    split *= 2;
+  }
+  return split;
+}
+
+/// Whether the space offers `split`: 1 always; more only while the CTAs
+/// stay within two waves of `units` and each split keeps two KV blocks.
+inline bool splitWorthTrying(const AttentionProblem &p, int64_t rows, bool pack,
+                             int64_t kv, int64_t split, int64_t units) {
+  return split == 1 || (tileCount(p, rows, pack) * split <= 2 * units &&
+                        kvBlocks(p, kv) / split >= 2);
+}
+
+} // namespace kt::attnparams
