@@ -11,45 +11,24 @@
 // O += P V with V's B fragments read from shared memory.
 #include "CudaAttentionMlirKernel.h"
 
+#include "AttentionMlirEmitter.h"
+
 #include <fmt/format.h>
 
-#include <set>
 #include <vector>
 
 namespace kt::attnmlir {
 namespace {
 
-class Emitter {
+class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : q_(q), p_(p), arch_(arch) {
-    elem_ = p.dtype == DType::BF16 ? "bf16" : "f16";
+      : AttentionMlirEmitter(p), q_(q), arch_(arch) {
     opType_ = p.dtype == DType::BF16 ? "i32" : "vector<2xf16>";
   }
   std::string module();
 
 private:
-  std::string tmp() { return "%v" + std::to_string(next_++); }
-  void line(const std::string &s) { body_ += "      " + s + "\n"; }
-  std::string c(int64_t v) {
-    consts_.insert(v);
-    return "%c" + std::to_string(v);
-  }
-  std::string add(const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.addi {}, {} : index", r, a, b));
-    return r;
-  }
-  std::string mul(const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.muli {}, {} : index", r, a, b));
-    return r;
-  }
-  std::string fop(const char *op, const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.{} {}, {} : f32", r, op, a, b));
-    return r;
-  }
   std::string exp2(const std::string &x) {
     const std::string r = tmp();
     line(fmt::format("{} = llvm.inline_asm \"ex2.approx.ftz.f32 $0, $1;\", "
@@ -57,52 +36,17 @@ private:
                      r, x));
     return r;
   }
-  std::string shuffleXor(const std::string &v, int mask) {
-    const std::string r = tmp(), ok = tmp();
-    line(fmt::format("{}, {} = gpu.shuffle xor {}, {}, {} : f32", r, ok, v,
-                     c32(mask), c32(32)));
-    return r;
-  }
-  std::string c32(int v) {
-    consts32_.insert(v);
-    return "%i" + std::to_string(v);
-  }
-  std::string flatType(int64_t n) const {
-    return fmt::format("memref<{}x{}>", n, elem_);
-  }
   std::string smemType() const {
     return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", q_.kv,
                        p_.d + 8, elem_);
   }
-  /// Element offset of (b, head, s, 0) in Q / O (`kv` false) or K / V.
-  std::string offset(const std::string &b, const std::string &h,
-                     const std::string &s, bool kv);
   /// Two consecutive 16-bit values as one mma operand register.
   std::string asOperand(const std::string &pair);
   std::string pack(const std::string &lo, const std::string &hi);
-  /// K and V block `blk` into shared memory (zeros past skv).
-  void loadKv(const std::string &blk);
 
   const Params &q_;
-  const AttentionProblem &p_;
-  std::string arch_, elem_, opType_, body_;
-  std::set<int64_t> consts_;
-  std::set<int> consts32_;
-  int next_ = 0;
+  std::string arch_, opType_;
 };
-
-std::string Emitter::offset(const std::string &b, const std::string &h,
-                            const std::string &s, bool kv) {
-  const int64_t heads = kv ? p_.hkv : p_.hq;
-  const int64_t len = kv ? p_.skv : p_.sq;
-  // BSHD ((b * len + s) * heads + h) * d; BHSD ((b * heads + h) * len + s) * d.
-  const bool bshd = p_.layout == AttentionProblem::Layout::BSHD;
-  const std::string x =
-      bshd ? add(mul(b, c(len)), s) : add(mul(b, c(heads)), h);
-  const std::string y =
-      bshd ? add(mul(x, c(heads)), h) : add(mul(x, c(len)), s);
-  return mul(y, c(p_.d));
-}
 
 std::string Emitter::asOperand(const std::string &pair) {
   if (p_.dtype == DType::F16) {
@@ -124,43 +68,12 @@ std::string Emitter::pack(const std::string &lo, const std::string &hi) {
   return asOperand(v);
 }
 
-void Emitter::loadKv(const std::string &blk) {
-  const int64_t total = q_.kv * p_.d;
-  const std::string e = tmp();
-  line(fmt::format("scf.for {} = %tid to {} step {} {{", e, c(total),
-                   c(threads(q_))));
-  const std::string r = tmp(), col = tmp();
-  line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(p_.d)));
-  line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(p_.d)));
-  const std::string key = add(mul(blk, c(q_.kv)), r);
-  const std::string in = tmp();
-  line(fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
-  const std::string kv = tmp();
-  line(fmt::format("{}:2 = scf.if {} -> ({}, {}) {{", kv, in, elem_, elem_));
-  const std::string at = add(offset("%b", "%kvh", key, true), col);
-  const std::string k = tmp(), v = tmp();
-  line(fmt::format("{} = memref.load %K[{}] : {}", k, at,
-                   flatType(p_.kvElements())));
-  line(fmt::format("{} = memref.load %V[{}] : {}", v, at,
-                   flatType(p_.kvElements())));
-  line(fmt::format("scf.yield {}, {} : {}, {}", k, v, elem_, elem_));
-  line("} else {");
-  line(fmt::format("scf.yield %zero_h, %zero_h : {}, {}", elem_, elem_));
-  line("}");
-  line(fmt::format("memref.store {}#0, %sk[{}, {}] : {}", kv, r, col,
-                   smemType()));
-  line(fmt::format("memref.store {}#1, %sv[{}, {}] : {}", kv, r, col,
-                   smemType()));
-  line("}");
-}
-
 std::string Emitter::module() {
   const int64_t tiles = (p_.sq + rows(q_) - 1) / rows(q_);
   const int64_t group = p_.hq / p_.hkv;
   const int64_t nt = q_.kv / 8; // n8 score tiles per block
   const int64_t dt = p_.d / 8;  // n8 output tiles
   const int64_t ks = p_.d / 16; // k16 steps of Q K^T
-  const int64_t blocksAll = (p_.skv + q_.kv - 1) / q_.kv;
 
   // The CTA's (query tile, batch, head), heaviest causal tiles first.
   line("%bid = gpu.block_id x");
@@ -190,27 +103,9 @@ std::string Emitter::module() {
   line(fmt::format("%qo0 = arith.addi {}, {} : index", qo0, c(0)));
   line(fmt::format("%qo1 = arith.addi {}, {} : index", qo1, c(0)));
 
-  // The first key each of the thread's rows may not see (as i64-free
-  // index arithmetic: position + skv - sq + 1, clamped to [0, skv]).
-  auto limit = [&](const std::string &r) {
-    if (!p_.causal) {
-      return c(p_.skv);
-    }
-    // r + (skv - sq) + 1 may be negative: compute in i64 via index casts.
-    const std::string ri = tmp(), li = tmp(), lo = tmp(), hi = tmp(),
-                      out = tmp();
-    line(fmt::format("{} = arith.index_cast {} : index to i64", ri, r));
-    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", li, ri));
-    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", lo, li));
-    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", hi, lo));
-    line(fmt::format("{} = arith.index_cast {} : i64 to index", out, hi));
-    return out;
-  };
-  line(fmt::format("%skvsq1 = arith.constant {} : i64", p_.skv - p_.sq + 1));
-  line("%zero_i64 = arith.constant 0 : i64");
-  line(fmt::format("%skv_i64 = arith.constant {} : i64", p_.skv));
-  line(fmt::format("%lim0 = arith.addi {}, {} : index", limit("%r0"), c(0)));
-  line(fmt::format("%lim1 = arith.addi {}, {} : index", limit("%r1"), c(0)));
+  // The first key each of the thread's rows may not see.
+  line(fmt::format("%lim0 = arith.addi {}, {} : index", keyLimit("%r0"), c(0)));
+  line(fmt::format("%lim1 = arith.addi {}, {} : index", keyLimit("%r1"), c(0)));
 
   // Q as A fragments, one set of four registers per k16 step of d: rows
   // r0 / r1, columns k2 and k2 + 8 of the step.
@@ -229,21 +124,7 @@ std::string Emitter::module() {
   }
 
   // The KV blocks this tile walks (a causal tile stops at its diagonal).
-  std::string blocks = c(blocksAll);
-  if (p_.causal) {
-    const std::string last = tmp(), li = tmp(), ei = tmp(), e = tmp(),
-                      cnt = tmp();
-    line(fmt::format("{} = arith.addi %q0, {} : index", last, c(rows(q_) - 1)));
-    line(fmt::format("{} = arith.index_cast {} : index to i64", li, last));
-    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", ei, li));
-    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", e, ei));
-    const std::string ec = tmp(), eidx = tmp(), up = tmp();
-    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", ec, e));
-    line(fmt::format("{} = arith.index_cast {} : i64 to index", eidx, ec));
-    line(fmt::format("{} = arith.addi {}, {} : index", up, eidx, c(q_.kv - 1)));
-    line(fmt::format("{} = arith.divui {}, {} : index", cnt, up, c(q_.kv)));
-    blocks = cnt;
-  }
+  const std::string blocks = blockCount("%q0", rows(q_), q_.kv);
 
   // The KV loop carries the row maxima and sums and the output tiles.
   const int64_t no = dt * 4;
@@ -257,7 +138,7 @@ std::string Emitter::module() {
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    no + 4, c(0), blocks, c(1), iters, types));
-  loadKv("%blk");
+  loadKv("%blk", q_.kv, threads(q_), smemType(), "%sv", smemType(), false);
   line("gpu.barrier");
   const std::string key0 = mul("%blk", c(q_.kv));
   // S = Q K^T, one n8 tile of keys at a time.
@@ -311,8 +192,8 @@ std::string Emitter::module() {
         mx = fop("maximumf", mx, s[size_t(j)][size_t(e)]);
       }
     }
-    mx = fop("maximumf", mx, shuffleXor(mx, 1));
-    mx = fop("maximumf", mx, shuffleXor(mx, 2));
+    mx = fop("maximumf", mx, shuffleXor(mx, 1, 32));
+    mx = fop("maximumf", mx, shuffleXor(mx, 2, 32));
     const std::string scaled = fop("mulf", mx, "%scale");
     mNew[half] = fop("maximumf", half ? "%m1" : "%m0", scaled);
     const std::string isInf = tmp();
@@ -395,8 +276,8 @@ std::string Emitter::module() {
   std::string inv[2];
   for (int half = 0; half < 2; ++half) {
     std::string l = fmt::format("%res#{}", 2 + half);
-    l = fop("addf", l, shuffleXor(l, 1));
-    l = fop("addf", l, shuffleXor(l, 2));
+    l = fop("addf", l, shuffleXor(l, 1, 32));
+    l = fop("addf", l, shuffleXor(l, 2, 32));
     const std::string pos = tmp(), r = tmp();
     line(fmt::format("{} = arith.cmpf ogt, {}, %zero_f32 : f32", pos, l));
     const std::string q = fop("divf", "%one_f32", l);
@@ -422,38 +303,15 @@ std::string Emitter::module() {
     line("}");
   }
 
-  std::string consts;
-  for (int64_t v : consts_) {
-    consts += fmt::format("      %c{} = arith.constant {} : index\n", v, v);
-  }
-  for (int v : consts32_) {
-    consts += fmt::format("      %i{} = arith.constant {} : i32\n", v, v);
-  }
   const std::string features = arch_ == "sm_100a" ? "+ptx86" : "+ptx80";
-  return fmt::format(
-      "// ktune cuda.attention.mlir: {} warps={} kv={}\n"
-      "module attributes {{gpu.container_module}} {{\n"
-      "  gpu.module @kt [#nvvm.target<chip = \"{}\", features = \"{}\">] {{\n"
-      "    gpu.func @kt_attention(%Q: {}, %K: {}, %V: {}, %O: {}, "
-      "%scale: f32)\n"
-      "        workgroup(%sk: {} {{llvm.align = 16 : i64}}, %sv: {} "
-      "{{llvm.align = 16 : i64}})\n"
-      "        kernel attributes {{known_block_size = array<i32: {}, 1, 1>}} "
-      "{{\n"
-      "      %tid = gpu.thread_id x\n"
-      "      %zero_f32 = arith.constant 0.0 : f32\n"
-      "      %one_f32 = arith.constant 1.0 : f32\n"
-      "      %neg_inf = arith.constant 0xFF800000 : f32\n"
-      "      %zero_h = arith.constant 0.0 : {}\n"
-      "{}{}"
-      "      gpu.return\n"
-      "    }}\n"
-      "  }}\n"
-      "}}\n",
-      p_.key(), q_.warps, q_.kv, arch_, features, flatType(p_.qElements()),
-      flatType(p_.kvElements()), flatType(p_.kvElements()),
-      flatType(p_.qElements()), smemType(), smemType(), threads(q_), elem_,
-      consts, body_);
+  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}",
+                            p_.key(), q_.warps, q_.kv),
+                fmt::format("#nvvm.target<chip = \"{}\", features = \"{}\">",
+                            arch_, features),
+                fmt::format("%sk: {0} {{llvm.align = 16 : i64}}, %sv: {0} "
+                            "{{llvm.align = 16 : i64}}",
+                            smemType()),
+                threads(q_));
 }
 
 } // namespace

@@ -7,50 +7,25 @@
 // are P's operand for the next MFMA (keys in a fixed order V^T follows).
 #include "HipAttentionMlirKernel.h"
 
+#include "AttentionMlirEmitter.h"
+
 #include <fmt/format.h>
 
-#include <set>
 #include <vector>
 
 namespace kt::hipattnmlir {
 namespace {
 
-class Emitter {
+class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : q_(q), p_(p), arch_(arch), km_(arch == "gfx950" ? 32 : 16),
-        vals_(km_ / 4) {
-    elem_ = p.dtype == DType::BF16 ? "bf16" : "f16";
+      : AttentionMlirEmitter(p), q_(q), arch_(arch),
+        km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
     frag_ = fmt::format("vector<{}x{}>", vals_, elem_);
   }
   std::string module();
 
 private:
-  std::string tmp() { return "%v" + std::to_string(next_++); }
-  void line(const std::string &s) { body_ += "      " + s + "\n"; }
-  std::string c(int64_t v) {
-    consts_.insert(v);
-    return "%c" + std::to_string(v);
-  }
-  std::string c32(int v) {
-    consts32_.insert(v);
-    return "%i" + std::to_string(v);
-  }
-  std::string add(const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.addi {}, {} : index", r, a, b));
-    return r;
-  }
-  std::string mul(const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.muli {}, {} : index", r, a, b));
-    return r;
-  }
-  std::string fop(const char *op, const std::string &a, const std::string &b) {
-    const std::string r = tmp();
-    line(fmt::format("{} = arith.{} {}, {} : f32", r, op, a, b));
-    return r;
-  }
   std::string exp2(const std::string &x) {
     const std::string r = tmp();
     // v_exp_f32 (llvm.intr.exp2 is reserved by the ROCDL lowering).
@@ -58,15 +33,6 @@ private:
                      "(f32) -> f32",
                      r, x));
     return r;
-  }
-  std::string shuffleXor(const std::string &v, int mask) {
-    const std::string r = tmp(), ok = tmp();
-    line(fmt::format("{}, {} = gpu.shuffle xor {}, {}, {} : f32", r, ok, v,
-                     c32(mask), c32(64)));
-    return r;
-  }
-  std::string flatType(int64_t n) const {
-    return fmt::format("memref<{}x{}>", n, elem_);
   }
   std::string kType() const {
     return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", q_.kv,
@@ -76,58 +42,12 @@ private:
     return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", p_.d,
                        q_.kv + 8, elem_);
   }
-  std::string offset(const std::string &b, const std::string &h,
-                     const std::string &s, bool kv);
-  void loadKv(const std::string &blk);
 
   const Params &q_;
-  const AttentionProblem &p_;
   std::string arch_;
   const int64_t km_, vals_;
-  std::string elem_, frag_, body_;
-  std::set<int64_t> consts_;
-  std::set<int> consts32_;
-  int next_ = 0;
+  std::string frag_;
 };
-
-std::string Emitter::offset(const std::string &b, const std::string &h,
-                            const std::string &s, bool kv) {
-  const int64_t heads = kv ? p_.hkv : p_.hq;
-  const int64_t len = kv ? p_.skv : p_.sq;
-  const bool bshd = p_.layout == AttentionProblem::Layout::BSHD;
-  const std::string x =
-      bshd ? add(mul(b, c(len)), s) : add(mul(b, c(heads)), h);
-  const std::string y =
-      bshd ? add(mul(x, c(heads)), h) : add(mul(x, c(len)), s);
-  return mul(y, c(p_.d));
-}
-
-void Emitter::loadKv(const std::string &blk) {
-  const std::string e = tmp();
-  line(fmt::format("scf.for {} = %tid to {} step {} {{", e, c(q_.kv * p_.d),
-                   c(threads(q_))));
-  const std::string r = tmp(), col = tmp();
-  line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(p_.d)));
-  line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(p_.d)));
-  const std::string key = add(mul(blk, c(q_.kv)), r);
-  const std::string in = tmp(), kv = tmp();
-  line(fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
-  line(fmt::format("{}:2 = scf.if {} -> ({}, {}) {{", kv, in, elem_, elem_));
-  const std::string at = add(offset("%b", "%kvh", key, true), col);
-  const std::string k = tmp(), v = tmp();
-  line(fmt::format("{} = memref.load %K[{}] : {}", k, at,
-                   flatType(p_.kvElements())));
-  line(fmt::format("{} = memref.load %V[{}] : {}", v, at,
-                   flatType(p_.kvElements())));
-  line(fmt::format("scf.yield {}, {} : {}, {}", k, v, elem_, elem_));
-  line("} else {");
-  line(fmt::format("scf.yield %zero_h, %zero_h : {}, {}", elem_, elem_));
-  line("}");
-  line(fmt::format("memref.store {}#0, %sk[{}, {}] : {}", kv, r, col, kType()));
-  line(
-      fmt::format("memref.store {}#1, %svt[{}, {}] : {}", kv, col, r, vType()));
-  line("}");
-}
 
 std::string Emitter::module() {
   const int64_t tiles = (p_.sq + rows(q_) - 1) / rows(q_);
@@ -135,7 +55,6 @@ std::string Emitter::module() {
   const int64_t tb = q_.kv / 16; // 16-key score blocks
   const int64_t db = p_.d / 16;  // 16-wide output blocks
   const int64_t ds = p_.d / km_; // MFMAs along d per score block
-  const int64_t blocksAll = (p_.skv + q_.kv - 1) / q_.kv;
   const std::string acc = "vector<4xf32>";
 
   line("%bid = gpu.block_id x");
@@ -159,21 +78,9 @@ std::string Emitter::module() {
   line(fmt::format("%srow = arith.select %in, %row, {} : index", c(0)));
   line(fmt::format("%qo = arith.addi {}, {} : index",
                    offset("%b", "%h", "%srow", false), c(0)));
-  line(fmt::format("%skvsq1 = arith.constant {} : i64", p_.skv - p_.sq + 1));
-  line("%zero_i64 = arith.constant 0 : i64");
-  line(fmt::format("%skv_i64 = arith.constant {} : i64", p_.skv));
   line(fmt::format("%zero_v4 = arith.constant dense<0.0> : {}", acc));
   // The lane's query: the first key it may not see.
-  std::string lim = c(p_.skv);
-  if (p_.causal) {
-    const std::string ri = tmp(), li = tmp(), lo = tmp(), hi = tmp();
-    lim = tmp();
-    line(fmt::format("{} = arith.index_cast %row : index to i64", ri));
-    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", li, ri));
-    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", lo, li));
-    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", hi, lo));
-    line(fmt::format("{} = arith.index_cast {} : i64 to index", lim, hi));
-  }
+  const std::string lim = keyLimit("%row");
   // Q as B fragments of S^T = K Q^T: d values kk * km + (lane / 16) *
   // vals + [0, vals) of the lane's query.
   std::vector<std::string> qf;
@@ -184,20 +91,7 @@ std::string Emitter::module() {
                      flatType(p_.qElements()), frag_));
     qf.push_back(v);
   }
-  std::string blocks = c(blocksAll);
-  if (p_.causal) {
-    const std::string last = tmp(), li = tmp(), ei = tmp(), e = tmp(),
-                      ec = tmp(), eidx = tmp(), up = tmp();
-    blocks = tmp();
-    line(fmt::format("{} = arith.addi %q0, {} : index", last, c(rows(q_) - 1)));
-    line(fmt::format("{} = arith.index_cast {} : index to i64", li, last));
-    line(fmt::format("{} = arith.addi {}, %skvsq1 : i64", ei, li));
-    line(fmt::format("{} = arith.maxsi {}, %zero_i64 : i64", e, ei));
-    line(fmt::format("{} = arith.minsi {}, %skv_i64 : i64", ec, e));
-    line(fmt::format("{} = arith.index_cast {} : i64 to index", eidx, ec));
-    line(fmt::format("{} = arith.addi {}, {} : index", up, eidx, c(q_.kv - 1)));
-    line(fmt::format("{} = arith.divui {}, {} : index", blocks, up, c(q_.kv)));
-  }
+  const std::string blocks = blockCount("%q0", rows(q_), q_.kv);
 
   std::string iters = "%m = %neg_inf, %l = %zero_f32", types = "f32, f32";
   for (int64_t i = 0; i < db; ++i) {
@@ -207,7 +101,7 @@ std::string Emitter::module() {
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    db + 2, c(0), blocks, c(1), iters, types));
-  loadKv("%blk");
+  loadKv("%blk", q_.kv, threads(q_), kType(), "%svt", vType(), true);
   line("gpu.barrier");
   const std::string key0 = mul("%blk", c(q_.kv));
   // S^T blocks: element r of block t is key key0 + 16 t + (lane / 16) * 4
@@ -241,8 +135,8 @@ std::string Emitter::module() {
       mx = fop("maximumf", mx, s[size_t(t)][size_t(r)]);
     }
   }
-  mx = fop("maximumf", mx, shuffleXor(mx, 16));
-  mx = fop("maximumf", mx, shuffleXor(mx, 32));
+  mx = fop("maximumf", mx, shuffleXor(mx, 16, 64));
+  mx = fop("maximumf", mx, shuffleXor(mx, 32, 64));
   const std::string next = fop("maximumf", "%m", fop("mulf", mx, "%scale"));
   const std::string isInf = tmp(), base = tmp();
   line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf, next));
@@ -315,8 +209,8 @@ std::string Emitter::module() {
   line("}");
 
   // l over the four lanes of the query, then O / l (0 without keys).
-  std::string lt = fop("addf", "%res#1", shuffleXor("%res#1", 16));
-  lt = fop("addf", lt, shuffleXor(lt, 32));
+  std::string lt = fop("addf", "%res#1", shuffleXor("%res#1", 16, 64));
+  lt = fop("addf", lt, shuffleXor(lt, 32, 64));
   const std::string pos = tmp(), inv = tmp(), invV = tmp();
   line(fmt::format("{} = arith.cmpf ogt, {}, %zero_f32 : f32", pos, lt));
   line(fmt::format("{} = arith.select {}, {}, %zero_f32 : f32", inv, pos,
@@ -334,37 +228,13 @@ std::string Emitter::module() {
   }
   line("}");
 
-  std::string consts;
-  for (int64_t v : consts_) {
-    consts += fmt::format("      %c{} = arith.constant {} : index\n", v, v);
-  }
-  for (int v : consts32_) {
-    consts += fmt::format("      %i{} = arith.constant {} : i32\n", v, v);
-  }
-  return fmt::format(
-      "// ktune hip.attention.mlir: {} on {} waves={} kv={}\n"
-      "module attributes {{gpu.container_module}} {{\n"
-      "  gpu.module @kt [#rocdl.target<chip = \"{}\">] {{\n"
-      "    gpu.func @kt_attention(%Q: {}, %K: {}, %V: {}, %O: {}, "
-      "%scale: f32)\n"
-      "        workgroup(%sk: {} {{llvm.align = 16 : i64}}, %svt: {} "
-      "{{llvm.align = 16 : i64}})\n"
-      "        kernel attributes {{known_block_size = array<i32: {}, 1, 1>}} "
-      "{{\n"
-      "      %tid = gpu.thread_id x\n"
-      "      %zero_f32 = arith.constant 0.0 : f32\n"
-      "      %one_f32 = arith.constant 1.0 : f32\n"
-      "      %neg_inf = arith.constant 0xFF800000 : f32\n"
-      "      %zero_h = arith.constant 0.0 : {}\n"
-      "{}{}"
-      "      gpu.return\n"
-      "    }}\n"
-      "  }}\n"
-      "}}\n",
-      p_.key(), arch_, q_.waves, q_.kv, arch_, flatType(p_.qElements()),
-      flatType(p_.kvElements()), flatType(p_.kvElements()),
-      flatType(p_.qElements()), kType(), vType(), threads(q_), elem_, consts,
-      body_);
+  return finish(fmt::format("ktune hip.attention.mlir: {} on {} waves={} kv={}",
+                            p_.key(), arch_, q_.waves, q_.kv),
+                fmt::format("#rocdl.target<chip = \"{}\">", arch_),
+                fmt::format("%sk: {} {{llvm.align = 16 : i64}}, %svt: {} "
+                            "{{llvm.align = 16 : i64}}",
+                            kType(), vType()),
+                threads(q_));
 }
 
 } // namespace
