@@ -65,6 +65,7 @@ Result<std::unique_ptr<CudaAttentionBench>> CudaAttentionBench::create(
 
 Status CudaAttentionBench::computeReference() {
   refs_ = std::make_unique<cudabench::ReferenceModule>();
+  scratch_ = std::make_unique<cudabench::SplitScratch>();
   KT_RETURN_IF_ERROR(refs_->load(*ctx_, device_));
   KT_ASSIGN_OR_RETURN(void *fn, refs_->module.function("kt_attn_ref"));
   const AttentionProblem &p = problem_;
@@ -92,46 +93,21 @@ CudaMeasurement
 CudaAttentionBench::measure(void *function,
                             const cuda::AttentionLaunchSpec &spec,
                             double abandonAboveMs) {
-  CudaMeasurement out;
   const AttentionProblem &p = problem_;
-  auto fail = [&](const std::string &status, const Status &s) {
-    out.status = status;
-    out.message = s.message();
-    // Any error after a launch may be a sticky fault of the context.
-    contextLost_ = status == "launch-failed";
-    return out;
-  };
-  // Split-KV scratch, shared by the sets (launches run one after another on
-  // the stream; each leaves the semaphores zeroed for the next).
   const uint64_t wsBytes = cuda::attentionWorkspaceBytes(spec, p);
   const uint64_t sems = cuda::attentionSemaphores(spec, p);
-  auto grow = [&](cuda::DeviceBuffer &buf, uint64_t bytes) -> Status {
-    if (bytes > buf.bytes()) {
-      KT_ASSIGN_OR_RETURN(buf, ctx_->alloc(size_t(bytes)));
-    }
-    return Status::ok();
-  };
-  Status scratch = grow(workspace_, wsBytes);
-  if (scratch.isOk()) {
-    scratch = grow(semaphores_, sems * 4);
-  }
-  if (scratch.isOk() && sems > 0) {
-    scratch = ctx_->fill32(semaphores_, 0, size_t(sems));
-  }
-  if (!scratch.isOk()) {
-    return fail("launch-failed", scratch);
+  if (Status st = scratch_->prepare(*ctx_, wsBytes, sems); !st.isOk()) {
+    return cudabench::rejected(st);
   }
   std::vector<cuda::PreparedAttention> launches;
   for (const auto &set : sets_) {
     cuda::AttentionOperands ops{set->q.ptr(), set->k.ptr(), set->v.ptr(),
                                 set->o.ptr()};
-    ops.workspace = wsBytes ? workspace_.ptr() : 0;
-    ops.semaphores = sems ? semaphores_.ptr() : 0;
+    ops.workspace = wsBytes ? scratch_->workspace.ptr() : 0;
+    ops.semaphores = sems ? scratch_->semaphores.ptr() : 0;
     auto a = cuda::prepareAttention(*ctx_, function, spec, p, ops);
     if (!a) {
-      out.status = "launch-failed";
-      out.message = a.status().message();
-      return out; // Host-side rejection: the context is fine.
+      return cudabench::rejected(a.status());
     }
     launches.push_back(*a);
   }
@@ -139,33 +115,12 @@ CudaAttentionBench::measure(void *function,
     return cuda::launchPrepared(*ctx_, launches[s]);
   };
 
-  // Numerics: poison O with NaN, run once on set 0, compare on the device.
   // P is rounded to 16 bits before P V (2^-8 of |V| <= 1) and O on store.
-  const uint32_t nan = p.dtype == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
-  Status run = ctx_->fill32(sets_[0]->o, nan, sets_[0]->o.bytes() / 4);
-  if (run.isOk()) {
-    run = launch(0);
-  }
-  if (run.isOk()) {
-    run = ctx_->synchronize();
-  }
-  if (run.isOk()) {
-    run = cudabench::checkOutput(*ctx_, *refs_, verdict_, sets_[0]->o.ptr(),
-                                 int(p.d), ref_.ptr(), 0, p.qElements() / p.d,
-                                 p.d, p.dtype, 8e-3f, out);
-  }
-  if (!run.isOk()) {
-    return fail("launch-failed", run);
-  }
-  if (out.status != "ok") {
-    return out;
-  }
-  if (Status s = cudabench::timeRotating(*ctx_, launch, sets_.size(), opt_,
-                                         abandonAboveMs, out);
-      !s.isOk()) {
-    return fail("launch-failed", s);
-  }
-  return out;
+  cudabench::CheckedOutput c{&sets_[0]->o,        int(p.d), ref_.ptr(), 0,
+                             p.qElements() / p.d, p.d,      p.dtype,    8e-3f};
+  return cudabench::checkThenTime(*ctx_, *refs_, verdict_, c, launch,
+                                  sets_.size(), opt_, abandonAboveMs,
+                                  contextLost_);
 }
 
 } // namespace kt

@@ -70,6 +70,7 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
 
 Status CudaGemmBench::computeReference() {
   refs_ = std::make_unique<cudabench::ReferenceModule>();
+  scratch_ = std::make_unique<cudabench::SplitScratch>();
   KT_RETURN_IF_ERROR(refs_->load(*ctx_, device_));
   KT_ASSIGN_OR_RETURN(refFn_, refs_->module.function("kt_ref"));
   const GemmProblem &p = problem_;
@@ -97,43 +98,22 @@ Status CudaGemmBench::computeReference() {
 CudaMeasurement CudaGemmBench::measure(void *function,
                                        const cuda::GemmLaunchSpec &spec,
                                        double abandonAboveMs) {
-  // Split-K scratch, shared by the sets (launches run one after another on
-  // the stream; each leaves the semaphores zeroed for the next).
   const uint64_t wsBytes = cuda::gemmWorkspaceBytes(spec, problem_);
   const uint64_t sems = cuda::gemmSemaphores(spec, problem_);
-  auto grow = [&](cuda::DeviceBuffer &buf, uint64_t bytes) -> Status {
-    if (bytes > buf.bytes()) {
-      KT_ASSIGN_OR_RETURN(buf, ctx_->alloc(size_t(bytes)));
-    }
-    return Status::ok();
-  };
-  Status scratch = grow(workspace_, wsBytes);
-  if (scratch.isOk()) {
-    scratch = grow(semaphores_, sems * 4);
-  }
-  if (scratch.isOk() && sems > 0) {
-    scratch = ctx_->fill32(semaphores_, 0, size_t(sems));
-  }
-  if (!scratch.isOk()) {
-    CudaMeasurement out;
-    out.status = "launch-failed";
-    out.message = scratch.message();
-    return out;
+  if (Status st = scratch_->prepare(*ctx_, wsBytes, sems); !st.isOk()) {
+    return cudabench::rejected(st);
   }
   // One prepared launch per rotating set.
   std::vector<cuda::PreparedGemm> launches;
   for (const auto &set : sets_) {
     cuda::GemmOperands ops{set->a.ptr(), set->b.ptr(), set->c.ptr(), 1.0f,
                            0.0f};
-    ops.workspace = wsBytes ? workspace_.ptr() : 0;
-    ops.semaphores = sems ? semaphores_.ptr() : 0;
+    ops.workspace = wsBytes ? scratch_->workspace.ptr() : 0;
+    ops.semaphores = sems ? scratch_->semaphores.ptr() : 0;
     auto g = cuda::prepareGemm(*ctx_, function, spec, problem_, ops,
                                device_.smCount);
     if (!g) {
-      CudaMeasurement out;
-      out.status = "launch-failed";
-      out.message = g.status().message();
-      return out; // Host-side rejection: the context is fine.
+      return cudabench::rejected(g.status());
     }
     launches.push_back(*g);
   }
@@ -163,42 +143,12 @@ CudaMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
 CudaMeasurement
 CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
                                double abandonAboveMs) {
-  CudaMeasurement out;
   const GemmProblem &p = problem_;
-  auto fail = [&](const std::string &status, const Status &s) {
-    out.status = status;
-    out.message = s.message();
-    // Any error after a launch may be a sticky fault of the context.
-    contextLost_ = status == "launch-failed";
-    return out;
-  };
-  // Numerics: poison C with NaN, run once on set 0, compare on the device.
-  const size_t cWords = sets_[0]->c.bytes() / 4;
-  const uint32_t nan = p.dtype == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
-  Status run = ctx_->fill32(sets_[0]->c, nan, cWords);
-  if (run.isOk()) {
-    run = launch(0);
-  }
-  if (run.isOk()) {
-    run = ctx_->synchronize();
-  }
-  if (run.isOk()) {
-    run = cudabench::checkOutput(*ctx_, *refs_, verdict_, sets_[0]->c.ptr(),
-                                 int(p.ldc), ref_.ptr(), mag_.ptr(), p.m, p.n,
-                                 p.dtype, 1e-3f, out);
-  }
-  if (!run.isOk()) {
-    return fail("launch-failed", run);
-  }
-  if (out.status != "ok") {
-    return out;
-  }
-  if (Status s = cudabench::timeRotating(*ctx_, launch, sets_.size(), opt_,
-                                         abandonAboveMs, out);
-      !s.isOk()) {
-    return fail("launch-failed", s);
-  }
-  return out;
+  cudabench::CheckedOutput c{&sets_[0]->c, int(p.ldc), ref_.ptr(), mag_.ptr(),
+                             p.m,          p.n,        p.dtype,    1e-3f};
+  return cudabench::checkThenTime(*ctx_, *refs_, verdict_, c, launch,
+                                  sets_.size(), opt_, abandonAboveMs,
+                                  contextLost_);
 }
 
 } // namespace kt

@@ -88,6 +88,65 @@ Status checkOutput(const cuda::Context &ctx, const ReferenceModule &refs,
   return Status::ok();
 }
 
+CudaMeasurement rejected(const Status &why) {
+  CudaMeasurement out;
+  out.status = "launch-failed";
+  out.message = why.message();
+  return out;
+}
+
+Status SplitScratch::prepare(const cuda::Context &ctx, uint64_t bytes,
+                             uint64_t count) {
+  if (bytes > workspace.bytes()) {
+    KT_ASSIGN_OR_RETURN(workspace, ctx.alloc(size_t(bytes)));
+  }
+  if (count * 4 > semaphores.bytes()) {
+    KT_ASSIGN_OR_RETURN(semaphores, ctx.alloc(size_t(count * 4)));
+  }
+  return count > 0 ? ctx.fill32(semaphores, 0, size_t(count)) : Status::ok();
+}
+
+CudaMeasurement checkThenTime(const cuda::Context &ctx,
+                              const ReferenceModule &refs,
+                              const cuda::DeviceBuffer &verdict,
+                              const CheckedOutput &output,
+                              const std::function<Status(size_t)> &launch,
+                              size_t sets, const CudaBenchOptions &options,
+                              double abandonAboveMs, bool &contextLost) {
+  CudaMeasurement out;
+  auto fail = [&](const Status &s) {
+    out.status = "launch-failed";
+    out.message = s.message();
+    contextLost = true;
+    return out;
+  };
+  // bf16 0x7FC0 / fp16 0x7E00 in both halves of every word.
+  const uint32_t nan = output.dtype == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
+  Status run = ctx.fill32(*output.buffer, nan, output.buffer->bytes() / 4);
+  if (run.isOk()) {
+    run = launch(0);
+  }
+  if (run.isOk()) {
+    run = ctx.synchronize();
+  }
+  if (run.isOk()) {
+    run = checkOutput(ctx, refs, verdict, output.buffer->ptr(), output.ld,
+                      output.ref, output.mag, output.rows, output.cols,
+                      output.dtype, output.absTol, out);
+  }
+  if (!run.isOk()) {
+    return fail(run);
+  }
+  if (out.status != "ok") {
+    return out;
+  }
+  if (Status s = timeRotating(ctx, launch, sets, options, abandonAboveMs, out);
+      !s.isOk()) {
+    return fail(s);
+  }
+  return out;
+}
+
 Status timeRotating(const cuda::Context &ctx,
                     const std::function<Status(size_t)> &launch, size_t sets,
                     const CudaBenchOptions &options, double abandonAboveMs,

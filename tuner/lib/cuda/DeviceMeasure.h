@@ -41,6 +41,43 @@ Status checkOutput(const cuda::Context &ctx, const ReferenceModule &refs,
                    uint64_t ref, uint64_t mag, int64_t rows, int64_t cols,
                    DType dtype, float absTol, CudaMeasurement &m);
 
+/// A "launch-failed" result for a host-side rejection (scratch that could
+/// not be allocated, a launch the problem does not suit): the context is
+/// fine.
+CudaMeasurement rejected(const Status &why);
+
+/// The split-K / split-KV scratch a bench shares among its rotating sets
+/// (launches run one after another on the stream; each leaves the
+/// semaphores zeroed for the next), grown on demand.
+struct SplitScratch {
+  cuda::DeviceBuffer workspace, semaphores;
+  /// At least `bytes` of workspace and `count` zeroed semaphores.
+  Status prepare(const cuda::Context &ctx, uint64_t bytes, uint64_t count);
+};
+
+/// The output under test: `rows` x `cols` elements of `dtype` at `out`
+/// (row pitch `ld`), compared with `ref` (f32, packed; `mag` 0 or the
+/// per-element magnitudes) within `absTol` beyond the relative bound.
+struct CheckedOutput {
+  const cuda::DeviceBuffer *buffer = nullptr;
+  int ld = 0;
+  uint64_t ref = 0, mag = 0;
+  int64_t rows = 0, cols = 0;
+  DType dtype = DType::BF16;
+  float absTol = 0;
+};
+
+/// What every candidate goes through: its output poisoned with NaN, one
+/// run on set 0, the on-device check, then timeRotating(). A failure after
+/// a launch sets `contextLost` (the context may hold a sticky fault).
+CudaMeasurement checkThenTime(const cuda::Context &ctx,
+                              const ReferenceModule &refs,
+                              const cuda::DeviceBuffer &verdict,
+                              const CheckedOutput &output,
+                              const std::function<Status(size_t)> &launch,
+                              size_t sets, const CudaBenchOptions &options,
+                              double abandonAboveMs, bool &contextLost);
+
 /// Warm-up, then batches of one launch per set (each set cold in L2 when
 /// its turn comes) until the options' time cap; fills m's median, count
 /// and dispersion. `abandonAboveMs` > 0 stops after a first batch slower

@@ -47,7 +47,7 @@ private:
   CudaBenchOptions opt_;
   std::vector<std::unique_ptr<Set>> sets_;
   cuda::DeviceBuffer ref_, verdict_;
-  cuda::DeviceBuffer workspace_, semaphores_; ///< Split-KV, grown on demand.
+  std::unique_ptr<cudabench::SplitScratch> scratch_; ///< Split-KV.
   std::unique_ptr<cudabench::ReferenceModule> refs_;
   double referenceMs_ = 0;
   bool contextLost_ = false;

@@ -21,7 +21,8 @@ namespace kt {
 
 namespace cudabench {
 struct ReferenceModule;
-}
+struct SplitScratch;
+} // namespace cudabench
 
 struct CudaBenchOptions {
   /// Total bytes of the rotating sets; 0: enough sets to cover 2x L2 and at
@@ -84,7 +85,7 @@ private:
   CudaBenchOptions opt_;
   std::vector<std::unique_ptr<Set>> sets_;
   cuda::DeviceBuffer ref_, mag_, verdict_;
-  cuda::DeviceBuffer workspace_, semaphores_; ///< Split-K, grown on demand.
+  std::unique_ptr<cudabench::SplitScratch> scratch_; ///< Split-K.
   std::unique_ptr<cudabench::ReferenceModule> refs_;
   void *refFn_ = nullptr;
   double referenceMs_ = 0;
