@@ -5,6 +5,7 @@
 #include "CudaAttentionSm100Kernel.h"
 
 #include "../gemm/CudaGemmCommon.h"
+#include "../gemm/CudaGemmSm100Kernel.h"
 #include "CudaAttentionCommon.h"
 
 #include <fmt/format.h>
@@ -12,7 +13,7 @@
 namespace kt::attn100 {
 namespace {
 
-constexpr const char *kBody = R"CUDA(
+constexpr const char *kMma = R"CUDA(
 // ---- tcgen05 ----
 // D (tensor memory) [+]= A B with A and B in shared memory.
 static __device__ __forceinline__ void kt_mma_ss(u32 d, u64 da, u64 db,
@@ -30,34 +31,9 @@ static __device__ __forceinline__ void kt_mma_ts(u32 d, u32 a, u64 db,
                    "r"(d),
                "r"(a), "l"(db), "r"(idesc), "r"(accumulate));
 }
-// Arrives on `bar` once every tcgen05.mma issued so far has completed.
-static __device__ __forceinline__ void kt_mma_commit(u64 *bar) {
-  asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::"
-               "cluster.b64 [%0];" ::"r"(kt_smem(bar))
-               : "memory");
-}
-static __device__ __forceinline__ void kt_tc_before_sync() {
-  asm volatile("tcgen05.fence::before_thread_sync;" ::: "memory");
-}
-static __device__ __forceinline__ void kt_tc_after_sync() {
-  asm volatile("tcgen05.fence::after_thread_sync;" ::: "memory");
-}
-// 16 f32 columns of this thread's tensor-memory lane.
-static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
-  u32 r[16];
-  asm volatile("tcgen05.ld.sync.aligned.32x32b.x16.b32 {%0, %1, %2, %3, %4, "
-               "%5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, [%16];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]),
-                 "=r"(r[5]), "=r"(r[6]), "=r"(r[7]), "=r"(r[8]), "=r"(r[9]),
-                 "=r"(r[10]), "=r"(r[11]), "=r"(r[12]), "=r"(r[13]),
-                 "=r"(r[14]), "=r"(r[15])
-               : "r"(taddr));
-  asm volatile("tcgen05.wait::ld.sync.aligned;" ::: "memory");
-#pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    v[i] = __uint_as_float(r[i]);
-  }
-}
+)CUDA";
+
+constexpr const char *kBody = R"CUDA(
 // 16 32-bit columns into this thread's tensor-memory lane.
 static __device__ __forceinline__ void kt_tmem_st16(u32 taddr, const u32 *r) {
   asm volatile("tcgen05.st.sync.aligned.32x32b.x16.b32 [%0], {%1, %2, %3, "
@@ -399,7 +375,7 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
              tmemColumns(q, p.d), instructionDescriptor(p, q.kv, false),
              instructionDescriptor(p, p.d, true)) +
          cudagemm::coreSource() + cudagemm::packSource() +
-         cudaattn::deviceSource() + kBody;
+         cudaattn::deviceSource() + kMma + sm100::tcgen05Source() + kBody;
 }
 
 } // namespace kt::attn100

@@ -10,7 +10,7 @@
 namespace kt::sm100 {
 namespace {
 
-constexpr const char *kBody = R"CUDA(
+constexpr const char *kMma = R"CUDA(
 // ---- tcgen05 ----
 static __device__ __forceinline__ void kt_mma(u32 tmem, u64 da, u64 db,
                                               u32 accumulate) {
@@ -19,36 +19,10 @@ static __device__ __forceinline__ void kt_mma(u32 tmem, u64 da, u64 db,
                    "r"(tmem),
                "l"(da), "l"(db), "r"(KT_IDESC), "r"(accumulate));
 }
-// Arrives on `bar` once every tcgen05.mma issued so far has completed.
-static __device__ __forceinline__ void kt_mma_commit(u64 *bar) {
-  asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::"
-               "cluster.b64 [%0];" ::"r"(kt_smem(bar))
-               : "memory");
-}
-static __device__ __forceinline__ void kt_tc_before_sync() {
-  asm volatile("tcgen05.fence::before_thread_sync;" ::: "memory");
-}
-static __device__ __forceinline__ void kt_tc_after_sync() {
-  asm volatile("tcgen05.fence::after_thread_sync;" ::: "memory");
-}
-// 32 lanes x 16 columns of f32 from tensor memory: this thread's row.
-static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
-  u32 r[16];
-  asm volatile("tcgen05.ld.sync.aligned.32x32b.x16.b32 {%0, %1, %2, %3, %4, "
-               "%5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, [%16];"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]),
-                 "=r"(r[5]), "=r"(r[6]), "=r"(r[7]), "=r"(r[8]), "=r"(r[9]),
-                 "=r"(r[10]), "=r"(r[11]), "=r"(r[12]), "=r"(r[13]),
-                 "=r"(r[14]), "=r"(r[15])
-               : "r"(taddr));
-  asm volatile("tcgen05.wait::ld.sync.aligned;" ::: "memory");
-#pragma unroll
-  for (int i = 0; i < 16; ++i) {
-    v[i] = __uint_as_float(r[i]);
-  }
-}
+)CUDA";
 
-// Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
+constexpr const char *kBody =
+    R"CUDA(// Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
 // Warps 2-5: epilogue, each reading the 32 tensor-memory lanes (rows) its
 // warp index selects (warp % 4).
 extern "C" __global__ void __launch_bounds__(192, 1)
@@ -174,6 +148,39 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
 
 } // namespace
 
+const char *tcgen05Source() {
+  return R"CUDA(// Arrives on `bar` once every tcgen05.mma issued so far has completed.
+static __device__ __forceinline__ void kt_mma_commit(u64 *bar) {
+  asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::"
+               "cluster.b64 [%0];" ::"r"(kt_smem(bar))
+               : "memory");
+}
+static __device__ __forceinline__ void kt_tc_before_sync() {
+  asm volatile("tcgen05.fence::before_thread_sync;" ::: "memory");
+}
+static __device__ __forceinline__ void kt_tc_after_sync() {
+  asm volatile("tcgen05.fence::after_thread_sync;" ::: "memory");
+}
+// 32 lanes x 16 columns of f32 from tensor memory: this thread's row.
+static __device__ __forceinline__ void kt_tmem_ld16(u32 taddr, float *v) {
+  u32 r[16];
+  asm volatile("tcgen05.ld.sync.aligned.32x32b.x16.b32 {%0, %1, %2, %3, %4, "
+               "%5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}, [%16];"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]), "=r"(r[4]),
+                 "=r"(r[5]), "=r"(r[6]), "=r"(r[7]), "=r"(r[8]), "=r"(r[9]),
+                 "=r"(r[10]), "=r"(r[11]), "=r"(r[12]), "=r"(r[13]),
+                 "=r"(r[14]), "=r"(r[15])
+               : "r"(taddr));
+  asm volatile("tcgen05.wait::ld.sync.aligned;" ::: "memory");
+#pragma unroll
+  for (int i = 0; i < 16; ++i) {
+    v[i] = __uint_as_float(r[i]);
+  }
+}
+
+)CUDA";
+}
+
 uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
   uint32_t d = 0;
   d |= 1u << 4; // D: f32
@@ -199,7 +206,7 @@ std::string kernelSource(const Params &q, const GemmProblem &p) {
              q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
              p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
              instructionDescriptor(q, p)) +
-         cudagemm::deviceSource() + kBody;
+         cudagemm::deviceSource() + kMma + tcgen05Source() + kBody;
 }
 
 } // namespace kt::sm100

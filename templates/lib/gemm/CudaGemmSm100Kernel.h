@@ -41,4 +41,9 @@ uint32_t instructionDescriptor(const Params &q, const GemmProblem &p);
 
 std::string kernelSource(const Params &q, const GemmProblem &p);
 
+/// The tcgen05 helpers the sm_100a families share: the MMA commit to an
+/// mbarrier, the fences around thread synchronisation, and the 32x32b load
+/// of 16 tensor-memory columns of the thread's lane.
+const char *tcgen05Source();
+
 } // namespace kt::sm100
