@@ -1,5 +1,6 @@
-// `ktune compile`: print a template instance at any stage of the pipeline,
-// for the CPU (MLIR) or a CUDA target (NVRTC).
+// `ktune compile`: print a GEMM or attention template instance at any stage
+// of the pipeline, for the CPU (MLIR), a CUDA target (NVRTC or MLIR through
+// NVVM) or a HIP target (clang or MLIR through ROCDL).
 #include "Commands.h"
 
 #include "ktune/problem/AttentionProblem.h"
@@ -17,6 +18,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -24,22 +26,33 @@ namespace kt::cli {
 
 namespace {
 
-/// `ktune compile` for attention problems: the CPU family (MLIR stages or
-/// the code object), the CUDA families (source, PTX, cubin, resources) and
-/// the HIP families (source, LLVM IR, assembly, code object, resources).
-int compileAttention(const std::string &sig, const std::string &targetName,
-                     const std::string &emitArg, const std::string &config,
-                     const std::string &tmpl, const std::string &output) {
-  auto p = parseAttentionProblem(sig);
-  if (!p) {
-    return fail(p.status().message());
+/// One family chosen to emit: its name and hash, the configuration, and
+/// how to instantiate it for the problem.
+struct Chosen {
+  std::string name, hash;
+  Config config;
+  std::function<Result<KernelSource>(const Config &)> instantiate;
+};
+
+/// `config` with the parameters of `text` ("mr=6;nv=2") applied over it.
+Result<Config> applyConfig(Config config, const std::string &text) {
+  if (!text.empty()) {
+    KT_ASSIGN_OR_RETURN(Config parsed, parseConfig(text));
+    for (const auto &[k, v] : parsed.values()) {
+      config.set(k, v);
+    }
   }
-  auto target = parseTarget(targetName);
-  if (!target) {
-    return fail(target.status().message());
-  }
-  const bool cuda = target->kind == TargetKind::Cuda;
-  const bool hip = target->kind == TargetKind::Hip;
+  return config;
+}
+
+/// Emits every chosen family's instance of the problem `key` on `target` at
+/// the `emitArg` stage (default: the source), printed or written to
+/// `output`.
+int emitChosen(const TargetDesc &target, const std::string &emitArg,
+               const std::string &key, const std::vector<Chosen> &chosen,
+               const std::string &output) {
+  const bool cuda = target.kind == TargetKind::Cuda;
+  const bool hip = target.kind == TargetKind::Hip;
   const std::string emit = !emitArg.empty() ? emitArg
                            : cuda           ? "cuda"
                            : hip            ? "hip"
@@ -51,7 +64,7 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     if (Status s = checkHipEmit(emit); !s.isOk()) {
       return fail(s.message());
     }
-    auto made = HipCompiler::create(*target, "");
+    auto made = HipCompiler::create(target, "");
     if (!made) {
       return fail(made.status().message());
     }
@@ -60,7 +73,7 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     if (Status s = checkCudaEmit(emit); !s.isOk()) {
       return fail(s.message());
     }
-    auto made = CudaCompiler::create(*target, "", mlirPtxFrontend());
+    auto made = CudaCompiler::create(target, "", mlirPtxFrontend());
     if (!made) {
       return fail(made.status().message());
     }
@@ -72,29 +85,19 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     }
     stage = *parsed;
   }
-  if ((emit == "so" || emit == "cubin" || emit == "hsaco") && output.empty()) {
+  if ((emit == "cubin" || emit == "hsaco" || emit == "so") && output.empty()) {
     return fail("--emit " + emit + " writes a binary: give -o FILE");
   }
-  CpuCompiler compiler(*target, "");
-  int served = 0;
-  for (const AttentionTemplate *t : attentionTemplates()) {
-    if ((!tmpl.empty() && t->name() != tmpl) || !t->supports(*p, *target)) {
-      continue;
-    }
-    ++served;
-    Config cfg = t->defaultConfig(*p, *target);
-    if (!config.empty()) {
-      auto parsed = parseConfig(config);
-      if (!parsed) {
-        return fail(parsed.status().message());
-      }
-      for (const auto &[k, v] : parsed->values()) {
-        cfg.set(k, v);
-      }
-    }
-    auto src = t->instantiate(cfg, *p, *target);
+  if (!output.empty() && chosen.size() > 1) {
+    return fail(fmt::format("{} families serve {}; pick one with --template "
+                            "to write -o {}",
+                            chosen.size(), key, output));
+  }
+  CpuCompiler cpuCompiler(target, "");
+  for (const Chosen &f : chosen) {
+    auto src = f.instantiate(f.config);
     if (!src) {
-      return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
+      return fail(fmt::format("{} with {}: {}", f.name, f.config.toString(),
                               src.status().message()));
     }
     Result<std::string> text = internalError("not emitted");
@@ -103,13 +106,12 @@ int compileAttention(const std::string &sig, const std::string &targetName,
     } else if (cuda) {
       text = emitCuda(*cudaCompiler, *src, emit);
     } else if (emit == "so") {
-      auto kernel =
-          compiler.compile(*src, t->name() + "|" + t->sourceHash() + "|" +
-                                     p->key() + "|" + cfg.toString());
+      auto kernel = cpuCompiler.compile(
+          *src, f.name + "|" + f.hash + "|" + key + "|" + f.config.toString());
       text = kernel ? Result<std::string>(std::move(kernel->bytes))
                     : Result<std::string>(kernel.status());
     } else {
-      text = compiler.emit(*src, *stage);
+      text = cpuCompiler.emit(*src, *stage);
     }
     if (!text) {
       return fail(text.status().message());
@@ -120,21 +122,36 @@ int compileAttention(const std::string &sig, const std::string &targetName,
       if (!out) {
         return fail("cannot write " + output);
       }
-      fmt::print("{} {} {}: wrote {} bytes to {}\n", t->name(), cfg.toString(),
-                 p->key(), text->size(), output);
-    } else {
-      fmt::print("// {} {} {}\n{}\n", t->name(), cfg.toString(), p->key(),
-                 *text);
+      fmt::print("{} {} {}: wrote {} bytes to {}\n", f.name,
+                 f.config.toString(), key, text->size(), output);
+      continue;
     }
-  }
-  if (served == 0) {
-    return fail(fmt::format("no attention family serves {} on {} (the CPU "
-                            "family takes f32 and bf16, cuda:sm_90a bf16 "
-                            "and f16 with head dim 64 or 128, hip:gfx950 and "
-                            "hip:gfx942 bf16 and f16 with 64, 128 or 256)",
-                            p->key(), target->toString()));
+    fmt::print("// {} {} {}\n{}\n", f.name, f.config.toString(), key, *text);
   }
   return 0;
+}
+
+/// The families of `all` (GEMM or attention templates) that serve `p` on
+/// `target` (only `tmpl` if given), each at its default configuration with
+/// `config` applied.
+template <typename Template, typename Problem>
+Result<std::vector<Chosen>>
+chooseFamilies(const std::vector<const Template *> &all, const Problem &p,
+               const TargetDesc &target, const std::string &tmpl,
+               const std::string &config) {
+  std::vector<Chosen> chosen;
+  for (const Template *t : all) {
+    if ((!tmpl.empty() && t->name() != tmpl) || !t->supports(p, target)) {
+      continue;
+    }
+    KT_ASSIGN_OR_RETURN(Config cfg,
+                        applyConfig(t->defaultConfig(p, target), config));
+    chosen.push_back(
+        {t->name(), t->sourceHash(), cfg, [t, p, target](const Config &c) {
+           return t->instantiate(c, p, target);
+         }});
+  }
+  return chosen;
 }
 
 } // namespace
@@ -153,7 +170,8 @@ Runner addCompile(CLI::App &app) {
       "disassembly");
   c->add_option("--target", a->target, "Target (cpu, cuda:sm_90a, ...)")
       ->capture_default_str();
-  c->add_option("--problem", a->problem, "Problem signature")->required();
+  c->add_option("--problem", a->problem, "Problem signature (GEMM or attn_...)")
+      ->required();
   c->add_option("--emit", a->emit,
                 "cpu: mlir (default) | scheduled | llvm-dialect | llvm | asm | "
                 "so (the loadable code object, as the tuner stores it); "
@@ -168,119 +186,44 @@ Runner addCompile(CLI::App &app) {
                 "Write to this file instead of stdout (required for cubin "
                 "and hsaco; one family only)");
   return [a] {
+    auto target = parseTarget(a->target);
+    if (!target) {
+      return fail(target.status().message());
+    }
     if (isAttentionSignature(a->problem)) {
-      return compileAttention(a->problem, a->target, a->emit, a->config,
-                              a->tmpl, a->output);
+      auto p = parseAttentionProblem(a->problem);
+      if (!p) {
+        return fail(p.status().message());
+      }
+      auto chosen =
+          chooseFamilies(attentionTemplates(), *p, *target, a->tmpl, a->config);
+      if (!chosen) {
+        return fail(chosen.status().message());
+      }
+      if (chosen->empty()) {
+        return fail(fmt::format(
+            "no attention family serves {} on {} (the CPU family takes f32 "
+            "and bf16; cuda:sm_90a bf16 and f16 with head dim 64 or 128, "
+            "sm_100a up to 256; hip:gfx950 and hip:gfx942 bf16 and f16 with "
+            "64, 128 or 256)",
+            p->key(), target->toString()));
+      }
+      return emitChosen(*target, a->emit, p->key(), *chosen, a->output);
     }
     auto p = parseGemmProblem(a->problem);
     if (!p) {
       return fail(p.status().message());
     }
-    auto target = parseTarget(a->target);
-    if (!target) {
-      return fail(target.status().message());
+    auto chosen =
+        chooseFamilies(gemmTemplates(), *p, *target, a->tmpl, a->config);
+    if (!chosen) {
+      return fail(chosen.status().message());
     }
-    const bool cuda = target->kind == TargetKind::Cuda;
-    const bool hip = target->kind == TargetKind::Hip;
-    const std::string emit = !a->emit.empty() ? a->emit
-                             : cuda           ? "cuda"
-                             : hip            ? "hip"
-                                              : "mlir";
-    std::optional<CudaCompiler> cudaCompiler;
-    std::optional<HipCompiler> hipCompiler;
-    std::optional<CpuCompiler> cpuCompiler;
-    if (hip) {
-      if (Status s = checkHipEmit(emit); !s.isOk()) {
-        return fail(s.message());
-      }
-      auto made = HipCompiler::create(*target, "");
-      if (!made) {
-        return fail(made.status().message());
-      }
-      hipCompiler.emplace(std::move(*made));
-    } else if (cuda) {
-      if (Status s = checkCudaEmit(emit); !s.isOk()) {
-        return fail(s.message());
-      }
-      auto made = CudaCompiler::create(*target, "", mlirPtxFrontend());
-      if (!made) {
-        return fail(made.status().message());
-      }
-      cudaCompiler.emplace(std::move(*made));
-    } else {
-      if (auto stage = parseEmitStage(emit); !stage && emit != "so") {
-        return fail(stage.status().message() + " (or so)");
-      }
-      cpuCompiler.emplace(*target, "");
-    }
-    if ((emit == "cubin" || emit == "hsaco" || emit == "so") &&
-        a->output.empty()) {
-      return fail("--emit " + emit + " writes a binary: give -o FILE");
-    }
-    std::vector<std::pair<const GemmTemplate *, Config>> chosen;
-    for (const GemmTemplate *t : gemmTemplates()) {
-      if ((!a->tmpl.empty() && t->name() != a->tmpl) ||
-          !t->supports(*p, *target)) {
-        continue;
-      }
-      Config cfg = t->defaultConfig(*p, *target);
-      if (!a->config.empty()) {
-        auto parsed = parseConfig(a->config);
-        if (!parsed) {
-          return fail(parsed.status().message());
-        }
-        for (const auto &[k, v] : parsed->values()) {
-          cfg.set(k, v);
-        }
-      }
-      chosen.emplace_back(t, cfg);
-    }
-    if (chosen.empty()) {
+    if (chosen->empty()) {
       return fail(fmt::format("no template family serves {} on {}", p->key(),
                               target->toString()));
     }
-    if (!a->output.empty() && chosen.size() > 1) {
-      return fail(fmt::format("{} families serve {}; pick one with "
-                              "--template to write -o {}",
-                              chosen.size(), p->key(), a->output));
-    }
-    for (const auto &[t, cfg] : chosen) {
-      auto src = t->instantiate(cfg, *p, *target);
-      if (!src) {
-        return fail(fmt::format("{} with {}: {}", t->name(), cfg.toString(),
-                                src.status().message()));
-      }
-      Result<std::string> text = internalError("not emitted");
-      if (hip) {
-        text = emitHip(*hipCompiler, *src, emit);
-      } else if (cuda) {
-        text = emitCuda(*cudaCompiler, *src, emit);
-      } else if (emit == "so") {
-        auto kernel =
-            cpuCompiler->compile(*src, t->name() + "|" + t->sourceHash() + "|" +
-                                           p->key() + "|" + cfg.toString());
-        text = kernel ? Result<std::string>(std::move(kernel->bytes))
-                      : Result<std::string>(kernel.status());
-      } else {
-        text = cpuCompiler->emit(*src, *parseEmitStage(emit));
-      }
-      if (!text) {
-        return fail(text.status().message());
-      }
-      if (!a->output.empty()) {
-        std::ofstream out(a->output, std::ios::binary);
-        out.write(text->data(), std::streamsize(text->size()));
-        if (!out) {
-          return fail("cannot write " + a->output);
-        }
-        fmt::print("{} {} {}: wrote {} bytes to {}\n", t->name(),
-                   cfg.toString(), p->key(), text->size(), a->output);
-        continue;
-      }
-      fmt::print("// {} {} {}\n{}\n", t->name(), cfg.toString(), p->key(),
-                 *text);
-    }
-    return 0;
+    return emitChosen(*target, a->emit, p->key(), *chosen, a->output);
   };
 }
 
