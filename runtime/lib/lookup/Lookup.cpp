@@ -479,6 +479,15 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
 
 namespace {
 
+/// out_launch given, with the current struct_size.
+kt_status checkLaunchOut(const char *fn, kt_cuda_launch *out_launch) {
+  if (out_launch == nullptr) {
+    return nullArgument(fn, "out_launch");
+  }
+  return checkStructSize(fn, "kt_cuda_launch", out_launch->struct_size,
+                         sizeof(kt_cuda_launch));
+}
+
 /// Fills a kt_cuda_launch: the function and its launch shape, then each
 /// argument at its natural alignment in `args` (tensor maps 128-byte
 /// aligned), `params` pointing at them.
@@ -550,13 +559,8 @@ kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
                                   kt_cuda_launch *out_launch) {
   constexpr const char *kFn = "kt_gemm_get_cuda_launch";
   return guarded(kFn, [&]() -> kt_status {
-    if (out_launch == nullptr) {
-      return nullArgument(kFn, "out_launch");
-    }
-    kt_status sizeOk = checkStructSize(
-        kFn, "kt_cuda_launch", out_launch->struct_size, sizeof(kt_cuda_launch));
-    if (sizeOk != KT_OK) {
-      return sizeOk;
+    if (kt_status st = checkLaunchOut(kFn, out_launch); st != KT_OK) {
+      return st;
     }
     Result<cuda::PreparedGemm> g = prepareCudaCall(
         kFn, ctx, kernel, nullptr, a, b, c, alpha, beta, workspace);
@@ -636,13 +640,8 @@ kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
                                        kt_cuda_launch *out_launch) {
   constexpr const char *kFn = "kt_attention_get_cuda_launch";
   return guarded(kFn, [&]() -> kt_status {
-    if (out_launch == nullptr) {
-      return nullArgument(kFn, "out_launch");
-    }
-    kt_status sizeOk = checkStructSize(
-        kFn, "kt_cuda_launch", out_launch->struct_size, sizeof(kt_cuda_launch));
-    if (sizeOk != KT_OK) {
-      return sizeOk;
+    if (kt_status st = checkLaunchOut(kFn, out_launch); st != KT_OK) {
+      return st;
     }
     Result<cuda::PreparedAttention> a = prepareCudaAttentionCall(
         kFn, ctx, kernel, nullptr, q, k, v, o, scale, workspace);
