@@ -92,14 +92,12 @@ bool CudaTuner::serves(const AttentionProblem &p) const {
   return false;
 }
 
-Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
-  KT_RETURN_IF_ERROR(problem.validate());
-  ProblemOutcome outcome;
-  outcome.problem = problem;
-  outcome.problemKey = problem.key();
-  outcome.flops = problem.flops();
+template <typename Template, typename Problem>
+std::vector<CudaTuner::CudaFamily>
+CudaTuner::familiesFor(const std::vector<const Template *> &all,
+                       const Problem &problem) const {
   std::vector<CudaFamily> families;
-  for (const GemmTemplate *t : gemmTemplates()) {
+  for (const Template *t : all) {
     if (!t->supports(problem, target_)) {
       continue;
     }
@@ -116,6 +114,16 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
                         },
                         isMlir});
   }
+  return families;
+}
+
+Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
+  KT_RETURN_IF_ERROR(problem.validate());
+  ProblemOutcome outcome;
+  outcome.problem = problem;
+  outcome.problemKey = problem.key();
+  outcome.flops = problem.flops();
+  std::vector<CudaFamily> families = familiesFor(gemmTemplates(), problem);
   int vendorBudget = 0;
   if (!families.empty() && opt_.vendorAlgorithms > 0 &&
       cuda::CublasLt::get().isOk() &&
@@ -136,24 +144,7 @@ CudaTuner::tuneAttention(const AttentionProblem &problem) {
   ProblemOutcome outcome;
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
-  std::vector<CudaFamily> families;
-  for (const AttentionTemplate *t : attentionTemplates()) {
-    if (!t->supports(problem, target_)) {
-      continue;
-    }
-    Config initial = t->defaultConfig(problem, target_);
-    auto probe = t->instantiate(initial, problem, target_);
-    const bool isMlir = probe.isOk() && probe->language == "mlir";
-    if (isMlir && !opt_.mlir.toPtx) {
-      continue; // No MLIR compiler in this process.
-    }
-    families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
-                        initial,
-                        [t, problem, this](const Config &c) {
-                          return t->instantiate(c, problem, target_);
-                        },
-                        isMlir});
-  }
+  std::vector<CudaFamily> families = familiesFor(attentionTemplates(), problem);
   return tuneFamilies(std::move(outcome), "attention", families, 0);
 }
 

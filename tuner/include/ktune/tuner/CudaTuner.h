@@ -73,6 +73,11 @@ private:
     std::function<Result<KernelSource>(const Config &)> instantiate;
     bool mlir = false;
   };
+  /// The families of `all` that serve `problem` here (MLIR ones only with
+  /// an MLIR compiler), each with its space and default.
+  template <typename Template, typename Problem>
+  std::vector<CudaFamily> familiesFor(const std::vector<const Template *> &all,
+                                      const Problem &problem) const;
   /// The search over `families` for outcome.problemKey, in the worker;
   /// the last `vendorBudget` > 0 family is the vendor's, with its own
   /// candidate budget.
