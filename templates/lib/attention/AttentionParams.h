@@ -13,6 +13,19 @@
 
 namespace kt::attnparams {
 
+/// The problem a GPU family's sourceHash() instantiates: bf16, GQA 4:1,
+/// 256 x 256 causal, head dim `d`.
+inline AttentionProblem hashProblem(int64_t d) {
+  AttentionProblem p;
+  p.dtype = DType::BF16;
+  p.hq = 8;
+  p.hkv = 2;
+  p.sq = p.skv = 256;
+  p.d = d;
+  p.causal = true;
+  return p;
+}
+
 /// Blocks of `kv` keys the longest tile walks.
 inline int64_t kvBlocks(const AttentionProblem &p, int64_t kv) {
   return (p.skv + kv - 1) / kv;

@@ -3,6 +3,7 @@
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 #include "CudaAttentionMlirKernel.h"
 
 #include "ktune/base/Hash.h"
@@ -22,13 +23,7 @@ constexpr int64_t kStaticShared = 48 * 1024;
 } // namespace
 
 std::string CudaAttentionMlir::sourceHash() const {
-  AttentionProblem p;
-  p.dtype = DType::BF16;
-  p.hq = 8;
-  p.hkv = 2;
-  p.sq = p.skv = 256;
-  p.d = 64;
-  p.causal = true;
+  const AttentionProblem p = attnparams::hashProblem(64);
   return sha256Hex(std::string(kGeneratorVersion) +
                    attnmlir::kernelSource({4, 32}, p, "sm_90a"));
 }

@@ -30,13 +30,7 @@ constexpr const char *kKeys[] = {"kv", "stages", "split", "pack"};
 } // namespace
 
 std::string CudaAttentionSm100::sourceHash() const {
-  AttentionProblem p;
-  p.dtype = DType::BF16;
-  p.hq = 8;
-  p.hkv = 2;
-  p.sq = p.skv = 256;
-  p.d = 128;
-  p.causal = true;
+  const AttentionProblem p = attnparams::hashProblem(128);
   return sha256Hex(std::string(kGeneratorVersion) +
                    attn100::kernelSource({128, 2, 2, 1}, p));
 }

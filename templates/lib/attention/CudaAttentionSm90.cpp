@@ -34,13 +34,7 @@ constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
 
 std::string CudaAttentionSm90::sourceHash() const {
   // The generator version plus the text of one instance covers the body.
-  AttentionProblem p;
-  p.dtype = DType::BF16;
-  p.hq = 8;
-  p.hkv = 2;
-  p.sq = p.skv = 256;
-  p.d = 128;
-  p.causal = true;
+  const AttentionProblem p = attnparams::hashProblem(128);
   return sha256Hex(std::string(kGeneratorVersion) +
                    attn90::kernelSource({128, 2, 2, 2, 1}, p));
 }

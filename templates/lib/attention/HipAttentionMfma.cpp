@@ -43,13 +43,7 @@ int64_t HipAttentionMfma::ldsBytes(const Config &c, int64_t d) {
 }
 
 std::string HipAttentionMfma::sourceHash() const {
-  AttentionProblem p;
-  p.dtype = DType::BF16;
-  p.hq = 8;
-  p.hkv = 2;
-  p.sq = p.skv = 256;
-  p.d = 128;
-  p.causal = true;
+  const AttentionProblem p = attnparams::hashProblem(128);
   return sha256Hex(std::string(kGeneratorVersion) +
                    attnmfma::kernelSource({4, 1, 64, 2, 2, 1}, p, "gfx950"));
 }

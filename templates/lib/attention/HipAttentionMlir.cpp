@@ -3,6 +3,7 @@
 #include "ktune/templates/attention/HipAttentionMlir.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 #include "HipAttentionMlirKernel.h"
 
 #include "ktune/base/Hash.h"
@@ -24,13 +25,7 @@ int64_t ldsLimit(const std::string &arch) {
 } // namespace
 
 std::string HipAttentionMlir::sourceHash() const {
-  AttentionProblem p;
-  p.dtype = DType::BF16;
-  p.hq = 8;
-  p.hkv = 2;
-  p.sq = p.skv = 256;
-  p.d = 64;
-  p.causal = true;
+  const AttentionProblem p = attnparams::hashProblem(64);
   return sha256Hex(std::string(kGeneratorVersion) +
                    hipattnmlir::kernelSource({4, 32}, p, "gfx950"));
 }
