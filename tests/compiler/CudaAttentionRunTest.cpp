@@ -26,7 +26,7 @@ TEST_CASE("sm90 attention kernels match a host reference on the GPU") {
                   {"pack", pack}};
   };
   const std::vector<Config> configs = {
-      cfg(128, 2, 2, 1, 0), cfg(64, 3, 2, 1, 0), cfg(192, 1, 2, 1, 0),
+      cfg(128, 2, 2, 1, 0), cfg(64, 3, 2, 1, 0),  cfg(192, 1, 2, 1, 0),
       cfg(64, 1, 4, 1, 0),  cfg(128, 1, 3, 4, 1), cfg(64, 1, 3, 8, 1),
       cfg(128, 1, 2, 2, 0), cfg(64, 2, 4, 1, 1)};
   test::runAttentionOnGpu(CudaAttentionSm90(), *compiler, *gpu, configs);
@@ -40,11 +40,15 @@ TEST_CASE("sm100 attention kernels match a host reference on the GPU") {
   auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_100a"), "");
   INFO(compiler.status().toString());
   REQUIRE(compiler.isOk());
-  auto cfg = [](int64_t kv, int64_t stages, int64_t split, int64_t pack) {
-    return Config{
-        {"kv", kv}, {"stages", stages}, {"split", split}, {"pack", pack}};
+  auto cfg = [](int64_t kv, int64_t stages, int64_t split, int64_t pack,
+                int64_t lazy = 1) {
+    return Config{{"kv", kv},
+                  {"stages", stages},
+                  {"split", split},
+                  {"pack", pack},
+                  {"lazy", lazy}};
   };
-  const std::vector<Config> configs = {cfg(128, 3, 1, 0), cfg(64, 2, 1, 0),
+  const std::vector<Config> configs = {cfg(128, 3, 1, 0, 0), cfg(64, 2, 1, 0),
                                        cfg(128, 2, 4, 1), cfg(64, 3, 8, 1),
                                        cfg(64, 2, 2, 0)};
   test::runAttentionOnGpu(CudaAttentionSm100(), *compiler, *gpu, configs);

@@ -17,8 +17,13 @@ using namespace kt;
 
 namespace {
 
-Config cfg(int64_t kv, int64_t stages, int64_t split, int64_t pack) {
-  return {{"kv", kv}, {"stages", stages}, {"split", split}, {"pack", pack}};
+Config cfg(int64_t kv, int64_t stages, int64_t split, int64_t pack,
+           int64_t lazy = 1) {
+  return {{"kv", kv},
+          {"stages", stages},
+          {"split", split},
+          {"pack", pack},
+          {"lazy", lazy}};
 }
 
 } // namespace
@@ -38,7 +43,7 @@ TEST_CASE("sampled sm100 attention configurations compile within sm_100a's "
   const Case cases[] = {
       {"attn_bf16_BSHD_b2_hq16_hkv16_sq1000_skv1000_d128_causal",
        cfg(128, 3, 1, 0)},
-      {"attn_f16_BHSD_b1_hq16_hkv4_sq2048_skv2048_d64", cfg(64, 4, 1, 0)},
+      {"attn_f16_BHSD_b1_hq16_hkv4_sq2048_skv2048_d64", cfg(64, 4, 1, 0, 0)},
       {"attn_bf16_BSHD_b1_hq8_hkv8_sq4096_skv4096_d256_causal",
        cfg(64, 2, 1, 0)},
       {"attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128", cfg(128, 2, 8, 1)},
@@ -79,6 +84,8 @@ TEST_CASE("sampled sm100 attention configurations compile within sm_100a's "
     if (k.c.get("split") > 1) {
       REQUIRE_THAT(ptx, Catch::Contains("atom.global.add.u32"));
     }
+    // The warp votes on rescaling O (and, lazily, on a new maximum).
+    REQUIRE_THAT(ptx, Catch::Contains("vote.sync.any.pred"));
     test::sassContains(bin, "UTCHMMA|UTCQMMA|UTCMMA");
   }
 }

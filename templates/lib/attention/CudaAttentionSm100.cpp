@@ -15,7 +15,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.attention.sm100/1";
+constexpr const char *kGeneratorVersion = "cuda.attention.sm100/2";
 
 /// Dynamic shared memory a block may opt in to on sm_100 (227 KiB).
 constexpr int64_t kSharedPerBlock = 232448;
@@ -25,14 +25,14 @@ constexpr int64_t kTmemColumns = 512;
 /// this many CTAs twice over.
 constexpr int64_t kSms = 148;
 
-constexpr const char *kKeys[] = {"kv", "stages", "split", "pack"};
+constexpr const char *kKeys[] = {"kv", "stages", "split", "pack", "lazy"};
 
 } // namespace
 
 std::string CudaAttentionSm100::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(128);
   return sha256Hex(std::string(kGeneratorVersion) +
-                   attn100::kernelSource({128, 2, 2, 1}, p));
+                   attn100::kernelSource({128, 2, 2, 1, 1}, p));
 }
 
 int64_t CudaAttentionSm100::sharedBytes(const Config &c, int64_t d) {
@@ -64,6 +64,9 @@ Status CudaAttentionSm100::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
+  if (q.lazy != 0 && q.lazy != 1) {
+    return invalidArgument(fmt::format("lazy={} must be 0 or 1", q.lazy));
+  }
   if (attn100::tmemColumns(q, p.d) > kTmemColumns) {
     return invalidArgument(
         fmt::format("kv={} d={} needs {} tensor-memory columns; an SM has {}",
@@ -92,8 +95,11 @@ Config CudaAttentionSm100::defaultConfig(const AttentionProblem &p,
   if (decode) {
     q.split = attnparams::defaultSplit(p, attn100::kRows, q.pack, q.kv, kSms);
   }
-  return {
-      {"kv", q.kv}, {"stages", q.stages}, {"split", q.split}, {"pack", q.pack}};
+  return {{"kv", q.kv},
+          {"stages", q.stages},
+          {"split", q.split},
+          {"pack", q.pack},
+          {"lazy", q.lazy}};
 }
 
 std::vector<Config> CudaAttentionSm100::space(const AttentionProblem &p,
@@ -105,7 +111,8 @@ std::vector<Config> CudaAttentionSm100::space(const AttentionProblem &p,
                         {{"kv", {64, 128}},
                          {"stages", {2, 3, 4}},
                          {"split", {1, 2, 4, 8, 16, 32}},
-                         {"pack", {0, 1}}},
+                         {"pack", {0, 1}},
+                         {"lazy", {1, 0}}},
                         [&](const Config &c) {
                           if (!validate(c, p, t).isOk()) {
                             return false;

@@ -183,7 +183,16 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
       for (int c = 0; c < KT_KV; ++c) {
         mx = fmaxf(mx, s[c]);
       }
+#if KT_LAZY
+      // Lazy rescaling: keep the stale maximum (P up to 2^8, exact after the
+      // final O / l) unless some row of the warp outgrew it by more than 8,
+      // so most blocks leave O in tensor memory untouched.
+      const float grown = fmaxf(m, mx * scaleLog2);
+      const float next =
+          __any_sync(0xffffffffu, grown - m > 8.0f) ? grown : m;
+#else
       const float next = fmaxf(m, mx * scaleLog2);
+#endif
       // A row that has seen no key yet keeps -inf; subtracting 0 then keeps
       // exp2 at 0 instead of NaN.
       const float base = next == KT_NEG_INF ? 0.0f : next;
@@ -362,14 +371,15 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
   const int64_t pack = q.pack ? p.hq / p.hkv : 1;
   return fmt::format(
              "// ktune cuda.attention.sm100: {} kv={} stages={} split={} "
-             "pack={}\n"
+             "pack={} lazy={}\n"
              "#define KT_D {}\n#define KT_ROWS {}\n#define KT_KV {}\n"
              "#define KT_STAGES {}\n#define KT_SPLIT {}\n#define KT_PACK {}\n"
+             "#define KT_LAZY {}\n"
              "#define KT_BSHD {}\n#define KT_CAUSAL {}\n#define KT_BF16 {}\n"
              "#define KT_SM100 1\n#define KT_TMEM_COLS {}\n"
              "#define KT_IDESC_S {}u\n#define KT_IDESC_O {}u\n",
-             p.key(), q.kv, q.stages, q.split, q.pack, p.d, kRows, q.kv,
-             q.stages, q.split, pack,
+             p.key(), q.kv, q.stages, q.split, q.pack, q.lazy, p.d, kRows, q.kv,
+             q.stages, q.split, pack, q.lazy,
              p.layout == AttentionProblem::Layout::BSHD ? 1 : 0,
              p.causal ? 1 : 0, p.dtype == DType::BF16 ? 1 : 0,
              tmemColumns(q, p.d), instructionDescriptor(p, q.kv, false),

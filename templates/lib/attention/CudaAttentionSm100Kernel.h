@@ -11,10 +11,15 @@ namespace kt::attn100 {
 
 struct Params {
   int64_t kv, stages, split, pack;
+  /// The softmax numerics variant: 1 keeps a row's stale maximum until it
+  /// is outgrown by more than 2^8 (O rescaled rarely), 0 rescales whenever
+  /// the maximum rises.
+  int64_t lazy = 1;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("kv"), c.get("stages"), c.get("split"), c.get("pack")};
+  return {c.get("kv"), c.get("stages"), c.get("split"), c.get("pack"),
+          c.get("lazy")};
 }
 
 /// Query rows per CTA: the 128 tensor-memory lanes of one tcgen05 MMA.

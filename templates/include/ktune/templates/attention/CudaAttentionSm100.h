@@ -24,7 +24,10 @@ namespace kt {
 /// CTAs as on sm_90a.
 ///
 /// Parameters (docs/attention.md): kv (64, 128), stages (2..4), split (1..32,
-/// powers of two), pack (0, 1). validate() checks the 227 KiB of shared
+/// powers of two), pack (0, 1), lazy (the softmax numerics variant: 1 keeps
+/// a row's stale maximum until it is outgrown by more than a factor 2^8, so
+/// O in tensor memory is rescaled rarely; exact after the final O / l; 0
+/// rescales whenever a maximum rises). validate() checks the 227 KiB of shared
 /// memory and the 512 tensor-memory columns (kv + kv / 2 + d). Nothing of
 /// it has run: no sm_100a GPU is reachable here.
 class CudaAttentionSm100 final : public AttentionTemplate {
