@@ -16,6 +16,9 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools lld-22 clang-22 clang-format-22
   # Libraries ktune links.
   libsqlite3-dev libfmt-dev libcli11-dev catch2 libopenblas-dev
+  # benchmarks/attention_sdpa.py (its kt.h bindings are tested without a
+  # GPU; lit runs on it too).
+  python3
   # libFuzzer and the sanitizer runtimes clang-22 links (tests/fuzz).
   libclang-rt-22-dev
   # Looked up by LLVMConfig.cmake (find_package(MLIR) fails without them).
