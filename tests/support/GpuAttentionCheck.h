@@ -24,8 +24,8 @@ namespace kt::test {
 /// b, hq, hkv, sq, skv, d, causal, layout.
 inline std::vector<AttentionProblem> gpuAttentionCases(DType dt) {
   using L = AttentionProblem::Layout;
-  auto make = [dt](int64_t b, int64_t hq, int64_t hkv, int64_t sq,
-                   int64_t skv, int64_t d, bool causal, L layout) {
+  auto make = [dt](int64_t b, int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
+                   int64_t d, bool causal, L layout) {
     AttentionProblem p;
     p.dtype = dt;
     p.layout = layout;
@@ -40,7 +40,7 @@ inline std::vector<AttentionProblem> gpuAttentionCases(DType dt) {
   };
   return {make(2, 4, 4, 300, 300, 128, true, L::BSHD),
           make(1, 8, 2, 200, 517, 64, false, L::BHSD),
-          make(2, 4, 1, 200, 130, 128, true, L::BHSD), // rows without keys
+          make(2, 4, 1, 200, 130, 128, true, L::BHSD),  // rows without keys
           make(1, 16, 2, 1, 3000, 128, false, L::BSHD), // decode, GQA 8:1
           make(2, 8, 2, 3, 1000, 64, true, L::BHSD),
           make(1, 2, 2, 1, 700, 128, false, L::BSHD)};
@@ -104,8 +104,8 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
         REQUIRE(spec.isOk());
         const uint32_t nan = dt == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
         REQUIRE((*ctx)->fill32(*dO, nan, q.size() / 2).isOk());
-        cuda::AttentionOperands ops{dQ->ptr(), dK->ptr(), dV->ptr(),
-                                    dO->ptr(), scale};
+        cuda::AttentionOperands ops{dQ->ptr(), dK->ptr(), dV->ptr(), dO->ptr(),
+                                    scale};
         const uint64_t wsBytes = cuda::attentionWorkspaceBytes(*spec, p);
         const uint64_t sems = cuda::attentionSemaphores(*spec, p);
         cuda::DeviceBuffer ws, sem;
