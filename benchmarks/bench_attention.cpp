@@ -87,6 +87,10 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--threads", threads, "Threads (default: one per core)");
   app.add_option("--json", json, "Also write the rows as a JSON array");
+  std::string only;
+  app.add_option("--only", only,
+                 "Only the shapes whose problem key contains this text "
+                 "(e.g. sq4096_skv4096_d128_causal)");
   CLI11_PARSE(app, argc, argv);
 
   CpuDevice device(threads);
@@ -118,6 +122,9 @@ int main(int argc, char **argv) {
              "problem", "ktune", "ref", "ratio", "gemms", "vs gemm", "winner");
   std::vector<Row> rows;
   for (const auto &[kind, p] : shapes(quick)) {
+    if (!only.empty() && p.key().find(only) == std::string::npos) {
+      continue;
+    }
     auto o = tuner.tuneAttention(p);
     if (!o.isOk() || !o->winner) {
       fmt::print("{:<8} {:<50} tuning failed: {}\n", kind, p.key(),

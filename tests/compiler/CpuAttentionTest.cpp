@@ -81,9 +81,13 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
   };
   for (const char *sig : problems) {
     AttentionProblem p = attn(sig);
-    std::vector<Config> configs = {(*t)->defaultConfig(p, device.target()),
-                                   {{"bq", 1}, {"bkv", 16}, {"ku", 1}},
-                                   {{"bq", 8}, {"bkv", 128}, {"ku", 8}}};
+    // pr (rows per P V step) 1, 2 and 4; a configuration without pr (as
+    // stored before it existed) means 1.
+    std::vector<Config> configs = {
+        (*t)->defaultConfig(p, device.target()),
+        {{"bq", 1}, {"bkv", 16}, {"ku", 1}},
+        {{"bq", 2}, {"bkv", 32}, {"ku", 4}, {"pr", 2}},
+        {{"bq", 8}, {"bkv", 128}, {"ku", 8}, {"pr", 4}}};
     for (const Config &c : configs) {
       INFO(sig << " " << c.toString());
       CHECK(runOnce(**t, compiler, device, p, c) < 2e-5);

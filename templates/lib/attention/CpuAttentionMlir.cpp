@@ -17,7 +17,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/3";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/4";
 
 constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
 /// Stack bytes a block may take (Q^T, accumulators, scores).
@@ -25,6 +25,8 @@ constexpr int64_t kMaxStackBytes = 384 << 10;
 
 struct Params {
   int64_t bq = 0, bkv = 0, ku = 0;
+  /// Rows whose P V share each loaded value row (1, 2 or 4).
+  int64_t pr = 1;
 };
 
 /// Rows of a block: bq query positions of every query head that shares one
@@ -282,6 +284,49 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                          vd, vde, mq, vde)
            : fmt::format("        vector.store %res, %O[%oOff] : {}, {}\n", mq,
                          vd);
+  // P V, pr rows at a time: each value row is loaded once for the pr rows
+  // (their accumulators stay in registers across the block's keys).
+  std::string pvInit, pvIters, pvTypes, pvFmas, pvYield, pvStores;
+  for (int64_t k = 0; k < q.pr; ++k) {
+    pvInit += fmt::format(
+        R"(        %rk{k} = arith.addi %r0, %cPr{k} : index
+        %ck{k} = memref.load %crow[%rk{k}] : {mr}
+        %cvk{k} = vector.broadcast %ck{k} : f32 to {vd}
+        %a0k{k} = vector.load %acc[%rk{k}, %c0] : {macc}, {vd}
+        %a1k{k} = arith.mulf %a0k{k}, %cvk{k} : {vd}
+)",
+        arg("k", k), arg("mr", mr), arg("vd", vd), arg("macc", macc));
+    pvIters += fmt::format("{}%ak{} = %a1k{}", k ? ", " : "", k, k);
+    pvTypes += fmt::format("{}{}", k ? ", " : "", vd);
+    pvFmas += fmt::format(
+        R"(          %pj{k} = memref.load %sbuf[%j, %rk{k}] : {ms}
+          %pjv{k} = vector.broadcast %pj{k} : f32 to {vd}
+          %an{k} = vector.fma %pjv{k}, %vv, %ak{k} : {vd}
+)",
+        arg("k", k), arg("ms", ms), arg("vd", vd));
+    pvYield += fmt::format("{}%an{}", k ? ", " : "", k);
+    pvStores +=
+        fmt::format("        vector.store %pvr#{}, %acc[%rk{}, %c0] : {}, {}\n",
+                    k, k, macc, vd);
+  }
+  std::string pvConsts;
+  for (int64_t k = 0; k < q.pr; ++k) {
+    pvConsts += fmt::format("      %cPr{} = arith.constant {} : index\n", k, k);
+  }
+  const std::string pvLoop = fmt::format(
+      R"({consts}      %cPrStep = arith.constant {pr} : index
+      scf.for %r0 = %c0 to %cRows step %cPrStep {{
+{init}        %pvr:{pr} = scf.for %j = %c0 to %nkv step %c1 iter_args({iters}) -> ({types}) {{
+          %kj = arith.addi %j0, %j : index
+          %vRowOff = arith.muli %kj, %cKvRow : index
+          %vOff = arith.addi %kvBase, %vRowOff : index
+{loadV}{fmas}          scf.yield {yield} : {types}
+        }}
+{stores}      }}
+)",
+      arg("consts", pvConsts), arg("pr", q.pr), arg("init", pvInit),
+      arg("iters", pvIters), arg("types", pvTypes), arg("loadV", loadV),
+      arg("fmas", pvFmas), arg("yield", pvYield), arg("stores", pvStores));
   // Masks, the online softmax across rows, then P V per row.
   o += fmt::format(
       R"(      %bmax = scf.for %j = %c0 to %nkv step %c1 iter_args(%mx = %ninfr) -> ({vr}) {{
@@ -315,23 +360,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       vector.store %lnew, %lrow[%c0] : {mr}, {vr}
       vector.store %mnew, %mrow[%c0] : {mr}, {vr}
       vector.store %corr, %crow[%c0] : {mr}, {vr}
-      scf.for %r = %c0 to %cRows step %c1 {{
-        %c = memref.load %crow[%r] : {mr}
-        %cv = vector.broadcast %c : f32 to {vd}
-        %a0 = vector.load %acc[%r, %c0] : {macc}, {vd}
-        %a1 = arith.mulf %a0, %cv : {vd}
-        %a2 = scf.for %j = %c0 to %nkv step %c1 iter_args(%a = %a1) -> ({vd}) {{
-          %pj = memref.load %sbuf[%j, %r] : {ms}
-          %kj = arith.addi %j0, %j : index
-          %vRowOff = arith.muli %kj, %cKvRow : index
-          %vOff = arith.addi %kvBase, %vRowOff : index
-{loadV}          %pjv = vector.broadcast %pj : f32 to {vd}
-          %an = vector.fma %pjv, %vv, %a : {vd}
-          scf.yield %an : {vd}
-        }}
-        vector.store %a2, %acc[%r, %c0] : {macc}, {vd}
-      }}
-    }}
+{pvLoop}    }}
     scf.for %r = %c0 to %cRows step %c1 {{
       %gh = arith.divui %r, %cBq : index
       %i = arith.remui %r, %cBq : index
@@ -365,14 +394,15 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 )",
       arg("vr", vr), arg("vri", vri), arg("ms", ms), arg("rows", rows),
       arg("mr", mr), arg("vd", vd), arg("macc", macc), arg("mkv", mkv),
-      arg("mq", mq), arg("loadV", loadV), arg("storeO", storeO),
+      arg("mq", mq), arg("pvLoop", pvLoop), arg("storeO", storeO),
       arg("blocksSym", kCpuAttentionBlocksSymbol), arg("blocks", blocks));
   return o;
 }
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  return Params{c.get("bq"), c.get("bkv"), c.get("ku")};
+  // pr is optional: configurations stored before it existed used 1.
+  return Params{c.get("bq"), c.get("bkv"), c.get("ku"), c.get("pr", 1)};
 }
 
 } // namespace
@@ -387,7 +417,7 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.d = 16;
   p.causal = true;
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
-                   emitModule(p, Params{4, 16, 2}))
+                   emitModule(p, Params{4, 16, 2, 2}))
       .substr(0, 16);
 }
 
@@ -424,6 +454,15 @@ Status CpuAttentionMlir::validate(const Config &config,
         "most 256",
         q.bq, problem.hq / problem.hkv, rows));
   }
+  if (q.pr != 1 && q.pr != 2 && q.pr != 4) {
+    return invalidArgument(
+        fmt::format("pr={}: rows per P V step are 1, 2 or 4", q.pr));
+  }
+  if (blockRows(problem, q) % q.pr != 0) {
+    return invalidArgument(
+        fmt::format("pr={} does not divide the block's {} rows", q.pr,
+                    blockRows(problem, q)));
+  }
   if (!pow2(q.bkv) || q.bkv < 8 || q.bkv > 512) {
     return invalidArgument(fmt::format(
         "bkv={}: keys per block are a power of two in 8..512", q.bkv));
@@ -439,14 +478,19 @@ Status CpuAttentionMlir::validate(const Config &config,
 }
 
 Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
-                                       const TargetDesc &) const {
+                                       const TargetDesc &target) const {
   // Rows (group heads x positions) near 16-64: a few machine vectors of
   // scores per key, enough reuse of each key and value row.
   const int64_t group = problem.hq / problem.hkv;
   int64_t bq = std::min<int64_t>(std::max<int64_t>(1, 32 / group),
                                  std::bit_ceil(uint64_t(problem.sq)));
   int64_t bkv = problem.skv >= 64 ? 64 : 16;
-  return Config({{"bq", bq}, {"bkv", bkv}, {"ku", 4}});
+  // Two rows per P V step where their output rows fit in half the vector
+  // registers (16 zmm with AVX-512, 8 ymm otherwise).
+  const int64_t lanes = target.hasFeature("avx512f") ? 16 : 8;
+  const int64_t pr =
+      (group * bq) % 2 == 0 && 2 * problem.d / lanes <= 16 ? 2 : 1;
+  return Config({{"bq", bq}, {"bkv", bkv}, {"ku", 4}, {"pr", pr}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -457,7 +501,8 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   return enumerateSpace(defaultConfig(problem, target),
                         {{"bq", {1, 2, 4, 8, 16, 32, 64}},
                          {"bkv", {16, 32, 64, 128, 256}},
-                         {"ku", {1, 4, 8}}},
+                         {"ku", {1, 4, 8}},
+                         {"pr", {1, 2, 4}}},
                         [&](const Config &c) {
                           return c.get("bq") <= sqCap &&
                                  c.get("bkv") <=
