@@ -48,7 +48,8 @@ TEST_CASE("sm100 GEMM kernels match a host reference on the GPU") {
   std::vector<Config> configs = {
       {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}},
       {{"bn", 128}, {"stages", 6}, {"acc", 1}, {"group", 1}},
-      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}}};
+      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}},
+      {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 1}, {"splitk", 4}}};
   test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, test::gpuGemmCases(),
                        configs);
 }

@@ -23,7 +23,10 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
   const Config sample[] = {
       {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}},
       {{"bn", 128}, {"stages", 6}, {"acc", 1}, {"group", 1}},
-      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}}};
+      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}},
+      // Split-K: the slices meet in the workspace.
+      {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 1}, {"splitk", 4}},
+      {{"bn", 256}, {"stages", 4}, {"acc", 1}, {"group", 8}, {"splitk", 2}}};
   for (DType dt : {DType::BF16, DType::F16}) {
     for (const char *layout : {"NN", "NT", "TN", "TT"}) {
       for (const Config &c : sample) {
@@ -39,6 +42,9 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
               "tcgen05.dealloc"}) {
           REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
         }
+        if (c.get("splitk", 1) > 1) {
+          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
+        }
         REQUIRE(CudaGemmSm100::sharedBytes(c) <= 232448);
         // The tcgen05 MMA family in SASS (UTC*MMA; UTCHMMA for 16-bit
         // inputs).
@@ -46,6 +52,27 @@ TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
       }
     }
   }
+}
+
+TEST_CASE("sm100 offers split-K to skinny problems only") {
+  CudaGemmSm100 t;
+  const TargetDesc target = *parseTarget("cuda:sm_100a");
+  GemmProblem skinny = test::gemmProblem("NT", 16, 4096, 4096, DType::BF16);
+  REQUIRE(t.defaultConfig(skinny, target).get("splitk") > 1);
+  bool split = false;
+  for (const Config &c : t.space(skinny, target)) {
+    REQUIRE(t.validate(c, skinny, target).isOk());
+    split = split || c.get("splitk") > 1;
+  }
+  REQUIRE(split);
+  GemmProblem big = test::gemmProblem("NT", 8192, 8192, 8192, DType::BF16);
+  for (const Config &c : t.space(big, target)) {
+    REQUIRE(c.get("splitk") == 1);
+  }
+  Config c = t.defaultConfig(skinny, target);
+  c.set("splitk", 3);
+  REQUIRE_THAT(t.validate(c, skinny, target).message(),
+               Catch::Contains("splitk=3"));
 }
 
 TEST_CASE("tcgen05 is sm_100a-only: ptxas rejects it for sm_90a") {

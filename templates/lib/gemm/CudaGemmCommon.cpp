@@ -215,6 +215,19 @@ bool supports(const GemmProblem &p, const TargetDesc &t,
          p.n <= INT32_MAX && p.k <= INT32_MAX;
 }
 
+std::vector<int64_t> splitFactors(const GemmProblem &p, int64_t bm, int64_t bn,
+                                  int64_t sms) {
+  const int64_t tiles = ((p.m + bm - 1) / bm) * ((p.n + bn - 1) / bn);
+  const int64_t kBlocks = (p.k + 63) / 64;
+  std::vector<int64_t> out = {1};
+  for (int64_t s : {2, 4, 8}) {
+    if (tiles * s <= 2 * sms && kBlocks / s >= 4) {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
 cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
                                int sharedBytes, int bm, int bn) {
   cuda::GemmLaunchSpec s;

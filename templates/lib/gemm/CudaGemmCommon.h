@@ -11,6 +11,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kt::cudagemm {
 
@@ -34,6 +35,12 @@ const char *packSource();
 /// The problems the TMA families serve on `arch`: bf16/f16, leading
 /// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.
 bool supports(const GemmProblem &p, const TargetDesc &t, std::string_view arch);
+
+/// Split-K factors worth trying for bm x bn tiles: 1, then 2, 4, 8 while
+/// tiles x slices stays within two waves of `sms` SMs and each slice keeps
+/// at least 4 K blocks of 64.
+std::vector<int64_t> splitFactors(const GemmProblem &p, int64_t bm, int64_t bn,
+                                  int64_t sms);
 
 /// The launch description of a TMA kernel with bm x bn tiles: 64-element
 /// (128-byte) wide boxes of A and B as stored.

@@ -16,12 +16,14 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.gemm.sm100/1";
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm100/2";
 
 /// Dynamic shared memory a block may opt in to on sm_100 (227 KiB).
 constexpr int64_t kSm100SharedPerBlock = 232448;
 /// Tensor memory per SM: 512 columns of 128 lanes x 32 bits.
 constexpr int64_t kTmemColumns = 512;
+/// SMs of a B200: split-K is offered while the tiles alone leave them idle.
+constexpr int64_t kSms = 148;
 
 constexpr const char *kKeys[] = {"bn", "stages", "acc", "group"};
 
@@ -33,7 +35,7 @@ std::string CudaGemmSm100::sourceHash() const {
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
   return sha256Hex(std::string(kGeneratorVersion) +
-                   sm100::kernelSource({128, 4, 2, 8}, p));
+                   sm100::kernelSource({128, 4, 2, 8, 1}, p));
 }
 
 int64_t CudaGemmSm100::sharedBytes(const Config &c) {
@@ -67,6 +69,16 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
   if (q.group < 1 || q.group > 64) {
     return invalidArgument(fmt::format("group={} must be 1..64", q.group));
   }
+  const int64_t kBlocks = (p.k + 63) / 64;
+  if (q.splitk != 1 && q.splitk != 2 && q.splitk != 4 && q.splitk != 8) {
+    return invalidArgument(
+        fmt::format("splitk={} must be 1, 2, 4 or 8", q.splitk));
+  }
+  if (q.splitk > kBlocks) {
+    return invalidArgument(
+        fmt::format("splitk={} exceeds the {} K blocks of 64 that K={} has",
+                    q.splitk, kBlocks, p.k));
+  }
   if (sm100::tmemColumns(q) > kTmemColumns) {
     return invalidArgument(fmt::format(
         "acc={} x bn={} needs {} tensor-memory columns; an SM has {}", q.acc,
@@ -84,10 +96,19 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
 
 Config CudaGemmSm100::defaultConfig(const GemmProblem &p,
                                     const TargetDesc &) const {
+  // Skinny M: the K split while the tiles alone leave SMs idle.
   if (p.n <= 128) {
-    return {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 8}};
+    return {{"bn", 128},
+            {"stages", 6},
+            {"acc", 2},
+            {"group", 8},
+            {"splitk", cudagemm::splitFactors(p, 128, 128, kSms).back()}};
   }
-  return {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}};
+  return {{"bn", 256},
+          {"stages", 4},
+          {"acc", 2},
+          {"group", 8},
+          {"splitk", cudagemm::splitFactors(p, 128, 256, kSms).back()}};
 }
 
 std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
@@ -99,9 +120,14 @@ std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
                         {{"bn", {64, 128, 256}},
                          {"stages", {3, 4, 5, 6, 8}},
                          {"acc", {1, 2}},
-                         {"group", {1, 8}}},
+                         {"group", {1, 8}},
+                         {"splitk", {1, 2, 4, 8}}},
                         [&](const Config &c) {
+                          const std::vector<int64_t> offered =
+                              cudagemm::splitFactors(p, 128, c.get("bn"), kSms);
                           return !oversizedTile(p, 0, c.get("bn"), 64) &&
+                                 std::find(offered.begin(), offered.end(),
+                                           c.get("splitk")) != offered.end() &&
                                  validate(c, p, t).isOk();
                         });
 }
@@ -111,8 +137,10 @@ Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
                                                 const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const sm100::Params q = sm100::readParams(c);
-  const cuda::GemmLaunchSpec launch =
+  cuda::GemmLaunchSpec launch =
       cudagemm::tmaLaunch(p, 192, int(sm100::sharedBytes(q)), 128, int(q.bn));
+  launch.split = int(q.splitk);
+  launch.semaphoresPerTile = q.splitk > 1 ? 1 : 0;
   return KernelSource{"cuda", sm100::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

@@ -29,7 +29,6 @@ extern "C" __global__ void __launch_bounds__(192, 1)
 kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
         int N, int K, int ldc, float alpha, float beta, float *ws, u32 *sems) {
-  // ws / sems (split-K) are unused: this family has no split-K yet.
   extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
   unsigned char *smem =
       kt_smem_raw + ((1024 - (kt_smem(kt_smem_raw) & 1023)) & 1023);
@@ -40,12 +39,17 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   u64 *accFull = empty + KT_STAGES;
   u64 *accEmpty = accFull + KT_ACC;
   u32 *tmemSlot = reinterpret_cast<u32 *>(accEmpty + KT_ACC);
+#if KT_SPLIT > 1
+  u32 *arrived = tmemSlot + 1; // the epilogue's semaphore ticket
+#endif
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int tilesM = (M + KT_BM - 1) / KT_BM;
   const int tilesN = (N + KT_BN - 1) / KT_BN;
   const int tiles = tilesM * tilesN;
+  const int units = tiles * KT_SPLIT;
   const int kIters = (K + KT_BK - 1) / KT_BK;
+  const int kPer = (kIters + KT_SPLIT - 1) / KT_SPLIT; // K blocks per slice
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < KT_STAGES; ++s) {
@@ -72,10 +76,12 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
 
   if (warp == 0 && lane == 0) {
     int it = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
+      const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
       int tm, tn;
       kt_tile(tile, tilesM, tilesN, tm, tn);
-      for (int kt = 0; kt < kIters; ++kt, ++it) {
+      const int kEnd = min(kIters, (slice + 1) * kPer);
+      for (int kt = slice * kPer; kt < kEnd; ++kt, ++it) {
         const int s = it % KT_STAGES;
         kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
         kt_bar_expect_tx(&full[s], KT_STAGE_BYTES);
@@ -85,13 +91,15 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
     }
   } else if (warp == 1 && lane == 0) {
     int it = 0, local = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++local) {
+    for (int unit = blockIdx.x; unit < units; unit += gridDim.x, ++local) {
+      const int slice = unit % KT_SPLIT;
+      const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
       const int acc = local % KT_ACC;
       // Wait until the epilogue has drained this accumulator.
       kt_bar_wait(&accEmpty[acc], ((local / KT_ACC) & 1) ^ 1);
       kt_tc_after_sync();
       const u32 d = tmem + acc * KT_BN;
-      for (int kt = 0; kt < kIters; ++kt, ++it) {
+      for (int kt = kBegin; kt < kEnd; ++kt, ++it) {
         const int s = it % KT_STAGES;
         kt_bar_wait(&full[s], (it / KT_STAGES) & 1);
         kt_tc_after_sync();
@@ -99,7 +107,8 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         const u32 b = kt_smem(sB + s * KT_B_STAGE);
 #pragma unroll
         for (int kk = 0; kk < KT_BK / 16; ++kk) {
-          kt_mma(d, kt_a_desc(a, kk), kt_b_desc(b, kk), (kt | kk) != 0);
+          kt_mma(d, kt_a_desc(a, kk), kt_b_desc(b, kk),
+                 (kt - kBegin) != 0 || kk != 0);
         }
         kt_mma_commit(&empty[s]); // Frees the stage when these MMAs finish.
       }
@@ -108,7 +117,8 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   } else if (warp >= 2) {
     const int quarter = warp % 4; // The lanes (rows) this warp may read.
     int local = 0;
-    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++local) {
+    for (int unit = blockIdx.x; unit < units; unit += gridDim.x, ++local) {
+      const int tile = unit / KT_SPLIT;
       int tm, tn;
       kt_tile(tile, tilesM, tilesN, tm, tn);
       const int acc = local % KT_ACC;
@@ -117,6 +127,62 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       const int row = tm * KT_BM + quarter * 32 + lane;
       const u32 base = tmem + (static_cast<u32>(quarter * 32) << 16) +
                        acc * KT_BN;
+#if KT_SPLIT > 1
+      // Split-K: this slice's partial tile goes to the workspace (row-
+      // interleaved: coalesced), the accumulator is handed back, and the
+      // last slice to count in on the tile's semaphore adds the slices in
+      // order (a deterministic sum), stores the tile and resets the
+      // semaphore for the next launch.
+      const int t = quarter * 32 + lane; // the row within the tile
+      const int slice = unit % KT_SPLIT;
+      const long long slot = static_cast<long long>(KT_BM) * KT_BN;
+      float *first = ws + static_cast<long long>(tile) * KT_SPLIT * slot;
+#pragma unroll 1
+      for (int c0 = 0; c0 < KT_BN; c0 += 16) {
+        float v[16];
+        kt_tmem_ld16(base + c0, v);
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+          first[slice * slot + (c0 + i) * KT_BM + t] = v[i];
+        }
+      }
+      kt_tc_before_sync();
+      kt_bar_arrive(&accEmpty[acc]);
+      __threadfence();
+      asm volatile("bar.sync 1, 128;" ::: "memory");
+      if (t == 0) {
+        *arrived = atomicAdd(&sems[tile], 1u);
+      }
+      asm volatile("bar.sync 1, 128;" ::: "memory");
+      if (*arrived != KT_SPLIT - 1) {
+        continue; // A later slice finishes this tile.
+      }
+      __threadfence();
+#pragma unroll 1
+      for (int c0 = 0; c0 < KT_BN; c0 += 16) {
+        const int col = tn * KT_BN + c0;
+        if (row >= M || col >= N) {
+          continue;
+        }
+        float v[16];
+#pragma unroll
+        for (int i = 0; i < 16; ++i) {
+          float total = 0.0f;
+          for (int sl = 0; sl < KT_SPLIT; ++sl) {
+            total += __ldcg(first + sl * slot + (c0 + i) * KT_BM + t);
+          }
+          v[i] = total;
+        }
+        u16 *c = C + static_cast<long long>(row) * ldc + col;
+#pragma unroll
+        for (int i = 0; i < 16; i += 2) {
+          kt_store2(c + i, alpha * v[i], alpha * v[i + 1], N - col - i, beta);
+        }
+      }
+      if (t == 0) {
+        sems[tile] = 0; // Ready for the next launch.
+      }
+#else
 #pragma unroll 1
       for (int c0 = 0; c0 < KT_BN; c0 += 16) {
         float v[16];
@@ -133,6 +199,7 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       }
       kt_tc_before_sync();
       kt_bar_arrive(&accEmpty[acc]);
+#endif
     }
   }
   kt_tc_before_sync();
@@ -196,16 +263,17 @@ uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
   return fmt::format(
-             "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={}\n"
+             "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={} "
+             "splitk={}\n"
              "#define KT_BM 128\n#define KT_SM100 1\n"
              "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
              "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
              "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
-             "#define KT_IDESC {}u\n",
-             p.key(), q.bn, q.stages, q.acc, q.group, q.bn, q.stages, q.acc,
-             q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
+             "#define KT_IDESC {}u\n#define KT_SPLIT {}\n",
+             p.key(), q.bn, q.stages, q.acc, q.group, q.splitk, q.bn, q.stages,
+             q.acc, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
              p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
-             instructionDescriptor(q, p)) +
+             instructionDescriptor(q, p), q.splitk) +
          cudagemm::deviceSource() + kMma + tcgen05Source() + kBody;
 }
 

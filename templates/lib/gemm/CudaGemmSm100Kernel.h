@@ -11,10 +11,14 @@ namespace kt::sm100 {
 
 struct Params {
   int64_t bn, stages, acc, group;
+  /// K slices per tile (split-K); 1 for configurations stored before it
+  /// existed.
+  int64_t splitk = 1;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("bn"), c.get("stages"), c.get("acc"), c.get("group")};
+  return {c.get("bn"), c.get("stages"), c.get("acc"), c.get("group"),
+          c.get("splitk", 1)};
 }
 
 /// Tensor-memory columns to allocate: acc accumulators of bn f32 columns,
@@ -28,8 +32,8 @@ inline int64_t tmemColumns(const Params &q) {
 }
 
 /// Dynamic shared memory: the stage ring (128 x 64 A and bn x 64 B per
-/// stage), the barriers, the tensor-memory address slot, and 1 KiB of
-/// alignment slack.
+/// stage), the barriers, the tensor-memory address slot and split-K
+/// ticket, and 1 KiB of alignment slack.
 inline int64_t sharedBytes(const Params &q) {
   return q.stages * (128 + q.bn) * 64 * 2 + (2 * q.stages + 2 * q.acc) * 8 +
          16 + 1024;

@@ -108,18 +108,9 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
 
 namespace {
 
-/// Split-K factors worth trying: only while tiles x slices stays within two
-/// waves of an H100's 132 SMs, and each slice keeps at least 4 K blocks.
+/// Split-K factors worth trying on an H100's 132 SMs.
 std::vector<int64_t> splits(const GemmProblem &p, int64_t bm, int64_t bn) {
-  const int64_t tiles = ((p.m + bm - 1) / bm) * ((p.n + bn - 1) / bn);
-  const int64_t kBlocks = (p.k + 63) / 64;
-  std::vector<int64_t> out = {1};
-  for (int64_t s : {2, 4, 8}) {
-    if (tiles * s <= 264 && kBlocks / s >= 4) {
-      out.push_back(s);
-    }
-  }
-  return out;
+  return cudagemm::splitFactors(p, bm, bn, 132);
 }
 
 } // namespace

@@ -23,6 +23,9 @@ namespace kt {
 ///   stages  shared-memory pipeline depth, 2..8
 ///   acc     accumulators in tensor memory, 1 or 2 (acc x bn <= 512 columns)
 ///   group   tile order: bands of `group` tile rows
+///   splitk  K slices per tile, 1, 2, 4 or 8 (default 1): for skinny
+///           problems; the slices' partials meet in a workspace and the last
+///           one stores
 /// validate() rejects configurations over 227 KiB of shared memory or 512
 /// tensor-memory columns.
 ///
