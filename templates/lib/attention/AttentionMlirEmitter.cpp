@@ -69,6 +69,24 @@ std::string AttentionMlirEmitter::offset(const std::string &b,
   return mul(y, c(p_.d));
 }
 
+void AttentionMlirEmitter::tileCoordinates(int64_t rows) {
+  const int64_t tiles = (p_.sq + rows - 1) / rows;
+  line("%bid = gpu.block_id x");
+  line(fmt::format("%h = arith.remui %bid, {} : index", c(p_.hq)));
+  line(fmt::format("%bh = arith.divui %bid, {} : index", c(p_.hq)));
+  line(fmt::format("%b = arith.remui %bh, {} : index", c(p_.batch)));
+  line(fmt::format("%rank = arith.divui %bh, {} : index", c(p_.batch)));
+  line(fmt::format("%tile = arith.subi {}, %rank : index", c(tiles - 1)));
+  line(fmt::format("%kvh = arith.divui %h, {} : index", c(p_.hq / p_.hkv)));
+  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(rows)));
+}
+
+std::string AttentionMlirEmitter::workgroupType(int64_t rows,
+                                                int64_t cols) const {
+  return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", rows,
+                     cols, elem_);
+}
+
 std::string AttentionMlirEmitter::keyLimit(const std::string &pos) {
   if (!p_.causal) {
     return c(p_.skv);

@@ -37,6 +37,12 @@ protected:
   /// Element offset of (b, head, s, 0) in Q / O (`kv` false) or K / V.
   std::string offset(const std::string &b, const std::string &h,
                      const std::string &s, bool kv);
+  /// The CTA's work from gpu.block_id: %h (query head), %b (batch), %kvh
+  /// (its KV head), %tile (heaviest causal tiles first) and %q0 (the tile's
+  /// first query position), for tiles of `rows` rows.
+  void tileCoordinates(int64_t rows);
+  /// memref<rows x cols x elem> in workgroup memory.
+  std::string workgroupType(int64_t rows, int64_t cols) const;
   /// The first key query position `pos` may not see: skv without a causal
   /// mask, else pos + skv - sq + 1 clamped to [0, skv].
   std::string keyLimit(const std::string &pos);

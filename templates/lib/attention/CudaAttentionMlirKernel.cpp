@@ -36,10 +36,7 @@ private:
                      r, x));
     return r;
   }
-  std::string smemType() const {
-    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", q_.kv,
-                       p_.d + 8, elem_);
-  }
+  std::string smemType() const { return workgroupType(q_.kv, p_.d + 8); }
   /// Two consecutive 16-bit values as one mma operand register.
   std::string asOperand(const std::string &pair);
   std::string pack(const std::string &lo, const std::string &hi);
@@ -69,26 +66,17 @@ std::string Emitter::pack(const std::string &lo, const std::string &hi) {
 }
 
 std::string Emitter::module() {
-  const int64_t tiles = (p_.sq + rows(q_) - 1) / rows(q_);
-  const int64_t group = p_.hq / p_.hkv;
   const int64_t nt = q_.kv / 8; // n8 score tiles per block
   const int64_t dt = p_.d / 8;  // n8 output tiles
   const int64_t ks = p_.d / 16; // k16 steps of Q K^T
 
   // The CTA's (query tile, batch, head), heaviest causal tiles first.
-  line("%bid = gpu.block_id x");
-  line(fmt::format("%h = arith.remui %bid, {} : index", c(p_.hq)));
-  line(fmt::format("%bh = arith.divui %bid, {} : index", c(p_.hq)));
-  line(fmt::format("%b = arith.remui %bh, {} : index", c(p_.batch)));
-  line(fmt::format("%rank = arith.divui %bh, {} : index", c(p_.batch)));
-  line(fmt::format("%tile = arith.subi {}, %rank : index", c(tiles - 1)));
-  line(fmt::format("%kvh = arith.divui %h, {} : index", c(group)));
+  tileCoordinates(rows(q_));
   line(fmt::format("%warp = arith.divui %tid, {} : index", c(32)));
   line(fmt::format("%lane = arith.remui %tid, {} : index", c(32)));
   line(fmt::format("%g = arith.divui %lane, {} : index", c(4)));
   line(fmt::format("%t4 = arith.remui %lane, {} : index", c(4)));
   line(fmt::format("%k2 = arith.muli %t4, {} : index", c(2)));
-  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(rows(q_))));
   line(fmt::format("%w16 = arith.muli %warp, {} : index", c(16)));
   line("%rw = arith.addi %q0, %w16 : index");
   line("%r0 = arith.addi %rw, %g : index");

@@ -34,14 +34,8 @@ private:
                      r, x));
     return r;
   }
-  std::string kType() const {
-    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", q_.kv,
-                       p_.d + 8, elem_);
-  }
-  std::string vType() const {
-    return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", p_.d,
-                       q_.kv + 8, elem_);
-  }
+  std::string kType() const { return workgroupType(q_.kv, p_.d + 8); }
+  std::string vType() const { return workgroupType(p_.d, q_.kv + 8); }
 
   const Params &q_;
   std::string arch_;
@@ -50,27 +44,18 @@ private:
 };
 
 std::string Emitter::module() {
-  const int64_t tiles = (p_.sq + rows(q_) - 1) / rows(q_);
-  const int64_t group = p_.hq / p_.hkv;
   const int64_t tb = q_.kv / 16; // 16-key score blocks
   const int64_t db = p_.d / 16;  // 16-wide output blocks
   const int64_t ds = p_.d / km_; // MFMAs along d per score block
   const std::string acc = "vector<4xf32>";
 
-  line("%bid = gpu.block_id x");
-  line(fmt::format("%h = arith.remui %bid, {} : index", c(p_.hq)));
-  line(fmt::format("%bh = arith.divui %bid, {} : index", c(p_.hq)));
-  line(fmt::format("%b = arith.remui %bh, {} : index", c(p_.batch)));
-  line(fmt::format("%rank = arith.divui %bh, {} : index", c(p_.batch)));
-  line(fmt::format("%tile = arith.subi {}, %rank : index", c(tiles - 1)));
-  line(fmt::format("%kvh = arith.divui %h, {} : index", c(group)));
+  tileCoordinates(rows(q_));
   line(fmt::format("%wave = arith.divui %tid, {} : index", c(64)));
   line(fmt::format("%lane = arith.remui %tid, {} : index", c(64)));
   line(fmt::format("%l16 = arith.remui %lane, {} : index", c(16)));
   line(fmt::format("%lq = arith.divui %lane, {} : index", c(16)));
   line(fmt::format("%lk = arith.muli %lq, {} : index", c(vals_)));
   line(fmt::format("%lq4 = arith.muli %lq, {} : index", c(4)));
-  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(rows(q_))));
   line(fmt::format("%w16 = arith.muli %wave, {} : index", c(16)));
   line("%qw = arith.addi %q0, %w16 : index");
   line("%row = arith.addi %qw, %l16 : index");
