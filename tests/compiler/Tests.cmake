@@ -28,4 +28,9 @@ kt_add_test(cuda_mlir_run_tests cuda
 # clang-22, disassembly and metadata checks; no AMD GPU is involved.
 kt_add_test(hip_compile_tests hip
   SOURCES compiler/HipCompileTest.cpp compiler/HipAttentionCompileTest.cpp
+    compiler/HipFrontendTest.cpp
+  LIBS ktune_compiler)
+# hiprtc itself, where a ROCm install provides it (skipped elsewhere).
+kt_add_test(HiprtcCompileTest hip
+  SOURCES compiler/HiprtcCompileTest.cpp
   LIBS ktune_compiler)

@@ -50,7 +50,7 @@ Result<Config> applyConfig(Config config, const std::string &text) {
 /// `output`.
 int emitChosen(const TargetDesc &target, const std::string &emitArg,
                const std::string &key, const std::vector<Chosen> &chosen,
-               const std::string &output) {
+               const std::string &output, HipFrontend hipFrontend) {
   const bool cuda = target.kind == TargetKind::Cuda;
   const bool hip = target.kind == TargetKind::Hip;
   const std::string emit = !emitArg.empty() ? emitArg
@@ -64,7 +64,7 @@ int emitChosen(const TargetDesc &target, const std::string &emitArg,
     if (Status s = checkHipEmit(emit); !s.isOk()) {
       return fail(s.message());
     }
-    auto made = HipCompiler::create(target, "");
+    auto made = HipCompiler::create(target, "", hipFrontend);
     if (!made) {
       return fail(made.status().message());
     }
@@ -159,6 +159,7 @@ chooseFamilies(const std::vector<const Template *> &all, const Problem &p,
 Runner addCompile(CLI::App &app) {
   struct Args {
     std::string target = "cpu", problem, emit, config, tmpl, output;
+    std::string hipCompiler = defaultHipCompiler();
   };
   auto a = std::make_shared<Args>();
   CLI::App *c = app.add_subcommand(
@@ -185,10 +186,15 @@ Runner addCompile(CLI::App &app) {
   c->add_option("-o,--output", a->output,
                 "Write to this file instead of stdout (required for cubin "
                 "and hsaco; one family only)");
+  addHipCompilerOption(c, a->hipCompiler);
   return [a] {
     auto target = parseTarget(a->target);
     if (!target) {
       return fail(target.status().message());
+    }
+    auto hipFrontend = parseHipFrontend(a->hipCompiler);
+    if (!hipFrontend) {
+      return fail(hipFrontend.status().message());
     }
     if (isAttentionSignature(a->problem)) {
       auto p = parseAttentionProblem(a->problem);
@@ -208,7 +214,8 @@ Runner addCompile(CLI::App &app) {
             "64, 128 or 256)",
             p->key(), target->toString()));
       }
-      return emitChosen(*target, a->emit, p->key(), *chosen, a->output);
+      return emitChosen(*target, a->emit, p->key(), *chosen, a->output,
+                        *hipFrontend);
     }
     auto p = parseGemmProblem(a->problem);
     if (!p) {
@@ -223,7 +230,8 @@ Runner addCompile(CLI::App &app) {
       return fail(fmt::format("no template family serves {} on {}", p->key(),
                               target->toString()));
     }
-    return emitChosen(*target, a->emit, p->key(), *chosen, a->output);
+    return emitChosen(*target, a->emit, p->key(), *chosen, a->output,
+                      *hipFrontend);
   };
 }
 

@@ -1,6 +1,9 @@
 #include "HipEmit.h"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <cstdlib>
 
 namespace kt::cli {
 
@@ -14,6 +17,20 @@ Status checkHipEmit(const std::string &emit) {
       "unknown --emit '{}' for a hip target; expected hip, llvm, asm, hsaco, "
       "resources or disasm",
       emit));
+}
+
+std::string defaultHipCompiler() {
+  const char *env = std::getenv("KTUNE_HIP_COMPILER");
+  return env && *env ? env : "auto";
+}
+
+void addHipCompilerOption(CLI::App *command, std::string &value) {
+  command
+      ->add_option("--hip-compiler", value,
+                   "HIP C++ front end for hip targets: auto (hiprtc where "
+                   "a ROCm install can target the arch, else clang-22) | "
+                   "hiprtc | clang (default: $KTUNE_HIP_COMPILER or auto)")
+      ->capture_default_str();
 }
 
 Result<std::string> emitHip(const HipCompiler &compiler,
@@ -38,10 +55,11 @@ Result<std::string> emitHip(const HipCompiler &compiler,
       "vgprs: {}\nagprs: {}\nsgprs: {}\nvgpr spills: {}\nsgpr spills: {}\n"
       "lds: {} B\nscratch: {} B/lane\nwavefront: {}\nworkgroup: {} "
       "lanes\noccupancy: {} waves/SIMD on {}\nlaunch: {}\ncode object: {} B, "
-      "sha256 {}\n",
+      "sha256 {}\ncompiler: {}\n",
       r.vgprs, r.agprs, r.sgprs, r.vgprSpills, r.sgprSpills, r.ldsBytes,
       r.scratchBytes, r.wavefrontSize, r.maxFlatWorkgroupSize,
-      r.occupancy(arch), arch, src.launch, bin.codeObject.size(), bin.hash);
+      r.occupancy(arch), arch, src.launch, bin.codeObject.size(), bin.hash,
+      compiler.fingerprint());
 }
 
 } // namespace kt::cli

@@ -7,7 +7,16 @@
 
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace kt::cli {
+
+/// $KTUNE_HIP_COMPILER, or "auto".
+std::string defaultHipCompiler();
+/// --hip-compiler auto|hiprtc|clang into `value`.
+void addHipCompilerOption(CLI::App *command, std::string &value);
 
 /// "hip", "llvm", "asm", "hsaco", "resources" or "disasm".
 Status checkHipEmit(const std::string &emit);

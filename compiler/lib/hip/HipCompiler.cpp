@@ -4,6 +4,7 @@
 #include "ktune/base/ScratchDir.h"
 #include "ktune/base/Subprocess.h"
 #include "ktune/compiler/BinaryCache.h"
+#include "ktune/compiler/Hiprtc.h"
 #include "ktune/compiler/MlirPipeline.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -32,6 +33,38 @@ const std::vector<std::string> &clangFlags() {
                                                  "-O3",
                                                  "-std=c++17"};
   return flags;
+}
+
+// hiprtc predefines HIP's qualifiers; the templates spell them with clang
+// attributes themselves, so redefinitions are expected.
+const std::vector<std::string> &hiprtcFlags() {
+  static const std::vector<std::string> flags = {"-O3", "-std=c++17",
+                                                 "-Wno-macro-redefined"};
+  return flags;
+}
+
+std::string joined(const std::vector<std::string> &flags) {
+  std::string out;
+  for (const std::string &f : flags) {
+    out += (out.empty() ? "" : " ") + f;
+  }
+  return out;
+}
+
+Status clangAvailable() {
+  if (::access(KT_CLANG_PATH, X_OK) != 0) {
+    return unavailable(std::string("no HIP compiler: ") + KT_CLANG_PATH +
+                       " is missing; install clang-22");
+  }
+  return Status::ok();
+}
+
+Status requireHip(const KernelSource &src) {
+  if (src.language != "hip") {
+    return invalidArgument(fmt::format(
+        "HipCompiler compiles HIP C++ or MLIR, not '{}' source", src.language));
+  }
+  return Status::ok();
 }
 
 int metaInt(llvm::msgpack::MapDocNode &m, const char *key) {
@@ -140,35 +173,77 @@ Result<HipResources> readHipMetadata(const std::string &codeObject,
       "the code object has no AMDGPU metadata for kernel '{}'", entry));
 }
 
-Result<HipCompiler> HipCompiler::create(TargetDesc target,
-                                        std::string cacheDir) {
+Result<HipFrontend> parseHipFrontend(std::string_view text) {
+  if (text == "auto") {
+    return HipFrontend::Auto;
+  }
+  if (text == "hiprtc") {
+    return HipFrontend::Hiprtc;
+  }
+  if (text == "clang") {
+    return HipFrontend::Clang;
+  }
+  return invalidArgument(fmt::format(
+      "unknown HIP compiler '{}': use auto, hiprtc or clang", text));
+}
+
+const char *hipFrontendName(HipFrontend f) {
+  switch (f) {
+  case HipFrontend::Auto:
+    return "auto";
+  case HipFrontend::Hiprtc:
+    return "hiprtc";
+  case HipFrontend::Clang:
+    return "clang";
+  }
+  return "auto";
+}
+
+Result<HipCompiler> HipCompiler::create(TargetDesc target, std::string cacheDir,
+                                        HipFrontend frontend) {
   if (target.kind != TargetKind::Hip) {
     return invalidArgument("HipCompiler needs a hip target, got " +
                            target.toString());
   }
-  if (::access(KT_CLANG_PATH, X_OK) != 0) {
-    return unavailable(std::string("no HIP compiler: ") + KT_CLANG_PATH +
-                       " is missing; install clang-22");
-  }
   HipCompiler c;
   c.target_ = std::move(target);
   c.cacheDir_ = std::move(cacheDir);
-  std::string flags;
-  for (const std::string &f : clangFlags()) {
-    flags += (flags.empty() ? "" : " ") + f;
+  // hiprtc first (Auto, Hiprtc): the front end of the ROCm install that
+  // will run the code; clang otherwise.
+  Status hiprtcWhy = Status::ok();
+  if (frontend != HipFrontend::Clang) {
+    auto rtc = Hiprtc::get();
+    hiprtcWhy = rtc ? (*rtc)->supports(c.target_.arch) : rtc.status();
+    if (hiprtcWhy.isOk()) {
+      c.frontend_ = HipFrontend::Hiprtc;
+      c.fingerprint_ =
+          fmt::format("hiprtc-{}.{};{};{}", (*rtc)->major(), (*rtc)->minor(),
+                      c.target_.arch, joined(hiprtcFlags()));
+      return c;
+    }
+    if (frontend == HipFrontend::Hiprtc) {
+      return hiprtcWhy;
+    }
   }
-  c.fingerprint_ = fmt::format("clang-{};hip-device-only;{};{}",
-                               LLVM_VERSION_STRING, c.target_.arch, flags);
+  if (Status s = clangAvailable(); !s.isOk()) {
+    if (frontend == HipFrontend::Auto) {
+      return unavailable(
+          fmt::format("{}; and {}", s.message(), hiprtcWhy.message()));
+    }
+    return s;
+  }
+  c.frontend_ = HipFrontend::Clang;
+  c.fingerprint_ =
+      fmt::format("clang-{};hip-device-only;{};{}", LLVM_VERSION_STRING,
+                  c.target_.arch, joined(clangFlags()));
   return c;
 }
 
 Result<std::string> HipCompiler::runClang(const KernelSource &src,
                                           const std::vector<std::string> &extra,
                                           std::string *log) const {
-  if (src.language != "hip") {
-    return invalidArgument(fmt::format(
-        "HipCompiler compiles HIP C++, not '{}' source", src.language));
-  }
+  KT_RETURN_IF_ERROR(requireHip(src));
+  KT_RETURN_IF_ERROR(clangAvailable());
   ScratchDir dir("ktune-hip");
   if (dir.path.empty()) {
     return internalError("cannot create a scratch folder for clang");
@@ -215,6 +290,12 @@ HipCompiler::compile(const KernelSource &src,
     if (isMlir) {
       KT_ASSIGN_OR_RETURN(out.codeObject,
                           mlirGpuToHsaco(src.text, target_.arch));
+    } else if (frontend_ == HipFrontend::Hiprtc) {
+      KT_RETURN_IF_ERROR(requireHip(src));
+      KT_ASSIGN_OR_RETURN(const Hiprtc *rtc, Hiprtc::get());
+      KT_ASSIGN_OR_RETURN(out.codeObject,
+                          rtc->compile(src.text, src.entry, target_.arch,
+                                       hiprtcFlags(), &out.log));
     } else {
       KT_ASSIGN_OR_RETURN(out.codeObject, runClang(src, {}, &out.log));
     }

@@ -1,7 +1,8 @@
 // HipCompiler: HIP C++ template instances to AMDGPU code objects (HSACO) for
-// gfx950 / gfx942 on a machine with no AMD GPU or ROCm: clang's device-only
-// HIP compile (clang++-22, a subprocess), with the code object's metadata
-// (registers, LDS, scratch, wave size) read in process.
+// gfx950 / gfx942: hiprtc where a ROCm install new enough for the arch
+// provides it, else clang's device-only HIP compile (clang++-22, a
+// subprocess), which needs no AMD GPU or ROCm. The code object's metadata
+// (registers, LDS, scratch, wave size) is read in process.
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -9,8 +10,17 @@
 #include "ktune/templates/GemmTemplate.h"
 
 #include <string>
+#include <string_view>
 
 namespace kt {
+
+/// Which front end compiles HIP C++. Auto: hiprtc where it can target the
+/// arch, else clang.
+enum class HipFrontend { Auto, Hiprtc, Clang };
+
+/// "auto", "hiprtc" or "clang"; InvalidArgument otherwise.
+Result<HipFrontend> parseHipFrontend(std::string_view text);
+const char *hipFrontendName(HipFrontend f);
 
 /// What the code object's AMDGPU metadata says about one kernel.
 struct HipResources {
@@ -41,20 +51,25 @@ struct HipKernelBinary {
 /// Thread-safety: compile() may run concurrently.
 class HipCompiler {
 public:
-  /// `target`: hip:gfx950 or hip:gfx942. Unavailable where clang++-22 is
-  /// missing.
-  static Result<HipCompiler> create(TargetDesc target, std::string cacheDir);
+  /// `target`: hip:gfx950 or hip:gfx942. Unavailable, with the reason for
+  /// each front end tried, where the one asked for (or, for Auto, both)
+  /// cannot compile for the arch.
+  static Result<HipCompiler> create(TargetDesc target, std::string cacheDir,
+                                    HipFrontend frontend = HipFrontend::Auto);
 
-  /// "clang-22;hip-device-only;gfx950;-O3": which path produced a binary,
-  /// in every cache key and stored result.
+  /// "hiprtc-7.0;gfx950;..." or "clang-22.1.8;hip-device-only;gfx950;...":
+  /// which path produced a binary, in every cache key and stored result.
   const std::string &fingerprint() const { return fingerprint_; }
+  /// The front end chosen for HIP C++ (Hiprtc or Clang, never Auto).
+  HipFrontend frontend() const { return frontend_; }
   const TargetDesc &target() const { return target_; }
 
-  /// Compiles HIP C++ with clang, or MLIR (a gpu.module for a ROCDL
-  /// target) in process through ROCDL, the AMDGPU backend and ld.lld.
+  /// Compiles HIP C++ with the chosen front end, or MLIR (a gpu.module for a
+  /// ROCDL target) in process through ROCDL, the AMDGPU backend and ld.lld.
   Result<HipKernelBinary> compile(const KernelSource &src,
                                   const std::string &identity) const;
-  /// LLVM IR (`-emit-llvm -S`) or GCN assembly (`-S`) of `src`.
+  /// LLVM IR (`-emit-llvm -S`) or GCN assembly (`-S`) of `src`, from clang
+  /// whichever front end compiles (Unavailable without clang++-22).
   Result<std::string> emit(const KernelSource &src, bool llvmIr) const;
   /// llvm-objdump's disassembly of a code object for this arch.
   Result<std::string> disassemble(const std::string &codeObject) const;
@@ -66,6 +81,7 @@ private:
                                const std::vector<std::string> &extra,
                                std::string *log) const;
   TargetDesc target_;
+  HipFrontend frontend_ = HipFrontend::Clang;
   std::string cacheDir_;
   std::string fingerprint_;
 };
