@@ -49,11 +49,11 @@ Result<double> copyBandwidth(const cuda::Context &ctx) {
 }
 
 /// Times the stored winner of `p` in this process.
-Result<CudaMeasurement> retime(const cuda::Context &ctx,
-                               const cuda::DeviceInfo &gpu,
-                               const CudaCompiler &compiler,
-                               const TuningRecord &w,
-                               const AttentionProblem &p) {
+Result<GpuMeasurement> retime(const cuda::Context &ctx,
+                              const cuda::DeviceInfo &gpu,
+                              const CudaCompiler &compiler,
+                              const TuningRecord &w,
+                              const AttentionProblem &p) {
   KT_ASSIGN_OR_RETURN(const AttentionTemplate *t,
                       findAttentionTemplate(w.templateName));
   KT_ASSIGN_OR_RETURN(Config cfg, parseConfig(w.params));
@@ -65,7 +65,7 @@ Result<CudaMeasurement> retime(const cuda::Context &ctx,
   KT_ASSIGN_OR_RETURN(cuda::LoadedModule mod, ctx.loadModule(bin.cubin));
   KT_ASSIGN_OR_RETURN(void *fn, mod.function(src.entry));
   KT_ASSIGN_OR_RETURN(
-      auto bench, CudaAttentionBench::create(ctx, gpu, p, CudaBenchOptions{}));
+      auto bench, CudaAttentionBench::create(ctx, gpu, p, GpuBenchOptions{}));
   return bench->measure(fn, spec);
 }
 

@@ -162,7 +162,7 @@ int main(int argc, char **argv) {
       row.params = o->winner->params;
     }
     // Both timed here, on the same rotating sets.
-    auto bench = CudaGemmBench::create(**ctx, *gpu, p, CudaBenchOptions{});
+    auto bench = CudaGemmBench::create(**ctx, *gpu, p, GpuBenchOptions{});
     if (!bench) {
       row.note = bench.status().message();
     } else {
@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
           auto fn =
               mod ? mod->function(src->entry) : Result<void *>(mod.status());
           if (fn) {
-            CudaMeasurement m = (*bench)->measure(*fn, *spec);
+            GpuMeasurement m = (*bench)->measure(*fn, *spec);
             row.ktuneTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
             if (m.status != "ok") {
               row.note = m.status + ": " + m.message;
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
       }
       auto ref = cuda::CublasLtGemm::create(**ctx, p);
       if (ref) {
-        CudaMeasurement m = (*bench)->measureCublas(**ref, 0);
+        GpuMeasurement m = (*bench)->measureCublas(**ref, 0);
         row.refTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
       }
     }

@@ -2,7 +2,7 @@
 // on this machine) is a clear error returned at once, never a hang, a crash
 // or a silently empty result.
 #include "ktune/drivers/cuda/CudaDriver.h"
-#include "ktune/tuner/CudaWorker.h"
+#include "ktune/tuner/GpuWorker.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
@@ -19,11 +19,11 @@ std::vector<Config> twoConfigs() {
 TEST_CASE("a CUDA worker that cannot start is reported, not waited for") {
   GemmProblem p = test::gemmProblem("NT", 256, 256, 256, DType::BF16);
   int calls = 0;
-  auto count = [&](const CudaCandidateResult &) {
+  auto count = [&](const GpuCandidateResult &) {
     ++calls;
     return Status::ok();
   };
-  CudaWorkerOptions missing;
+  GpuWorkerOptions missing;
   missing.worker = "/nonexistent/ktune-cuda-worker";
   auto r = measureInWorker(missing, p.key(), "cuda.gemm.sm90", twoConfigs(), 0,
                            count);
@@ -33,7 +33,7 @@ TEST_CASE("a CUDA worker that cannot start is reported, not waited for") {
   if (cuda::Driver::get().isOk()) {
     return; // The rest is about machines without a driver.
   }
-  CudaWorkerOptions real;
+  GpuWorkerOptions real;
   real.worker = KT_CUDA_WORKER_EXE;
   auto none =
       measureInWorker(real, p.key(), "cuda.gemm.sm90", twoConfigs(), 0, count);

@@ -3,13 +3,13 @@
 // real candidates are checked and timed, a kernel that faults costs only itself
 // (the worker is restarted for the rest), a kernel that hangs is killed at the
 // watchdog, and the tuner stores winners with their cubins.
-#include "ktune/tuner/CudaWorker.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/drivers/cuda/CublasLt.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "ktune/tuner/CudaTuner.h"
+#include "ktune/tuner/GpuWorker.h"
 #include "support/GemmProblems.h"
 
 #include "cache/CacheTestUtil.h"
@@ -24,8 +24,8 @@ using namespace kt;
 
 namespace {
 
-CudaWorkerOptions workerOptions() {
-  CudaWorkerOptions o;
+GpuWorkerOptions workerOptions() {
+  GpuWorkerOptions o;
   // $KTUNE_CUDA_WORKER where the build tree is elsewhere (a GPU machine).
   const char *env = std::getenv("KTUNE_CUDA_WORKER");
   o.worker = env ? env : KT_CUDA_WORKER_EXE;
@@ -86,8 +86,8 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   }
   GemmProblem p = test::gemmProblem("NT", 1000, 1000, 1024, DType::BF16);
   p.ldc = 1000;
-  std::vector<CudaCandidateResult> got;
-  auto keep = [&](const CudaCandidateResult &r) {
+  std::vector<GpuCandidateResult> got;
+  auto keep = [&](const GpuCandidateResult &r) {
     got.push_back(r);
     return Status::ok();
   };
@@ -98,20 +98,20 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   REQUIRE(dev.isOk());
   REQUIRE(dev->arch == "sm_90a");
   REQUIRE(got.size() == 3);
-  for (const CudaCandidateResult &r : got) {
+  for (const GpuCandidateResult &r : got) {
     INFO(r.config.toString() << ": " << r.status << " " << r.message);
     REQUIRE(r.status == "ok");
     REQUIRE(r.ms > 0);
     REQUIRE(r.maxError < 1.0);
-    REQUIRE(r.cubin.compare(0, 4,
-                            "\x7f"
-                            "ELF") == 0);
+    REQUIRE(r.binary.compare(0, 4,
+                             "\x7f"
+                             "ELF") == 0);
   }
 
   test::TempDir dir;
   const std::string faulty = dir.file("fault.cu");
   std::ofstream(faulty) << kFaulting;
-  CudaWorkerOptions fault = workerOptions();
+  GpuWorkerOptions fault = workerOptions();
   fault.overrideSource = faulty;
   got.clear();
   dev = measureInWorker(fault, p.key(), "cuda.gemm.sm90", threeConfigs(), 0,
@@ -119,14 +119,14 @@ TEST_CASE("the CUDA worker measures, survives faults and kills hangs") {
   REQUIRE(dev.isOk());
   // Each faulting candidate is one failure; the worker restarts for the next.
   REQUIRE(got.size() == 3);
-  for (const CudaCandidateResult &r : got) {
+  for (const GpuCandidateResult &r : got) {
     INFO(r.message);
     REQUIRE(r.status == "launch-failed");
   }
 
   const std::string hang = dir.file("hang.cu");
   std::ofstream(hang) << kHanging;
-  CudaWorkerOptions hung = workerOptions();
+  GpuWorkerOptions hung = workerOptions();
   hung.overrideSource = hang;
   hung.candidateTimeoutSeconds = 15;
   got.clear();

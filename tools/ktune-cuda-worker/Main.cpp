@@ -1,6 +1,6 @@
 // ktune-cuda-worker: measures CUDA GEMM candidates for `ktune tune` in a
 // process of its own, so a faulting or hanging kernel costs one candidate
-// (protocol in tuner/include/ktune/tuner/CudaWorker.h). Links no LLVM.
-#include "ktune/tuner/CudaWorker.h"
+// (protocol in tuner/include/ktune/tuner/GpuWorker.h). Links no LLVM.
+#include "ktune/tuner/GpuWorker.h"
 
 int main(int argc, char **argv) { return kt::runCudaWorker(argc, argv); }

@@ -51,7 +51,7 @@ Validators CudaTuner::validators() const {
 Result<std::vector<Config>> CudaTuner::precompile(
     const CudaFamily &family, const std::string &problemKey,
     const std::vector<Config> &batch, const std::string &dir,
-    const std::function<Status(const CudaCandidateResult &)> &onResult) {
+    const std::function<Status(const GpuCandidateResult &)> &onResult) {
   if (dir.empty()) {
     return internalError("no scratch folder for prebuilt cubins");
   }
@@ -66,14 +66,14 @@ Result<std::vector<Config>> CudaTuner::precompile(
                                          problemKey + "|" + c.toString())
             : Result<CudaKernelBinary>(src.status());
     if (!bin) {
-      CudaCandidateResult r;
+      GpuCandidateResult r;
       r.config = c;
       r.status = "compile-failed";
       r.message = bin.status().message();
       KT_RETURN_IF_ERROR(onResult(r));
       continue;
     }
-    std::ofstream out(dir + "/" + prebuiltCubinName(c), std::ios::binary);
+    std::ofstream out(dir + "/" + prebuiltBinaryName(c), std::ios::binary);
     out.write(bin->cubin.data(), std::streamsize(bin->cubin.size()));
     if (!out) {
       return internalError("cannot write a prebuilt cubin under " + dir);
@@ -190,7 +190,7 @@ CudaTuner::tuneFamilies(ProblemOutcome outcome, const char *op,
       if (batch.empty()) {
         break;
       }
-      auto onResult = [&](const CudaCandidateResult &c) -> Status {
+      auto onResult = [&](const GpuCandidateResult &c) -> Status {
         TuningRecord r;
         r.problemKey = key;
         r.op = op;
@@ -220,7 +220,7 @@ CudaTuner::tuneFamilies(ProblemOutcome outcome, const char *op,
           if (!bestMs || c.ms < *bestMs) {
             // Winners keep their cubin in the DB for deployment.
             KT_RETURN_IF_ERROR(
-                store_.putBinary(c.binaryHash, r.target, c.cubin));
+                store_.putBinary(c.binaryHash, r.target, c.binary));
             bestMs = c.ms;
           }
         }
@@ -235,7 +235,7 @@ CudaTuner::tuneFamilies(ProblemOutcome outcome, const char *op,
         }
         return Status::ok();
       };
-      CudaWorkerOptions worker = opt_.worker;
+      GpuWorkerOptions worker = opt_.worker;
       ScratchDir prebuilt("ktune-prebuilt");
       auto isBudget = [](const Status &st) {
         return st.code() == StatusCode::FailedPrecondition &&

@@ -17,7 +17,7 @@ CudaAttentionBench::~CudaAttentionBench() = default;
 
 Result<std::unique_ptr<CudaAttentionBench>> CudaAttentionBench::create(
     const cuda::Context &ctx, const cuda::DeviceInfo &device,
-    const AttentionProblem &problem, const CudaBenchOptions &options) {
+    const AttentionProblem &problem, const GpuBenchOptions &options) {
   KT_RETURN_IF_ERROR(problem.validate());
   if (problem.dtype != DType::BF16 && problem.dtype != DType::F16) {
     return invalidArgument(fmt::format(
@@ -89,7 +89,7 @@ Status CudaAttentionBench::computeReference() {
   return Status::ok();
 }
 
-CudaMeasurement
+GpuMeasurement
 CudaAttentionBench::measure(void *function,
                             const cuda::AttentionLaunchSpec &spec,
                             double abandonAboveMs) {

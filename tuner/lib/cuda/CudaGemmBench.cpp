@@ -24,7 +24,7 @@ CudaGemmBench::~CudaGemmBench() = default;
 Result<std::unique_ptr<CudaGemmBench>>
 CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
                       const GemmProblem &problem,
-                      const CudaBenchOptions &options) {
+                      const GpuBenchOptions &options) {
   KT_RETURN_IF_ERROR(problem.validate());
   if (problem.dtype != DType::BF16 && problem.dtype != DType::F16) {
     return invalidArgument(
@@ -95,9 +95,9 @@ Status CudaGemmBench::computeReference() {
   return Status::ok();
 }
 
-CudaMeasurement CudaGemmBench::measure(void *function,
-                                       const cuda::GemmLaunchSpec &spec,
-                                       double abandonAboveMs) {
+GpuMeasurement CudaGemmBench::measure(void *function,
+                                      const cuda::GemmLaunchSpec &spec,
+                                      double abandonAboveMs) {
   const uint64_t wsBytes = cuda::gemmWorkspaceBytes(spec, problem_);
   const uint64_t sems = cuda::gemmSemaphores(spec, problem_);
   if (Status st = scratch_->prepare(*ctx_, wsBytes, sems); !st.isOk()) {
@@ -122,10 +122,10 @@ CudaMeasurement CudaGemmBench::measure(void *function,
       abandonAboveMs);
 }
 
-CudaMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
-                                             int index, double abandonAboveMs) {
+GpuMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
+                                            int index, double abandonAboveMs) {
   if (index < 0 || index >= gemm.algorithms()) {
-    CudaMeasurement out;
+    GpuMeasurement out;
     out.status = "pruned";
     out.message = fmt::format("cuBLASLt's heuristic offers algorithms 0..{} "
                               "for this problem, not algo={}",
@@ -140,7 +140,7 @@ CudaMeasurement CudaGemmBench::measureCublas(const cuda::CublasLtGemm &gemm,
       abandonAboveMs);
 }
 
-CudaMeasurement
+GpuMeasurement
 CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
                                double abandonAboveMs) {
   const GemmProblem &p = problem_;

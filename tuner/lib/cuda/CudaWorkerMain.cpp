@@ -1,6 +1,7 @@
-// The worker side of CudaWorker.h: one GPU context, one problem (a GEMM or
+// The CUDA worker side of GpuWorker.h: one GPU context, one problem (a GEMM or
 // an attention signature), a list of configurations; one line per event on
 // stdout.
+#include "../gpu/WorkerProtocol.h"
 #include "ktune/base/Hash.h"
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
@@ -11,7 +12,7 @@
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/CudaAttentionBench.h"
 #include "ktune/tuner/CudaGemmBench.h"
-#include "ktune/tuner/CudaWorker.h"
+#include "ktune/tuner/GpuWorker.h"
 
 #include <fmt/format.h>
 
@@ -22,92 +23,18 @@
 #include <sstream>
 
 namespace kt {
+
+using worker::emitResult;
+using worker::readFile;
+
 namespace {
-
-/// Tabs and newlines would break the line protocol.
-std::string oneLine(std::string s) {
-  for (char &c : s) {
-    if (c == '\t' || c == '\n' || c == '\r') {
-      c = ' ';
-    }
-  }
-  return s;
-}
-
-void emit(const std::string &line) {
-  std::fputs((line + "\n").c_str(), stdout);
-  std::fflush(stdout);
-}
-
 int startFailure(const std::string &why) {
-  emit("error\t" + oneLine(why));
-  std::fprintf(stderr, "ktune-cuda-worker: %s\n", why.c_str());
-  return 2;
+  return worker::startFailure("ktune-cuda-worker", why);
 }
-
-struct Args {
-  int device = 0;
-  std::string problem, tmpl, cacheDir, binaries, overrideSource, prebuilt;
-  std::vector<std::string> configs;
-  int64_t rotateBytes = 0;
-  double maxMs = 300, bestMs = 0;
-};
-
-Result<Args> parseArgs(int argc, char **argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string key = argv[i];
-    if (i + 1 >= argc) {
-      return invalidArgument("option " + key + " needs a value");
-    }
-    std::string v = argv[++i];
-    try {
-      if (key == "--device") {
-        a.device = std::stoi(v);
-      } else if (key == "--problem") {
-        a.problem = v;
-      } else if (key == "--template") {
-        a.tmpl = v;
-      } else if (key == "--config") {
-        a.configs.push_back(v);
-      } else if (key == "--rotate-bytes") {
-        a.rotateBytes = std::stoll(v);
-      } else if (key == "--max-ms") {
-        a.maxMs = std::stod(v);
-      } else if (key == "--best-ms") {
-        a.bestMs = std::stod(v);
-      } else if (key == "--cache-dir") {
-        a.cacheDir = v;
-      } else if (key == "--binaries") {
-        a.binaries = v;
-      } else if (key == "--override-source") {
-        a.overrideSource = v;
-      } else if (key == "--prebuilt") {
-        a.prebuilt = v;
-      } else {
-        return invalidArgument("unknown option " + key);
-      }
-    } catch (const std::exception &) {
-      return invalidArgument("bad value '" + v + "' for " + key);
-    }
-  }
-  if (a.problem.empty() || a.tmpl.empty()) {
-    return invalidArgument("--problem and --template are required");
-  }
-  return a;
-}
-
-std::string readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 } // namespace
 
 int runCudaWorker(int argc, char **argv) {
-  auto args = parseArgs(argc, argv);
+  auto args = worker::parseArgs(argc, argv);
   if (!args) {
     return startFailure(args.status().message());
   }
@@ -160,7 +87,7 @@ int runCudaWorker(int argc, char **argv) {
   if (!ctx) {
     return startFailure(ctx.status().message());
   }
-  CudaBenchOptions bo;
+  GpuBenchOptions bo;
   bo.rotateBytes = args->rotateBytes;
   bo.maxMs = args->maxMs;
   // One bench per op behind the three things the loop needs.
@@ -192,7 +119,7 @@ int runCudaWorker(int argc, char **argv) {
                      : (*tmpl)->instantiate(c, *gemm, *target);
   };
   auto measure = [&](void *fn, const std::string &launch,
-                     double abandon) -> Result<CudaMeasurement> {
+                     double abandon) -> Result<GpuMeasurement> {
     if (attention) {
       KT_ASSIGN_OR_RETURN(auto spec, cuda::parseAttentionLaunchSpec(launch));
       return attnBench->measure(fn, spec, abandon);
@@ -210,23 +137,19 @@ int runCudaWorker(int argc, char **argv) {
     cublas = std::move(*made);
     fingerprint = (*cuda::CublasLt::get())->version();
   }
-  emit(fmt::format(
-      "ready\t{}\t{}\t{}\t{:.4f}\t{}\t{}", oneLine(info->name), info->arch(),
-      info->smCount,
+  worker::emitReady(
+      info->name, info->arch(), info->smCount,
       attention ? attnBench->referenceMs() : gemmBench->referenceMs(),
-      attention ? attnBench->sets() : gemmBench->sets(), fingerprint));
+      attention ? attnBench->sets() : gemmBench->sets(), fingerprint);
   const std::string override =
       args->overrideSource.empty() ? "" : readFile(args->overrideSource);
 
   for (const std::string &text : args->configs) {
-    emit("start\t" + text);
+    worker::emitStart(text);
     auto result = [&](const std::string &status, const std::string &msg,
-                      const CudaMeasurement *m = nullptr,
+                      const GpuMeasurement *m = nullptr,
                       const std::string &hash = "") {
-      emit(fmt::format("result\t{}\t{}\t{:.6f}\t{:.4f}\t{}\t{:.4g}\t{}\t{}",
-                       text, status, m ? m->medianMs : 0.0,
-                       m ? m->dispersion : 0.0, m ? m->iterations : 0,
-                       m ? m->maxError : 0.0, hash, oneLine(msg)));
+      emitResult(text, status, msg, m, hash);
     };
     auto config = parseConfig(text);
     if (!config) {
@@ -235,7 +158,7 @@ int runCudaWorker(int argc, char **argv) {
     }
     const double abandon = args->bestMs > 0 ? 3 * args->bestMs : 0;
     if (vendor) {
-      CudaMeasurement m = gemmBench->measureCublas(
+      GpuMeasurement m = gemmBench->measureCublas(
           *cublas, int(config->get("algo", -1)), abandon);
       result(m.status, m.message, &m);
       if (contextLost()) {
@@ -255,7 +178,7 @@ int runCudaWorker(int argc, char **argv) {
     if (!args->prebuilt.empty()) {
       // Compiled by the client (MLIR sources): load it as is.
       CudaKernelBinary pre;
-      pre.cubin = readFile(args->prebuilt + "/" + prebuiltCubinName(*config));
+      pre.cubin = readFile(args->prebuilt + "/" + prebuiltBinaryName(*config));
       pre.hash = sha256Hex(pre.cubin);
       bin = pre.cubin.empty()
                 ? Result<CudaKernelBinary>(
@@ -284,15 +207,13 @@ int runCudaWorker(int argc, char **argv) {
       result("compile-failed", measured.status().message());
       continue;
     }
-    CudaMeasurement m = *measured;
+    GpuMeasurement m = *measured;
     std::string msg = m.message;
     for (const std::string &w : bin->resources.warnings) {
       msg += (msg.empty() ? "" : "; ") + std::string("ptxas: ") + w;
     }
     if (m.status == "ok" && !args->binaries.empty()) {
-      std::ofstream out(args->binaries + "/" + bin->hash + ".cubin",
-                        std::ios::binary);
-      out.write(bin->cubin.data(), std::streamsize(bin->cubin.size()));
+      worker::writeFile(args->binaries + "/" + bin->hash + ".bin", bin->cubin);
     }
     result(m.status, msg, &m, bin->hash);
     if (contextLost()) {

@@ -1,6 +1,6 @@
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 
-#include "LaunchText.h"
+#include "../LaunchText.h"
 
 #include <fmt/format.h>
 
@@ -8,6 +8,9 @@
 #include <cmath>
 
 namespace kt::cuda {
+
+using launchtext::launchFields;
+using launchtext::parseInt;
 
 std::string AttentionLaunchSpec::toString() const {
   return fmt::format("threads={};smem={};rows={};kv={};split={};pack={};"

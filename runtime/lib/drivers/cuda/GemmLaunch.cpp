@@ -1,6 +1,6 @@
 #include "ktune/drivers/cuda/GemmLaunch.h"
 
-#include "LaunchText.h"
+#include "../LaunchText.h"
 
 #include <fmt/format.h>
 
@@ -9,14 +9,11 @@
 #include <vector>
 
 namespace kt::cuda {
-namespace {
 
-/// "RxC" into two positive ints.
-bool parsePair(std::string_view s, int &r, int &c) {
-  size_t x = s.find('x');
-  return x != std::string_view::npos && parseInt(s.substr(0, x), r) &&
-         parseInt(s.substr(x + 1), c) && r > 0 && c > 0;
-}
+using launchtext::launchFields;
+using launchtext::parseInt;
+using launchtext::parsePair;
+namespace {
 
 TensorMap2d::Type mapType(DType t) {
   return t == DType::F16 ? TensorMap2d::Type::F16 : TensorMap2d::Type::BF16;

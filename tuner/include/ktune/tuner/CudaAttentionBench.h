@@ -25,13 +25,13 @@ public:
   /// computes the reference with the default scale 1 / sqrt(d).
   static Result<std::unique_ptr<CudaAttentionBench>>
   create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
-         const AttentionProblem &problem, const CudaBenchOptions &options);
+         const AttentionProblem &problem, const GpuBenchOptions &options);
   ~CudaAttentionBench();
 
   /// Checks then times one candidate. `abandonAboveMs` > 0: a candidate
   /// whose first batch is slower is timed no further.
-  CudaMeasurement measure(void *function, const cuda::AttentionLaunchSpec &spec,
-                          double abandonAboveMs = 0);
+  GpuMeasurement measure(void *function, const cuda::AttentionLaunchSpec &spec,
+                         double abandonAboveMs = 0);
   bool contextLost() const { return contextLost_; }
   int sets() const { return int(sets_.size()); }
   double referenceMs() const { return referenceMs_; }
@@ -44,10 +44,11 @@ private:
   const cuda::Context *ctx_ = nullptr;
   cuda::DeviceInfo device_;
   AttentionProblem problem_;
-  CudaBenchOptions opt_;
+  GpuBenchOptions opt_;
   std::vector<std::unique_ptr<Set>> sets_;
   cuda::DeviceBuffer ref_, verdict_;
-  std::unique_ptr<cudabench::SplitScratch> scratch_; ///< Split-KV.
+  std::unique_ptr<gpubench::SplitScratch<cuda::Context>>
+      scratch_; ///< Split-KV.
   std::unique_ptr<cudabench::ReferenceModule> refs_;
   double referenceMs_ = 0;
   bool contextLost_ = false;

@@ -7,12 +7,13 @@
 
 #include "ktune/base/Status.h"
 #include "ktune/cache/ResultsStore.h"
+#include "ktune/compiler/CudaCompiler.h"
 #include "ktune/device/TargetDesc.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/templates/GemmTemplate.h"
-#include "ktune/tuner/CudaWorker.h"
+#include "ktune/tuner/GpuWorker.h"
 #include "ktune/tuner/ProblemOutcome.h"
 
 #include <atomic>
@@ -30,7 +31,7 @@ struct CudaTuneOptions {
   /// "cublaslt" family, so a stored winner is never slower than the vendor
   /// library. 0: ktune's own families only.
   int vendorAlgorithms = 4;
-  CudaWorkerOptions worker; ///< worker.device selects the GPU.
+  GpuWorkerOptions worker; ///< worker.device selects the GPU.
   uint64_t seed = 42;
   bool progress = true;
   std::atomic<bool> *cancel = nullptr;
@@ -84,12 +85,12 @@ private:
   Result<ProblemOutcome> tuneFamilies(ProblemOutcome outcome, const char *op,
                                       const std::vector<CudaFamily> &families,
                                       int vendorBudget);
-  /// Compiles `batch` of an MLIR family into `dir` (prebuiltCubinName);
+  /// Compiles `batch` of an MLIR family into `dir` (prebuiltBinaryName);
   /// failures go to `onResult`; returns the configurations that compiled.
-  Result<std::vector<Config>> precompile(
-      const CudaFamily &family, const std::string &problemKey,
-      const std::vector<Config> &batch, const std::string &dir,
-      const std::function<Status(const CudaCandidateResult &)> &onResult);
+  Result<std::vector<Config>>
+  precompile(const CudaFamily &family, const std::string &problemKey,
+             const std::vector<Config> &batch, const std::string &dir,
+             const std::function<Status(const GpuCandidateResult &)> &onResult);
 
   cuda::DeviceInfo gpu_;
   TargetDesc target_;

@@ -95,6 +95,10 @@ struct TensorMap2d {
 
 class Context {
 public:
+  /// The types vendor-neutral code names through the context type.
+  using Buffer = DeviceBuffer;
+  using Launch = LaunchConfig;
+
   /// Retains device `ordinal`'s primary context.
   static Result<std::unique_ptr<Context>> open(int ordinal);
   ~Context();

@@ -6,12 +6,19 @@
 #include <utility>
 #include <vector>
 
-namespace kt::cuda {
+namespace kt::launchtext {
 
 /// A non-negative decimal int, the whole of `s`.
 inline bool parseInt(std::string_view s, int &out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   return ec == std::errc() && p == s.data() + s.size() && out >= 0;
+}
+
+/// "RxC" into two positive ints.
+inline bool parsePair(std::string_view s, int &r, int &c) {
+  size_t x = s.find('x');
+  return x != std::string_view::npos && parseInt(s.substr(0, x), r) &&
+         parseInt(s.substr(x + 1), c) && r > 0 && c > 0;
 }
 
 /// The non-empty fields of `text` as (key, value); a field without '='
@@ -37,4 +44,4 @@ launchFields(std::string_view text) {
   return out;
 }
 
-} // namespace kt::cuda
+} // namespace kt::launchtext

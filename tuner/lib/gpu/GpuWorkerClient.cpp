@@ -1,7 +1,7 @@
-// The client side of CudaWorker.h: runs ktune-cuda-worker, reads its lines
+// The client side of GpuWorker.h: runs a measurement worker, reads its lines
 // under a watchdog, and restarts it after a fault until every configuration
 // has a result.
-#include "ktune/tuner/CudaWorker.h"
+#include "ktune/tuner/GpuWorker.h"
 
 #include "ktune/base/Hash.h"
 
@@ -78,19 +78,20 @@ struct RunOutcome {
 
 } // namespace
 
-std::string prebuiltCubinName(const Config &config) {
-  return sha256Hex(config.toString()) + ".cubin";
+std::string prebuiltBinaryName(const Config &config) {
+  return sha256Hex(config.toString()) + ".bin";
 }
 
-Result<CudaWorkerDevice> measureInWorker(
-    const CudaWorkerOptions &o, const std::string &problemKey,
+Result<GpuWorkerDevice> measureInWorker(
+    const GpuWorkerOptions &o, const std::string &problemKey,
     const std::string &templateName, const std::vector<Config> &configs,
     double bestMs,
-    const std::function<Status(const CudaCandidateResult &)> &onResult) {
+    const std::function<Status(const GpuCandidateResult &)> &onResult) {
   if (o.worker.empty() || ::access(o.worker.c_str(), X_OK) != 0) {
     return unavailable(fmt::format(
-        "the CUDA measurement worker '{}' is missing or not executable; "
-        "reinstall ktune (ktune-cuda-worker sits next to ktune)",
+        "the measurement worker '{}' is missing or not executable; "
+        "reinstall ktune (ktune-cuda-worker and ktune-hip-worker sit next to "
+        "ktune)",
         o.worker));
   }
   ScratchDir scratch("ktune-cuda");
@@ -98,7 +99,7 @@ Result<CudaWorkerDevice> measureInWorker(
     return internalError("cannot create a scratch folder under " +
                          fs::temp_directory_path().string());
   }
-  CudaWorkerDevice device;
+  GpuWorkerDevice device;
   size_t next = 0;
   while (next < configs.size()) {
     // Everything the child needs is built before fork().
@@ -137,13 +138,13 @@ Result<CudaWorkerDevice> measureInWorker(
     const std::string errFile = errPath.string();
     int fds[2];
     if (::pipe(fds) != 0) {
-      return internalError("pipe() failed for the CUDA worker");
+      return internalError("pipe() failed for the measurement worker");
     }
     pid_t pid = ::fork();
     if (pid < 0) {
       ::close(fds[0]);
       ::close(fds[1]);
-      return internalError("fork() failed for the CUDA worker");
+      return internalError("fork() failed for the measurement worker");
     }
     if (pid == 0) {
       ::dup2(fds[1], 1);
@@ -196,7 +197,7 @@ Result<CudaWorkerDevice> measureInWorker(
             inFlightSince = Clock::now();
           } else if (f[0] == "result" && f.size() >= 9 && stop.isOk()) {
             const size_t i = next + run.finished;
-            CudaCandidateResult r;
+            GpuCandidateResult r;
             r.config = configs[i];
             r.status = f[2];
             r.ms = std::atof(f[3].c_str());
@@ -206,7 +207,7 @@ Result<CudaWorkerDevice> measureInWorker(
             r.binaryHash = f[7];
             r.message = f[8];
             if (r.status == "ok") {
-              r.cubin = readFile(scratch.path / (r.binaryHash + ".cubin"));
+              r.binary = readFile(scratch.path / (r.binaryHash + ".bin"));
             }
             ++run.finished;
             inFlight.reset();
@@ -236,11 +237,11 @@ Result<CudaWorkerDevice> measureInWorker(
                             ? errorLine
                             : fmt::format("{}: {}", describeExit(status),
                                           tail(readFile(errPath)));
-      return unavailable("the CUDA measurement worker could not start: " + why);
+      return unavailable("the measurement worker could not start: " + why);
     }
     if (inFlight) {
       // The worker died or was killed running this candidate.
-      CudaCandidateResult r;
+      GpuCandidateResult r;
       r.config = configs[*inFlight];
       r.status = killed ? "timeout" : "launch-failed";
       r.message =
@@ -254,7 +255,7 @@ Result<CudaWorkerDevice> measureInWorker(
       KT_RETURN_IF_ERROR(onResult(r));
     } else if (run.finished == 0 && next + run.finished < configs.size()) {
       return internalError(fmt::format(
-          "the CUDA measurement worker ended ({}) before measuring anything: "
+          "the measurement worker ended ({}) before measuring anything: "
           "{}",
           describeExit(status), tail(readFile(errPath))));
     }
