@@ -6,7 +6,7 @@ kt_add_test(HostInfoTest device
   SOURCES device/HostInfoTest.cpp
   LIBS ktune_runtime)
 kt_add_test(GemmLaunchSpecTest device
-  SOURCES device/GemmLaunchSpecTest.cpp
+  SOURCES device/GemmLaunchSpecTest.cpp device/HipGemmLaunchSpecTest.cpp
   LIBS ktune_runtime)
 kt_add_test(ThreadPoolTest device
   SOURCES device/ThreadPoolTest.cpp
@@ -43,3 +43,16 @@ if(KT_CUDA_INCLUDE)
 else()
   message(STATUS "cuda.h not found: CudaAbiTest not built")
 endif()
+
+# hip::Context and hipBLASLt on an AMD GPU; skipped visibly without one.
+kt_add_test(HipContextTest hip
+  SOURCES device/HipContextTest.cpp
+  LIBS ktune_runtime)
+kt_add_test(HipBlasLtTest hip
+  SOURCES device/HipBlasLtTest.cpp
+  LIBS ktune_runtime)
+# A kernel compiled by HipCompiler for the device's arch and launched (the
+# compile runs everywhere clang-22 is; the launch needs the GPU).
+kt_add_test(HipLaunchTest hip
+  SOURCES device/HipLaunchTest.cpp
+  LIBS ktune_compiler)

@@ -1,5 +1,6 @@
 // hip.gemm.mfma's space and compile-free validate() against the real LDS,
-// thread and register limits of gfx950 and gfx942.
+// thread and register limits of gfx950 and gfx942; the 32x32 blocks, split-K
+// and unroll parameters.
 #include "ktune/templates/gemm/HipGemmMfma.h"
 #include "ktune/templates/gemm/HipGemmMlir.h"
 #include "support/GemmProblems.h"
@@ -50,6 +51,111 @@ TEST_CASE("MFMA validate() uses each chip's LDS and the register file") {
   REQUIRE_THAT(msg(cfg(128, 128, 24, 64, 64)), Catch::Contains("wm=24"));
   REQUIRE_THAT(msg(cfg(128, 128, 64, 64, 48)), Catch::Contains("bk=48"));
   REQUIRE_THAT(msg(cfg(128, 128, 64, 64, 64, 4)), Catch::Contains("pad=4"));
+  // One wave of 128 x 128: 256 accumulators and 2 x 32 chunks of 16 bytes
+  // in flight per lane do not fit beside each other.
+  REQUIRE_THAT(msg(cfg(128, 128, 128, 128, 128)), Catch::Contains("384"));
+}
+
+TEST_CASE("MFMA validate() names bad mi, splitk and unroll values") {
+  HipGemmMfma t;
+  GemmProblem p = test::gemmProblem("NT", 4096, 4096, 4096, DType::BF16);
+  const TargetDesc mi355 = *parseTarget("hip:gfx950");
+  auto with = [](const char *key, int64_t v,
+                 Config c = cfg(128, 128, 64, 64, 64)) {
+    c.set(key, v);
+    return c;
+  };
+  auto msg = [&](const Config &c) {
+    Status s = t.validate(c, p, mi355);
+    REQUIRE_FALSE(s.isOk());
+    return s.message();
+  };
+  REQUIRE(t.validate(with("mi", 32), p, mi355).isOk());
+  REQUIRE(t.validate(with("splitk", 8), p, mi355).isOk());
+  REQUIRE(t.validate(with("unroll", 2), p, mi355).isOk());
+  REQUIRE_THAT(msg(with("mi", 24)), Catch::Contains("mi=24"));
+  REQUIRE_THAT(msg(with("mi", 8)), Catch::Contains("mi=8"));
+  REQUIRE_THAT(msg(with("splitk", 3)), Catch::Contains("splitk=3"));
+  REQUIRE_THAT(msg(with("splitk", 16)), Catch::Contains("splitk=16"));
+  REQUIRE_THAT(msg(with("unroll", 4)), Catch::Contains("unroll=4"));
+  REQUIRE_THAT(msg(with("unroll", 0)), Catch::Contains("unroll=0"));
+  // 32x32 blocks need wave tiles that are multiples of 32.
+  REQUIRE_THAT(msg(with("mi", 32, cfg(128, 128, 16, 64, 64))),
+               Catch::Contains("wm=16"));
+  // K = 104 has two K steps of bk = 64: four slices would leave two empty.
+  GemmProblem shortK = test::gemmProblem("NT", 64, 64, 104, DType::BF16);
+  Status s = t.validate(with("splitk", 4), shortK, mi355);
+  REQUIRE_THAT(s.message(), Catch::Contains("splitk=4"));
+  REQUIRE(t.validate(with("splitk", 2), shortK, mi355).isOk());
+  // Accumulators per lane are wm * wn / 64 whatever the block.
+  Config big = with("mi", 32, cfg(256, 256, 256, 64, 32));
+  REQUIRE(t.validate(big, p, mi355).isOk());
+  big.set("wn", 128);
+  REQUIRE_THAT(msg(big), Catch::Contains("accumulators"));
+}
+
+TEST_CASE("MFMA configurations stored before mi, splitk and unroll read as "
+          "16, 1 and 1") {
+  HipGemmMfma t;
+  GemmProblem p = test::gemmProblem("TN", 1000, 1000, 1000, DType::F16);
+  p.lda = p.ldb = p.ldc = 1000;
+  const TargetDesc mi355 = *parseTarget("hip:gfx950");
+  Config old = cfg(128, 128, 64, 64, 64);
+  Config now = old;
+  now.set("mi", 16);
+  now.set("splitk", 1);
+  now.set("unroll", 1);
+  auto a = t.instantiate(old, p, mi355);
+  auto b = t.instantiate(now, p, mi355);
+  REQUIRE(a.isOk());
+  REQUIRE(b.isOk());
+  REQUIRE(a->text == b->text);
+  REQUIRE(a->launch == b->launch);
+  REQUIRE(a->launch ==
+          "threads=256;lds=73728;tile=128x128;grid=tiles;args=hip-pointers");
+  REQUIRE_THAT(a->text, Catch::Contains("#define KT_MI 16"));
+  REQUIRE_THAT(a->text, Catch::Contains("#define KT_SPLIT 1"));
+  REQUIRE_THAT(a->text, Catch::Contains("#define KT_UNROLL 1"));
+}
+
+TEST_CASE("MFMA split-K is offered to skinny long-K problems and described "
+          "in the launch") {
+  HipGemmMfma t;
+  for (const char *arch : {"hip:gfx950", "hip:gfx942"}) {
+    const TargetDesc target = *parseTarget(arch);
+    INFO(arch);
+    // 16 x 4096 x 4096: 32 tiles of 32 x 128 for 256 / 304 compute units.
+    GemmProblem skinny = test::gemmProblem("NT", 16, 4096, 4096, DType::BF16);
+    const Config d = t.defaultConfig(skinny, target);
+    REQUIRE(d.get("splitk") == 8);
+    auto src = t.instantiate(d, skinny, target);
+    REQUIRE(src.isOk());
+    REQUIRE_THAT(src->launch, Catch::EndsWith(";split=8;sems=1"));
+    REQUIRE_THAT(src->text, Catch::Contains("#define KT_SPLIT 8"));
+    bool split = false, mi32 = false, unroll2 = false;
+    for (const Config &c : t.space(skinny, target)) {
+      split |= c.get("splitk") > 1;
+      mi32 |= c.get("mi") == 32;
+      unroll2 |= c.get("unroll") == 2;
+      // Every slice keeps at least two K steps.
+      REQUIRE((4096 / c.get("bk")) / c.get("splitk") >= 2);
+    }
+    REQUIRE(split);
+    REQUIRE(mi32);
+    REQUIRE(unroll2);
+    // 4096^3 in 128 x 128 tiles already fills the chip: no split by
+    // default, none for tiles of 128 x 128 or smaller in the space.
+    GemmProblem square = test::gemmProblem("NN", 4096, 4096, 4096, DType::F16);
+    REQUIRE(t.defaultConfig(square, target).get("splitk") == 1);
+    auto full = t.instantiate(t.defaultConfig(square, target), square, target);
+    REQUIRE(full.isOk());
+    REQUIRE_THAT(full->launch, !Catch::Contains("split="));
+    for (const Config &c : t.space(square, target)) {
+      if (c.get("bm") * c.get("bn") <= 128 * 128) {
+        REQUIRE(c.get("splitk") == 1);
+      }
+    }
+  }
 }
 
 TEST_CASE("the MFMA space is legal on both chips and starts with the "
@@ -64,10 +170,13 @@ TEST_CASE("the MFMA space is legal on both chips and starts with the "
       auto space = t.space(p, target);
       REQUIRE(space.size() >= 10);
       REQUIRE(space.front() == t.defaultConfig(p, target));
+      bool mi32 = false;
       for (const Config &c : space) {
         REQUIRE(t.validate(c, p, target).isOk());
         REQUIRE(HipGemmMfma::ldsBytes(c) <= HipGemmMfma::ldsLimit(target.arch));
+        mi32 |= c.get("mi") == 32;
       }
+      REQUIRE(mi32);
     }
   }
 }

@@ -32,18 +32,19 @@ Runner addDevices(CLI::App &app) {
                    g.sharedPerBlockOptin >> 10, g.ordinal);
       }
     }
-    if (auto hip = hip::Driver::get(); !hip) {
-      fmt::print("hip     unavailable: {}\n", hip.status().message());
-    } else if (auto gpus = (*hip)->devices(); !gpus) {
+    if (auto gpus = hip::listDevices(); !gpus) {
       fmt::print("hip     unavailable: {}\n", gpus.status().message());
     } else if (gpus->empty()) {
       fmt::print("hip     the HIP runtime reports no GPU\n");
     } else {
       for (const hip::DeviceInfo &g : *gpus) {
-        fmt::print("hip:{}   {} (found; tuning on HIP devices is not built "
-                   "yet: code objects compile with ktune compile --target "
-                   "hip:gfx950|gfx942)\n",
-                   g.ordinal, g.name);
+        fmt::print("hip:{}   {} ({}, {} CUs, {} GiB, L2 {} MiB, Infinity "
+                   "Cache {} MiB, LDS {} KiB per workgroup, wave{}; target "
+                   "hip:{})\n",
+                   g.ordinal, g.name, g.gcnArchName, g.computeUnits,
+                   g.totalMemoryBytes >> 30, g.l2Bytes >> 20,
+                   g.lastLevelCacheBytes >> 20, g.maxLdsPerWorkgroup >> 10,
+                   g.wavefrontSize, g.arch);
       }
     }
     return 0;

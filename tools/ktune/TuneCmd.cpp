@@ -1,11 +1,14 @@
 // `ktune tune`: tune every problem of a problems file into a results DB.
 #include "Commands.h"
+#include "HipEmit.h"
 
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/MlirGpu.h"
 #include "ktune/drivers/cuda/CudaDriver.h"
+#include "ktune/drivers/hip/HipDriver.h"
 #include "ktune/problem/ProblemsFile.h"
 #include "ktune/tuner/CudaTuner.h"
+#include "ktune/tuner/HipTuner.h"
 #include "ktune/tuner/Tuner.h"
 
 #include <fmt/format.h>
@@ -35,6 +38,7 @@ extern "C" void onSigint(int) {
 
 struct TuneArgs {
   std::string problems, db = "ktune.db", target = "auto";
+  std::string hipCompiler = defaultHipCompiler();
   int jobs = 0, threads = 0, maxCandidates = 24, device = 0;
   double budget = 0, compileTimeout = 300;
   int64_t rotateMiB = 0, compileMemMiB = 8192;
@@ -88,27 +92,38 @@ readMisses(ResultsStore &store, const std::vector<std::string> &targets) {
   return out;
 }
 
-/// ktune-cuda-worker: $KTUNE_CUDA_WORKER, next to ktune, or in the build
-/// tree beside tools/ktune.
-std::string findCudaWorker() {
-  if (const char *env = std::getenv("KTUNE_CUDA_WORKER")) {
-    return env;
+/// A measurement worker (`name`: ktune-cuda-worker or ktune-hip-worker):
+/// $`env`, next to ktune, or in the build tree beside tools/ktune.
+std::string findWorker(const char *name, const char *env) {
+  if (const char *path = std::getenv(env)) {
+    return path;
   }
   namespace fs = std::filesystem;
   fs::path self = fs::path(selfExecutable()).parent_path();
-  for (fs::path p : {self / "ktune-cuda-worker",
-                     self / ".." / "ktune-cuda-worker" / "ktune-cuda-worker"}) {
+  for (fs::path p : {self / name, self / ".." / name / name}) {
     if (::access(p.c_str(), X_OK) == 0) {
       return fs::weakly_canonical(p).string();
     }
   }
-  return (self / "ktune-cuda-worker").string();
+  return (self / name).string();
+}
+
+/// The worker options every GPU tuner takes from the command line.
+GpuWorkerOptions workerOptions(const TuneArgs &a, const char *name,
+                               const char *env) {
+  GpuWorkerOptions w;
+  w.worker = findWorker(name, env);
+  w.device = a.device;
+  w.rotateBytes = a.rotateMiB << 20;
+  w.candidateTimeoutSeconds = a.compileTimeout + 60;
+  w.cacheDir = a.noCache ? "" : CpuCompiler::defaultCacheDir();
+  return w;
 }
 
 /// The GPU tuner for --target auto / cuda[:sm_XX], or the reason there is
 /// none.
-Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
-                                                 ResultsStore &store) {
+Result<std::unique_ptr<GpuTuner>> makeCudaTuner(const TuneArgs &a,
+                                                ResultsStore &store) {
   KT_ASSIGN_OR_RETURN(const cuda::Driver *driver, cuda::Driver::get());
   KT_ASSIGN_OR_RETURN(int count, driver->deviceCount());
   if (a.device < 0 || a.device >= count) {
@@ -129,16 +144,45 @@ Result<std::unique_ptr<CudaTuner>> makeCudaTuner(const TuneArgs &a,
   CudaTuneOptions opt;
   opt.maxCandidates = a.maxCandidates;
   opt.budgetSeconds = a.budget;
-  opt.worker.worker = findCudaWorker();
-  opt.worker.device = a.device;
-  opt.worker.rotateBytes = a.rotateMiB << 20;
-  opt.worker.candidateTimeoutSeconds = a.compileTimeout + 60;
-  opt.worker.cacheDir = a.noCache ? "" : CpuCompiler::defaultCacheDir();
+  opt.worker = workerOptions(a, "ktune-cuda-worker", "KTUNE_CUDA_WORKER");
   opt.progress = !a.quiet;
   opt.cancel = &gCancel;
   opt.vendorAlgorithms = a.noVendor ? 0 : 4;
   opt.mlir = mlirPtxFrontend();
-  return std::make_unique<CudaTuner>(gpu, toolchain, store, opt);
+  return std::unique_ptr<GpuTuner>(
+      std::make_unique<CudaTuner>(gpu, toolchain, store, opt));
+}
+
+/// The GPU tuner for --target auto / hip[:gfxNNN], or the reason there is
+/// none.
+Result<std::unique_ptr<GpuTuner>> makeHipTuner(const TuneArgs &a,
+                                               ResultsStore &store) {
+  KT_ASSIGN_OR_RETURN(const hip::Driver *driver, hip::Driver::get());
+  KT_ASSIGN_OR_RETURN(int count, driver->deviceCount());
+  if (a.device < 0 || a.device >= count) {
+    return unavailable(
+        fmt::format("no HIP device {} ({} present)", a.device, count));
+  }
+  KT_ASSIGN_OR_RETURN(hip::DeviceInfo gpu, driver->deviceInfo(a.device));
+  if (a.target.rfind("hip:", 0) == 0 && a.target != "hip:" + gpu.arch) {
+    return invalidArgument(fmt::format(
+        "--target {} but HIP device {} is {} ({}); use --target hip or hip:{}",
+        a.target, a.device, gpu.name, gpu.arch, gpu.arch));
+  }
+  KT_ASSIGN_OR_RETURN(TargetDesc target, parseTarget("hip:" + gpu.arch));
+  KT_ASSIGN_OR_RETURN(HipFrontend frontend, parseHipFrontend(a.hipCompiler));
+  KT_ASSIGN_OR_RETURN(std::string toolchain,
+                      hipToolchainFingerprint(target, frontend));
+  HipTuneOptions opt;
+  opt.maxCandidates = a.maxCandidates;
+  opt.budgetSeconds = a.budget;
+  opt.worker = workerOptions(a, "ktune-hip-worker", "KTUNE_HIP_WORKER");
+  opt.frontend = frontend;
+  opt.progress = !a.quiet;
+  opt.cancel = &gCancel;
+  opt.vendorAlgorithms = a.noVendor ? 0 : 4;
+  return std::unique_ptr<GpuTuner>(
+      std::make_unique<HipTuner>(gpu, toolchain, store, opt));
 }
 
 } // namespace
@@ -160,15 +204,17 @@ Runner addTune(CLI::App &app) {
   c->add_option("--db", a->db, "SQLite results file (created if missing)")
       ->capture_default_str();
   c->add_option("--target", a->target,
-                "auto: each problem on the GPU when a CUDA family serves it "
-                "there, else the CPU; cpu; cuda or cuda:sm_XX: the GPU only")
+                "auto: each problem on the GPU (CUDA, else HIP) when a "
+                "family serves it there, else the CPU; cpu; cuda or "
+                "cuda:sm_XX, hip or hip:gfxNNN: that GPU only")
       ->capture_default_str();
-  c->add_option("--device", a->device, "CUDA device ordinal")
+  c->add_option("--device", a->device, "GPU device ordinal")
       ->capture_default_str();
   c->add_flag("--no-vendor", a->noVendor,
-              "GPU: do not also measure cuBLASLt's algorithms (by default "
-              "its top 4 compete, so a stored winner is never slower than "
-              "the vendor library)");
+              "GPU: do not also measure cuBLASLt's / hipBLASLt's algorithms "
+              "(by default their top 4 compete, so a stored winner is never "
+              "slower than the vendor library)");
+  addHipCompilerOption(c, a->hipCompiler);
   c->add_option("--jobs", a->jobs, "Compile threads (default: one per core)");
   c->add_option("--threads", a->threads,
                 "Threads the kernels run on (default: all cores)");
@@ -201,17 +247,19 @@ Runner addTune(CLI::App &app) {
     const bool wantAuto = a->target == "auto";
     const bool wantCuda =
         a->target == "cuda" || a->target.rfind("cuda:", 0) == 0;
-    if (!wantAuto && !wantCuda) {
+    const bool wantHip = a->target == "hip" || a->target.rfind("hip:", 0) == 0;
+    const bool gpuOnly = wantCuda || wantHip;
+    if (!wantAuto && !gpuOnly) {
       auto target = parseTarget(a->target);
       if (!target) {
         return fail(target.status().message());
       }
       if (target->kind != TargetKind::Cpu) {
         return fail(fmt::format("target '{}' cannot be tuned here; use "
-                                "--target auto, cpu or cuda",
+                                "--target auto, cpu, cuda or hip",
                                 a->target));
       }
-    } else if (wantCuda && a->target != "cuda") {
+    } else if (gpuOnly && a->target != "cuda" && a->target != "hip") {
       if (auto t = parseTarget(a->target); !t) {
         return fail(t.status().message());
       }
@@ -224,7 +272,7 @@ Runner addTune(CLI::App &app) {
     if (!store) {
       return fail(store.status().message());
     }
-    std::unique_ptr<CudaTuner> gpu;
+    std::unique_ptr<GpuTuner> gpu;
     if (wantAuto || wantCuda) {
       auto made = makeCudaTuner(*a, **store);
       if (made) {
@@ -233,8 +281,16 @@ Runner addTune(CLI::App &app) {
         return fail(made.status().message());
       }
     }
+    if (!gpu && (wantAuto || wantHip)) {
+      auto made = makeHipTuner(*a, **store);
+      if (made) {
+        gpu = std::move(*made);
+      } else if (wantHip) {
+        return fail(made.status().message());
+      }
+    }
     std::vector<std::string> targets;
-    if (!wantCuda) {
+    if (!gpuOnly) {
       targets.push_back(TargetDesc::host().toString());
     }
     if (gpu) {
@@ -278,11 +334,13 @@ Runner addTune(CLI::App &app) {
     std::signal(SIGINT, onSigint);
     Tuner tuner(device, compiler, **store, opt);
     if (gpu) {
-      fmt::print("tuning {} problem(s) on {} (CUDA device {}){} into {}\n",
-                 total, gpu->validators().deviceModel, a->device,
-                 wantCuda ? ""
-                          : " and the cpu where no GPU family "
-                            "serves a problem",
+      fmt::print("tuning {} problem(s) on {} ({} device {}){} into {}\n", total,
+                 gpu->validators().deviceModel,
+                 gpu->target().kind == TargetKind::Hip ? "HIP" : "CUDA",
+                 a->device,
+                 gpuOnly ? ""
+                         : " and the cpu where no GPU family "
+                           "serves a problem",
                  a->db);
     } else {
       fmt::print("tuning {} problem(s) on cpu ({}, {} threads) into {}\n",
@@ -292,7 +350,7 @@ Runner addTune(CLI::App &app) {
                "cands", "winner");
     int failures = 0;
     // Each problem in file order (GEMMs, then attention): on the GPU where
-    // a CUDA family serves it, else the CPU.
+    // a family serves it there, else the CPU.
     struct Job {
       std::string key;
       std::function<Result<ProblemOutcome>()> run; ///< Null: not servable.
@@ -301,10 +359,10 @@ Runner addTune(CLI::App &app) {
     std::vector<Job> jobs;
     for (const GemmProblem &p : file->problems) {
       const bool onGpu = gpu && gpu->serves(p);
-      if (wantCuda && !onGpu) {
+      if (gpuOnly && !onGpu) {
         jobs.push_back(
             {p.key(), nullptr,
-             "no CUDA family serves it on " + gpu->target().toString()});
+             "no GPU family serves it on " + gpu->target().toString()});
       } else if (onGpu) {
         jobs.push_back({p.key(), [&gpu, p] { return gpu->tuneOne(p); }, ""});
       } else {
@@ -313,10 +371,10 @@ Runner addTune(CLI::App &app) {
     }
     for (const AttentionProblem &p : file->attention) {
       const bool onGpu = gpu && gpu->serves(p);
-      if (wantCuda && !onGpu) {
+      if (gpuOnly && !onGpu) {
         jobs.push_back(
             {p.key(), nullptr,
-             "no CUDA family serves it on " + gpu->target().toString()});
+             "no GPU family serves it on " + gpu->target().toString()});
       } else if (onGpu) {
         jobs.push_back(
             {p.key(), [&gpu, p] { return gpu->tuneAttention(p); }, ""});

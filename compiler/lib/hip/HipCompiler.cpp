@@ -85,15 +85,18 @@ int metaInt(llvm::msgpack::MapDocNode &m, const char *key) {
 } // namespace
 
 int HipResources::occupancy(const std::string &arch) const {
-  // CDNA3/4: 512 unified VGPRs + AGPRs per lane per SIMD, allocated in
-  // granules of 8; at most 8 waves per SIMD; 4 SIMDs per CU share its LDS.
-  const int regs = std::max(1, (vgprs + agprs + 7) / 8 * 8);
+  // CDNA3/4: one 512-entry register file per SIMD lane holds VGPRs and AGPRs
+  // (the metadata's .vgpr_count is already their unified total there),
+  // allocated in granules of 8; at most 8 waves per SIMD; the 4 SIMDs of a
+  // CU share its LDS.
+  const int regs = std::max(1, (vgprs + 7) / 8 * 8);
   int waves = std::min(8, 512 / regs);
   if (ldsBytes > 0 && maxFlatWorkgroupSize > 0) {
     const int lds = arch == "gfx950" ? 160 * 1024 : 64 * 1024;
     const int groups = lds / ldsBytes;
     const int wavesPerGroup = (maxFlatWorkgroupSize + 63) / 64;
-    waves = std::min(waves, groups * wavesPerGroup / 4);
+    // The busiest SIMD's share of the waves the CU's LDS admits.
+    waves = std::min(waves, (groups * wavesPerGroup + 3) / 4);
   }
   return std::max(0, waves);
 }

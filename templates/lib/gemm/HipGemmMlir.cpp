@@ -7,6 +7,8 @@
 #include "ktune/base/Hash.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
 
+#include "ktune/drivers/hip/HipGemmLaunch.h"
+
 #include <fmt/format.h>
 
 namespace kt {
@@ -110,11 +112,14 @@ Result<KernelSource> HipGemmMlir::instantiate(const Config &c,
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const mlirgpu::Tiling q = hipmlir::readTiling(c);
   // kt_gemm(A, B, C, alpha, beta), one workgroup per tile, static LDS.
-  const std::string launch =
-      fmt::format("threads={};lds={};tile={}x{};grid=tiles;args=pointers",
-                  mlirgpu::threads(q, 64), mlirgpu::sharedBytes(q), q.bm, q.bn);
+  hip::GemmLaunchSpec launch;
+  launch.threads = int(mlirgpu::threads(q, 64));
+  launch.ldsBytes = int(mlirgpu::sharedBytes(q));
+  launch.tileM = int(q.bm);
+  launch.tileN = int(q.bn);
+  launch.args = hip::GemmLaunchSpec::Args::Static;
   return KernelSource{"mlir", hipmlir::kernelSource(q, p, t.arch), "kt_gemm",
-                      launch};
+                      launch.toString()};
 }
 
 } // namespace kt

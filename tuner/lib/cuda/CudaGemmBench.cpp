@@ -1,5 +1,6 @@
 #include "ktune/tuner/CudaGemmBench.h"
 
+#include "../gpu/GemmSets.h"
 #include "DeviceMeasure.h"
 
 #include <fmt/format.h>
@@ -7,17 +8,6 @@
 #include <algorithm>
 
 namespace kt {
-
-/// One rotating set: A, B and C of the problem at their own addresses.
-struct CudaGemmBench::Set {
-  cuda::DeviceBuffer a, b, c;
-};
-
-namespace {
-
-int64_t storedBytes(int64_t rows, int64_t ld) { return rows * ld * 2; }
-
-} // namespace
 
 CudaGemmBench::~CudaGemmBench() = default;
 
@@ -36,34 +26,9 @@ CudaGemmBench::create(const cuda::Context &ctx, const cuda::DeviceInfo &device,
   b->device_ = device;
   b->problem_ = problem;
   b->opt_ = options;
-  const GemmProblem &p = problem;
-  const int64_t aBytes = storedBytes(p.transA ? p.k : p.m, p.lda);
-  const int64_t bBytes = storedBytes(p.transB ? p.n : p.k, p.ldb);
-  const int64_t cBytes = storedBytes(p.m, p.ldc);
-  const int64_t setBytes = aBytes + bBytes + cBytes;
-  KT_ASSIGN_OR_RETURN(
-      const int64_t sets,
-      cudabench::rotatingSets(setBytes, device, options, p.key()));
-  auto a0 = cudabench::randomHalves(size_t(aBytes / 2), p.dtype, options.seed);
-  auto b0 =
-      cudabench::randomHalves(size_t(bBytes / 2), p.dtype, options.seed + 1);
-  for (int64_t s = 0; s < sets; ++s) {
-    auto set = std::make_unique<Set>();
-    KT_ASSIGN_OR_RETURN(set->a, ctx.alloc(size_t(aBytes)));
-    KT_ASSIGN_OR_RETURN(set->b, ctx.alloc(size_t(bBytes)));
-    KT_ASSIGN_OR_RETURN(set->c, ctx.alloc(size_t(cBytes)));
-    if (s == 0) {
-      KT_RETURN_IF_ERROR(ctx.copyToDevice(set->a, a0.data(), size_t(aBytes)));
-      KT_RETURN_IF_ERROR(ctx.copyToDevice(set->b, b0.data(), size_t(bBytes)));
-    } else {
-      // Same values, other addresses: each set is cold in L2 in turn.
-      KT_RETURN_IF_ERROR(
-          ctx.copyOnDevice(set->a, b->sets_[0]->a, size_t(aBytes)));
-      KT_RETURN_IF_ERROR(
-          ctx.copyOnDevice(set->b, b->sets_[0]->b, size_t(bBytes)));
-    }
-    b->sets_.push_back(std::move(set));
-  }
+  KT_ASSIGN_OR_RETURN(b->sets_,
+                      gpubench::makeGemmSets(ctx, problem, device.l2Bytes,
+                                             device.globalMemBytes, options));
   KT_RETURN_IF_ERROR(b->computeReference());
   return b;
 }
@@ -78,20 +43,9 @@ Status CudaGemmBench::computeReference() {
   KT_ASSIGN_OR_RETURN(ref_, ctx_->alloc(elems * 4));
   KT_ASSIGN_OR_RETURN(mag_, ctx_->alloc(elems * 4));
   KT_ASSIGN_OR_RETURN(verdict_, ctx_->alloc(16));
-  uint64_t a = sets_[0]->a.ptr(), b = sets_[0]->b.ptr(), r = ref_.ptr(),
-           m = mag_.ptr();
-  int M = int(p.m), N = int(p.n), K = int(p.k), lda = int(p.lda),
-      ldb = int(p.ldb), ta = p.transA, tb = p.transB,
-      bf16 = p.dtype == DType::BF16;
-  cuda::LaunchConfig cfg;
-  cfg.grid[0] = unsigned((p.n + 15) / 16);
-  cfg.grid[1] = unsigned((p.m + 15) / 16);
-  cfg.block[0] = cfg.block[1] = 16;
-  KT_ASSIGN_OR_RETURN(float ms, ctx_->timeMs([&] {
-    return ctx_->launch(
-        refFn_, cfg, {&a, &b, &r, &m, &M, &N, &K, &lda, &ldb, &ta, &tb, &bf16});
-  }));
-  referenceMs_ = ms;
+  KT_ASSIGN_OR_RETURN(
+      referenceMs_,
+      gpubench::gemmReference(*ctx_, refFn_, *sets_[0], problem_, ref_, mag_));
   return Status::ok();
 }
 

@@ -24,6 +24,8 @@ const char *hipFrontendName(HipFrontend f);
 
 /// What the code object's AMDGPU metadata says about one kernel.
 struct HipResources {
+  /// .vgpr_count: on gfx942 / gfx950 the unified total of VGPRs and AGPRs
+  /// (at most 512); .agpr_count: the AGPRs among them.
   int vgprs = 0, agprs = 0, sgprs = 0;
   int vgprSpills = 0, sgprSpills = 0;
   int ldsBytes = 0;     ///< Static LDS (group segment).

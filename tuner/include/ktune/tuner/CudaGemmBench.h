@@ -25,6 +25,7 @@ struct ReferenceModule;
 } // namespace cudabench
 namespace gpubench {
 template <typename Ctx> struct SplitScratch;
+template <typename Ctx> struct GemmSet;
 } // namespace gpubench
 
 /// Thread-compatible. After a "launch-failed" result the context may be
@@ -51,7 +52,6 @@ public:
   double referenceMs() const { return referenceMs_; }
 
 private:
-  struct Set;
   CudaGemmBench() = default;
   Status computeReference();
   /// Check and timing around `launch(set)`, which runs the candidate
@@ -63,7 +63,7 @@ private:
   cuda::DeviceInfo device_;
   GemmProblem problem_;
   GpuBenchOptions opt_;
-  std::vector<std::unique_ptr<Set>> sets_;
+  std::vector<std::unique_ptr<gpubench::GemmSet<cuda::Context>>> sets_;
   cuda::DeviceBuffer ref_, mag_, verdict_;
   std::unique_ptr<gpubench::SplitScratch<cuda::Context>> scratch_; ///< Split-K.
   std::unique_ptr<cudabench::ReferenceModule> refs_;

@@ -13,6 +13,7 @@
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/GpuTuner.h"
 #include "ktune/tuner/GpuWorker.h"
 #include "ktune/tuner/ProblemOutcome.h"
 
@@ -22,6 +23,8 @@
 #include <string>
 
 namespace kt {
+
+struct GpuFamily;
 
 struct CudaTuneOptions {
   int maxCandidates = 24;   ///< Per problem, shared by its families.
@@ -41,7 +44,7 @@ struct CudaTuneOptions {
 };
 
 /// Thread-compatible: one tuneOne() at a time.
-class CudaTuner {
+class CudaTuner : public GpuTuner {
 public:
   /// `toolchain`: what produced the candidates, recorded with each result
   /// and checked before a stored one is trusted: CudaCompiler's fingerprint
@@ -50,47 +53,26 @@ public:
   CudaTuner(cuda::DeviceInfo gpu, std::string toolchain, ResultsStore &store,
             CudaTuneOptions options);
   /// cuda:<arch> of the GPU, e.g. cuda:sm_90a.
-  const TargetDesc &target() const { return target_; }
+  const TargetDesc &target() const override { return target_; }
   /// True if some CUDA family serves the problem on this GPU.
-  bool serves(const GemmProblem &problem) const;
-  bool serves(const AttentionProblem &problem) const;
+  bool serves(const GemmProblem &problem) const override;
+  bool serves(const AttentionProblem &problem) const override;
   /// The validators its records carry: GPU name, SM count, NVRTC
   /// fingerprint.
-  Validators validators() const;
-  Result<ProblemOutcome> tuneOne(const GemmProblem &problem);
+  Validators validators() const override;
+  Result<ProblemOutcome> tuneOne(const GemmProblem &problem) override;
   /// The same for attention (records carry op "attention"; no vendor
   /// family).
-  Result<ProblemOutcome> tuneAttention(const AttentionProblem &problem);
+  Result<ProblemOutcome>
+  tuneAttention(const AttentionProblem &problem) override;
 
 private:
-  /// One family of candidates: its name, hash, space and first
-  /// configuration, how to instantiate a configuration (null for the
-  /// vendor family), and whether it is an MLIR family, compiled here (the
-  /// worker links no MLIR) and handed over as cubins.
-  struct CudaFamily {
-    std::string name, hash;
-    std::vector<Config> space;
-    Config initial;
-    std::function<Result<KernelSource>(const Config &)> instantiate;
-    bool mlir = false;
-  };
-  /// The families of `all` that serve `problem` here (MLIR ones only with
-  /// an MLIR compiler), each with its space and default.
-  template <typename Template, typename Problem>
-  std::vector<CudaFamily> familiesFor(const std::vector<const Template *> &all,
-                                      const Problem &problem) const;
-  /// The search over `families` for outcome.problemKey, in the worker;
-  /// the last `vendorBudget` > 0 family is the vendor's, with its own
-  /// candidate budget.
-  Result<ProblemOutcome> tuneFamilies(ProblemOutcome outcome, const char *op,
-                                      const std::vector<CudaFamily> &families,
-                                      int vendorBudget);
-  /// Compiles `batch` of an MLIR family into `dir` (prebuiltBinaryName);
-  /// failures go to `onResult`; returns the configurations that compiled.
-  Result<std::vector<Config>>
-  precompile(const CudaFamily &family, const std::string &problemKey,
-             const std::vector<Config> &batch, const std::string &dir,
-             const std::function<Status(const GpuCandidateResult &)> &onResult);
+  /// The search every GPU tuner shares (gpu/GpuFamilySearch.h), set up for
+  /// this GPU, over `families`; the last is the vendor's where
+  /// `vendorBudget` > 0.
+  Result<ProblemOutcome> run(ProblemOutcome outcome, const char *op,
+                             const std::vector<GpuFamily> &families,
+                             int vendorBudget);
 
   cuda::DeviceInfo gpu_;
   TargetDesc target_;

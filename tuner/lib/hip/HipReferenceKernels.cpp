@@ -1,0 +1,97 @@
+#include "HipReferenceKernels.h"
+
+namespace kt::hipref {
+
+const char *source() {
+  return R"HIP(
+#define __device__ __attribute__((device))
+#define __shared__ __attribute__((shared))
+#define KT_GLOBAL extern "C" __attribute__((global))
+typedef unsigned short u16;
+typedef unsigned int u32;
+
+static __device__ inline float kt_cvt(u16 h, int bf16) {
+  if (bf16) {
+    return __builtin_bit_cast(float, static_cast<u32>(h) << 16);
+  }
+  return static_cast<float>(__builtin_bit_cast(_Float16, h));
+}
+
+static __device__ inline void kt_sync() {
+  __builtin_amdgcn_fence(__ATOMIC_RELEASE, "workgroup");
+  __builtin_amdgcn_s_barrier();
+  __builtin_amdgcn_fence(__ATOMIC_ACQUIRE, "workgroup");
+}
+
+KT_GLOBAL __attribute__((amdgpu_flat_work_group_size(256, 256))) void
+kt_ref(const u16 *A, const u16 *B, float *ref, float *mag, int M, int N, int K,
+       int lda, int ldb, int transA, int transB, int bf16) {
+  __shared__ float sa[16][17];
+  __shared__ float sb[16][17];
+  const int tx = __builtin_amdgcn_workitem_id_x();
+  const int ty = __builtin_amdgcn_workitem_id_y();
+  const int bx = __builtin_amdgcn_workgroup_id_x();
+  const int by = __builtin_amdgcn_workgroup_id_y();
+  const int i = by * 16 + ty, j = bx * 16 + tx;
+  float acc = 0.0f, sum = 0.0f;
+  for (int k0 = 0; k0 < K; k0 += 16) {
+    const int ak = k0 + tx, bk = k0 + ty;
+    const int ar = by * 16 + ty, bc = bx * 16 + tx;
+    float av = 0.0f, bv = 0.0f;
+    if (ar < M && ak < K) {
+      av = kt_cvt(transA ? A[static_cast<long long>(ak) * lda + ar]
+                         : A[static_cast<long long>(ar) * lda + ak], bf16);
+    }
+    if (bk < K && bc < N) {
+      bv = kt_cvt(transB ? B[static_cast<long long>(bc) * ldb + bk]
+                         : B[static_cast<long long>(bk) * ldb + bc], bf16);
+    }
+    sa[ty][tx] = av;
+    sb[ty][tx] = bv;
+    kt_sync();
+    for (int kk = 0; kk < 16; ++kk) {
+      const float p = sa[ty][kk] * sb[kk][tx];
+      acc += p;
+      sum += __builtin_fabsf(p);
+    }
+    kt_sync();
+  }
+  if (i < M && j < N) {
+    ref[static_cast<long long>(i) * N + j] = acc;
+    mag[static_cast<long long>(i) * N + j] = sum;
+  }
+}
+
+KT_GLOBAL __attribute__((amdgpu_flat_work_group_size(256, 256))) void
+kt_check(const u16 *C, int ldc, const float *ref, const float *mag, int M,
+         int N, float alpha, int bf16, float absTol, u32 *verdict) {
+  const long long total = static_cast<long long>(M) * N;
+  // The dispatch packet's grid size is in work-items.
+  const long long stride = __builtin_amdgcn_grid_size_x();
+  for (long long e = static_cast<long long>(__builtin_amdgcn_workgroup_id_x()) *
+                         256 +
+                     __builtin_amdgcn_workitem_id_x();
+       e < total; e += stride) {
+    const int i = static_cast<int>(e / N), j = static_cast<int>(e % N);
+    const float want = alpha * ref[e];
+    const float got = kt_cvt(C[static_cast<long long>(i) * ldc + j], bf16);
+    const float tol = __builtin_ldexpf(__builtin_fabsf(want), -7) +
+                      (mag ? 1e-4f * __builtin_fabsf(alpha) * mag[e] : 0.0f) +
+                      absTol;
+    const float err = __builtin_fabsf(got - want);
+    float ratio = err / tol;
+    if (!(err <= tol)) {
+      __atomic_fetch_add(&verdict[0], 1u, __ATOMIC_RELAXED);
+      if (ratio != ratio) {
+        ratio = 3.0e38f; // NaN output: an element never written.
+      }
+    }
+    // Non-negative floats order like their bit patterns.
+    __atomic_fetch_max(&verdict[1], __builtin_bit_cast(u32, ratio),
+                       __ATOMIC_RELAXED);
+  }
+}
+)HIP";
+}
+
+} // namespace kt::hipref
