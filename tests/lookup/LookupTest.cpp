@@ -256,6 +256,13 @@ TEST_CASE("bad arguments are rejected with a message", "[lookup]") {
   CHECK(kt_gemm_launch_cpu(ctx, kernel, m.data(), nullptr, m.data(), 1, 0) ==
         KT_INVALID_ARGUMENT);
   CHECK_THAT(lastError(), Catch::Contains("b is NULL"));
+  // A CPU kernel launched as a HIP one is refused, naming the right call.
+  CHECK(kt_gemm_launch_hip(ctx, kernel, nullptr, m.data(), m.data(), m.data(),
+                           1, 0, nullptr) != KT_OK);
+  CHECK_THAT(lastError(), Catch::Contains("kt_gemm_launch_cpu"));
+  CHECK(kt_gemm_launch_hip(nullptr, kernel, nullptr, m.data(), m.data(),
+                           m.data(), 1, 0, nullptr) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("ctx is NULL"));
 
   // A kernel is tied to the context that looked it up.
   kt_context *other = openContext(path);

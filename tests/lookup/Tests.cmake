@@ -39,3 +39,9 @@ add_dependencies(LookupTest kt_test_gemm_kernel)
 kt_add_test(cuda_lookup_tests cuda
   SOURCES lookup/CudaLookupTest.cpp lookup/CudaAttentionLookupTest.cpp
   LIBS ktune_lookup ktune_nvrtc)
+
+# kt.h on an AMD GPU with code objects compiled for its arch (skipped without
+# one).
+kt_add_test(hip_lookup_tests hip
+  SOURCES lookup/HipLookupTest.cpp
+  LIBS ktune_lookup ktune_compiler)

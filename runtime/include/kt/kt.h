@@ -36,7 +36,7 @@ extern "C" {
 /// appended to structs (detected through struct_size) and new functions
 /// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
-#define KT_API_MINOR_VERSION 2
+#define KT_API_MINOR_VERSION 3
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -71,11 +71,12 @@ typedef struct kt_context_options {
   /// or TunableOp results CSV (`ktune export`). It is read once, when the
   /// context is created; only record_misses writes to it. Required.
   const char *results_path;
-  /// "cpu", "cuda:N" (CUDA device N; "cuda" is "cuda:0"), or NULL for the
-  /// best available: CUDA device 0 if there is one and the file holds
-  /// results tuned for its arch, else the CPU. A CUDA context uses the
+  /// "cpu", "cuda:N" (CUDA device N; "cuda" is "cuda:0"), "hip:N" (HIP
+  /// device N; "hip" is "hip:0"; API 1.3), or NULL for the best available:
+  /// CUDA device 0, else HIP device 0, if there is one and the file holds
+  /// results tuned for its arch, else the CPU. A GPU context uses the
   /// results tuned for that GPU's arch and model and launches them with
-  /// kt_gemm_launch_cuda().
+  /// kt_gemm_launch_cuda() / kt_gemm_launch_hip().
   const char *device;
   /// Threads used by kt_gemm_launch_cpu(); <= 0 means one per logical core.
   /// 1 runs launches on the calling thread only.
@@ -260,8 +261,9 @@ typedef struct kt_kernel_info {
   /// Nonzero if the kernel came from the fallback policy: tuned for
   /// tuned_problem, not for the problem it was looked up with.
   int fallback;
-  /// CUDA kernels that split K: the bytes of device scratch every launch
-  /// needs (kt_gemm_launch_cuda's `workspace`), zeroed once before the first
+  /// GPU kernels that split K: the bytes of device scratch every launch
+  /// needs (kt_gemm_launch_cuda's / kt_gemm_launch_hip's `workspace`),
+  /// zeroed once before the first
   /// launch and left zeroed by every launch; one workspace per stream used
   /// concurrently. 0 otherwise.
   uint64_t workspace_bytes;
@@ -283,6 +285,19 @@ kt_status kt_gemm_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
                               void *stream, const void *a, const void *b,
                               void *c, float alpha, float beta,
                               void *workspace);
+
+/// Runs a `kernel` looked up on a HIP context (device "hip:N") on `stream`
+/// (a hipStream_t; NULL: the null stream): C = alpha * op(A) * op(B) + beta
+/// * C on device memory laid out as the problem was described (bf16 /
+/// fp16). Asynchronous: returns once the launch is queued and never
+/// synchronises the device. A, B and C must be 16-byte aligned and A's and
+/// B's leading dimensions multiples of 8 elements. `workspace`: see
+/// kt_kernel_info.workspace_bytes (NULL if it is 0). Safe from many
+/// threads; launches on different streams need different workspaces (API
+/// 1.3).
+kt_status kt_gemm_launch_hip(kt_context *ctx, const kt_kernel *kernel,
+                             void *stream, const void *a, const void *b,
+                             void *c, float alpha, float beta, void *workspace);
 
 #if defined(__cplusplus)
 #define KT_ALIGNAS(n) alignas(n)

@@ -1,6 +1,7 @@
 // The device-specific half of a lookup context: loading a stored code
-// object into a kt_kernel and launching it, on the CPU (CpuGemmAbi.h) or a
-// CUDA GPU (cuda::GemmLaunchSpec). The context owns one of these.
+// object into a kt_kernel and launching it, on the CPU (CpuGemmAbi.h), a
+// CUDA GPU (cuda::GemmLaunchSpec) or an AMD GPU (hip::GemmLaunchSpec). The
+// context owns one of these.
 #pragma once
 
 #include "KernelHandle.h"
@@ -9,6 +10,7 @@
 #include "ktune/cache/TuningRecord.h"
 #include "ktune/device/CpuDevice.h"
 #include "ktune/drivers/cuda/CudaContext.h"
+#include "ktune/drivers/hip/HipContext.h"
 
 #include <memory>
 #include <string>
@@ -50,5 +52,16 @@ uint64_t cudaSemaphoreOffset(const kt_kernel &k);
 /// The CUDA context behind cudaKernels() (null for the CPU).
 const cuda::Context *cudaContextOf(const DeviceKernels &kernels);
 int cudaSmCountOf(const DeviceKernels &kernels);
+
+/// HIP device `ordinal`: code objects with a hip::GemmLaunchSpec.
+/// Unavailable (with the reason) where there is no HIP runtime or no such
+/// device.
+Result<std::unique_ptr<DeviceKernels>> hipKernels(int ordinal);
+/// The split-K scratch of a HIP kernel, laid out as for CUDA: workspace,
+/// then (at hipSemaphoreOffset, 256-byte aligned) the semaphores.
+uint64_t hipWorkspaceBytes(const kt_kernel &k);
+uint64_t hipSemaphoreOffset(const kt_kernel &k);
+/// The HIP context behind hipKernels() (null otherwise).
+const hip::Context *hipContextOf(const DeviceKernels &kernels);
 
 } // namespace kt::lookup

@@ -7,6 +7,7 @@
 #include "ktune/device/CpuGemmAbi.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
+#include "ktune/drivers/hip/HipGemmLaunch.h"
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 
@@ -16,7 +17,8 @@
 
 struct kt_kernel {
   const kt_context *owner = nullptr;
-  /// The loaded code object (a CPU kt::Module or a cuda::LoadedModule),
+  /// The loaded code object (a CPU kt::Module, a cuda::LoadedModule or a
+  /// hip::LoadedModule),
   /// shared by every tuned problem whose winner is the same code object.
   std::shared_ptr<const void> module;
   /// The problem it runs: the tuned one, or the caller's for a fallback.
@@ -44,4 +46,8 @@ struct kt_kernel {
   void *cudaFunction = nullptr;
   kt::cuda::GemmLaunchSpec spec;
   kt::cuda::AttentionLaunchSpec attentionSpec;
+
+  // HIP code objects: the kt_gemm function (hipFunction_t) and its launch.
+  void *hipFunction = nullptr;
+  kt::hip::GemmLaunchSpec hipSpec;
 };

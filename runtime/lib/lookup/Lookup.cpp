@@ -471,7 +471,9 @@ kt_status kt_kernel_get_info(const kt_kernel *kernel,
       out_info->tuned_problem = kernel->problemKey.c_str();
       out_info->fallback = kernel->fallback ? 1 : 0;
       out_info->workspace_bytes =
-          kernel->cudaFunction ? lookup::cudaWorkspaceBytes(*kernel) : 0;
+          kernel->cudaFunction  ? lookup::cudaWorkspaceBytes(*kernel)
+          : kernel->hipFunction ? lookup::hipWorkspaceBytes(*kernel)
+                                : 0;
     }
     return succeed();
   });
@@ -546,6 +548,27 @@ kt_status kt_gemm_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
       return fail(g.status());
     }
     Status st = ctx->launchCuda(*g);
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
+    return succeed();
+  });
+}
+
+kt_status kt_gemm_launch_hip(kt_context *ctx, const kt_kernel *kernel,
+                             void *stream, const void *a, const void *b,
+                             void *c, float alpha, float beta,
+                             void *workspace) {
+  constexpr const char *kFn = "kt_gemm_launch_hip";
+  return guarded(kFn, [&]() -> kt_status {
+    if (Status st =
+            checkLaunch(kFn, ctx, kernel, {{"a", a}, {"b", b}, {"c", c}});
+        !st.isOk()) {
+      return fail(st);
+    }
+    auto address = [](const void *p) { return uint64_t(uintptr_t(p)); };
+    Status st = ctx->launchHip(*kernel, stream, address(a), address(b),
+                               address(c), alpha, beta, address(workspace));
     if (!st.isOk()) {
       return fail(st.withContext(kFn));
     }

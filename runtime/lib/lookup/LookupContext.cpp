@@ -50,6 +50,8 @@ std::string skipCategory(const TuningRecord &r, const Validators &v) {
   if (!v.deviceFeatures.empty() && r.deviceFeatures != v.deviceFeatures) {
     return v.target.rfind("cuda", 0) == 0
                ? "measured on a GPU with another SM count"
+           : v.target.rfind("hip", 0) == 0
+               ? "measured on a GPU with another CU count"
                : "measured with other CPU features";
   }
   return "built by another compiler";
@@ -62,14 +64,36 @@ kt_context::create(const ContextOptions &options) {
   std::unique_ptr<kt_context> ctx(new kt_context());
   ctx->options_ = options;
   const std::string &device = options.device;
+  // "cuda:N" / "hip:N" ("cuda", "hip": N = 0): the ordinal, or -1.
+  auto ordinalOf = [&](size_t prefix) -> int {
+    if (device.size() == prefix - 1) {
+      return 0;
+    }
+    char *end = nullptr;
+    long v = std::strtol(device.c_str() + prefix, &end, 10);
+    return end == device.c_str() + prefix || *end != '\0' || v < 0 ? -1
+                                                                   : int(v);
+  };
+  auto gpu = [&](Result<std::unique_ptr<DeviceKernels>> made) -> Status {
+    if (!made.isOk()) {
+      return unavailable(fmt::format("device '{}' cannot be used: {}", device,
+                                     made.status().message()));
+    }
+    ctx->kernels_ = std::move(made).value();
+    return Status::ok();
+  };
   if (device.empty()) {
-    // Best available: CUDA device 0 if the file holds results tuned for
-    // it, else the CPU.
-    if (Result<std::unique_ptr<DeviceKernels>> cuda = cudaKernels(0);
-        cuda.isOk() &&
-        holdsResultsFor(options.resultsPath, (*cuda)->validators().target)) {
-      ctx->kernels_ = std::move(cuda).value();
-    } else {
+    // Best available: CUDA device 0, else HIP device 0, if the file holds
+    // results tuned for it; else the CPU.
+    for (auto *make : {&cudaKernels, &hipKernels}) {
+      if (Result<std::unique_ptr<DeviceKernels>> k = make(0);
+          k.isOk() &&
+          holdsResultsFor(options.resultsPath, (*k)->validators().target)) {
+        ctx->kernels_ = std::move(k).value();
+        break;
+      }
+    }
+    if (!ctx->kernels_) {
       ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
       ctx->kernels_ = cpuKernels(*ctx->device_);
     }
@@ -77,30 +101,23 @@ kt_context::create(const ContextOptions &options) {
     ctx->device_ = std::make_unique<CpuDevice>(options.numThreads);
     ctx->kernels_ = cpuKernels(*ctx->device_);
   } else if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-    int ordinal = 0;
-    if (device != "cuda") {
-      char *end = nullptr;
-      long v = std::strtol(device.c_str() + 5, &end, 10);
-      if (end == device.c_str() + 5 || *end != '\0' || v < 0) {
-        return invalidArgument(fmt::format(
-            "device '{}': expected cuda:N with N a device ordinal", device));
-      }
-      ordinal = int(v);
+    const int ordinal = ordinalOf(5);
+    if (ordinal < 0) {
+      return invalidArgument(fmt::format(
+          "device '{}': expected cuda:N with N a device ordinal", device));
     }
-    Result<std::unique_ptr<DeviceKernels>> cuda = cudaKernels(ordinal);
-    if (!cuda.isOk()) {
-      return unavailable(fmt::format("device '{}' cannot be used: {}", device,
-                                     cuda.status().message()));
-    }
-    ctx->kernels_ = std::move(cuda).value();
+    KT_RETURN_IF_ERROR(gpu(cudaKernels(ordinal)));
   } else if (device == "hip" || device.rfind("hip:", 0) == 0) {
-    return unavailable(fmt::format(
-        "device '{}': this library does not launch HIP kernels yet; pass "
-        "\"cpu\" or \"cuda:N\"",
-        device));
+    const int ordinal = ordinalOf(4);
+    if (ordinal < 0) {
+      return invalidArgument(fmt::format(
+          "device '{}': expected hip:N with N a device ordinal", device));
+    }
+    KT_RETURN_IF_ERROR(gpu(hipKernels(ordinal)));
   } else {
     return invalidArgument(fmt::format(
-        "device '{}' is not a device; pass \"cpu\", \"cuda:N\" or NULL",
+        "device '{}' is not a device; pass \"cpu\", \"cuda:N\", \"hip:N\" "
+        "or NULL",
         device));
   }
   ctx->validators_ = ctx->kernels_->validators();
@@ -359,12 +376,12 @@ Result<std::string> kt_context::compileNow(const TuningRecord &r) {
   }
   const std::string out = (dir.path / "kernel.bin").string();
   const std::string err = (dir.path / "stderr.txt").string();
-  const bool cuda = isCuda();
-  Result<int> rc = runProcess(
-      {compiler, "compile", "--target", validators_.target, "--problem",
-       r.problemKey, "--template", r.templateName, "--config", r.params,
-       "--emit", cuda ? "cubin" : "so", "-o", out},
-      "", err);
+  const char *emit = isCuda() ? "cubin" : isHip() ? "hsaco" : "so";
+  Result<int> rc =
+      runProcess({compiler, "compile", "--target", validators_.target,
+                  "--problem", r.problemKey, "--template", r.templateName,
+                  "--config", r.params, "--emit", emit, "-o", out},
+                 "", err);
   if (!rc.isOk() || *rc != 0) {
     std::string log = readTextFile(err);
     if (log.size() > 2000) {
@@ -511,8 +528,8 @@ Status kt_context::launchGemm(const kt_kernel &kernel, const void *a,
   if (!device_ || kernel.blockFn == nullptr) {
     return failedPrecondition(fmt::format(
         "the kernel for {} runs on '{}', not the CPU; launch it with "
-        "kt_gemm_launch_cuda",
-        kernel.problemKey, validators_.target));
+        "kt_gemm_launch_{}",
+        kernel.problemKey, validators_.target, isHip() ? "hip" : "cuda"));
   }
   CpuGemmBlockFn fn = kernel.blockFn;
   int64_t gridN = kernel.gridN;
@@ -535,8 +552,8 @@ Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
   const cuda::Context *ctx = cudaContextOf(*kernels_);
   if (ctx == nullptr || kernel.cudaFunction == nullptr) {
     return failedPrecondition(fmt::format(
-        "the kernel for {} runs on the CPU; launch it with kt_gemm_launch_cpu",
-        kernel.problemKey));
+        "the kernel for {} runs on '{}'; launch it with kt_gemm_launch_{}",
+        kernel.problemKey, validators_.target, isHip() ? "hip" : "cpu"));
   }
   if (kernel.isAttention) {
     return invalidArgument(
@@ -567,6 +584,36 @@ Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
 
 Status kt_context::launchCuda(const cuda::PreparedGemm &prepared) const {
   return cuda::launchPrepared(*cudaContextOf(*kernels_), prepared);
+}
+
+Status kt_context::launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
+                             uint64_t b, uint64_t c, float alpha, float beta,
+                             uint64_t workspace) const {
+  const hip::Context *ctx = hipContextOf(*kernels_);
+  if (ctx == nullptr || kernel.hipFunction == nullptr) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on '{}', not a HIP device; launch it with "
+        "kt_gemm_launch_{}",
+        kernel.problemKey, validators_.target, isCuda() ? "cuda" : "cpu"));
+  }
+  hip::GemmOperands ops;
+  ops.a = a;
+  ops.b = b;
+  ops.c = c;
+  ops.alpha = alpha;
+  ops.beta = beta;
+  if (hipWorkspaceBytes(kernel) > 0) {
+    if (workspace == 0) {
+      return invalidArgument(fmt::format(
+          "the kernel for {} splits K and needs a zeroed workspace of {} "
+          "bytes (kt_kernel_info.workspace_bytes); pass one",
+          kernel.problem.key(), hipWorkspaceBytes(kernel)));
+    }
+    ops.workspace = workspace;
+    ops.semaphores = workspace + hipSemaphoreOffset(kernel);
+  }
+  return hip::launchGemm(*ctx, kernel.hipFunction, kernel.hipSpec,
+                         kernel.problem, ops, stream);
 }
 
 Result<cuda::PreparedAttention>

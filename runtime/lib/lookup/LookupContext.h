@@ -33,7 +33,8 @@ namespace kt::lookup {
 /// What kt_context_create() was asked for, in C++ types.
 struct ContextOptions {
   std::string resultsPath;
-  /// "cpu", "cuda" / "cuda:N", or "" for the CPU.
+  /// "cpu", "cuda" / "cuda:N", "hip" / "hip:N", or "" for the best
+  /// available.
   std::string device;
   int numThreads = 0;
   bool checkValidators = true;
@@ -99,8 +100,15 @@ public:
                        uint64_t workspace) const;
   kt::Status launchCuda(const kt::cuda::PreparedAttention &prepared) const;
 
-  /// "cpu" or "cuda".
+  /// Runs a HIP `kernel` on `stream` (hipStream_t) with device pointers;
+  /// `workspace` as hipWorkspaceBytes() says. Asynchronous.
+  kt::Status launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
+                       uint64_t b, uint64_t c, float alpha, float beta,
+                       uint64_t workspace) const;
+
+  /// The device kind: CUDA, HIP, or (neither) the CPU.
   bool isCuda() const { return cudaContextOf(*kernels_) != nullptr; }
+  bool isHip() const { return hipContextOf(*kernels_) != nullptr; }
 
   /// Writes the misses counted since the last write: to the results file's
   /// misses table (SQLite files, if recordMisses) and appended to the
