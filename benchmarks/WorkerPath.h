@@ -1,5 +1,6 @@
-// The CUDA measurement worker the GPU benchmarks start: $KTUNE_CUDA_WORKER,
-// else ktune-cuda-worker next to the benchmark, else the build tree's.
+// The measurement worker the GPU benchmarks start (`name`:
+// ktune-cuda-worker or ktune-hip-worker): $`env`, else next to the
+// benchmark, else the build tree's (`built`).
 #pragma once
 
 #include <cstdlib>
@@ -10,17 +11,18 @@
 
 namespace kt::bench {
 
-inline std::string findWorker() {
+inline std::string findWorker(const char *name, const char *env,
+                              const char *built) {
   namespace fs = std::filesystem;
-  if (const char *env = std::getenv("KTUNE_CUDA_WORKER")) {
-    return env;
+  if (const char *path = std::getenv(env)) {
+    return path;
   }
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec).parent_path();
-  if (::access((self / "ktune-cuda-worker").c_str(), X_OK) == 0) {
-    return (self / "ktune-cuda-worker").string();
+  if (::access((self / name).c_str(), X_OK) == 0) {
+    return (self / name).string();
   }
-  return KT_CUDA_WORKER_PATH;
+  return built;
 }
 
 } // namespace kt::bench

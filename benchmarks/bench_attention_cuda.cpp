@@ -132,7 +132,8 @@ int main(int argc, char **argv) {
   }
   CudaTuneOptions topt;
   topt.maxCandidates = maxCandidates;
-  topt.worker.worker = bench::findWorker();
+  topt.worker.worker = bench::findWorker(
+      "ktune-cuda-worker", "KTUNE_CUDA_WORKER", KT_CUDA_WORKER_PATH);
   topt.worker.device = device;
   topt.progress = false;
   CudaTuner tuner(*gpu, *toolchain, **store, topt);

@@ -2,6 +2,7 @@
 // of its own families; cuBLASLt excluded from the tuning) beside cuBLASLt's
 // default algorithm, both timed in this process with the same cold-L2
 // rotating-buffer method. Links no LLVM.
+#include "GpuGemmTable.h"
 #include "WorkerPath.h"
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/CudaCompiler.h"
@@ -28,52 +29,6 @@ namespace {
 
 using namespace kt;
 namespace fs = std::filesystem;
-
-struct Row {
-  GemmProblem problem;
-  std::string family, params;
-  double ktuneTflops = 0, refTflops = 0, ratio = 0;
-  std::string note;
-};
-
-GemmProblem nt(int64_t m, int64_t n, int64_t k) {
-  GemmProblem p;
-  p.dtype = DType::BF16;
-  p.transA = false;
-  p.transB = true; // torch x @ W.T: A tokens x in, B (weights) out x in.
-  p.m = m;
-  p.n = n;
-  p.k = k;
-  p.setDefaultLeadingDims();
-  return p;
-}
-
-std::vector<GemmProblem> shapes(bool quick) {
-  std::vector<GemmProblem> out = {nt(4096, 4096, 4096)};
-  if (!quick) {
-    out.push_back(nt(8192, 8192, 8192));
-  }
-  // (N, K) of the projections: Llama-3-8B (hidden 4096, MLP 14336),
-  // Llama-2-70B (8192, 28672), gpt-oss-120b (2880, experts 2880 -> 5760).
-  std::vector<std::pair<int64_t, int64_t>> nk = {
-      {4096, 4096},  {14336, 4096}, {4096, 14336}, {8192, 8192},
-      {28672, 8192}, {8192, 28672}, {2880, 2880},  {5760, 2880}};
-  std::vector<int64_t> ms = {1, 16, 64, 128, 512, 4096};
-  if (quick) {
-    nk = {{4096, 4096}, {14336, 4096}};
-    ms = {1, 128, 4096};
-  }
-  for (auto [n, k] : nk) {
-    for (int64_t m : ms) {
-      out.push_back(nt(m, n, k));
-    }
-  }
-  return out;
-}
-
-double tflops(const GemmProblem &p, double ms) {
-  return ms > 0 ? p.flops() / (ms * 1e9) : 0;
-}
 
 } // namespace
 
@@ -137,7 +92,8 @@ int main(int argc, char **argv) {
   CudaTuneOptions topt;
   topt.maxCandidates = maxCandidates;
   topt.vendorAlgorithms = 0; // ktune's own kernels only.
-  topt.worker.worker = bench::findWorker();
+  topt.worker.worker = bench::findWorker(
+      "ktune-cuda-worker", "KTUNE_CUDA_WORKER", KT_CUDA_WORKER_PATH);
   topt.worker.device = device;
   topt.progress = false;
   CudaTuner tuner(*gpu, *toolchain, **store, topt);
@@ -145,11 +101,10 @@ int main(int argc, char **argv) {
   fmt::print("bench_gemm_cuda on {} ({}, {} SMs, L2 {} MiB), {}, {}\n",
              gpu->name, gpu->arch(), gpu->smCount, gpu->l2Bytes >> 20,
              compiler->fingerprint(), (*lt)->version());
-  fmt::print("{:<40} {:>12} {:>12} {:>7}  {}\n", "problem (bf16)", "ktune TF/s",
-             "cuBLASLt", "ratio", "winner");
-  std::vector<Row> rows;
-  for (const GemmProblem &p : shapes(quick)) {
-    Row row;
+  bench::printGemmHeader("cuBLASLt");
+  std::vector<bench::GemmRow> rows;
+  for (const GemmProblem &p : bench::gemmShapes(quick)) {
+    bench::GemmRow row;
     row.problem = p;
     if (!tuner.serves(p)) {
       row.note = "no ktune family serves it on " + target.toString();
@@ -180,7 +135,8 @@ int main(int argc, char **argv) {
               mod ? mod->function(src->entry) : Result<void *>(mod.status());
           if (fn) {
             GpuMeasurement m = (*bench)->measure(*fn, *spec);
-            row.ktuneTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
+            row.ktuneTflops =
+                m.status == "ok" ? bench::tflops(p, m.medianMs) : 0;
             if (m.status != "ok") {
               row.note = m.status + ": " + m.message;
             }
@@ -190,49 +146,17 @@ int main(int argc, char **argv) {
       auto ref = cuda::CublasLtGemm::create(**ctx, p);
       if (ref) {
         GpuMeasurement m = (*bench)->measureCublas(**ref, 0);
-        row.refTflops = m.status == "ok" ? tflops(p, m.medianMs) : 0;
+        row.refTflops = m.status == "ok" ? bench::tflops(p, m.medianMs) : 0;
       }
     }
     row.ratio = row.refTflops > 0 ? row.ktuneTflops / row.refTflops : 0;
-    fmt::print("{:<40} {:>12.1f} {:>12.1f} {:>7.2f}  {} {}{}\n",
-               fmt::format("{}x{}x{} {}", p.m, p.n, p.k, p.layout()),
-               row.ktuneTflops, row.refTflops, row.ratio, row.family,
-               row.params, row.note.empty() ? "" : "  (" + row.note + ")");
-    std::fflush(stdout);
+    bench::printGemmRow(row);
     rows.push_back(row);
   }
-  double logSum = 0;
-  int counted = 0;
-  for (const Row &r : rows) {
-    if (r.ratio > 0) {
-      logSum += std::log(r.ratio);
-      ++counted;
-    }
-  }
-  if (counted) {
-    fmt::print("geomean ratio (ktune / cuBLASLt) over {} shapes: {:.3f}\n",
-               counted, std::exp(logSum / counted));
-  }
-  if (!json.empty()) {
-    std::FILE *f = std::fopen(json.c_str(), "w");
-    if (!f) {
-      fmt::print(stderr, "bench_gemm_cuda: cannot write {}\n", json);
-      return 1;
-    }
-    fmt::print(f, "[\n");
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const Row &r = rows[i];
-      fmt::print(f,
-                 "  {{\"m\": {}, \"n\": {}, \"k\": {}, \"layout\": \"{}\", "
-                 "\"dtype\": \"bf16\", \"ktune_tflops\": {:.3f}, "
-                 "\"ref_tflops\": {:.3f}, \"ratio\": {:.4f}, \"device\": "
-                 "\"{}\", \"winner\": \"{} {}\"}}{}\n",
-                 r.problem.m, r.problem.n, r.problem.k, r.problem.layout(),
-                 r.ktuneTflops, r.refTflops, r.ratio, gpu->name, r.family,
-                 r.params, i + 1 < rows.size() ? "," : "");
-    }
-    fmt::print(f, "]\n");
-    std::fclose(f);
+  bench::printGeomean(rows, "cuBLASLt");
+  if (!json.empty() && !bench::writeGemmJson(json, rows, gpu->name)) {
+    fmt::print(stderr, "bench_gemm_cuda: cannot write {}\n", json);
+    return 1;
   }
   if (tempDb) {
     std::error_code ec;
