@@ -12,6 +12,7 @@
 #include "ktune/templates/GemmTemplate.h"
 #include "support/GpuGemmCheck.h"
 #include "support/HalfFloat.h"
+#include "support/HostGemmCheck.h"
 
 #include <catch2/catch.hpp>
 
@@ -120,24 +121,7 @@ void runAndCheck(kt_context *ctx, const kt_kernel *kernel,
   }
   REQUIRE(cu.synchronize().isOk());
   REQUIRE(cu.copyToHost(c.data(), *dC, c.size() * 2).isOk());
-  int bad = 0;
-  for (int64_t i = 0; i < p.m; ++i) {
-    for (int64_t j = 0; j < p.n; ++j) {
-      double acc = 0, mag = 0;
-      for (int64_t kk = 0; kk < p.k; ++kk) {
-        double x =
-            test::fromBf16(p.transA ? a[kk * p.lda + i] : a[i * p.lda + kk]);
-        double y =
-            test::fromBf16(p.transB ? b[j * p.ldb + kk] : b[kk * p.ldb + j]);
-        acc += x * y;
-        mag += std::fabs(x * y);
-      }
-      double got = test::fromBf16(c[i * p.ldc + j]);
-      double tol = std::ldexp(std::fabs(acc), -7) + 1e-4 * mag + 1e-3;
-      bad += !(std::fabs(got - acc) <= tol);
-    }
-  }
-  CHECK(bad == 0);
+  CHECK(test::countBf16Mismatches(p, a, b, c) == 0);
 }
 
 } // namespace

@@ -43,6 +43,25 @@ bool holdsResultsFor(const std::string &path, const std::string &target) {
 }
 
 /// Why a record does not fit this machine, as a short category for counts.
+/// A GEMM kernel's split-K scratch (`bytes`, semaphores at `offset`) in
+/// the caller's `workspace`: sets the two addresses, or says what to pass.
+Status splitScratch(const kt_kernel &kernel, uint64_t bytes, uint64_t offset,
+                    uint64_t workspace, uint64_t &scratch,
+                    uint64_t &semaphores) {
+  if (bytes == 0) {
+    return Status::ok();
+  }
+  if (workspace == 0) {
+    return invalidArgument(fmt::format(
+        "the kernel for {} splits K and needs a zeroed workspace of {} "
+        "bytes (kt_kernel_info.workspace_bytes); pass one",
+        kernel.problem.key(), bytes));
+  }
+  scratch = workspace;
+  semaphores = workspace + offset;
+  return Status::ok();
+}
+
 std::string skipCategory(const TuningRecord &r, const Validators &v) {
   if (r.deviceModel != v.deviceModel) {
     return "measured on another device model";
@@ -567,16 +586,9 @@ Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
   ops.c = c;
   ops.alpha = alpha;
   ops.beta = beta;
-  if (cudaWorkspaceBytes(kernel) > 0) {
-    if (workspace == 0) {
-      return invalidArgument(fmt::format(
-          "the kernel for {} splits K and needs a zeroed workspace of {} "
-          "bytes (kt_kernel_info.workspace_bytes); pass one",
-          kernel.problem.key(), cudaWorkspaceBytes(kernel)));
-    }
-    ops.workspace = workspace;
-    ops.semaphores = workspace + cudaSemaphoreOffset(kernel);
-  }
+  KT_RETURN_IF_ERROR(splitScratch(kernel, cudaWorkspaceBytes(kernel),
+                                  cudaSemaphoreOffset(kernel), workspace,
+                                  ops.workspace, ops.semaphores));
   return cuda::prepareGemm(*ctx, kernel.cudaFunction, kernel.spec,
                            kernel.problem, ops, cudaSmCountOf(*kernels_),
                            stream);
@@ -602,16 +614,9 @@ Status kt_context::launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
   ops.c = c;
   ops.alpha = alpha;
   ops.beta = beta;
-  if (hipWorkspaceBytes(kernel) > 0) {
-    if (workspace == 0) {
-      return invalidArgument(fmt::format(
-          "the kernel for {} splits K and needs a zeroed workspace of {} "
-          "bytes (kt_kernel_info.workspace_bytes); pass one",
-          kernel.problem.key(), hipWorkspaceBytes(kernel)));
-    }
-    ops.workspace = workspace;
-    ops.semaphores = workspace + hipSemaphoreOffset(kernel);
-  }
+  KT_RETURN_IF_ERROR(splitScratch(kernel, hipWorkspaceBytes(kernel),
+                                  hipSemaphoreOffset(kernel), workspace,
+                                  ops.workspace, ops.semaphores));
   return hip::launchGemm(*ctx, kernel.hipFunction, kernel.hipSpec,
                          kernel.problem, ops, stream);
 }
