@@ -43,8 +43,9 @@ bool holdsResultsFor(const std::string &path, const std::string &target) {
 }
 
 /// Why a record does not fit this machine, as a short category for counts.
-/// A GEMM kernel's split-K scratch (`bytes`, semaphores at `offset`) in
-/// the caller's `workspace`: sets the two addresses, or says what to pass.
+/// A kernel's split-K (GEMM) or split-KV (attention) scratch (`bytes`,
+/// semaphores at `offset`) in the caller's `workspace`: sets the two
+/// addresses, or says what to pass.
 Status splitScratch(const kt_kernel &kernel, uint64_t bytes, uint64_t offset,
                     uint64_t workspace, uint64_t &scratch,
                     uint64_t &semaphores) {
@@ -53,9 +54,10 @@ Status splitScratch(const kt_kernel &kernel, uint64_t bytes, uint64_t offset,
   }
   if (workspace == 0) {
     return invalidArgument(fmt::format(
-        "the kernel for {} splits K and needs a zeroed workspace of {} "
+        "the kernel for {} splits {} and needs a zeroed workspace of {} "
         "bytes (kt_kernel_info.workspace_bytes); pass one",
-        kernel.problem.key(), bytes));
+        kernel.isAttention ? kernel.attention.key() : kernel.problem.key(),
+        kernel.isAttention ? "the KV length" : "K", bytes));
   }
   scratch = workspace;
   semaphores = workspace + offset;
@@ -644,16 +646,9 @@ kt_context::prepareCudaAttention(const kt_kernel &kernel, void *stream,
   ops.v = v;
   ops.o = o;
   ops.scale = scale > 0.0f ? scale : 0.0f;
-  if (cudaWorkspaceBytes(kernel) > 0) {
-    if (workspace == 0) {
-      return invalidArgument(fmt::format(
-          "the kernel for {} splits the KV length and needs a zeroed "
-          "workspace of {} bytes (kt_kernel_info.workspace_bytes); pass one",
-          kernel.attention.key(), cudaWorkspaceBytes(kernel)));
-    }
-    ops.workspace = workspace;
-    ops.semaphores = workspace + cudaSemaphoreOffset(kernel);
-  }
+  KT_RETURN_IF_ERROR(splitScratch(kernel, cudaWorkspaceBytes(kernel),
+                                  cudaSemaphoreOffset(kernel), workspace,
+                                  ops.workspace, ops.semaphores));
   return cuda::prepareAttention(*ctx, kernel.cudaFunction, kernel.attentionSpec,
                                 kernel.attention, ops, stream);
 }
