@@ -43,5 +43,5 @@ kt_add_test(cuda_lookup_tests cuda
 # kt.h on an AMD GPU with code objects compiled for its arch (skipped without
 # one).
 kt_add_test(hip_lookup_tests hip
-  SOURCES lookup/HipLookupTest.cpp
+  SOURCES lookup/HipLookupTest.cpp lookup/HipAttentionLookupTest.cpp
   LIBS ktune_lookup ktune_compiler)

@@ -2,6 +2,7 @@
 
 #include "gpu/GpuFamilySearch.h"
 #include "ktune/drivers/hip/HipBlasLt.h"
+#include "ktune/templates/AttentionTemplate.h"
 #include "ktune/tuner/HipGemmBench.h"
 
 #include <fmt/format.h>
@@ -39,47 +40,53 @@ bool HipTuner::serves(const GemmProblem &p) const {
   return false;
 }
 
-bool HipTuner::serves(const AttentionProblem &) const { return false; }
+bool HipTuner::serves(const AttentionProblem &p) const {
+  for (const AttentionTemplate *t : attentionTemplates()) {
+    if (t->supports(p, target_)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 Validators HipTuner::validators() const {
   return {target_.toString(), gpu_.name,
           fmt::format("cus={}", gpu_.computeUnits), fingerprint_};
 }
 
-Result<ProblemOutcome>
-HipTuner::tuneAttention(const AttentionProblem &problem) {
-  return unimplemented(fmt::format(
-      "{}: attention is not tuned on HIP devices yet (the hip.attention "
-      "families compile, see ktune compile, but have no launch path)",
-      problem.key()));
+namespace {
+
+/// Every family of `all` serving `problem` on `target`, all compiled in the
+/// tuner's process.
+template <typename Template, typename Problem>
+std::vector<GpuFamily> hipFamilies(const std::vector<const Template *> &all,
+                                   const Problem &problem,
+                                   const TargetDesc &target) {
+  std::vector<GpuFamily> families;
+  for (const Template *t : all) {
+    if (!t->supports(problem, target)) {
+      continue;
+    }
+    families.push_back({t->name(), t->sourceHash(), t->space(problem, target),
+                        t->defaultConfig(problem, target),
+                        [t, problem, target](const Config &c) {
+                          return t->instantiate(c, problem, target);
+                        },
+                        true});
+  }
+  return families;
 }
+
+} // namespace
 
 Result<ProblemOutcome> HipTuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
-  KT_ASSIGN_OR_RETURN(
-      HipCompiler compiler,
-      HipCompiler::create(target_, opt_.worker.cacheDir, opt_.frontend));
-  // The reference kernels, compiled once per problem for the worker.
-  KT_ASSIGN_OR_RETURN(
-      HipKernelBinary reference,
-      compiler.compile({"hip", hipReferenceSource(), "kt_check", ""},
-                       "ktune-hip-reference"));
   ProblemOutcome outcome;
   outcome.problem = problem;
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
-  std::vector<GpuFamily> families;
-  for (const GemmTemplate *t : gemmTemplates()) {
-    if (!t->supports(problem, target_)) {
-      continue;
-    }
-    families.push_back({t->name(), t->sourceHash(), t->space(problem, target_),
-                        t->defaultConfig(problem, target_),
-                        [t, problem, this](const Config &c) {
-                          return t->instantiate(c, problem, target_);
-                        },
-                        true});
-  }
+  std::vector<GpuFamily> families =
+      hipFamilies(gemmTemplates(), problem, target_);
   int vendorBudget = 0;
   if (!families.empty() && opt_.vendorAlgorithms > 0 &&
       hip::HipBlasLt::get().isOk()) {
@@ -90,6 +97,30 @@ Result<ProblemOutcome> HipTuner::tuneOne(const GemmProblem &problem) {
     families.push_back(std::move(vendor));
     vendorBudget = opt_.vendorAlgorithms;
   }
+  return run(std::move(outcome), "gemm", families, vendorBudget);
+}
+
+Result<ProblemOutcome>
+HipTuner::tuneAttention(const AttentionProblem &problem) {
+  KT_RETURN_IF_ERROR(problem.validate());
+  ProblemOutcome outcome;
+  outcome.problemKey = problem.key();
+  outcome.flops = problem.flops();
+  return run(std::move(outcome), "attention",
+             hipFamilies(attentionTemplates(), problem, target_), 0);
+}
+
+Result<ProblemOutcome> HipTuner::run(ProblemOutcome outcome, const char *op,
+                                     const std::vector<GpuFamily> &families,
+                                     int vendorBudget) {
+  KT_ASSIGN_OR_RETURN(
+      HipCompiler compiler,
+      HipCompiler::create(target_, opt_.worker.cacheDir, opt_.frontend));
+  // The reference kernels, compiled once per problem for the worker.
+  KT_ASSIGN_OR_RETURN(
+      HipKernelBinary reference,
+      compiler.compile({"hip", hipReferenceSource(), "kt_check", ""},
+                       "ktune-hip-reference"));
   GpuSearch search;
   search.store = &store_;
   search.validators = validators();
@@ -115,7 +146,7 @@ Result<ProblemOutcome> HipTuner::tuneOne(const GemmProblem &problem) {
                : internalError("cannot write the reference kernels under " +
                                dir);
   };
-  return searchGpuFamilies(search, std::move(outcome), "gemm", families,
+  return searchGpuFamilies(search, std::move(outcome), op, families,
                            vendorBudget);
 }
 

@@ -345,6 +345,14 @@ kt_status kt_attention_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
                                    const void *v, void *o, float scale,
                                    void *workspace);
 
+/// Runs an attention `kernel` looked up on a HIP context (device "hip:N";
+/// bf16 / fp16) on `stream` (a hipStream_t; NULL: the null stream), as
+/// kt_attention_launch_cuda() does on CUDA (API 1.3).
+kt_status kt_attention_launch_hip(kt_context *ctx, const kt_kernel *kernel,
+                                  void *stream, const void *q, const void *k,
+                                  const void *v, void *o, float scale,
+                                  void *workspace);
+
 /// kt_gemm_get_cuda_launch() for an attention kernel: fills *out_launch to
 /// run it on the given device tensors yourself (API 1.2).
 kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,

@@ -1,6 +1,7 @@
 // DeviceKernels for AMD GPUs: code objects (HSACO) with the launch
-// description their template emitted (hip::GemmLaunchSpec), stored next to
-// them by the tuner.
+// description their template emitted (hip::GemmLaunchSpec, or for attention
+// cuda::AttentionLaunchSpec with the HIP signatures of
+// HipAttentionLaunch.h), stored next to them by the tuner.
 #include "DeviceKernels.h"
 
 #include "ktune/drivers/hip/HipContext.h"
@@ -12,8 +13,10 @@ namespace kt::lookup {
 
 namespace {
 
-/// The entry point the HIP GEMM templates emit (HipGemmLaunch.h).
+/// The entry points the HIP templates emit (HipGemmLaunch.h,
+/// HipAttentionLaunch.h).
 constexpr const char *kHipGemmEntry = "kt_gemm";
+constexpr const char *kHipAttentionEntry = "kt_attention";
 
 class HipKernels final : public DeviceKernels {
 public:
@@ -36,9 +39,11 @@ public:
 
   Status makeKernel(const std::shared_ptr<const void> &module,
                     const TuningRecord &record, kt_kernel &k) const override {
-    if (record.op != "gemm") {
+    if (record.op != "gemm" && record.op != "attention") {
       return unimplemented(fmt::format(
-          "this library launches HIP GEMM kernels, not {} kernels", record.op));
+          "this library launches HIP GEMM and attention kernels, not {} "
+          "kernels",
+          record.op));
     }
     if (record.launch.empty()) {
       return failedPrecondition(
@@ -46,6 +51,12 @@ public:
           "ktune); re-tune it");
     }
     const auto *mod = static_cast<const hip::LoadedModule *>(module.get());
+    if (record.op == "attention") {
+      KT_ASSIGN_OR_RETURN(k.attentionSpec,
+                          cuda::parseAttentionLaunchSpec(record.launch));
+      KT_ASSIGN_OR_RETURN(k.hipFunction, mod->function(kHipAttentionEntry));
+      return Status::ok();
+    }
     KT_ASSIGN_OR_RETURN(k.hipSpec, hip::parseGemmLaunchSpec(record.launch));
     KT_ASSIGN_OR_RETURN(k.hipFunction, mod->function(kHipGemmEntry));
     return Status::ok();

@@ -656,6 +656,28 @@ kt_status kt_attention_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
   });
 }
 
+kt_status kt_attention_launch_hip(kt_context *ctx, const kt_kernel *kernel,
+                                  void *stream, const void *q, const void *k,
+                                  const void *v, void *o, float scale,
+                                  void *workspace) {
+  constexpr const char *kFn = "kt_attention_launch_hip";
+  return guarded(kFn, [&]() -> kt_status {
+    if (Status st = checkLaunch(kFn, ctx, kernel,
+                                {{"q", q}, {"k", k}, {"v", v}, {"o", o}});
+        !st.isOk()) {
+      return fail(st);
+    }
+    auto address = [](const void *p) { return uint64_t(uintptr_t(p)); };
+    Status st = ctx->launchHipAttention(*kernel, stream, address(q), address(k),
+                                        address(v), address(o), scale,
+                                        address(workspace));
+    if (!st.isOk()) {
+      return fail(st.withContext(kFn));
+    }
+    return succeed();
+  });
+}
+
 kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
                                        const void *q, const void *k,
                                        const void *v, void *o, float scale,

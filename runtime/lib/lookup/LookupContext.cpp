@@ -2,6 +2,8 @@
 // code objects, answering lookups and recording misses.
 #include "LookupContext.h"
 
+#include "ktune/drivers/hip/HipAttentionLaunch.h"
+
 #include "Fallback.h"
 
 #include "ktune/base/ScratchDir.h"
@@ -610,6 +612,12 @@ Status kt_context::launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
         "kt_gemm_launch_{}",
         kernel.problemKey, validators_.target, isCuda() ? "cuda" : "cpu"));
   }
+  if (kernel.isAttention) {
+    return invalidArgument(
+        fmt::format("the kernel for {} is an attention kernel; launch it with "
+                    "kt_attention_launch_hip",
+                    kernel.problemKey));
+  }
   hip::GemmOperands ops;
   ops.a = a;
   ops.b = b;
@@ -623,16 +631,46 @@ Status kt_context::launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
                          kernel.problem, ops, stream);
 }
 
+Status kt_context::launchHipAttention(const kt_kernel &kernel, void *stream,
+                                      uint64_t q, uint64_t k, uint64_t v,
+                                      uint64_t o, float scale,
+                                      uint64_t workspace) const {
+  const hip::Context *ctx = hipContextOf(*kernels_);
+  if (ctx == nullptr || kernel.hipFunction == nullptr) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on '{}', not a HIP device; launch it with "
+        "kt_attention_launch_{}",
+        kernel.problemKey, validators_.target, isCuda() ? "cuda" : "cpu"));
+  }
+  if (!kernel.isAttention) {
+    return invalidArgument(
+        fmt::format("the kernel for {} is a GEMM kernel; launch it with "
+                    "kt_gemm_launch_hip",
+                    kernel.problemKey));
+  }
+  cuda::AttentionOperands ops;
+  ops.q = q;
+  ops.k = k;
+  ops.v = v;
+  ops.o = o;
+  ops.scale = scale > 0.0f ? scale : 0.0f;
+  KT_RETURN_IF_ERROR(splitScratch(kernel, hipWorkspaceBytes(kernel),
+                                  hipSemaphoreOffset(kernel), workspace,
+                                  ops.workspace, ops.semaphores));
+  return hip::launchAttention(*ctx, kernel.hipFunction, kernel.attentionSpec,
+                              kernel.attention, ops, stream);
+}
+
 Result<cuda::PreparedAttention>
 kt_context::prepareCudaAttention(const kt_kernel &kernel, void *stream,
                                  uint64_t q, uint64_t k, uint64_t v, uint64_t o,
                                  float scale, uint64_t workspace) const {
   const cuda::Context *ctx = cudaContextOf(*kernels_);
   if (ctx == nullptr || kernel.cudaFunction == nullptr) {
-    return failedPrecondition(
-        fmt::format("the kernel for {} runs on the CPU; launch it with "
-                    "kt_attention_launch_cpu",
-                    kernel.problemKey));
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on '{}'; launch it with "
+        "kt_attention_launch_{}",
+        kernel.problemKey, validators_.target, isHip() ? "hip" : "cpu"));
   }
   if (!kernel.isAttention) {
     return invalidArgument(

@@ -106,6 +106,11 @@ public:
                        uint64_t b, uint64_t c, float alpha, float beta,
                        uint64_t workspace) const;
 
+  /// The same for a HIP attention kernel; `scale` <= 0: 1 / sqrt(d).
+  kt::Status launchHipAttention(const kt_kernel &kernel, void *stream,
+                                uint64_t q, uint64_t k, uint64_t v, uint64_t o,
+                                float scale, uint64_t workspace) const;
+
   /// The device kind: CUDA, HIP, or (neither) the CPU.
   bool isCuda() const { return cudaContextOf(*kernels_) != nullptr; }
   bool isHip() const { return hipContextOf(*kernels_) != nullptr; }

@@ -1,5 +1,6 @@
 #include "ktune/tuner/CudaAttentionBench.h"
 
+#include "../gpu/AttentionSets.h"
 #include "DeviceMeasure.h"
 
 #include <fmt/format.h>
@@ -7,11 +8,6 @@
 #include <cmath>
 
 namespace kt {
-
-/// One rotating set: Q, K, V and O at their own addresses.
-struct CudaAttentionBench::Set {
-  cuda::DeviceBuffer q, k, v, o;
-};
 
 CudaAttentionBench::~CudaAttentionBench() = default;
 
@@ -29,36 +25,9 @@ Result<std::unique_ptr<CudaAttentionBench>> CudaAttentionBench::create(
   b->device_ = device;
   b->problem_ = problem;
   b->opt_ = options;
-  const AttentionProblem &p = problem;
-  const int64_t qBytes = p.qElements() * 2, kvBytes = p.kvElements() * 2;
-  KT_ASSIGN_OR_RETURN(const int64_t sets,
-                      cudabench::rotatingSets(2 * qBytes + 2 * kvBytes, device,
-                                              options, p.key()));
-  const auto q0 =
-      cudabench::randomHalves(size_t(p.qElements()), p.dtype, options.seed);
-  const auto k0 = cudabench::randomHalves(size_t(p.kvElements()), p.dtype,
-                                          options.seed + 1);
-  const auto v0 = cudabench::randomHalves(size_t(p.kvElements()), p.dtype,
-                                          options.seed + 2);
-  for (int64_t s = 0; s < sets; ++s) {
-    auto set = std::make_unique<Set>();
-    KT_ASSIGN_OR_RETURN(set->q, ctx.alloc(size_t(qBytes)));
-    KT_ASSIGN_OR_RETURN(set->k, ctx.alloc(size_t(kvBytes)));
-    KT_ASSIGN_OR_RETURN(set->v, ctx.alloc(size_t(kvBytes)));
-    KT_ASSIGN_OR_RETURN(set->o, ctx.alloc(size_t(qBytes)));
-    if (s == 0) {
-      KT_RETURN_IF_ERROR(ctx.copyToDevice(set->q, q0.data(), size_t(qBytes)));
-      KT_RETURN_IF_ERROR(ctx.copyToDevice(set->k, k0.data(), size_t(kvBytes)));
-      KT_RETURN_IF_ERROR(ctx.copyToDevice(set->v, v0.data(), size_t(kvBytes)));
-    } else {
-      // Same values, other addresses: each set is cold in L2 in turn.
-      const Set &first = *b->sets_[0];
-      KT_RETURN_IF_ERROR(ctx.copyOnDevice(set->q, first.q, size_t(qBytes)));
-      KT_RETURN_IF_ERROR(ctx.copyOnDevice(set->k, first.k, size_t(kvBytes)));
-      KT_RETURN_IF_ERROR(ctx.copyOnDevice(set->v, first.v, size_t(kvBytes)));
-    }
-    b->sets_.push_back(std::move(set));
-  }
+  KT_ASSIGN_OR_RETURN(
+      b->sets_, gpubench::makeAttentionSets(ctx, problem, device.l2Bytes,
+                                            device.globalMemBytes, options));
   KT_RETURN_IF_ERROR(b->computeReference());
   return b;
 }
@@ -71,21 +40,8 @@ Status CudaAttentionBench::computeReference() {
   const AttentionProblem &p = problem_;
   KT_ASSIGN_OR_RETURN(ref_, ctx_->alloc(size_t(p.qElements()) * 4));
   KT_ASSIGN_OR_RETURN(verdict_, ctx_->alloc(16));
-  uint64_t q = sets_[0]->q.ptr(), k = sets_[0]->k.ptr(), v = sets_[0]->v.ptr(),
-           r = ref_.ptr();
-  int hq = int(p.hq), hkv = int(p.hkv), sq = int(p.sq), skv = int(p.skv),
-      d = int(p.d), bshd = p.layout == AttentionProblem::Layout::BSHD,
-      causal = p.causal, bf16 = p.dtype == DType::BF16;
-  float scale = float(1.0 / std::sqrt(double(p.d)));
-  cuda::LaunchConfig cfg;
-  cfg.grid[0] = unsigned(p.batch * p.hq * p.sq);
-  cfg.block[0] = 128;
-  KT_ASSIGN_OR_RETURN(float ms, ctx_->timeMs([&] {
-    return ctx_->launch(fn, cfg,
-                        {&q, &k, &v, &r, &hq, &hkv, &sq, &skv, &d, &bshd,
-                         &causal, &scale, &bf16});
-  }));
-  referenceMs_ = ms;
+  KT_ASSIGN_OR_RETURN(referenceMs_, gpubench::attentionReference(
+                                        *ctx_, fn, *sets_[0], p, ref_));
   return Status::ok();
 }
 
@@ -115,12 +71,9 @@ CudaAttentionBench::measure(void *function,
     return cuda::launchPrepared(*ctx_, launches[s]);
   };
 
-  // P is rounded to 16 bits before P V (2^-8 of |V| <= 1) and O on store.
-  cudabench::CheckedOutput c{&sets_[0]->o,        int(p.d), ref_.ptr(), 0,
-                             p.qElements() / p.d, p.d,      p.dtype,    8e-3f};
-  return cudabench::checkThenTime(*ctx_, *refs_, verdict_, c, launch,
-                                  sets_.size(), opt_, abandonAboveMs,
-                                  contextLost_);
+  return cudabench::checkThenTime(
+      *ctx_, *refs_, verdict_, gpubench::attentionOutput(*sets_[0], p, ref_),
+      launch, sets_.size(), opt_, abandonAboveMs, contextLost_);
 }
 
 } // namespace kt

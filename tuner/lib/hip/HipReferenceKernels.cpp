@@ -91,6 +91,85 @@ kt_check(const u16 *C, int ldc, const float *ref, const float *mag, int M,
                        __ATOMIC_RELAXED);
   }
 }
+
+// Attention, one workgroup of 128 work-items per query row (b, h, s): keys
+// in tiles of 128 (one score per work-item, from f32 dot products), an
+// online softmax over the tiles (the tile maximum through LDS), and each
+// work-item accumulating output columns t, t + 128 in f32. ref is laid out
+// like O; rows without keys give 0.
+KT_GLOBAL __attribute__((amdgpu_flat_work_group_size(128, 128))) void
+kt_attn_ref(const u16 *Q, const u16 *K, const u16 *V, float *ref, int Hq,
+            int Hkv, int Sq, int Skv, int D, int bshd, int causal, float scale,
+            int bf16) {
+  __shared__ float p[128];
+  __shared__ float red[128];
+  const int row = __builtin_amdgcn_workgroup_id_x();
+  const int t = __builtin_amdgcn_workitem_id_x();
+  const int s = row % Sq, h = (row / Sq) % Hq, b = row / (Sq * Hq);
+  const int kvh = h / (Hq / Hkv);
+  auto qOff = [&](int ss) {
+    return bshd ? ((static_cast<long long>(b) * Sq + ss) * Hq + h) * D
+                : ((static_cast<long long>(b) * Hq + h) * Sq + ss) * D;
+  };
+  auto kvOff = [&](int j) {
+    return bshd ? ((static_cast<long long>(b) * Skv + j) * Hkv + kvh) * D
+                : ((static_cast<long long>(b) * Hkv + kvh) * Skv + j) * D;
+  };
+  int lim = Skv;
+  if (causal) {
+    lim = s + Skv - Sq + 1;
+    lim = lim < 0 ? 0 : (lim > Skv ? Skv : lim);
+  }
+  const u16 *q = Q + qOff(s);
+  float o[2] = {0.0f, 0.0f}; // columns t and t + 128 (D <= 256)
+  float m = -3.0e38f, l = 0.0f;
+  for (int j0 = 0; j0 < lim; j0 += 128) {
+    const int j = j0 + t;
+    float sc = -3.0e38f;
+    if (j < lim) {
+      const u16 *k = K + kvOff(j);
+      float dot = 0.0f;
+      for (int e = 0; e < D; ++e) {
+        dot += kt_cvt(q[e], bf16) * kt_cvt(k[e], bf16);
+      }
+      sc = dot * scale;
+    }
+    red[t] = sc;
+    kt_sync();
+    float mx = -3.0e38f;
+    for (int i = 0; i < 128; ++i) {
+      mx = __builtin_fmaxf(mx, red[i]);
+    }
+    const float next = __builtin_fmaxf(m, mx);
+    const float alpha = __builtin_expf(m - next);
+    p[t] = j < lim ? __builtin_expf(sc - next) : 0.0f;
+    kt_sync();
+    float sum = 0.0f;
+    const int n = lim - j0 < 128 ? lim - j0 : 128;
+    for (int i = 0; i < n; ++i) {
+      sum += p[i];
+    }
+    l = l * alpha + sum;
+    for (int c = 0; c < 2; ++c) {
+      const int e = t + 128 * c;
+      if (e < D) {
+        float acc = o[c] * alpha;
+        for (int i = 0; i < n; ++i) {
+          acc += p[i] * kt_cvt(V[kvOff(j0 + i) + e], bf16);
+        }
+        o[c] = acc;
+      }
+    }
+    m = next;
+    kt_sync();
+  }
+  for (int c = 0; c < 2; ++c) {
+    const int e = t + 128 * c;
+    if (e < D) {
+      ref[qOff(s) + e] = l > 0.0f ? o[c] / l : 0.0f;
+    }
+  }
+}
 )HIP";
 }
 

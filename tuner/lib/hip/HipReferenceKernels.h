@@ -1,9 +1,9 @@
-// Internal: the HIP C++ of the GEMM reference and of the check that compares
-// a candidate's output with it, the AMD twins of cuda/ReferenceKernels.h
-// (same kernels, same signatures and tolerances). They use clang builtins
-// only, so the tuner compiles them for the device's arch with the same
-// HipCompiler as the candidates (hiprtc or clang-22) and hands the code
-// object to the worker, which links no compiler.
+// Internal: the HIP C++ of the GEMM and attention references and of the check
+// that compares a candidate's output with it, the AMD twins of
+// cuda/ReferenceKernels.h (same kernels, same signatures and tolerances). They
+// use clang builtins only, so the tuner compiles them for the device's arch
+// with the same HipCompiler as the candidates (hiprtc or clang-22) and hands
+// the code object to the worker, which links no compiler.
 #pragma once
 
 namespace kt::hipref {
@@ -13,6 +13,8 @@ namespace kt::hipref {
 ///   ceil(N/16) x ceil(M/16)).
 /// kt_check(C, ldc, ref, mag, M, N, alpha, bf16, absTol, verdict): as
 ///   cudaref's (launch workgroups of 256; any grid).
+/// kt_attn_ref(Q, K, V, ref, Hq, Hkv, Sq, Skv, D, bshd, causal, scale,
+///   bf16): as cudaref's (b * hq * sq workgroups of 128).
 const char *source();
 
 } // namespace kt::hipref

@@ -1,6 +1,7 @@
-// The HIP worker side of GpuWorker.h: one AMD GPU, one GEMM problem, a list
-// of configurations whose code objects the tuner compiled into the prebuilt
-// folder (with the reference kernels); one line per event on stdout.
+// The HIP worker side of GpuWorker.h: one AMD GPU, one problem (a GEMM or an
+// attention signature), a list of configurations whose code objects the
+// tuner compiled into the prebuilt folder (with the reference kernels); one
+// line per event on stdout.
 #include "../gpu/WorkerProtocol.h"
 #include "ktune/base/Hash.h"
 #include "ktune/drivers/hip/HipBlasLt.h"
@@ -8,8 +9,10 @@
 #include "ktune/drivers/hip/HipDriver.h"
 #include "ktune/drivers/hip/HipGemmLaunch.h"
 #include "ktune/problem/AttentionProblem.h"
+#include "ktune/templates/AttentionTemplate.h"
 #include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/GpuWorker.h"
+#include "ktune/tuner/HipAttentionBench.h"
 #include "ktune/tuner/HipGemmBench.h"
 
 namespace kt {
@@ -26,24 +29,38 @@ int runHipWorker(int argc, char **argv) {
   if (!args) {
     return startFailure(args.status().message());
   }
-  if (isAttentionSignature(args->problem)) {
-    return startFailure("the HIP worker measures GEMMs; HIP attention kernels "
-                        "compile (ktune compile --target hip:gfx950) but have "
-                        "no launch path yet");
-  }
   if (args->prebuilt.empty()) {
     return startFailure("the HIP worker loads code objects the tuner "
                         "compiled: --prebuilt DIR is required");
   }
-  auto gemm = parseGemmProblem(args->problem);
-  if (!gemm) {
-    return startFailure(gemm.status().message());
+  // The op comes with the problem: attention signatures start with attn_.
+  const bool attention = isAttentionSignature(args->problem);
+  Result<GemmProblem> gemm = internalError("not a GEMM");
+  Result<AttentionProblem> attn = internalError("not attention");
+  if (attention) {
+    attn = parseAttentionProblem(args->problem);
+    if (!attn) {
+      return startFailure(attn.status().message());
+    }
+  } else {
+    gemm = parseGemmProblem(args->problem);
+    if (!gemm) {
+      return startFailure(gemm.status().message());
+    }
   }
   const bool vendor = args->tmpl == kHipBlasLtFamily;
+  if (vendor && attention) {
+    return startFailure("the hipBLASLt family measures GEMMs only");
+  }
   Result<const GemmTemplate *> tmpl =
-      vendor ? nullptr : findGemmTemplate(args->tmpl);
+      vendor || attention ? nullptr : findGemmTemplate(args->tmpl);
   if (!tmpl) {
     return startFailure(tmpl.status().message());
+  }
+  Result<const AttentionTemplate *> attnTmpl =
+      attention ? findAttentionTemplate(args->tmpl) : nullptr;
+  if (!attnTmpl) {
+    return startFailure(attnTmpl.status().message());
   }
   auto ctx = hip::Context::open(args->device);
   if (!ctx) {
@@ -62,10 +79,38 @@ int runHipWorker(int argc, char **argv) {
   GpuBenchOptions bo;
   bo.rotateBytes = args->rotateBytes;
   bo.maxMs = args->maxMs;
-  auto bench = HipGemmBench::create(**ctx, *gemm, reference, bo);
-  if (!bench) {
-    return startFailure(bench.status().message());
+  // One bench per op behind the three things the loop needs.
+  std::unique_ptr<HipGemmBench> gemmBench;
+  std::unique_ptr<HipAttentionBench> attnBench;
+  if (attention) {
+    auto made = HipAttentionBench::create(**ctx, *attn, reference, bo);
+    if (!made) {
+      return startFailure(made.status().message());
+    }
+    attnBench = std::move(*made);
+  } else {
+    auto made = HipGemmBench::create(**ctx, *gemm, reference, bo);
+    if (!made) {
+      return startFailure(made.status().message());
+    }
+    gemmBench = std::move(*made);
   }
+  auto contextLost = [&] {
+    return attention ? attnBench->contextLost() : gemmBench->contextLost();
+  };
+  auto instantiate = [&](const Config &c) {
+    return attention ? (*attnTmpl)->instantiate(c, *attn, *target)
+                     : (*tmpl)->instantiate(c, *gemm, *target);
+  };
+  auto measure = [&](void *fn, const std::string &launch,
+                     double abandon) -> Result<GpuMeasurement> {
+    if (attention) {
+      KT_ASSIGN_OR_RETURN(auto spec, cuda::parseAttentionLaunchSpec(launch));
+      return attnBench->measure(fn, spec, abandon);
+    }
+    KT_ASSIGN_OR_RETURN(auto spec, hip::parseGemmLaunchSpec(launch));
+    return gemmBench->measure(fn, spec, abandon);
+  };
   std::unique_ptr<hip::HipBlasLtGemm> blas;
   std::string fingerprint = "prebuilt";
   if (vendor) {
@@ -76,8 +121,10 @@ int runHipWorker(int argc, char **argv) {
     blas = std::move(*made);
     fingerprint = (*hip::HipBlasLt::get())->version();
   }
-  worker::emitReady(info.name, info.arch, info.computeUnits,
-                    (*bench)->referenceMs(), (*bench)->sets(), fingerprint);
+  worker::emitReady(
+      info.name, info.arch, info.computeUnits,
+      attention ? attnBench->referenceMs() : gemmBench->referenceMs(),
+      attention ? attnBench->sets() : gemmBench->sets(), fingerprint);
 
   for (const std::string &text : args->configs) {
     worker::emitStart(text);
@@ -95,10 +142,10 @@ int runHipWorker(int argc, char **argv) {
     GpuMeasurement m;
     std::string hash, codeObject;
     if (vendor) {
-      m = (*bench)->measureHipBlasLt(*blas, int(config->get("algo", -1)),
-                                     abandon);
+      m = gemmBench->measureHipBlasLt(*blas, int(config->get("algo", -1)),
+                                      abandon);
     } else {
-      auto src = (*tmpl)->instantiate(*config, *gemm, *target);
+      auto src = instantiate(*config);
       if (!src) {
         result("compile-failed", src.status().message());
         continue;
@@ -112,11 +159,6 @@ int runHipWorker(int argc, char **argv) {
         continue;
       }
       hash = sha256Hex(codeObject);
-      auto spec = hip::parseGemmLaunchSpec(src->launch);
-      if (!spec) {
-        result("compile-failed", spec.status().message());
-        continue;
-      }
       auto module = (*ctx)->loadModule(codeObject);
       if (!module) {
         result("launch-failed", module.status().message());
@@ -127,13 +169,18 @@ int runHipWorker(int argc, char **argv) {
         result("launch-failed", fn.status().message());
         continue;
       }
-      m = (*bench)->measure(*fn, *spec, abandon);
+      auto measured = measure(*fn, src->launch, abandon);
+      if (!measured) {
+        result("compile-failed", measured.status().message());
+        continue;
+      }
+      m = *measured;
     }
     if (m.status == "ok" && !codeObject.empty() && !args->binaries.empty()) {
       worker::writeFile(args->binaries + "/" + hash + ".bin", codeObject);
     }
     result(m.status, m.message, &m, hash);
-    if ((*bench)->contextLost()) {
+    if (contextLost()) {
       return 3; // The client starts a fresh worker for the rest.
     }
   }

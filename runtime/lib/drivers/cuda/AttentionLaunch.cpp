@@ -91,17 +91,15 @@ uint64_t attentionSemaphores(const AttentionLaunchSpec &spec,
              : uint64_t(tileCount(spec, p)) * uint64_t(spec.semaphoresPerTile);
 }
 
-Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
-                                           const AttentionLaunchSpec &spec,
-                                           const AttentionProblem &p,
-                                           const AttentionOperands &ops,
-                                           void *stream) {
+Status checkAttentionOperands(const AttentionLaunchSpec &spec,
+                              const AttentionProblem &p,
+                              const AttentionOperands &ops, bool tma) {
   KT_RETURN_IF_ERROR(p.validate());
   if (p.dtype != DType::BF16 && p.dtype != DType::F16) {
     return invalidArgument(fmt::format(
-        "{}: TMA attention kernels take bf16 or f16 tensors", p.key()));
+        "{}: the GPU attention kernels take bf16 or f16 tensors", p.key()));
   }
-  if (p.d % 64 != 0 && !spec.pointers) {
+  if (p.d % 64 != 0 && tma) {
     return invalidArgument(fmt::format(
         "{}: TMA attention kernels take head dims that are multiples of 64",
         p.key()));
@@ -124,8 +122,20 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
         p.key(), spec.split, attentionWorkspaceBytes(spec, p),
         attentionSemaphores(spec, p)));
   }
-  const double scale =
-      ops.scale != 0.0f ? ops.scale : 1.0 / std::sqrt(double(p.d));
+  return Status::ok();
+}
+
+float attentionScaleLog2(const AttentionProblem &p, float scale) {
+  const double s = scale != 0.0f ? scale : 1.0 / std::sqrt(double(p.d));
+  return float(s * 1.4426950408889634);
+}
+
+Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
+                                           const AttentionLaunchSpec &spec,
+                                           const AttentionProblem &p,
+                                           const AttentionOperands &ops,
+                                           void *stream) {
+  KT_RETURN_IF_ERROR(checkAttentionOperands(spec, p, ops, !spec.pointers));
   if (spec.pointers) {
     PreparedAttention a;
     a.function = function;
@@ -138,7 +148,7 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
     a.k = ops.k;
     a.v = ops.v;
     a.o = ops.o;
-    a.scaleLog2 = float(scale * 1.4426950408889634);
+    a.scaleLog2 = attentionScaleLog2(p, ops.scale);
     return a;
   }
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
@@ -172,7 +182,7 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
   a.hkv = int(p.hkv);
   a.sq = int(p.sq);
   a.skv = int(p.skv);
-  a.scaleLog2 = float(scale * 1.4426950408889634);
+  a.scaleLog2 = attentionScaleLog2(p, ops.scale);
   a.workspace = ops.workspace;
   a.semaphores = ops.semaphores;
   return a;

@@ -17,6 +17,10 @@
 
 namespace kt {
 
+namespace gpubench {
+template <typename Ctx> struct AttentionSet;
+} // namespace gpubench
+
 /// Thread-compatible; after a "launch-failed" result see contextLost() (as
 /// for CudaGemmBench).
 class CudaAttentionBench {
@@ -37,7 +41,6 @@ public:
   double referenceMs() const { return referenceMs_; }
 
 private:
-  struct Set;
   CudaAttentionBench() = default;
   Status computeReference();
 
@@ -45,7 +48,7 @@ private:
   cuda::DeviceInfo device_;
   AttentionProblem problem_;
   GpuBenchOptions opt_;
-  std::vector<std::unique_ptr<Set>> sets_;
+  std::vector<std::unique_ptr<gpubench::AttentionSet<cuda::Context>>> sets_;
   cuda::DeviceBuffer ref_, verdict_;
   std::unique_ptr<gpubench::SplitScratch<cuda::Context>>
       scratch_; ///< Split-KV.

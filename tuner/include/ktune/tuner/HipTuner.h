@@ -1,8 +1,8 @@
-// HipTuner: tunes GEMM problems on one AMD GPU. Every candidate is compiled
-// in this process (HipCompiler: hiprtc or clang-22), then checked and timed
-// in ktune-hip-worker processes (GpuWorker.h), so a faulting or hanging
-// kernel is one failed record; hipBLASLt's top algorithms compete as the
-// "hipblaslt" family where it is installed. Every result is committed to
+// HipTuner: tunes GEMM and attention problems on one AMD GPU. Every candidate
+// is compiled in this process (HipCompiler: hiprtc or clang-22), then checked
+// and timed in ktune-hip-worker processes (GpuWorker.h), so a faulting or
+// hanging kernel is one failed record; hipBLASLt's top algorithms compete as
+// the "hipblaslt" family where it is installed. Every result is committed to
 // the store as soon as it is known.
 #pragma once
 
@@ -44,16 +44,23 @@ public:
   /// hip:<arch> of the GPU, e.g. hip:gfx942.
   const TargetDesc &target() const override { return target_; }
   bool serves(const GemmProblem &problem) const override;
-  /// False: the HIP attention families compile but have no launch path.
   bool serves(const AttentionProblem &problem) const override;
   /// GPU name, CU count and the compiler fingerprint.
   Validators validators() const override;
   Result<ProblemOutcome> tuneOne(const GemmProblem &problem) override;
-  /// Unimplemented (see serves()).
+  /// The same for attention (records carry op "attention"; no vendor
+  /// family).
   Result<ProblemOutcome>
   tuneAttention(const AttentionProblem &problem) override;
 
 private:
+  /// The shared GPU search over `families` (all compiled here, with the
+  /// reference kernels staged for the worker); the last is the vendor's
+  /// where `vendorBudget` > 0.
+  Result<ProblemOutcome> run(ProblemOutcome outcome, const char *op,
+                             const std::vector<GpuFamily> &families,
+                             int vendorBudget);
+
   hip::DeviceInfo gpu_;
   TargetDesc target_;
   std::string fingerprint_;

@@ -55,6 +55,18 @@ struct AttentionOperands {
   uint64_t workspace = 0, semaphores = 0;
 };
 
+/// What every GPU attention launch (CUDA or HIP) refuses before touching
+/// the device: a problem or operands the kernel does not suit (dtype, head
+/// dim for TMA kernels, the packed group, alignment, split scratch);
+/// InvalidArgument naming the problem.
+Status checkAttentionOperands(const AttentionLaunchSpec &spec,
+                              const AttentionProblem &p,
+                              const AttentionOperands &ops, bool tma);
+
+/// scale (0: 1 / sqrt(d)) times log2(e): what the kernels take, since they
+/// exponentiate with exp2.
+float attentionScaleLog2(const AttentionProblem &p, float scale);
+
 /// CTAs a launch of `spec` uses for `p`.
 unsigned attentionGridSize(const AttentionLaunchSpec &spec,
                            const AttentionProblem &p);
