@@ -1,6 +1,7 @@
-// cuda.gemm.sm90 on a real sm_90a GPU: sampled configurations (split-K
-// included) against a host reference; tests/support/GpuGemmCheck.h has the
-// cases and the check. Skipped (and reported so) without an sm_90 GPU.
+// cuda.gemm.sm90 on a real sm_90a GPU: sampled configurations (split-K and
+// pairs of CTAs sharing B included) against a host reference;
+// tests/support/GpuGemmCheck.h has the cases and the check. Skipped (and
+// reported so) without an sm_90 GPU.
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "support/GpuGemmCheck.h"
@@ -33,7 +34,37 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
        {"stages", 4},
        {"cons", 2},
        {"group", 8},
-       {"splitk", 2}}};
+       {"splitk", 2}},
+      // Clusters of two CTAs on vertically adjacent tiles, B multicast:
+      // the largest tile; bm = 64, whose odd tile-row counts (M = 130) and
+      // single tile row (M = 1, 16) leave the second CTA of a pair below M;
+      // halves of 96 rows (bn = 192) and of 32 K rows (N-major B); more
+      // stages than K blocks (K = 24, 64); split-K slices shared by a pair.
+      {{"bm", 128},
+       {"bn", 256},
+       {"stages", 4},
+       {"cons", 2},
+       {"group", 8},
+       {"cluster", 2}},
+      {{"bm", 64},
+       {"bn", 192},
+       {"stages", 6},
+       {"cons", 1},
+       {"group", 1},
+       {"cluster", 2}},
+      {{"bm", 128},
+       {"bn", 64},
+       {"stages", 8},
+       {"cons", 1},
+       {"group", 4},
+       {"cluster", 2}},
+      {{"bm", 64},
+       {"bn", 128},
+       {"stages", 4},
+       {"cons", 1},
+       {"group", 1},
+       {"splitk", 4},
+       {"cluster", 2}}};
   test::runFamilyOnGpu(CudaGemmSm90(), *compiler, *gpu, test::gpuGemmCases(),
                        configs);
 }

@@ -33,6 +33,65 @@ TEST_CASE("a GEMM launch description round-trips through its text") {
   REQUIRE(split->semaphoresPerTile == 2);
 }
 
+TEST_CASE("a cluster GEMM launch description round-trips and sizes its "
+          "grid in whole clusters") {
+  cuda::GemmLaunchSpec s;
+  s.threads = 384;
+  s.sharedBytes = 197712;
+  s.tileM = 128;
+  s.tileN = 256;
+  s.boxARows = 128;
+  s.boxACols = 64;
+  s.boxBRows = 128;
+  s.boxBCols = 64;
+  REQUIRE(s.clusterSize() == 1);
+  REQUIRE_THAT(s.toString(), !Catch::Contains("cluster"));
+  s.clusterM = 2;
+  REQUIRE(s.toString() == "threads=384;smem=197712;tile=128x256;box_a=128x64;"
+                          "box_b=128x64;grid=persistent;cluster=2x1");
+  auto back = cuda::parseGemmLaunchSpec(s.toString());
+  REQUIRE(back.isOk());
+  REQUIRE(back->toString() == s.toString());
+  REQUIRE(back->clusterM == 2);
+  REQUIRE(back->clusterN == 1);
+  REQUIRE(back->clusterSize() == 2);
+  s.split = 2;
+  s.semaphoresPerTile = 2;
+  REQUIRE_THAT(s.toString(), Catch::EndsWith(";cluster=2x1;split=2;sems=2"));
+  auto split = cuda::parseGemmLaunchSpec(s.toString());
+  REQUIRE(split.isOk());
+  REQUIRE(split->toString() == s.toString());
+  // Descriptions from before clusters existed mean 1x1.
+  auto old = cuda::parseGemmLaunchSpec("threads=384;smem=1;tile=128x256;"
+                                       "box_a=128x64;box_b=256x64;grid="
+                                       "persistent");
+  REQUIRE(old.isOk());
+  REQUIRE(old->clusterSize() == 1);
+
+  auto problem = [](int64_t m, int64_t n) {
+    GemmProblem p;
+    p.m = m;
+    p.n = n;
+    p.k = 4096;
+    return p;
+  };
+  // 32 x 16 tiles: 256 pairs of vertically adjacent tiles for 66 pairs of
+  // SMs; an odd SM count leaves one SM out rather than half a cluster.
+  REQUIRE(cuda::gemmGridSize(*back, problem(4096, 4096), 132) == 132);
+  REQUIRE(cuda::gemmGridSize(*back, problem(4096, 4096), 131) == 130);
+  // 3 tile rows: 2 pairs per column (the second tile of the last pair lies
+  // below M but its CTA still takes part), 2 columns.
+  REQUIRE(cuda::gemmGridSize(*back, problem(300, 500), 132) == 2 * 2 * 2);
+  REQUIRE(cuda::gemmGridSize(*back, problem(1, 100), 132) == 2);
+  // Split-K multiplies the units, not the CTAs per unit.
+  REQUIRE(cuda::gemmGridSize(*split, problem(300, 500), 132) == 2 * 2 * 2 * 2);
+  // One CTA per tile, clusters included.
+  back->persistent = false;
+  REQUIRE(cuda::gemmGridSize(*back, problem(300, 500), 132) == 8);
+  // Workspace and semaphores follow the real tiles.
+  REQUIRE(cuda::gemmSemaphores(*split, problem(300, 500)) == 3 * 2 * 2);
+}
+
 TEST_CASE("a pointer-kernel launch description needs no TMA boxes") {
   cuda::GemmLaunchSpec s;
   s.threads = 256;
@@ -73,6 +132,16 @@ TEST_CASE("a malformed GEMM launch description names the bad field") {
   REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
                    "tiles;colour=red"),
                Catch::Contains("colour"));
+  // Clusters hold at most 8 CTAs, each side at least 1.
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
+                   "persistent;cluster=4x4"),
+               Catch::Contains("cluster=4x4"));
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
+                   "persistent;cluster=0x1"),
+               Catch::Contains("cluster=0x1"));
+  REQUIRE_THAT(bad("threads=1;smem=1;tile=1x1;box_a=1x1;box_b=1x1;grid="
+                   "persistent;cluster=2"),
+               Catch::Contains("cluster=2"));
 }
 
 TEST_CASE("attention launch descriptions round-trip and size the grid") {

@@ -16,7 +16,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.gemm.sm90/2";
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm90/3";
 
 /// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int64_t kSm90SharedPerBlock = 232448;
@@ -29,13 +29,17 @@ constexpr const char *kKeys[] = {"bm", "bn", "stages", "cons", "group"};
 } // namespace
 
 std::string CudaGemmSm90::sourceHash() const {
-  // The generator version plus the text of one instance covers the body.
+  // The generator version plus the text of one instance with and one
+  // without clusters covers the body.
   GemmProblem p;
   p.dtype = DType::BF16;
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
+  const sm90::Params single = {128, 128, 4, 2, 8, 2};
+  sm90::Params pair = single;
+  pair.cluster = 2;
   return sha256Hex(std::string(kGeneratorVersion) +
-                   sm90::kernelSource({128, 128, 4, 2, 8, 2}, p));
+                   sm90::kernelSource(single, p) + sm90::kernelSource(pair, p));
 }
 
 int64_t CudaGemmSm90::sharedBytes(const Config &c) {
@@ -89,6 +93,12 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
         fmt::format("splitk={} exceeds the {} K blocks of 64 that K={} has",
                     q.splitk, kBlocks, p.k));
   }
+  if (q.cluster != 1 && q.cluster != 2) {
+    return invalidArgument(fmt::format(
+        "cluster={} must be 1 or 2 (CTAs per cluster, on vertically adjacent "
+        "tiles sharing B)",
+        q.cluster));
+  }
   const int64_t accumulators = (q.bm / (64 * q.cons)) * q.bn / 2;
   if (accumulators > kMaxAccumulators) {
     return invalidArgument(fmt::format(
@@ -108,9 +118,24 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
 
 namespace {
 
+/// SMs of an H100 / H200.
+constexpr int64_t kSms = 132;
+
 /// Split-K factors worth trying on an H100's 132 SMs.
 std::vector<int64_t> splits(const GemmProblem &p, int64_t bm, int64_t bn) {
-  return cudagemm::splitFactors(p, bm, bn, 132);
+  return cudagemm::splitFactors(p, bm, bn, kSms);
+}
+
+/// Pairs of CTAs sharing B are worth trying for the tiles large GEMMs win
+/// with (bm x bn >= 128 x 128) where B's stage is large (bn >= 128), the
+/// tile pairs fill the SMs (one pair per pair of SMs at least) without
+/// split-K, and few pairs lack their second tile (tilesM even or >= 8).
+bool clusterHelps(const GemmProblem &p, const Config &c) {
+  const int64_t bm = c.get("bm"), bn = c.get("bn");
+  const int64_t tilesM = (p.m + bm - 1) / bm, tilesN = (p.n + bn - 1) / bn;
+  return c.get("splitk", 1) == 1 && bn >= 128 && bm * bn >= 128 * 128 &&
+         tilesM >= 2 && (tilesM % 2 == 0 || tilesM >= 8) &&
+         (tilesM + 1) / 2 * tilesN >= kSms / 2;
 }
 
 } // namespace
@@ -137,22 +162,36 @@ std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
   if (!supports(p, t)) {
     return {};
   }
-  return enumerateSpace(defaultConfig(p, t),
-                        {{"bm", {64, 128, 256}},
-                         {"bn", {64, 128, 192, 256}},
-                         {"cons", {1, 2}},
-                         {"stages", {3, 4, 5, 6}},
-                         {"group", {1, 8}},
-                         {"splitk", {1, 2, 4, 8}}},
-                        [&](const Config &c) {
-                          const int64_t bm = c.get("bm"), bn = c.get("bn");
-                          const std::vector<int64_t> offered =
-                              splits(p, bm, bn);
-                          return !oversizedTile(p, bm, bn, 64) &&
-                                 std::find(offered.begin(), offered.end(),
-                                           c.get("splitk")) != offered.end() &&
-                                 validate(c, p, t).isOk();
-                        });
+  const std::vector<Config> single =
+      enumerateSpace(defaultConfig(p, t),
+                     {{"bm", {64, 128, 256}},
+                      {"bn", {64, 128, 192, 256}},
+                      {"cons", {1, 2}},
+                      {"stages", {3, 4, 5, 6}},
+                      {"group", {1, 8}},
+                      {"splitk", {1, 2, 4, 8}}},
+                     [&](const Config &c) {
+                       const int64_t bm = c.get("bm"), bn = c.get("bn");
+                       const std::vector<int64_t> offered = splits(p, bm, bn);
+                       return !oversizedTile(p, bm, bn, 64) &&
+                              std::find(offered.begin(), offered.end(),
+                                        c.get("splitk")) != offered.end() &&
+                              validate(c, p, t).isOk();
+                     });
+  // Each configuration, then its cluster = 2 twin where that can help (no
+  // cluster key otherwise: configurations read as they did before).
+  std::vector<Config> out;
+  for (const Config &c : single) {
+    out.push_back(c);
+    if (clusterHelps(p, c)) {
+      Config pair = c;
+      pair.set("cluster", 2);
+      if (validate(pair, p, t).isOk()) {
+        out.push_back(pair);
+      }
+    }
+  }
+  return out;
 }
 
 Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
@@ -165,6 +204,11 @@ Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
                           int(q.bm), int(q.bn));
   launch.split = int(q.splitk);
   launch.semaphoresPerTile = q.splitk > 1 ? int(q.cons) : 0;
+  if (q.cluster == 2) {
+    // Tile pairs along M; each CTA loads half the rows of B's boxes.
+    launch.clusterM = 2;
+    launch.boxBRows /= 2;
+  }
   return KernelSource{"cuda", sm90::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

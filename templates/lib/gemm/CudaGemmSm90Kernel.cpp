@@ -1,17 +1,141 @@
 // The CUDA C++ text of the sm_90a GEMM family: the configuration as
 // #defines, the shared device helpers (CudaGemmCommon.cpp), the wgmma
-// wrapper for this tile width and element type, then the fixed kernel body.
+// wrapper for this tile width and element type, the cluster helpers for
+// cluster = 2, then the kernel body.
 #include "CudaGemmSm90Kernel.h"
 
 #include "CudaGemmCommon.h"
 
 #include <fmt/format.h>
 
+#include <string_view>
+#include <vector>
+
 namespace kt::sm90 {
 namespace {
 
-// The fixed part. Everything shape- or type-specific comes from the KT_*
-// constants and kt_wgmma() placed before it.
+// Clusters of two CTAs on vertically adjacent tiles (2 pm, tn) and
+// (2 pm + 1, tn), which need the same B tile. Each CTA's producer loads its
+// own A and one half of B, multicast by TMA into the same offsets of both
+// CTAs' stage buffers and counted on both CTAs' full barriers, so each full
+// barrier expects a whole stage (A + both halves of B). A stage may be
+// overwritten only once the consumers of both CTAs are done with it: every
+// consumer warp arrives on the empty barrier of both CTAs.
+constexpr const char *kClusterSource = R"CUDA(
+// ---- clusters of two CTAs ----
+static __device__ __forceinline__ int kt_cluster_rank() {
+  u32 r;
+  asm("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_size() {
+  u32 r;
+  asm("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_id() {
+  u32 r;
+  asm("mov.u32 %0, %%clusterid.x;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_count() {
+  u32 r;
+  asm("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
+  return static_cast<int>(r);
+}
+// Every non-exited thread of both CTAs arrives, then waits for the others;
+// what each did before arriving is visible to all after the wait.
+static __device__ __forceinline__ void kt_cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release;\n"
+               "barrier.cluster.wait.acquire;" ::: "memory");
+}
+// Arrive on the barrier at `bar`'s offset in cluster CTA `rank` (this CTA
+// included), releasing at cluster scope.
+static __device__ __forceinline__ void kt_bar_arrive_cta(u64 *bar, int rank) {
+  asm volatile("{\n .reg .b32 remote;\n"
+               " mapa.shared::cluster.u32 remote, %0, %1;\n"
+               " mbarrier.arrive.release.cluster.shared::cluster.b64 _, "
+               "[remote];\n}" ::"r"(kt_smem(bar)),
+               "r"(rank)
+               : "memory");
+}
+// A consumer warp is done with a stage (every lane has waited for its
+// wgmmas): lane 0 tells this CTA's producer, lane 1 the other CTA's.
+static __device__ __forceinline__ void kt_release_pair(u64 *bar, int lane,
+                                                       int rank) {
+  if (lane == 0) {
+    kt_bar_arrive(bar);
+  } else if (lane == 1) {
+    kt_bar_arrive_cta(bar, rank ^ 1);
+  }
+}
+// kt_bar_wait, acquiring at cluster scope (the arrivals come from both CTAs).
+static __device__ __forceinline__ void kt_bar_wait_cluster(u64 *bar,
+                                                           u32 parity) {
+  u32 done = 0;
+  do {
+    asm volatile("{\n .reg .pred p;\n"
+                 " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 "
+                 "p, [%1], %2;\n"
+                 " selp.u32 %0, 1, 0, p;\n}"
+                 : "=r"(done)
+                 : "r"(kt_smem(bar)), "r"(parity)
+                 : "memory");
+  } while (!done);
+}
+// One 2-D box into the same offset of both CTAs' shared memory (CTA mask
+// 0b11), completing on the barrier at `bar`'s offset in each.
+static __device__ __forceinline__ void kt_tma_load_pair(void *dst,
+                                                        const KtTensorMap *map,
+                                                        u64 *bar, int x,
+                                                        int y) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
+      "complete_tx::bytes.multicast::cluster [%0], [%1, {%3, %4}], [%2], "
+      "%5;" ::"r"(kt_smem(dst)),
+      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y),
+      "h"(static_cast<u16>(3))
+      : "memory");
+}
+// K block `kt` of this CTA's tile (tm, tn): its own A (unless `ownA` is
+// false: a tile below M, which nothing reads) and its half of the pair's B
+// tile, multicast into both CTAs. The halves split each box's rows: tile
+// columns [rank * bn/2, +bn/2) of a K-major B (one bn/2 x 64 box), K rows
+// [32 rank, +32) of each 64-column chunk of an N-major B (32 x 64 boxes).
+// The halves start 4 KiB-aligned, so the 128-byte swizzle lays each out as
+// the whole box would.
+static __device__ __forceinline__ void
+kt_load_stage_pair(u16 *a, u16 *b, const KtTensorMap *tmA,
+                   const KtTensorMap *tmB, u64 *bar, int tm, int tn, int kt,
+                   int rank, bool ownA) {
+  if (ownA) {
+#if KT_TRANS_A
+#pragma unroll
+    for (int c = 0; c < KT_BM / 64; ++c) {
+      kt_tma_load(a + c * 64 * KT_BK, tmA, bar, tm * KT_BM + c * 64,
+                  kt * KT_BK);
+    }
+#else
+    kt_tma_load(a, tmA, bar, kt * KT_BK, tm * KT_BM);
+#endif
+  }
+#if KT_TRANS_B
+  kt_tma_load_pair(b + rank * (KT_BN / 2) * KT_BK, tmB, bar, kt * KT_BK,
+                   tn * KT_BN + rank * (KT_BN / 2));
+#else
+#pragma unroll
+  for (int c = 0; c < KT_BN / 64; ++c) {
+    kt_tma_load_pair(b + c * 64 * KT_BK + rank * 32 * 64, tmB, bar,
+                     tn * KT_BN + c * 64, kt * KT_BK + rank * 32);
+  }
+#endif
+}
+)CUDA";
+
+// The kernel. Everything shape- or type-specific comes from the KT_*
+// constants and kt_wgmma() placed before it. The `#if KT_CLUSTER > 1`
+// blocks are resolved here, not by NVRTC (resolveCluster), so a cluster = 1
+// instance is the text it was before clusters existed.
 constexpr const char *kBody = R"CUDA(
 // ---- wgmma ----
 static __device__ __forceinline__ void kt_wgmma_fence() {
@@ -51,18 +175,40 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   const int wg = threadIdx.x / 128;
   const int tilesM = (M + KT_BM - 1) / KT_BM;
   const int tilesN = (N + KT_BN - 1) / KT_BN;
+#if KT_CLUSTER > 1
+  // The cluster's two CTAs walk the same units: one K slice of a pair of
+  // tiles (2 pm, tn) and (2 pm + 1, tn); this CTA takes row 2 pm + rank.
+  if (kt_cluster_size() != 2) {
+    __trap(); // Launched without its cluster shape: fail, do not hang.
+  }
+  const int rank = kt_cluster_rank();
+  const int pairsM = (tilesM + 1) / 2;
+  const int units = pairsM * tilesN * KT_SPLIT;
+#else
   const int units = tilesM * tilesN * KT_SPLIT;
+#endif
   const int kIters = (K + KT_BK - 1) / KT_BK;
   const int kPer = (kIters + KT_SPLIT - 1) / KT_SPLIT; // K blocks per slice
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < KT_STAGES; ++s) {
       kt_bar_init(&full[s], 1);
+#if KT_CLUSTER > 1
+      // Released by every consumer warp of both CTAs (kt_release_pair).
+      kt_bar_init(&empty[s], 2 * 4 * KT_CONS);
+#else
       kt_bar_init(&empty[s], 128 * KT_CONS);
+#endif
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
+#if KT_CLUSTER > 1
+  // Both CTAs' barriers are initialised before either multicasts into the
+  // other or arrives on its barriers.
+  kt_cluster_sync();
+#else
   __syncthreads();
+#endif
 
   if (wg == 0) {
     // Producer warpgroup: gives its registers to the consumers.
@@ -73,6 +219,35 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       return;
     }
     int it = 0;
+#if KT_CLUSTER > 1
+    for (int unit = kt_cluster_id(); unit < units;
+         unit += kt_cluster_count()) {
+      const int pair = unit / KT_SPLIT, slice = unit % KT_SPLIT;
+      int tm, tn;
+      kt_tile(pair, pairsM, tilesN, tm, tn);
+      tm = 2 * tm + rank;
+      // A tile below M (odd tilesM) loads no A, but still its half of B:
+      // the other CTA of the pair needs it.
+      const bool own = tm < tilesM;
+      const int kEnd = min(kIters, (slice + 1) * kPer);
+      for (int kt = slice * kPer; kt < kEnd; ++kt, ++it) {
+        const int s = it % KT_STAGES;
+        // Free once the consumers of both CTAs have released it.
+        kt_bar_wait_cluster(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
+        kt_bar_expect_tx(&full[s],
+                         own ? KT_STAGE_BYTES : u32(KT_B_STAGE * 2));
+        kt_load_stage_pair(sA + s * KT_A_STAGE, sB + s * KT_B_STAGE, &tmA,
+                           &tmB, &full[s], tm, tn, kt, rank, own);
+      }
+    }
+    // Wait until both CTAs' consumers have released every stage, so no
+    // arrival on this CTA's barriers is still on its way when it exits.
+    for (int i = 0; i < KT_STAGES; ++i, ++it) {
+      kt_bar_wait_cluster(&empty[it % KT_STAGES],
+                          ((it / KT_STAGES) & 1) ^ 1);
+    }
+    kt_cluster_sync();
+#else
     for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
       const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
       int tm, tn;
@@ -86,6 +261,7 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
                       &full[s], tm, tn, kt);
       }
     }
+#endif
     return;
   }
 
@@ -98,11 +274,31 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   const int warp = t / 32, lane = t % 32;
   float acc[KT_MI][KT_BN / 2];
   int it = 0;
+#if KT_CLUSTER > 1
+  for (int unit = kt_cluster_id(); unit < units; unit += kt_cluster_count()) {
+    const int pair = unit / KT_SPLIT, slice = unit % KT_SPLIT;
+    int tm, tn;
+    kt_tile(pair, pairsM, tilesN, tm, tn);
+    tm = 2 * tm + rank;
+    const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
+    if (tm >= tilesM) {
+      // Below M: nothing to compute or store, but the stages (B halves
+      // from both producers) arrive as for the other CTA and are released
+      // to both.
+      for (int kt = kBegin; kt < kEnd; ++kt, ++it) {
+        const int s = it % KT_STAGES;
+        kt_bar_wait(&full[s], (it / KT_STAGES) & 1);
+        kt_release_pair(&empty[s], lane, rank);
+      }
+      continue;
+    }
+#else
   for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
     const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
     int tm, tn;
     kt_tile(tile, tilesM, tilesN, tm, tn);
     const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
+#endif
 #pragma unroll
     for (int mi = 0; mi < KT_MI; ++mi) {
 #pragma unroll
@@ -131,7 +327,11 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       if (prev >= 0) {
         // The previous stage's wgmmas are done: hand it back.
         kt_wgmma_wait<1>();
+#if KT_CLUSTER > 1
+        kt_release_pair(&empty[prev], lane, rank);
+#else
         kt_bar_arrive(&empty[prev]);
+#endif
       }
       prev = s;
     }
@@ -139,11 +339,18 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
     // accumulators (it injects a wait otherwise).
     kt_wgmma_wait<0>();
     if (prev >= 0) {
+#if KT_CLUSTER > 1
+      kt_release_pair(&empty[prev], lane, rank);
+#else
       kt_bar_arrive(&empty[prev]);
+#endif
     }
 
 #if KT_SPLIT > 1
     {
+#if KT_CLUSTER > 1
+      const int tile = tm * tilesN + tn; // Its workspace slots, semaphore.
+#endif
       // This thread's partials, 128 threads apart: coalesced in and out.
       const long long slot = static_cast<long long>(KT_BM) * KT_BN;
       float *mine = ws + (static_cast<long long>(tile) * KT_SPLIT + slice) *
@@ -204,6 +411,10 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       }
     }
   }
+#if KT_CLUSTER > 1
+  // The other CTA may still arrive on this one's barriers until it is here.
+  kt_cluster_sync();
+#endif
 }
 )CUDA";
 
@@ -234,20 +445,77 @@ std::string wgmmaWrapper(const Params &q, const GemmProblem &p) {
       p.transB ? 0 : 1, outs);
 }
 
+/// `body` with each `#if KT_CLUSTER > 1` [`#else`] `#endif` block (lines
+/// of their own, other #if blocks nested inside) replaced by the branch
+/// `cluster` selects.
+std::string resolveCluster(std::string_view body, bool cluster) {
+  struct Open {
+    bool ours; // A KT_CLUSTER block (else a directive NVRTC resolves).
+    bool keep; // Its current branch is emitted.
+  };
+  std::vector<Open> open;
+  auto emitting = [&] {
+    for (const Open &o : open) {
+      if (o.ours && !o.keep) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::string out;
+  while (!body.empty()) {
+    const size_t end = body.find('\n');
+    const size_t len = end == std::string_view::npos ? body.size() : end + 1;
+    const std::string_view line = body.substr(0, len);
+    body.remove_prefix(len);
+    const std::string_view text = line.substr(0, line.find('\n'));
+    if (text == "#if KT_CLUSTER > 1") {
+      open.push_back({true, cluster});
+      continue;
+    }
+    if (text.starts_with("#if")) {
+      open.push_back({false, true});
+    } else if (text == "#else" && !open.empty() && open.back().ours) {
+      open.back().keep = !cluster;
+      continue;
+    } else if (text.starts_with("#endif") && !open.empty()) {
+      const bool ours = open.back().ours;
+      open.pop_back();
+      if (ours) {
+        continue;
+      }
+    }
+    if (emitting()) {
+      out += line;
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
+  const bool cluster = q.cluster > 1;
   std::string o = fmt::format(
       "// ktune cuda.gemm.sm90: {} bm={} bn={} stages={} cons={} group={} "
-      "splitk={}\n"
+      "splitk={}{}\n"
       "#define KT_BM {}\n#define KT_BN {}\n#define KT_STAGES {}\n"
       "#define KT_CONS {}\n#define KT_GROUP {}\n#define KT_TRANS_A {}\n"
       "#define KT_TRANS_B {}\n#define KT_BF16 {}\n#define KT_SM100 0\n"
-      "#define KT_SPLIT {}\n",
-      p.key(), q.bm, q.bn, q.stages, q.cons, q.group, q.splitk, q.bm, q.bn,
+      "#define KT_SPLIT {}\n{}",
+      p.key(), q.bm, q.bn, q.stages, q.cons, q.group, q.splitk,
+      cluster ? fmt::format(" cluster={}", q.cluster) : "", q.bm, q.bn,
       q.stages, q.cons, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
-      p.dtype == DType::BF16 ? 1 : 0, q.splitk);
-  return o + cudagemm::deviceSource() + wgmmaWrapper(q, p) + kBody;
+      p.dtype == DType::BF16 ? 1 : 0, q.splitk,
+      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "");
+  if (cluster) {
+    // kt_load_stage, the single-CTA stage load, is not used with clusters.
+    return o + "#pragma nv_diag_suppress 177\n" + cudagemm::deviceSource() +
+           "#pragma nv_diag_default 177\n" + wgmmaWrapper(q, p) +
+           kClusterSource + resolveCluster(kBody, true);
+  }
+  return o + cudagemm::deviceSource() + wgmmaWrapper(q, p) +
+         resolveCluster(kBody, false);
 }
 
 } // namespace kt::sm90

@@ -11,12 +11,16 @@ namespace kt::sm90 {
 
 struct Params {
   int64_t bm, bn, stages, cons, group, splitk;
+  /// CTAs per cluster: 1, or 2 for pairs of vertically adjacent tiles that
+  /// share their B tile (each CTA loads half of it, multicast to both).
+  int64_t cluster = 1;
 };
 
-/// `splitk` may be absent (configurations stored before it existed): 1.
+/// `splitk` and `cluster` may be absent (configurations stored before they
+/// existed): 1.
 inline Params readParams(const Config &c) {
-  return {c.get("bm"),   c.get("bn"),    c.get("stages"),
-          c.get("cons"), c.get("group"), c.get("splitk", 1)};
+  return {c.get("bm"),    c.get("bn"),        c.get("stages"),    c.get("cons"),
+          c.get("group"), c.get("splitk", 1), c.get("cluster", 1)};
 }
 
 /// Threads per CTA: one producer warpgroup plus the consumers.

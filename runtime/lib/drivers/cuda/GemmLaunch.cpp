@@ -15,6 +15,9 @@ using launchtext::parseInt;
 using launchtext::parsePair;
 namespace {
 
+/// The largest portable thread-block cluster.
+constexpr int kMaxClusterSize = 8;
+
 TensorMap2d::Type mapType(DType t) {
   return t == DType::F16 ? TensorMap2d::Type::F16 : TensorMap2d::Type::BF16;
 }
@@ -22,15 +25,19 @@ TensorMap2d::Type mapType(DType t) {
 } // namespace
 
 std::string GemmLaunchSpec::toString() const {
+  // Absent means 1x1, so descriptions without clusters read as before.
+  const std::string cluster =
+      clusterSize() > 1 ? fmt::format(";cluster={}x{}", clusterM, clusterN)
+                        : "";
   if (pointers) {
-    return fmt::format("threads={};smem={};tile={}x{};grid={};args=pointers",
+    return fmt::format("threads={};smem={};tile={}x{};grid={}{};args=pointers",
                        threads, sharedBytes, tileM, tileN,
-                       persistent ? "persistent" : "tiles");
+                       persistent ? "persistent" : "tiles", cluster);
   }
   std::string s = fmt::format(
-      "threads={};smem={};tile={}x{};box_a={}x{};box_b={}x{};grid={}", threads,
-      sharedBytes, tileM, tileN, boxARows, boxACols, boxBRows, boxBCols,
-      persistent ? "persistent" : "tiles");
+      "threads={};smem={};tile={}x{};box_a={}x{};box_b={}x{};grid={}{}",
+      threads, sharedBytes, tileM, tileN, boxARows, boxACols, boxBRows,
+      boxBCols, persistent ? "persistent" : "tiles", cluster);
   if (split > 1) {
     s += fmt::format(";split={};sems={}", split, semaphoresPerTile);
   }
@@ -64,6 +71,11 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
       ok = parseInt(val, s.split) && s.split >= 1;
     } else if (key == "sems") {
       ok = parseInt(val, s.semaphoresPerTile);
+    } else if (key == "cluster") {
+      // Each side checked first, so the product cannot overflow.
+      ok = parsePair(val, s.clusterM, s.clusterN) &&
+           s.clusterM <= kMaxClusterSize && s.clusterN <= kMaxClusterSize &&
+           s.clusterSize() <= kMaxClusterSize;
     } else if (key == "grid") {
       ok = val == "persistent" || val == "tiles";
       s.persistent = val == "persistent";
@@ -73,8 +85,9 @@ Result<GemmLaunchSpec> parseGemmLaunchSpec(std::string_view text) {
       return invalidArgument(fmt::format(
           "GEMM launch description '{}': bad field '{}' (expected "
           "threads=N;smem=N;tile=MxN;box_a=RxC;box_b=RxC;grid=persistent|"
-          "tiles[;split=N;sems=N][;args=pointers|tma])",
-          text, fmt::format("{}={}", key, val)));
+          "tiles[;cluster=MxN][;split=N;sems=N][;args=pointers|tma], a "
+          "cluster of at most {} CTAs)",
+          text, fmt::format("{}={}", key, val), kMaxClusterSize));
     }
   }
   if (s.pointers) {
@@ -99,11 +112,19 @@ int64_t tileCount(const GemmLaunchSpec &spec, const GemmProblem &p) {
 
 unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
                       int smCount) {
-  const int64_t units = tileCount(spec, p) * spec.split;
+  // A work unit is one K slice of the clusterM x clusterN tiles a cluster
+  // covers (one tile without clusters); tiles past M or N still take their
+  // cluster slot.
+  const int64_t cm = spec.clusterM, cn = spec.clusterN, size = cm * cn;
+  const int64_t units = ((p.m + spec.tileM * cm - 1) / (spec.tileM * cm)) *
+                        ((p.n + spec.tileN * cn - 1) / (spec.tileN * cn)) *
+                        spec.split;
   if (!spec.persistent) {
-    return unsigned(units);
+    return unsigned(units * size);
   }
-  return unsigned(std::max<int64_t>(1, std::min<int64_t>(units, smCount)));
+  const int64_t clusters = std::max<int64_t>(1, smCount / size);
+  return unsigned(size *
+                  std::max<int64_t>(1, std::min<int64_t>(units, clusters)));
 }
 
 uint64_t gemmWorkspaceBytes(const GemmLaunchSpec &spec, const GemmProblem &p) {
@@ -143,6 +164,7 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
     g.beta = ops.beta;
     g.config.grid[0] = gemmGridSize(spec, p, smCount);
     g.config.block[0] = unsigned(spec.threads);
+    g.config.cluster[0] = unsigned(spec.clusterSize());
     g.config.sharedBytes = unsigned(spec.sharedBytes);
     g.config.stream = stream;
     return g;
@@ -178,6 +200,8 @@ Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
   g.function = function;
   g.config.grid[0] = gemmGridSize(spec, p, smCount);
   g.config.block[0] = unsigned(spec.threads);
+  // Clusters along x: the grid is 1-D, a cluster's CTAs are consecutive.
+  g.config.cluster[0] = unsigned(spec.clusterSize());
   g.config.sharedBytes = unsigned(spec.sharedBytes);
   g.config.stream = stream;
   g.c = ops.c;

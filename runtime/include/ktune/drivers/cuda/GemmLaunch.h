@@ -20,6 +20,9 @@ namespace kt::cuda {
 /// copied in boxes of boxA / boxB (rows x columns, 128-byte swizzle). Split-K
 /// kernels (split > 1) need an f32 workspace and zeroed semaphores (see
 /// gemmWorkspaceBytes / gemmSemaphores); they leave the semaphores zeroed.
+/// Cluster kernels (clusterM x clusterN > 1) are launched in thread-block
+/// clusters of clusterM * clusterN x 1 x 1 CTAs (the grid is 1-D); each
+/// cluster works on clusterM x clusterN adjacent output tiles at a time.
 struct GemmLaunchSpec {
   int threads = 0;
   int sharedBytes = 0;
@@ -30,16 +33,22 @@ struct GemmLaunchSpec {
   bool persistent = true;
   /// K slices per tile (split-K) and semaphores per tile.
   int split = 1, semaphoresPerTile = 0;
+  /// Tiles a cluster covers: tile rows x tile columns (1 x 1: no clusters).
+  int clusterM = 1, clusterN = 1;
   /// The other signature, of kernels specialised to a problem's shapes
   /// (cuda.gemm.mlir): kt_gemm(T *A, T *B, T *C, float alpha, float beta),
   /// one CTA per tile, tile index blockIdx.x = tm * tilesN + tn.
   bool pointers = false;
 
   /// "threads=384;smem=197760;tile=128x256;box_a=128x64;box_b=64x64;
-  /// grid=persistent", then ";split=4;sems=2" for split-K kernels;
+  /// grid=persistent", then ";cluster=2x1" for cluster kernels and
+  /// ";split=4;sems=2" for split-K kernels;
   /// "threads=256;smem=0;tile=128x128;grid=tiles;args=pointers" for
   /// pointer kernels.
   std::string toString() const;
+
+  /// CTAs per cluster (1: launched without clusters).
+  int clusterSize() const { return clusterM * clusterN; }
 };
 
 /// Parses toString()'s form; InvalidArgument naming the bad field.
@@ -53,7 +62,9 @@ struct GemmOperands {
   uint64_t workspace = 0, semaphores = 0;
 };
 
-/// Number of CTAs a launch of `spec` uses for `p` on `smCount` SMs.
+/// Number of CTAs a launch of `spec` uses for `p` on `smCount` SMs: a
+/// multiple of the cluster size; persistent kernels get at most one CTA per
+/// SM (and at most one cluster per work unit of clusterM x clusterN tiles).
 unsigned gemmGridSize(const GemmLaunchSpec &spec, const GemmProblem &p,
                       int smCount);
 /// Workspace bytes and semaphore count a split-K launch needs (0 if none).
@@ -74,9 +85,9 @@ struct PreparedGemm {
   uint64_t a = 0, b = 0; ///< Pointer kernels only.
 };
 
-/// Encodes the A and B tensor maps and raises the function's dynamic shared
-/// memory limit. InvalidArgument where the problem or the pointers do not
-/// suit the kernel (alignment, dtype).
+/// Encodes the A and B tensor maps, raises the function's dynamic shared
+/// memory limit and sets the cluster shape. InvalidArgument where the problem
+/// or the pointers do not suit the kernel (alignment, dtype).
 Result<PreparedGemm> prepareGemm(const Context &ctx, void *function,
                                  const GemmLaunchSpec &spec,
                                  const GemmProblem &p, const GemmOperands &ops,

@@ -27,6 +27,9 @@ namespace kt {
 ///   splitk  K slices per tile, 1, 2, 4 or 8 (default 1): for skinny
 ///           problems whose tiles alone would leave SMs idle; the slices'
 ///           f32 partials meet in a workspace and the last one stores
+///   cluster CTAs per thread-block cluster, 1 or 2 (default 1): a pair of
+///           CTAs works on vertically adjacent tiles, which share their B
+///           tile; each loads half of it, multicast to both by TMA
 /// validate() rejects configurations over the 227 KiB of shared memory a
 /// block may use on sm_90a or over 128 accumulator registers per thread.
 class CudaGemmSm90 final : public GemmTemplate {
