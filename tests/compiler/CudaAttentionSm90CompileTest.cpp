@@ -2,7 +2,9 @@
 // NVRTC without a GPU, issue both wgmma forms (scores from shared memory,
 // P V with P in registers and V transposed), load K and V through TMA, and
 // stay within the chip's limits per ptxas: no spills, no serialised wgmma,
-// registers within the launch bound.
+// registers within the launch bound. The overlapped block loops keep the
+// softmax between a commit and its wait (wgmma in flight), and the
+// register estimate admits no configuration that spills.
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
@@ -10,19 +12,43 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <sstream>
 
 using namespace kt;
 
 namespace {
 
 Config cfg(int64_t kv, int64_t cons, int64_t stages, int64_t split,
-           int64_t pack) {
+           int64_t pack, int64_t overlap = 0, int64_t pingpong = 0) {
   return {{"kv", kv},
           {"cons", cons},
           {"stages", stages},
           {"split", split},
-          {"pack", pack}};
+          {"pack", pack},
+          {"overlap", overlap},
+          {"pingpong", pingpong}};
+}
+
+/// Whether exp2 runs while wgmma groups are pending somewhere in `ptx`
+/// (the softmax beside products in flight), counting in program order:
+/// each commit_group adds a group, wait_group N leaves at most N.
+bool softmaxBesideWgmma(const std::string &ptx) {
+  std::istringstream in(ptx);
+  std::string line;
+  int pending = 0;
+  const std::string wait = "wgmma.wait_group.sync.aligned ";
+  while (std::getline(in, line)) {
+    if (line.find("wgmma.commit_group") != std::string::npos) {
+      ++pending;
+    } else if (const size_t at = line.find(wait); at != std::string::npos) {
+      pending = std::min(pending, std::stoi(line.substr(at + wait.size())));
+    } else if (pending > 0 && line.find("ex2.approx") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
 }
 
 AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t d,
@@ -72,6 +98,30 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
        cfg(128, 1, 3, 8, 1)},
       {problem(DType::F16, L::BHSD, 64, 32, 8, 3, 8192, true),
        cfg(192, 1, 3, 16, 1)},
+      // overlap=1 (two score accumulators: kv 64), prefill and split
+      // decode, both layouts and types.
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       cfg(64, 2, 2, 1, 0, 1)},
+      {problem(DType::F16, L::BHSD, 64, 16, 4, 2048, 2048, false),
+       cfg(64, 2, 3, 1, 0, 1)},
+      {problem(DType::BF16, L::BHSD, 128, 32, 8, 1, 8192, false),
+       cfg(64, 1, 4, 8, 1, 1)},
+      {problem(DType::F16, L::BSHD, 64, 32, 8, 3, 8192, true),
+       cfg(64, 1, 2, 16, 1, 1)},
+      // overlap=2, with and without pingpong (two and three consumers),
+      // prefill and split decode.
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       cfg(128, 2, 2, 1, 0, 2)},
+      {problem(DType::F16, L::BHSD, 64, 16, 16, 2048, 2048, false),
+       cfg(192, 2, 2, 1, 0, 2)},
+      {problem(DType::F16, L::BSHD, 128, 32, 8, 1, 8192, false),
+       cfg(128, 1, 3, 8, 1, 2)},
+      {problem(DType::BF16, L::BHSD, 128, 16, 4, 1000, 1000, true),
+       cfg(128, 2, 2, 1, 0, 2, 1)},
+      {problem(DType::F16, L::BSHD, 64, 16, 16, 2048, 2048, false),
+       cfg(64, 3, 4, 1, 0, 2, 1)},
+      {problem(DType::BF16, L::BHSD, 64, 32, 8, 32, 8192, true),
+       cfg(128, 2, 2, 4, 1, 2, 1)},
   };
   for (const Case &k : cases) {
     INFO(k.p.key() << " " << k.c.toString());
@@ -108,6 +158,21 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
     if (k.c.get("split") > 1) {
       REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
     }
+    // Overlap: products left in flight (a wait that leaves one group
+    // pending) with the softmax between commit and wait; serial: every
+    // commit waited for at once.
+    const bool overlap = k.c.get("overlap") != 0;
+    CHECK(softmaxBesideWgmma(bin.ptx) == overlap);
+    if (overlap) {
+      REQUIRE_THAT(bin.ptx,
+                   Catch::Contains("wgmma.wait_group.sync.aligned 1;"));
+    } else {
+      REQUIRE_THAT(bin.ptx,
+                   !Catch::Contains("wgmma.wait_group.sync.aligned 1;"));
+    }
+    // Pingpong: turns handed on with bar.arrive.
+    REQUIRE((bin.ptx.find("bar.arrive") != std::string::npos) ==
+            (k.c.get("pingpong") == 1));
     test::sassContains(bin, "HGMMA\\.64x" + std::to_string(k.c.get("kv")) +
                                 "x16\\.F32");
   }
@@ -159,9 +224,81 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
       cfg(128, 1, 2, 1, 1),
       problem(DType::BF16, L::BSHD, 128, 8, 8, 1, 512, false), target);
   REQUIRE_THAT(pack.message(), Catch::Contains("pack=1"));
+
+  // The overlapped loops: in the prefill space, with pingpong only where
+  // consumers take turns; two score accumulators do not fit beside a d 128
+  // output with 128-key blocks.
+  const AttentionProblem prefill =
+      problem(DType::BF16, L::BSHD, 128, 32, 8, 4096, 4096, true);
+  REQUIRE(t.defaultConfig(prefill, target).get("overlap") == 0);
+  bool sawOverlap1 = false, sawOverlap2 = false, sawPingpong = false;
+  for (const Config &c : t.space(prefill, target)) {
+    sawOverlap1 |= c.get("overlap") == 1;
+    sawOverlap2 |= c.get("overlap") == 2;
+    sawPingpong |= c.get("pingpong") == 1;
+  }
+  REQUIRE((sawOverlap1 && sawOverlap2 && sawPingpong));
+  const AttentionProblem mha =
+      problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false);
+  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 1), mha, target).message(),
+               Catch::Contains("registers"));
+  REQUIRE(t.validate(cfg(64, 2, 2, 1, 0, 1), mha, target).isOk());
+  REQUIRE_THAT(t.validate(cfg(128, 1, 2, 1, 0, 2, 1), mha, target).message(),
+               Catch::Contains("pingpong=1"));
+  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 1, 1), mha, target).message(),
+               Catch::Contains("pingpong=1"));
+  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 3), mha, target).message(),
+               Catch::Contains("overlap=3"));
+  // Overlap adds the V ring's empty barriers.
+  REQUIRE(CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 2), 128) ==
+          CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 0), 128) + 3 * 8);
+  // A configuration stored before overlap and pingpong existed is the
+  // serial loop.
+  const Config old = {
+      {"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
+  REQUIRE(t.validate(old, mha, target).isOk());
+  REQUIRE(t.instantiate(old, mha, target)->text ==
+          t.instantiate(cfg(128, 2, 2, 1, 0, 0, 0), mha, target)->text);
   auto launch = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64");
   REQUIRE_THAT(launch.status().message(), Catch::Contains("lacks"));
   auto field = cuda::parseAttentionLaunchSpec(
       "threads=256;smem=1;rows=64;kv=x;split=1;pack=1;sems=1");
   REQUIRE_THAT(field.status().message(), Catch::Contains("kv=x"));
+}
+
+TEST_CASE("the largest sm90 attention blocks the register estimate admits "
+          "compile without spills") {
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
+  if (!compiler) {
+    std::printf("[SKIP] %s\n", compiler.status().message().c_str());
+    return;
+  }
+  CudaAttentionSm90 t;
+  const TargetDesc target = compiler->target();
+  // Per head dim, consumer count and block loop, the largest kv that
+  // validate() accepts: the estimate must not admit one that spills or
+  // makes ptxas serialise the wgmma pipeline.
+  int compiled = 0;
+  for (int64_t d : {64, 128}) {
+    const AttentionProblem p = problem(
+        DType::BF16, AttentionProblem::Layout::BSHD, d, 8, 8, 2048, 2048, true);
+    for (int64_t cons : {1, 2, 3}) {
+      for (int64_t overlap : {0, 1, 2}) {
+        for (int64_t kv : {192, 128, 64}) {
+          const Config c = cfg(kv, cons, 2, 1, 0, overlap);
+          if (!t.validate(c, p, target).isOk()) {
+            continue;
+          }
+          INFO(p.key() << " " << c.toString());
+          auto src = t.instantiate(c, p, target);
+          REQUIRE(src.isOk());
+          test::compileSourceWithinLimits(
+              *compiler, *src, c.toString() + p.key(), int(128 * (cons + 1)));
+          ++compiled;
+          break;
+        }
+      }
+    }
+  }
+  REQUIRE(compiled == 16); // all but overlap=1 with three consumers
 }

@@ -17,7 +17,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.attention.sm90/2";
+constexpr const char *kGeneratorVersion = "cuda.attention.sm90/3";
 
 /// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int64_t kSm90SharedPerBlock = 232448;
@@ -28,15 +28,22 @@ constexpr int64_t kOverheadRegisters = 48;
 /// fewer than this many CTAs twice over.
 constexpr int64_t kSms = 132;
 
+// overlap and pingpong are optional: configurations stored before they
+// existed lack them (0).
 constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
 
 } // namespace
 
 std::string CudaAttentionSm90::sourceHash() const {
-  // The generator version plus the text of one instance covers the body.
+  // The generator version plus the text of one instance per block loop
+  // covers the body.
   const AttentionProblem p = attnparams::hashProblem(128);
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   attn90::kernelSource({128, 2, 2, 2, 1}, p));
+  std::string text = kGeneratorVersion;
+  for (int64_t overlap : {0, 1, 2}) {
+    text += attn90::kernelSource(
+        {128, 2, 2, 2, 1, overlap, overlap == 2 ? 1 : 0}, p);
+  }
+  return sha256Hex(text);
 }
 
 int64_t CudaAttentionSm90::sharedBytes(const Config &c, int64_t d) {
@@ -71,13 +78,28 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
   if (q.stages < 2 || q.stages > 4) {
     return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
   }
+  if (q.overlap < 0 || q.overlap > 2) {
+    return invalidArgument(
+        fmt::format("overlap={} must be 0, 1 or 2", q.overlap));
+  }
+  if (q.pingpong != 0 && q.pingpong != 1) {
+    return invalidArgument(
+        fmt::format("pingpong={} must be 0 or 1", q.pingpong));
+  }
+  if (q.pingpong == 1 && (q.cons < 2 || q.overlap != 2)) {
+    return invalidArgument(fmt::format(
+        "pingpong=1 needs two or more consumer warpgroups taking turns and "
+        "overlap=2 (their GEMMs issued back to back); got cons={} overlap={}",
+        q.cons, q.overlap));
+  }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attn90::liveRegisters(q, p.d) + kOverheadRegisters;
   if (regs > attn90::consumerRegisters(q)) {
     return invalidArgument(fmt::format(
-        "kv={} d={} cons={} needs about {} registers per consumer thread; "
-        "{} consumer warpgroups get {}",
-        q.kv, p.d, q.cons, regs, q.cons, attn90::consumerRegisters(q)));
+        "kv={} d={} cons={} overlap={} needs about {} registers per consumer "
+        "thread; {} consumer warpgroups get {}",
+        q.kv, p.d, q.cons, q.overlap, regs, q.cons,
+        attn90::consumerRegisters(q)));
   }
   const int64_t smem = attn90::sharedBytes(q, p.d);
   if (smem > kSm90SharedPerBlock) {
@@ -93,11 +115,13 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
                                         const TargetDesc &) const {
   // Prefill: two consumer warpgroups of 64 rows over 128-key blocks.
   // Decode (a few query rows): the group's heads packed into one warpgroup,
-  // the KV length split until the CTAs fill the SMs.
+  // the KV length split until the CTAs fill the SMs. Serial block loops
+  // (overlap=0): the overlapped ones have not run on a GPU yet.
   if (!attnparams::isDecode(p, 64)) {
-    return {{"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
+    return {{"kv", 128}, {"cons", 2},    {"stages", 2},  {"split", 1},
+            {"pack", 0}, {"overlap", 0}, {"pingpong", 0}};
   }
-  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0};
+  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0, 0, 0};
   while (q.stages > 2 && attn90::sharedBytes(q, p.d) > kSm90SharedPerBlock) {
     --q.stages;
   }
@@ -106,7 +130,9 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
           {"cons", q.cons},
           {"stages", q.stages},
           {"split", q.split},
-          {"pack", q.pack}};
+          {"pack", q.pack},
+          {"overlap", q.overlap},
+          {"pingpong", q.pingpong}};
 }
 
 std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
@@ -121,7 +147,9 @@ std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
        {"cons", {1, 2, 3}},
        {"stages", {2, 3, 4}},
        {"split", {1, 2, 4, 8, 16, 32}},
-       {"pack", {0, 1}}},
+       {"pack", {0, 1}},
+       {"overlap", {0, 1, 2}},
+       {"pingpong", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

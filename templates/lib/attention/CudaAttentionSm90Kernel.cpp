@@ -2,7 +2,8 @@
 // #defines, the CUDA helpers the GEMM families share (element types, TMA,
 // mbarrier, descriptors, conversions), the attention helpers the sm_100a
 // family shares, the two wgmma wrappers for this instance's shapes, then
-// the fixed kernel body.
+// the fixed kernel body with its three block loops (KT_OVERLAP 0: serial;
+// 1 and 2: the softmax beside in-flight wgmma, docs/attention.md).
 #include "CudaAttentionSm90Kernel.h"
 
 #include "../gemm/CudaGemmCommon.h"
@@ -27,6 +28,253 @@ template <int N> static __device__ __forceinline__ void kt_wgmma_wait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
 }
 
+#if KT_OVERLAP
+// ---- the overlapped block loop (KT_OVERLAP 1 and 2) ----
+// A wgmma's accumulator may be read, and its register operands rewritten,
+// only after a wgmma.wait_group that covers it; registers written for a
+// wgmma must be written before the wgmma.fence that precedes it. kt_pin
+// keeps the compiler from moving such reads above the wait or such writes
+// below the fence: the values pass through an empty asm at that point.
+template <int N>
+static __device__ __forceinline__ void kt_pin(float (&r)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) {
+    asm volatile("" : "+f"(r[i])::"memory");
+  }
+}
+static __device__ __forceinline__ void kt_pin(u32 (&r)[KT_KV / 16][4]) {
+#pragma unroll
+  for (int j = 0; j < KT_KV / 16; ++j) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      asm volatile("" : "+r"(r[j][q])::"memory");
+    }
+  }
+}
+
+// One K or V block into a stage, completing on its own barrier (the
+// coordinates of kt_load_kv).
+static __device__ __forceinline__ void
+kt_load_block(u16 *dst, const KtTensorMap *tm, u64 *full, const KtWork &w,
+              int Hkv, int Skv, int blk) {
+#if KT_BSHD
+  const int x0 = w.kvh * KT_D, y0 = w.b * Skv;
+#else
+  const int x0 = 0, y0 = (w.b * Hkv + w.kvh) * Skv;
+#endif
+  kt_bar_expect_tx(full, KT_KV_BYTES);
+#pragma unroll
+  for (int c = 0; c < KT_CHUNKS; ++c) {
+    kt_tma_load(dst + c * KT_KV * 64, tm, full, x0 + c * 64, y0 + blk * KT_KV);
+  }
+}
+
+// What a consumer's block steps read: the K / V ring and its barriers, the
+// warpgroup's Q tile, its two rows' key limits.
+struct KtCtx {
+  u16 *sK, *sV;
+  u64 *fullK, *fullV, *emptyK, *emptyV;
+  u32 qBase;
+  int blkBegin, unmasked, lane;
+  int lim[2];
+  float scaleLog2;
+};
+
+// S = Q K^T for the K block in stage st, into s: issued and committed, not
+// waited for. The first k16 step ignores what s holds (scale-d 0), so no
+// instruction writes s while other products are in flight: ptxas
+// serialises the wgmma pipeline when one does.
+static __device__ __forceinline__ void kt_issue_s(float (&s)[KT_KV / 2],
+                                                  const KtCtx &c, int st) {
+  const u32 kBase = kt_smem(c.sK + st * KT_KV_ELEMS);
+  kt_wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < KT_D / 16; ++kk) {
+    kt_wgmma_s(s,
+               kt_desc(c.qBase + (kk / 4) * KT_ROWS * 128 + (kk % 4) * 32, 16,
+                       1024),
+               kt_desc(kBase + (kk / 4) * KT_KV * 128 + (kk % 4) * 32, 16,
+                       1024),
+               kk > 0);
+  }
+  kt_wgmma_commit();
+}
+
+// O += P V for the V block in stage st: issued and committed, not waited
+// for.
+static __device__ __forceinline__ void
+kt_issue_o(float (&o)[KT_D / 2], u32 (&pa)[KT_KV / 16][4], const KtCtx &c,
+           int st) {
+  const u32 vBase = kt_smem(c.sV + st * KT_KV_ELEMS);
+  kt_pin(o);
+  kt_pin(pa);
+  kt_wgmma_fence();
+#pragma unroll
+  for (int j = 0; j < KT_KV / 16; ++j) {
+    kt_wgmma_o(o, pa[j], kt_desc(vBase + j * 2048, KT_KV * 128, 1024));
+  }
+  kt_wgmma_commit();
+}
+
+// The online softmax of block blk's scores s (complete), as the serial
+// loop computes it: the mask where the block needs one, the row maxima over
+// the quad, the running max m and sum l updated, s replaced in place by
+// P = exp2(S * scale - max). The output must be multiplied by alpha before
+// this block's P V is added.
+static __device__ __forceinline__ void
+kt_softmax(float (&s)[KT_KV / 2], float (&m)[2], float (&l)[2],
+           float (&alpha)[2], const KtCtx &c, int blk) {
+  if (blk >= c.unmasked) {
+    const int key0 = blk * KT_KV + 2 * (c.lane % 4);
+#pragma unroll
+    for (int i = 0; i < KT_KV / 2; ++i) {
+      if (key0 + 8 * (i / 4) + i % 2 >= c.lim[(i / 2) % 2]) {
+        s[i] = KT_NEG_INF;
+      }
+    }
+  }
+  float mx[2] = {KT_NEG_INF, KT_NEG_INF};
+#pragma unroll
+  for (int i = 0; i < KT_KV / 2; ++i) {
+    mx[(i / 2) % 2] = fmaxf(mx[(i / 2) % 2], s[i]);
+  }
+  float base[2];
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
+    mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
+    const float next = fmaxf(m[half], mx[half] * c.scaleLog2);
+    // A row that has seen no key yet keeps -inf; subtracting 0 then keeps
+    // exp2 at 0 instead of NaN.
+    base[half] = next == KT_NEG_INF ? 0.0f : next;
+    alpha[half] = kt_exp2(m[half] - base[half]);
+    m[half] = next;
+    l[half] *= alpha[half];
+  }
+#pragma unroll
+  for (int i = 0; i < KT_KV / 2; i += 2) {
+    const int half = (i / 2) % 2;
+    s[i] = kt_exp2(fmaf(s[i], c.scaleLog2, -base[half]));
+    s[i + 1] = kt_exp2(fmaf(s[i + 1], c.scaleLog2, -base[half]));
+    l[half] += s[i] + s[i + 1];
+  }
+}
+
+static __device__ __forceinline__ void kt_rescale(float (&o)[KT_D / 2],
+                                                  const float (&alpha)[2]) {
+#pragma unroll
+  for (int i = 0; i < KT_D / 2; ++i) {
+    o[i] *= alpha[(i / 2) % 2];
+  }
+}
+
+// P as wgmma A fragments: k16 step j takes s[8j .. 8j + 7] in pairs.
+static __device__ __forceinline__ void kt_pack_p(const float (&s)[KT_KV / 2],
+                                                 u32 (&pa)[KT_KV / 16][4]) {
+#pragma unroll
+  for (int j = 0; j < KT_KV / 16; ++j) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      pa[j][q] = kt_pack(s[8 * j + 2 * q], s[8 * j + 2 * q + 1]);
+    }
+  }
+}
+#endif
+
+#if KT_OVERLAP == 1
+// Block j of a CTA's KV blocks, not the last, with overlap 1. On entry cur
+// holds block j's scores, complete, and for j > 0 the previous block's P V
+// may still run (o and pa in flight). The next block's scores are issued
+// into nxt first, so this block's softmax runs beside them and beside the
+// previous P V. Then the previous P V is waited for (the next scores may
+// still run), the output rescaled, P written and this block's P V issued;
+// then the next scores are waited for, and this block's P V is left
+// running into the next step, beside the next softmax. K stages are freed
+// when their scores are done, V stages when their P V is.
+static __device__ __forceinline__ void
+kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
+        float (&o)[KT_D / 2], u32 (&pa)[KT_KV / 16][4], float (&m)[2],
+        float (&l)[2], const KtCtx &c, int j) {
+  const int st = j % KT_STAGES, sn = (j + 1) % KT_STAGES;
+  kt_bar_wait(&c.fullK[sn], ((j + 1) / KT_STAGES) & 1);
+  kt_issue_s(nxt, c, sn);
+  float alpha[2];
+  kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+  // Groups in flight, oldest first: the previous P V (j > 0), the next
+  // scores. Leaving one retires the previous P V.
+  kt_wgmma_wait<1>();
+  kt_pin(o);
+  kt_pin(cur);
+  if (j > 0) {
+    kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
+  }
+  kt_rescale(o, alpha);
+  kt_pack_p(cur, pa);
+  kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
+  kt_issue_o(o, pa, c, st);
+  // In flight: the next scores, this P V. Leaving one retires the scores.
+  kt_wgmma_wait<1>();
+  kt_pin(nxt);
+  kt_bar_arrive(&c.emptyK[sn]);
+}
+
+// The last block j: as kt_step without a next block; its P V is waited for.
+static __device__ __forceinline__ void
+kt_last(float (&cur)[KT_KV / 2], float (&o)[KT_D / 2],
+        u32 (&pa)[KT_KV / 16][4], float (&m)[2], float (&l)[2],
+        const KtCtx &c, int j) {
+  const int st = j % KT_STAGES;
+  float alpha[2];
+  kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+  kt_wgmma_wait<0>();
+  kt_pin(o);
+  kt_pin(cur);
+  if (j > 0) {
+    kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
+  }
+  kt_rescale(o, alpha);
+  kt_pack_p(cur, pa);
+  kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
+  kt_issue_o(o, pa, c, st);
+  kt_wgmma_wait<0>();
+  kt_pin(o);
+  kt_bar_arrive(&c.emptyV[st]);
+}
+#endif
+
+#if KT_OVERLAP == 2
+// Pingpong: consumer warpgroups take turns issuing their GEMMs, in the
+// order 0, 1, .., KT_CONS - 1, 0, ..: consumer k waits on named barrier
+// 4 + k (1..3 are the consumers' own) until consumer k - 1 has issued, so
+// one warpgroup's softmax runs while the next one's GEMMs occupy the
+// tensor cores. A barrier completes with 256 threads: the waiting
+// warpgroup's sync and the previous one's arrive. Every consumer takes the
+// same number of turns (the CTA's KV blocks plus one); the last consumer
+// hands the turn on once before its first turn and not after its last, so
+// each barrier sees as many arrives as syncs. No-ops without KT_PINGPONG.
+static __device__ __forceinline__ void kt_turn_arrive(int cons) {
+#if KT_PINGPONG
+  asm volatile("bar.arrive %0, %1;" ::"r"(4 + (cons + 1) % KT_CONS), "r"(256)
+               : "memory");
+#endif
+}
+static __device__ __forceinline__ void kt_turn_begin(int cons) {
+  if (KT_PINGPONG && cons == KT_CONS - 1) {
+    kt_turn_arrive(cons);
+  }
+}
+static __device__ __forceinline__ void kt_turn_wait(int cons) {
+  if (KT_PINGPONG) {
+    kt_named_sync(4 + cons, 256);
+  }
+}
+static __device__ __forceinline__ void kt_turn_pass(int cons, bool last) {
+  if (KT_PINGPONG && !(last && cons == KT_CONS - 1)) {
+    kt_turn_arrive(cons);
+  }
+}
+#endif
+
 extern "C" __global__ void __launch_bounds__(128 * (KT_CONS + 1), 1)
 kt_attention(const __grid_constant__ KtTensorMap tmK,
              const __grid_constant__ KtTensorMap tmV,
@@ -41,9 +289,17 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   u16 *sV = sK + KT_STAGES * KT_KV_ELEMS;
   u64 *fullK = reinterpret_cast<u64 *>(sV + KT_STAGES * KT_KV_ELEMS);
   u64 *fullV = fullK + KT_STAGES;
-  u64 *empty = fullV + KT_STAGES;
+  // Consumers free a stage on emptyK once its scores are done and on emptyV
+  // once its P V is: one barrier for both when the two products of a block
+  // run in turn, two with overlap (the next block's scores finish before
+  // this block's P V).
+  u64 *emptyK = fullV + KT_STAGES;
+#if KT_OVERLAP
+  u64 *emptyV = emptyK + KT_STAGES;
+#endif
 #if KT_SPLIT > 1
-  u32 *arrived = reinterpret_cast<u32 *>(empty + KT_STAGES); // per consumer
+  u32 *arrived = reinterpret_cast<u32 *>(emptyK + (KT_OVERLAP ? 2 : 1) *
+                                                      KT_STAGES); // per consumer
 #endif
 
   const KtWork w = kt_work(B, Hq, Hkv, Sq, Skv);
@@ -53,7 +309,10 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     for (int s = 0; s < KT_STAGES; ++s) {
       kt_bar_init(&fullK[s], 1);
       kt_bar_init(&fullV[s], 1);
-      kt_bar_init(&empty[s], 128 * KT_CONS);
+      kt_bar_init(&emptyK[s], 128 * KT_CONS);
+#if KT_OVERLAP
+      kt_bar_init(&emptyV[s], 128 * KT_CONS);
+#endif
     }
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
@@ -70,9 +329,15 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     int it = 0;
     for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
       const int s = it % KT_STAGES;
-      kt_bar_wait(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
+      kt_bar_wait(&emptyK[s], ((it / KT_STAGES) & 1) ^ 1);
+#if KT_OVERLAP
+      kt_load_block(sK + s * KT_KV_ELEMS, &tmK, &fullK[s], w, Hkv, Skv, blk);
+      kt_bar_wait(&emptyV[s], ((it / KT_STAGES) & 1) ^ 1);
+      kt_load_block(sV + s * KT_KV_ELEMS, &tmV, &fullV[s], w, Hkv, Skv, blk);
+#else
       kt_load_kv(sK + s * KT_KV_ELEMS, sV + s * KT_KV_ELEMS, &tmK, &tmV,
                  &fullK[s], &fullV[s], w, Hkv, Skv, blk);
+#endif
     }
     return;
   }
@@ -107,6 +372,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   float l[2] = {0.0f, 0.0f};           // running row sum, this thread's part
   const u32 qBase = kt_smem(sQ) + cons * 64 * 128;
 
+#if KT_OVERLAP == 0
   int it = 0;
   for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
     const int st = it % KT_STAGES;
@@ -194,8 +460,110 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     }
     kt_wgmma_commit();
     kt_wgmma_wait<0>();
-    kt_bar_arrive(&empty[st]);
+    kt_bar_arrive(&emptyK[st]);
   }
+#else
+  // Element i of a score accumulator is row row0 + 8 * ((i / 2) % 2), key
+  // blk * kv + 8 * (i / 4) + 2 * (lane % 4) + i % 2.
+  const KtCtx c = {sK,        sV,     fullK,      fullV,
+                   emptyK,    emptyV, qBase,      w.blkBegin,
+                   w.unmasked, lane,  {lim[0], lim[1]}, scaleLog2};
+  const int n = w.blkEnd - w.blkBegin; // may be 0 (no key for any row)
+  u32 pa[KT_KV / 16][4];
+#if KT_OVERLAP == 1
+  // Two score accumulators that swap roles every block: two blocks per
+  // trip, so no copies.
+  float sa[KT_KV / 2], sb[KT_KV / 2];
+#pragma unroll
+  for (int i = 0; i < KT_KV / 2; ++i) {
+    sa[i] = sb[i] = 0.0f; // defined before the first fence, then ignored
+  }
+  kt_pin(sa);
+  kt_pin(sb);
+  // Every issue in a loop body is unconditional (the last block is peeled
+  // off, and one or two blocks remain after the loop whenever there are
+  // any): ptxas follows the wgmma pipeline through straight-line code only,
+  // and serialises it where an issue may or may not have happened.
+  if (n > 0) {
+    kt_bar_wait(&fullK[0], 0);
+    kt_issue_s(sa, c, 0);
+    kt_wgmma_wait<0>();
+    kt_pin(sa);
+    kt_bar_arrive(&emptyK[0]);
+    int j = 0;
+    for (; j + 2 < n; j += 2) {
+      kt_step(sa, sb, o, pa, m, l, c, j);
+      kt_step(sb, sa, o, pa, m, l, c, j + 1);
+    }
+    if (j + 1 < n) {
+      kt_step(sa, sb, o, pa, m, l, c, j);
+      kt_last(sb, o, pa, m, l, c, j + 1);
+    } else {
+      kt_last(sa, o, pa, m, l, c, j);
+    }
+  }
+#else
+  // Per block j: the next block's scores and this block's P V are issued
+  // back to back (one turn with pingpong), then the next block's softmax
+  // runs while P V does. One score accumulator: it is free once packed
+  // into pa. The output is rescaled and P written only while no product is
+  // in flight. K stages are freed when their scores are done, V stages when
+  // their P V is.
+  float sc[KT_KV / 2];
+#pragma unroll
+  for (int i = 0; i < KT_KV / 2; ++i) {
+    sc[i] = 0.0f; // defined before the first fence, then ignored
+  }
+  kt_pin(sc);
+  float alpha[2];
+  if (n > 0) {
+    kt_turn_begin(cons);
+    kt_bar_wait(&fullK[0], 0);
+    kt_turn_wait(cons);
+    kt_issue_s(sc, c, 0);
+    kt_turn_pass(cons, false);
+    kt_wgmma_wait<0>();
+    kt_pin(sc);
+    kt_bar_arrive(&emptyK[0]);
+    kt_softmax(sc, m, l, alpha, c, w.blkBegin); // o is 0: no rescale
+    kt_pack_p(sc, pa);
+  }
+  // Every issue in the loop body is unconditional (the last block is
+  // peeled off): ptxas follows the wgmma pipeline through straight-line
+  // code only, and serialises it where an issue may or may not have
+  // happened.
+  for (int j = 0; j + 1 < n; ++j) {
+    const int st = j % KT_STAGES, sn = (j + 1) % KT_STAGES;
+    kt_bar_wait(&fullK[sn], ((j + 1) / KT_STAGES) & 1);
+    kt_bar_wait(&fullV[st], (j / KT_STAGES) & 1);
+    kt_turn_wait(cons);
+    kt_issue_s(sc, c, sn);
+    kt_issue_o(o, pa, c, st);
+    kt_turn_pass(cons, false);
+    // The next scores are done (P V may still run).
+    kt_wgmma_wait<1>();
+    kt_pin(sc);
+    kt_bar_arrive(&emptyK[sn]);
+    kt_softmax(sc, m, l, alpha, c, w.blkBegin + j + 1);
+    kt_wgmma_wait<0>();
+    kt_pin(o);
+    kt_pin(sc);
+    kt_bar_arrive(&emptyV[st]);
+    kt_rescale(o, alpha);
+    kt_pack_p(sc, pa);
+  }
+  if (n > 0) {
+    const int st = (n - 1) % KT_STAGES;
+    kt_bar_wait(&fullV[st], ((n - 1) / KT_STAGES) & 1);
+    kt_turn_wait(cons);
+    kt_issue_o(o, pa, c, st);
+    kt_turn_pass(cons, true);
+    kt_wgmma_wait<0>();
+    kt_pin(o);
+    kt_bar_arrive(&emptyV[st]);
+  }
+#endif
+#endif
 
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
@@ -294,7 +662,8 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 )CUDA";
 
 /// kt_wgmma_s(): scores, m64 x kv x k16 from two K-major shared-memory
-/// descriptors into kv / 2 f32 registers. kt_wgmma_o(): the output,
+/// descriptors into kv / 2 f32 registers, added to them (acc = 1) or
+/// replacing them (acc = 0: the scale-d operand). kt_wgmma_o(): the output,
 /// m64 x d x k16 with P from four registers and V N-major (transposed) in
 /// shared memory, into d / 2 f32 registers.
 std::string wgmmaWrappers(const Params &q, const AttentionProblem &p) {
@@ -312,12 +681,12 @@ std::string wgmmaWrappers(const Params &q, const AttentionProblem &p) {
   const int64_t sn = q.kv / 2, on = p.d / 2;
   std::string out = fmt::format(
       "static __device__ __forceinline__ void kt_wgmma_s(float (&d)[{0}], "
-      "u64 da, u64 db) {{\n"
+      "u64 da, u64 db, int acc = 1) {{\n"
       "  asm volatile(\"{{\\n .reg .pred p;\\n setp.ne.b32 p, %{1}, 0;\\n"
       " wgmma.mma_async.sync.aligned.m64n{2}k16.f32.{3}.{3} {{{4}}}, %{5}, "
       "%{6}, p, 1, 1, 0, 0;\\n}}\"\n"
       "      : {7}\n"
-      "      : \"r\"(1), \"l\"(da), \"l\"(db));\n"
+      "      : \"r\"(acc), \"l\"(da), \"l\"(db));\n"
       "}}\n",
       sn, sn, q.kv, ty, sList, sn + 1, sn + 2, sOuts);
   out += fmt::format(
@@ -340,17 +709,25 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
   const int64_t pack = q.pack ? p.hq / p.hkv : 1;
   std::string o = fmt::format(
       "// ktune cuda.attention.sm90: {} kv={} cons={} stages={} split={} "
-      "pack={}\n"
+      "pack={} overlap={} pingpong={}\n"
       "#define KT_D {}\n#define KT_ROWS {}\n#define KT_KV {}\n"
       "#define KT_STAGES {}\n#define KT_CONS {}\n#define KT_SPLIT {}\n"
-      "#define KT_PACK {}\n#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
+      "#define KT_PACK {}\n#define KT_OVERLAP {}\n#define KT_PINGPONG {}\n"
+      "#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
       "#define KT_BF16 {}\n#define KT_SM100 0\n",
-      p.key(), q.kv, q.cons, q.stages, q.split, q.pack, p.d, rows(q), q.kv,
-      q.stages, q.cons, q.split, pack,
-      p.layout == AttentionProblem::Layout::BSHD ? 1 : 0, p.causal ? 1 : 0,
-      p.dtype == DType::BF16 ? 1 : 0);
-  return o + cudagemm::coreSource() + cudagemm::packSource() +
-         cudaattn::deviceSource() + wgmmaWrappers(q, p) + kBody;
+      p.key(), q.kv, q.cons, q.stages, q.split, q.pack, q.overlap, q.pingpong,
+      p.d, rows(q), q.kv, q.stages, q.cons, q.split, pack, q.overlap,
+      q.pingpong, p.layout == AttentionProblem::Layout::BSHD ? 1 : 0,
+      p.causal ? 1 : 0, p.dtype == DType::BF16 ? 1 : 0);
+  // With overlap the producer loads K and V on their own barriers
+  // (kt_load_block), and the shared helpers' kt_load_kv goes unused.
+  const std::string shared =
+      q.overlap ? std::string("#pragma nv_diagnostic push\n"
+                              "#pragma nv_diag_suppress 177 // kt_load_kv\n") +
+                      cudaattn::deviceSource() + "#pragma nv_diagnostic pop\n"
+                : std::string(cudaattn::deviceSource());
+  return o + cudagemm::coreSource() + cudagemm::packSource() + shared +
+         wgmmaWrappers(q, p) + kBody;
 }
 
 } // namespace kt::attn90

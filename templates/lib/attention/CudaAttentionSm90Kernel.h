@@ -9,13 +9,21 @@
 
 namespace kt::attn90 {
 
+/// overlap: 0 serial (scores, softmax, P V, each waited for in turn); 1 the
+/// next block's scores issued before this block's softmax into a second
+/// score accumulator; 2 the next block's scores and this block's P V issued
+/// back to back, the next softmax running under P V (one score
+/// accumulator). pingpong: consumer warpgroups take turns issuing their
+/// GEMMs (overlap 2, two or more consumers). Both are absent from
+/// configurations stored before they existed, which means 0.
 struct Params {
-  int64_t kv, cons, stages, split, pack;
+  int64_t kv, cons, stages, split, pack, overlap, pingpong;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("kv"), c.get("cons"), c.get("stages"), c.get("split"),
-          c.get("pack")};
+  return {c.get("kv"),         c.get("cons"), c.get("stages"),
+          c.get("split"),      c.get("pack"), c.get("overlap", 0),
+          c.get("pingpong", 0)};
 }
 
 /// Query rows per CTA: 64 per consumer warpgroup.
@@ -24,17 +32,22 @@ inline int64_t rows(const Params &q) { return 64 * q.cons; }
 inline int64_t threads(const Params &q) { return 128 * (q.cons + 1); }
 
 /// Dynamic shared memory: the Q tile, the K and V ring, three barriers per
-/// stage, the split-KV arrival slots, and up to 1 KiB to align the tiles to
-/// the 128-byte swizzle's 1024-byte period.
+/// stage (four with overlap: K and V are freed separately), the split-KV
+/// arrival slots, and up to 1 KiB to align the tiles to the 128-byte
+/// swizzle's 1024-byte period.
 inline int64_t sharedBytes(const Params &q, int64_t d) {
-  return rows(q) * d * 2 + q.stages * 2 * q.kv * d * 2 + q.stages * 3 * 8 +
-         q.cons * 4 + 1024;
+  return rows(q) * d * 2 + q.stages * 2 * q.kv * d * 2 +
+         q.stages * (q.overlap ? 4 : 3) * 8 + q.cons * 4 + 1024;
 }
 
 /// Registers a consumer thread holds live across a KV block: the scores
 /// (kv / 2 f32), the output (d / 2 f32) and P as wgmma fragments (kv / 4).
+/// With overlap 1 a second score accumulator (the next block's, in flight
+/// during this block's softmax) and, as ptxas allocates it, about kv / 4
+/// more: d 64 / kv 128 spills at 255 registers, d 128 / kv 64 takes 199.
 inline int64_t liveRegisters(const Params &q, int64_t d) {
-  return q.kv / 2 + d / 2 + q.kv / 4;
+  const int64_t base = q.kv / 2 + d / 2 + q.kv / 4;
+  return q.overlap == 1 ? base + q.kv / 2 + q.kv / 4 : base;
 }
 
 /// Registers per consumer thread after setmaxnreg (the producer keeps 24).

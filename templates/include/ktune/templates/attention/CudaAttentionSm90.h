@@ -23,7 +23,11 @@ namespace kt {
 /// online softmax in registers (exp2, quad shuffles for the row max), turns
 /// P into bf16 / fp16 wgmma A fragments in place (the accumulator layout of
 /// S is the register-operand layout of the next product) and issues
-/// O += P V (m64 x d x k16, V N-major through the transpose bit).
+/// O += P V (m64 x d x k16, V N-major through the transpose bit). With
+/// overlap the softmax runs while wgmma products are in flight (the next
+/// block's scores, this or the previous block's P V) and K and V stages are
+/// freed separately; with pingpong the consumer warpgroups take turns
+/// issuing their products.
 /// With split > 1 the KV blocks of a tile are divided among `split` CTAs
 /// (split-KV, for decode); each writes its unnormalised partial O, row max
 /// and row sum to a workspace, and the last to arrive on the tile's
@@ -36,6 +40,13 @@ namespace kt {
 ///   split   KV splits per tile: 1, 2, 4, 8, 16 or 32
 ///   pack    1: pack the GQA group's query heads into the rows (needs
 ///           hq > hkv); 0: one query head per tile
+///   overlap 0: scores, softmax and P V in turn; 1: the next block's scores
+///           issued before this block's softmax, into a second score
+///           accumulator; 2: the next block's scores and this block's P V
+///           issued back to back, the next softmax under P V
+///   pingpong 1: consumer warpgroups take turns issuing their products
+///           (overlap 2, cons >= 2); 0: they issue freely
+/// overlap and pingpong may be absent (stored before they existed): 0.
 /// validate() rejects configurations over the 227 KiB of shared memory a
 /// block may use on sm_90a or over the registers a consumer thread has.
 class CudaAttentionSm90 final : public AttentionTemplate {
