@@ -34,3 +34,13 @@ kt_add_test(hip_compile_tests hip
 kt_add_test(HiprtcCompileTest hip
   SOURCES compiler/HiprtcCompileTest.cpp
   LIBS ktune_compiler)
+# hip.gemm.mfma and hip.attention.mfma executed on the host CPU: the kernel
+# text compiled by clang++-22 as host C++ with a shim for the AMDGPU
+# builtins, run under an emulation of wave64 and the MFMA instructions
+# against host references. Runs wherever clang-22 is (no GPU, no skip).
+kt_add_test(hip_emulation_tests hip
+  SOURCES compiler/HipEmulation.cpp compiler/HipEmulationGemmTest.cpp
+    compiler/HipEmulationAttentionTest.cpp
+  LIBS ktune_templates fmt::fmt)
+target_compile_definitions(hip_emulation_tests PRIVATE
+  KT_CLANG_PATH="${KT_CLANG}")

@@ -15,7 +15,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "hip.attention.mfma/1";
+constexpr const char *kGeneratorVersion = "hip.attention.mfma/2";
 
 /// LDS per workgroup: 160 KiB on gfx950, 64 KiB on gfx942.
 int64_t ldsLimit(const std::string &arch) {
@@ -160,7 +160,14 @@ Result<KernelSource> HipAttentionMfma::instantiate(const Config &c,
   launch.kvRows = int(q.kv);
   launch.split = int(q.split);
   launch.pack = int(q.pack ? p.hq / p.hkv : 1);
-  launch.semaphoresPerTile = 1;
+  // The split-KV scratch rule (cuda::attentionWorkspaceBytes) gives each
+  // semaphore of a tile 64 rows x (d + 8) floats, and a split workgroup
+  // stores rows x (d + 8) (per lane d / 4 outputs, a maximum and a sum per
+  // 16-row block): one semaphore per 64 rows, so that tiles of 128 or 256
+  // rows get their scratch. The kernel counts a tile's arrivals on
+  // semaphore `tile` and leaves the others zero.
+  launch.semaphoresPerTile =
+      int(std::max<int64_t>(1, (attnmfma::rows(q) + 63) / 64));
   return KernelSource{"hip", attnmfma::kernelSource(q, p, t.arch),
                       "kt_attention", launch.toString()};
 }
