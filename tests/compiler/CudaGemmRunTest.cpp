@@ -1,7 +1,7 @@
-// cuda.gemm.sm90 on a real sm_90a GPU: sampled configurations (split-K and
-// pairs of CTAs sharing B included) against a host reference;
-// tests/support/GpuGemmCheck.h has the cases and the check. Skipped (and
-// reported so) without an sm_90 GPU.
+// cuda.gemm.sm90 and cuda.gemm.sm100 on a real sm_90a / sm_100a GPU:
+// sampled configurations (split-K and pairs of CTAs sharing B included)
+// against a host reference; tests/support/GpuGemmCheck.h has the cases and
+// the check. Skipped (and reported so) without such a GPU.
 #include "ktune/templates/gemm/CudaGemmSm100.h"
 #include "ktune/templates/gemm/CudaGemmSm90.h"
 #include "support/GpuGemmCheck.h"
@@ -80,7 +80,26 @@ TEST_CASE("sm100 GEMM kernels match a host reference on the GPU") {
       {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}},
       {{"bn", 128}, {"stages", 6}, {"acc", 1}, {"group", 1}},
       {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}},
-      {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 1}, {"splitk", 4}}};
-  test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, test::gpuGemmCases(),
-                       configs);
+      {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 1}, {"splitk", 4}},
+      // Clusters of two CTAs on vertically adjacent tiles, B multicast and
+      // stages released by a multicast tcgen05.commit: the widest tile;
+      // acc = 1; halves of 32 rows (bn = 64) with more stages than K blocks
+      // (K = 24, 64); split-K slices shared by a pair. Single tile rows
+      // (M = 1, 16, 72, 100) leave the second CTA of every pair below M.
+      {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}, {"cluster", 2}},
+      {{"bn", 128}, {"stages", 6}, {"acc", 1}, {"group", 1}, {"cluster", 2}},
+      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}, {"cluster", 2}},
+      {{"bn", 128},
+       {"stages", 6},
+       {"acc", 2},
+       {"group", 1},
+       {"splitk", 4},
+       {"cluster", 2}}};
+  // Five tile rows of 128 (an odd count) and more tile pairs than a B200
+  // has SM pairs: the second CTA of the last pair row is below M while its
+  // other units are not, so it mixes both kinds of unit; K = 200 leaves
+  // the second half of the last N-major B block wholly outside K.
+  std::vector<test::GpuGemmCase> cases = test::gpuGemmCases();
+  cases.push_back({"TN", 600, 4000, 200});
+  test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, cases, configs);
 }

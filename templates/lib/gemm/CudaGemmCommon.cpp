@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace kt::cudagemm {
 
@@ -205,6 +207,147 @@ const std::string &deviceSource() {
                                   conversionSource() + packSource() +
                                   kGemmStore;
   return text;
+}
+
+const char *clusterSource() {
+  return R"CUDA(
+// ---- clusters of two CTAs ----
+static __device__ __forceinline__ int kt_cluster_rank() {
+  u32 r;
+  asm("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_size() {
+  u32 r;
+  asm("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_id() {
+  u32 r;
+  asm("mov.u32 %0, %%clusterid.x;" : "=r"(r));
+  return static_cast<int>(r);
+}
+static __device__ __forceinline__ int kt_cluster_count() {
+  u32 r;
+  asm("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
+  return static_cast<int>(r);
+}
+// Every non-exited thread of both CTAs arrives, then waits for the others;
+// what each did before arriving is visible to all after the wait.
+static __device__ __forceinline__ void kt_cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release;\n"
+               "barrier.cluster.wait.acquire;" ::: "memory");
+}
+)CUDA";
+}
+
+const char *clusterLoadSource() {
+  return R"CUDA(// kt_bar_wait, acquiring at cluster scope (the arrivals come from both CTAs).
+static __device__ __forceinline__ void kt_bar_wait_cluster(u64 *bar,
+                                                           u32 parity) {
+  u32 done = 0;
+  do {
+    asm volatile("{\n .reg .pred p;\n"
+                 " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 "
+                 "p, [%1], %2;\n"
+                 " selp.u32 %0, 1, 0, p;\n}"
+                 : "=r"(done)
+                 : "r"(kt_smem(bar)), "r"(parity)
+                 : "memory");
+  } while (!done);
+}
+// One 2-D box into the same offset of both CTAs' shared memory (CTA mask
+// 0b11), completing on the barrier at `bar`'s offset in each.
+static __device__ __forceinline__ void kt_tma_load_pair(void *dst,
+                                                        const KtTensorMap *map,
+                                                        u64 *bar, int x,
+                                                        int y) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
+      "complete_tx::bytes.multicast::cluster [%0], [%1, {%3, %4}], [%2], "
+      "%5;" ::"r"(kt_smem(dst)),
+      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y),
+      "h"(static_cast<u16>(3))
+      : "memory");
+}
+// K block `kt` of this CTA's tile (tm, tn): its own A (unless `ownA` is
+// false: a tile below M, which nothing reads) and its half of the pair's B
+// tile, multicast into both CTAs. The halves split each box's rows: tile
+// columns [rank * bn/2, +bn/2) of a K-major B (one bn/2 x 64 box), K rows
+// [32 rank, +32) of each 64-column chunk of an N-major B (32 x 64 boxes).
+// The halves start 4 KiB-aligned, so the 128-byte swizzle lays each out as
+// the whole box would.
+static __device__ __forceinline__ void
+kt_load_stage_pair(u16 *a, u16 *b, const KtTensorMap *tmA,
+                   const KtTensorMap *tmB, u64 *bar, int tm, int tn, int kt,
+                   int rank, bool ownA) {
+  if (ownA) {
+#if KT_TRANS_A
+#pragma unroll
+    for (int c = 0; c < KT_BM / 64; ++c) {
+      kt_tma_load(a + c * 64 * KT_BK, tmA, bar, tm * KT_BM + c * 64,
+                  kt * KT_BK);
+    }
+#else
+    kt_tma_load(a, tmA, bar, kt * KT_BK, tm * KT_BM);
+#endif
+  }
+#if KT_TRANS_B
+  kt_tma_load_pair(b + rank * (KT_BN / 2) * KT_BK, tmB, bar, kt * KT_BK,
+                   tn * KT_BN + rank * (KT_BN / 2));
+#else
+#pragma unroll
+  for (int c = 0; c < KT_BN / 64; ++c) {
+    kt_tma_load_pair(b + c * 64 * KT_BK + rank * 32 * 64, tmB, bar,
+                     tn * KT_BN + c * 64, kt * KT_BK + rank * 32);
+  }
+#endif
+}
+)CUDA";
+}
+
+std::string resolveCluster(std::string_view body, bool cluster) {
+  struct Open {
+    bool ours; // A KT_CLUSTER block (else a directive NVRTC resolves).
+    bool keep; // Its current branch is emitted.
+  };
+  std::vector<Open> open;
+  auto emitting = [&] {
+    for (const Open &o : open) {
+      if (o.ours && !o.keep) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::string out;
+  while (!body.empty()) {
+    const size_t end = body.find('\n');
+    const size_t len = end == std::string_view::npos ? body.size() : end + 1;
+    const std::string_view line = body.substr(0, len);
+    body.remove_prefix(len);
+    const std::string_view text = line.substr(0, line.find('\n'));
+    if (text == "#if KT_CLUSTER > 1") {
+      open.push_back({true, cluster});
+      continue;
+    }
+    if (text.starts_with("#if")) {
+      open.push_back({false, true});
+    } else if (text == "#else" && !open.empty() && open.back().ours) {
+      open.back().keep = !cluster;
+      continue;
+    } else if (text.starts_with("#endif") && !open.empty()) {
+      const bool ours = open.back().ours;
+      open.pop_back();
+      if (ours) {
+        continue;
+      }
+    }
+    if (emitting()) {
+      out += line;
+    }
+  }
+  return out;
 }
 
 bool supports(const GemmProblem &p, const TargetDesc &t,

@@ -1,6 +1,6 @@
 // Internal: what the CUDA GEMM families share: the device-side helpers every
-// kernel text starts with, the problem check, and the TMA launch
-// description.
+// kernel text starts with, those of clusters of two CTAs, the problem check,
+// and the TMA launch description.
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -31,6 +31,23 @@ const std::string &deviceSource();
 const char *coreSource();
 const char *conversionSource();
 const char *packSource();
+
+/// Device code of clusters of two CTAs on vertically adjacent tiles
+/// (2 pm, tn) and (2 pm + 1, tn), placed after deviceSource():
+/// clusterSource() has the CTA's rank in its cluster, the cluster id and
+/// count, and the cluster-wide barrier; clusterLoadSource() the wait on a
+/// barrier at cluster scope and the load of one stage of a pair: the CTA's
+/// own A and its half of B, multicast by TMA into both CTAs. Each family puts
+/// its own stage release (the consumers' arrivals, or a tcgen05 commit)
+/// between the two.
+const char *clusterSource();
+const char *clusterLoadSource();
+
+/// `body` with each `#if KT_CLUSTER > 1` [`#else`] `#endif` block (lines of
+/// their own, other #if blocks nested inside) replaced by the branch
+/// `cluster` selects, so an instance without clusters is the text it was
+/// before they existed and NVRTC never sees the choice.
+std::string resolveCluster(std::string_view body, bool cluster);
 
 /// The problems the TMA families serve on `arch`: bf16/f16, leading
 /// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.

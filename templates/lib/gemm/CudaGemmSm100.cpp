@@ -16,7 +16,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.gemm.sm100/2";
+constexpr const char *kGeneratorVersion = "cuda.gemm.sm100/3";
 
 /// Dynamic shared memory a block may opt in to on sm_100 (227 KiB).
 constexpr int64_t kSm100SharedPerBlock = 232448;
@@ -34,8 +34,14 @@ std::string CudaGemmSm100::sourceHash() const {
   p.dtype = DType::BF16;
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
+  // The generator version plus the text of one instance with and one
+  // without clusters covers the body.
+  const sm100::Params single = {128, 4, 2, 8, 1};
+  sm100::Params pair = single;
+  pair.cluster = 2;
   return sha256Hex(std::string(kGeneratorVersion) +
-                   sm100::kernelSource({128, 4, 2, 8, 1}, p));
+                   sm100::kernelSource(single, p) +
+                   sm100::kernelSource(pair, p));
 }
 
 int64_t CudaGemmSm100::sharedBytes(const Config &c) {
@@ -79,6 +85,12 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
         fmt::format("splitk={} exceeds the {} K blocks of 64 that K={} has",
                     q.splitk, kBlocks, p.k));
   }
+  if (q.cluster != 1 && q.cluster != 2) {
+    return invalidArgument(fmt::format(
+        "cluster={} must be 1 or 2 (CTAs per cluster, on vertically adjacent "
+        "tiles sharing B)",
+        q.cluster));
+  }
   if (sm100::tmemColumns(q) > kTmemColumns) {
     return invalidArgument(fmt::format(
         "acc={} x bn={} needs {} tensor-memory columns; an SM has {}", q.acc,
@@ -93,6 +105,22 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
   }
   return Status::ok();
 }
+
+namespace {
+
+/// Pairs of CTAs sharing B are worth trying where B's stage is large
+/// (bn >= 128), the tile pairs fill the SMs without split-K (one pair per
+/// pair of SMs at least) and few pairs lack their second tile (tilesM even
+/// or >= 8): the rule of cuda.gemm.sm90, for 128-row tiles on 148 SMs.
+bool clusterHelps(const GemmProblem &p, const Config &c) {
+  const int64_t bn = c.get("bn");
+  const int64_t tilesM = (p.m + 127) / 128, tilesN = (p.n + bn - 1) / bn;
+  return c.get("splitk", 1) == 1 && bn >= 128 && tilesM >= 2 &&
+         (tilesM % 2 == 0 || tilesM >= 8) &&
+         (tilesM + 1) / 2 * tilesN >= kSms / 2;
+}
+
+} // namespace
 
 Config CudaGemmSm100::defaultConfig(const GemmProblem &p,
                                     const TargetDesc &) const {
@@ -116,20 +144,35 @@ std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
   if (!supports(p, t)) {
     return {};
   }
-  return enumerateSpace(defaultConfig(p, t),
-                        {{"bn", {64, 128, 256}},
-                         {"stages", {3, 4, 5, 6, 8}},
-                         {"acc", {1, 2}},
-                         {"group", {1, 8}},
-                         {"splitk", {1, 2, 4, 8}}},
-                        [&](const Config &c) {
-                          const std::vector<int64_t> offered =
-                              cudagemm::splitFactors(p, 128, c.get("bn"), kSms);
-                          return !oversizedTile(p, 0, c.get("bn"), 64) &&
-                                 std::find(offered.begin(), offered.end(),
-                                           c.get("splitk")) != offered.end() &&
-                                 validate(c, p, t).isOk();
-                        });
+  const std::vector<Config> single =
+      enumerateSpace(defaultConfig(p, t),
+                     {{"bn", {64, 128, 256}},
+                      {"stages", {3, 4, 5, 6, 8}},
+                      {"acc", {1, 2}},
+                      {"group", {1, 8}},
+                      {"splitk", {1, 2, 4, 8}}},
+                     [&](const Config &c) {
+                       const std::vector<int64_t> offered =
+                           cudagemm::splitFactors(p, 128, c.get("bn"), kSms);
+                       return !oversizedTile(p, 0, c.get("bn"), 64) &&
+                              std::find(offered.begin(), offered.end(),
+                                        c.get("splitk")) != offered.end() &&
+                              validate(c, p, t).isOk();
+                     });
+  // Each configuration, then its cluster = 2 twin where that can help (no
+  // cluster key otherwise: configurations read as they did before).
+  std::vector<Config> out;
+  for (const Config &c : single) {
+    out.push_back(c);
+    if (clusterHelps(p, c)) {
+      Config pair = c;
+      pair.set("cluster", 2);
+      if (validate(pair, p, t).isOk()) {
+        out.push_back(pair);
+      }
+    }
+  }
+  return out;
 }
 
 Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
@@ -141,6 +184,11 @@ Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
       cudagemm::tmaLaunch(p, 192, int(sm100::sharedBytes(q)), 128, int(q.bn));
   launch.split = int(q.splitk);
   launch.semaphoresPerTile = q.splitk > 1 ? 1 : 0;
+  if (q.cluster == 2) {
+    // Tile pairs along M; each CTA loads half the rows of B's boxes.
+    launch.clusterM = 2;
+    launch.boxBRows /= 2;
+  }
   return KernelSource{"cuda", sm100::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

@@ -1,6 +1,7 @@
 // The CUDA C++ text of the sm_100a GEMM family: the configuration as
-// #defines, the shared device helpers (CudaGemmCommon.cpp), then the fixed
-// kernel body (tcgen05 MMA into tensor memory, persistent tiles).
+// #defines, the shared device helpers (CudaGemmCommon.cpp), the cluster
+// helpers for cluster = 2, then the fixed kernel body (tcgen05 MMA into
+// tensor memory, persistent tiles).
 #include "CudaGemmSm100Kernel.h"
 
 #include "CudaGemmCommon.h"
@@ -21,6 +22,27 @@ static __device__ __forceinline__ void kt_mma(u32 tmem, u64 da, u64 db,
 }
 )CUDA";
 
+// Clusters of two CTAs on vertically adjacent tiles (2 pm, tn) and
+// (2 pm + 1, tn), which need the same B tile: each CTA's producer loads its
+// own A and one half of B, multicast by TMA into both CTAs and counted on
+// both CTAs' full barriers, so a full barrier expects a whole stage. Each
+// CTA still issues its own MMAs (cta_group::1) into its own tensor memory;
+// a stage may be overwritten only once the MMAs of both CTAs have read it,
+// so each MMA thread's commit arrives on the empty barrier of both.
+constexpr const char *kClusterCommit =
+    R"CUDA(// Arrives on the barrier at `bar`'s offset in both CTAs of the cluster
+// (CTA mask 0b11) once every tcgen05.mma issued so far has completed.
+static __device__ __forceinline__ void kt_mma_commit_pair(u64 *bar) {
+  asm volatile("tcgen05.commit.cta_group::1.mbarrier::arrive::one.shared::"
+               "cluster.multicast::cluster.b64 [%0], %1;" ::"r"(kt_smem(bar)),
+               "h"(static_cast<u16>(3))
+               : "memory");
+}
+)CUDA";
+
+// The kernel. The `#if KT_CLUSTER > 1` blocks are resolved when the text is
+// generated (cudagemm::resolveCluster), so a cluster = 1 instance is the
+// text it was before clusters existed.
 constexpr const char *kBody =
     R"CUDA(// Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
 // Warps 2-5: epilogue, each reading the 32 tensor-memory lanes (rows) its
@@ -46,15 +68,31 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int tilesM = (M + KT_BM - 1) / KT_BM;
   const int tilesN = (N + KT_BN - 1) / KT_BN;
+#if KT_CLUSTER > 1
+  // The cluster's two CTAs walk the same units: one K slice of a pair of
+  // tiles (2 pm, tn) and (2 pm + 1, tn); this CTA takes row 2 pm + rank.
+  if (kt_cluster_size() != 2) {
+    __trap(); // Launched without its cluster shape: fail, do not hang.
+  }
+  const int rank = kt_cluster_rank();
+  const int pairsM = (tilesM + 1) / 2;
+  const int units = pairsM * tilesN * KT_SPLIT;
+#else
   const int tiles = tilesM * tilesN;
   const int units = tiles * KT_SPLIT;
+#endif
   const int kIters = (K + KT_BK - 1) / KT_BK;
   const int kPer = (kIters + KT_SPLIT - 1) / KT_SPLIT; // K blocks per slice
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < KT_STAGES; ++s) {
       kt_bar_init(&full[s], 1);
+#if KT_CLUSTER > 1
+      // Released by the MMA commits of both CTAs (kt_mma_commit_pair).
+      kt_bar_init(&empty[s], 2);
+#else
       kt_bar_init(&empty[s], 1);
+#endif
     }
     for (int a = 0; a < KT_ACC; ++a) {
       kt_bar_init(&accFull[a], 1);
@@ -71,11 +109,44 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
   }
   kt_tc_before_sync();
   __syncthreads();
+#if KT_CLUSTER > 1
+  // Both CTAs' barriers are initialised before either multicasts into the
+  // other or arrives on its barriers.
+  kt_cluster_sync();
+#endif
   kt_tc_after_sync();
   const u32 tmem = *tmemSlot;
 
   if (warp == 0 && lane == 0) {
     int it = 0;
+#if KT_CLUSTER > 1
+    for (int unit = kt_cluster_id(); unit < units;
+         unit += kt_cluster_count()) {
+      const int pair = unit / KT_SPLIT, slice = unit % KT_SPLIT;
+      int tm, tn;
+      kt_tile(pair, pairsM, tilesN, tm, tn);
+      tm = 2 * tm + rank;
+      // A tile below M (odd tilesM) loads no A, but still its half of B:
+      // the other CTA of the pair needs it.
+      const bool own = tm < tilesM;
+      const int kEnd = min(kIters, (slice + 1) * kPer);
+      for (int kt = slice * kPer; kt < kEnd; ++kt, ++it) {
+        const int s = it % KT_STAGES;
+        // Free once the MMAs of both CTAs are done with it.
+        kt_bar_wait_cluster(&empty[s], ((it / KT_STAGES) & 1) ^ 1);
+        kt_bar_expect_tx(&full[s],
+                         own ? KT_STAGE_BYTES : u32(KT_B_STAGE * 2));
+        kt_load_stage_pair(sA + s * KT_A_STAGE, sB + s * KT_B_STAGE, &tmA,
+                           &tmB, &full[s], tm, tn, kt, rank, own);
+      }
+    }
+    // Wait until both CTAs' MMAs have released every stage, so no commit
+    // arrival on this CTA's barriers is still on its way when it exits.
+    for (int i = 0; i < KT_STAGES; ++i, ++it) {
+      kt_bar_wait_cluster(&empty[it % KT_STAGES],
+                          ((it / KT_STAGES) & 1) ^ 1);
+    }
+#else
     for (int unit = blockIdx.x; unit < units; unit += gridDim.x) {
       const int tile = unit / KT_SPLIT, slice = unit % KT_SPLIT;
       int tm, tn;
@@ -89,14 +160,38 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
                       &full[s], tm, tn, kt);
       }
     }
+#endif
   } else if (warp == 1 && lane == 0) {
     int it = 0, local = 0;
+#if KT_CLUSTER > 1
+    for (int unit = kt_cluster_id(); unit < units;
+         unit += kt_cluster_count()) {
+      const int pair = unit / KT_SPLIT, slice = unit % KT_SPLIT;
+      int tm, tn;
+      kt_tile(pair, pairsM, tilesN, tm, tn);
+      const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
+      if (2 * tm + rank >= tilesM) {
+        // Below M: nothing to compute, but the stages (B halves from both
+        // producers) arrive as for the other CTA and are released to both.
+        for (int kt = kBegin; kt < kEnd; ++kt, ++it) {
+          const int s = it % KT_STAGES;
+          kt_bar_wait(&full[s], (it / KT_STAGES) & 1);
+          kt_mma_commit_pair(&empty[s]);
+        }
+        continue;
+      }
+      // Accumulators are counted over this CTA's own tiles only.
+      const int acc = local % KT_ACC;
+      kt_bar_wait(&accEmpty[acc], ((local / KT_ACC) & 1) ^ 1);
+      ++local;
+#else
     for (int unit = blockIdx.x; unit < units; unit += gridDim.x, ++local) {
       const int slice = unit % KT_SPLIT;
       const int kBegin = slice * kPer, kEnd = min(kIters, kBegin + kPer);
       const int acc = local % KT_ACC;
       // Wait until the epilogue has drained this accumulator.
       kt_bar_wait(&accEmpty[acc], ((local / KT_ACC) & 1) ^ 1);
+#endif
       kt_tc_after_sync();
       const u32 d = tmem + acc * KT_BN;
       for (int kt = kBegin; kt < kEnd; ++kt, ++it) {
@@ -110,19 +205,39 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
           kt_mma(d, kt_a_desc(a, kk), kt_b_desc(b, kk),
                  (kt - kBegin) != 0 || kk != 0);
         }
+#if KT_CLUSTER > 1
+        // Frees the stage in both CTAs when these MMAs finish: either
+        // producer's half of B lands in both.
+        kt_mma_commit_pair(&empty[s]);
+#else
         kt_mma_commit(&empty[s]); // Frees the stage when these MMAs finish.
+#endif
       }
       kt_mma_commit(&accFull[acc]); // The tile's sum is in tensor memory.
     }
   } else if (warp >= 2) {
     const int quarter = warp % 4; // The lanes (rows) this warp may read.
     int local = 0;
+#if KT_CLUSTER > 1
+    for (int unit = kt_cluster_id(); unit < units;
+         unit += kt_cluster_count()) {
+      int tm, tn;
+      kt_tile(unit / KT_SPLIT, pairsM, tilesN, tm, tn);
+      tm = 2 * tm + rank;
+      if (tm >= tilesM) {
+        continue; // Below M: no accumulator, nothing to store.
+      }
+      const int acc = local % KT_ACC;
+      kt_bar_wait(&accFull[acc], (local / KT_ACC) & 1);
+      ++local;
+#else
     for (int unit = blockIdx.x; unit < units; unit += gridDim.x, ++local) {
       const int tile = unit / KT_SPLIT;
       int tm, tn;
       kt_tile(tile, tilesM, tilesN, tm, tn);
       const int acc = local % KT_ACC;
       kt_bar_wait(&accFull[acc], (local / KT_ACC) & 1);
+#endif
       kt_tc_after_sync();
       const int row = tm * KT_BM + quarter * 32 + lane;
       const u32 base = tmem + (static_cast<u32>(quarter * 32) << 16) +
@@ -135,6 +250,9 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
       // semaphore for the next launch.
       const int t = quarter * 32 + lane; // the row within the tile
       const int slice = unit % KT_SPLIT;
+#if KT_CLUSTER > 1
+      const int tile = tm * tilesN + tn; // Its workspace slots, semaphore.
+#endif
       const long long slot = static_cast<long long>(KT_BM) * KT_BN;
       float *first = ws + static_cast<long long>(tile) * KT_SPLIT * slot;
 #pragma unroll 1
@@ -202,6 +320,12 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
 #endif
     }
   }
+#if KT_CLUSTER > 1
+  // Nothing of the other CTA's is still on its way into this one: its
+  // multicasts were waited for (full barriers), its commits on this CTA's
+  // empty barriers too (the producer's drain). Both CTAs leave together.
+  kt_cluster_sync();
+#endif
   kt_tc_before_sync();
   __syncthreads();
   if (warp == 1) {
@@ -262,19 +386,31 @@ uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
 }
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
-  return fmt::format(
-             "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={} "
-             "splitk={}\n"
-             "#define KT_BM 128\n#define KT_SM100 1\n"
-             "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
-             "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
-             "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
-             "#define KT_IDESC {}u\n#define KT_SPLIT {}\n",
-             p.key(), q.bn, q.stages, q.acc, q.group, q.splitk, q.bn, q.stages,
-             q.acc, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
-             p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
-             instructionDescriptor(q, p), q.splitk) +
-         cudagemm::deviceSource() + kMma + tcgen05Source() + kBody;
+  const bool cluster = q.cluster > 1;
+  const std::string o = fmt::format(
+      "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={} "
+      "splitk={}{}\n"
+      "#define KT_BM 128\n#define KT_SM100 1\n"
+      "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
+      "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
+      "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
+      "#define KT_IDESC {}u\n#define KT_SPLIT {}\n{}",
+      p.key(), q.bn, q.stages, q.acc, q.group, q.splitk,
+      cluster ? fmt::format(" cluster={}", q.cluster) : "", q.bn, q.stages,
+      q.acc, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
+      p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
+      instructionDescriptor(q, p), q.splitk,
+      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "");
+  if (cluster) {
+    // kt_load_stage, the single-CTA stage load, is not used with clusters.
+    return o + "#pragma nv_diag_suppress 177\n" + cudagemm::deviceSource() +
+           "#pragma nv_diag_default 177\n" + kMma + tcgen05Source() +
+           cudagemm::clusterSource() + kClusterCommit +
+           cudagemm::clusterLoadSource() +
+           cudagemm::resolveCluster(kBody, true);
+  }
+  return o + cudagemm::deviceSource() + kMma + tcgen05Source() +
+         cudagemm::resolveCluster(kBody, false);
 }
 
 } // namespace kt::sm100

@@ -14,11 +14,17 @@ struct Params {
   /// K slices per tile (split-K); 1 for configurations stored before it
   /// existed.
   int64_t splitk = 1;
+  /// CTAs per cluster: 1, or 2 for pairs of vertically adjacent tiles that
+  /// share their B tile (each CTA loads half of it, multicast to both, and
+  /// issues its own MMAs).
+  int64_t cluster = 1;
 };
 
+/// `splitk` and `cluster` may be absent (configurations stored before they
+/// existed): 1.
 inline Params readParams(const Config &c) {
-  return {c.get("bn"), c.get("stages"), c.get("acc"), c.get("group"),
-          c.get("splitk", 1)};
+  return {c.get("bn"),    c.get("stages"),    c.get("acc"),
+          c.get("group"), c.get("splitk", 1), c.get("cluster", 1)};
 }
 
 /// Tensor-memory columns to allocate: acc accumulators of bn f32 columns,

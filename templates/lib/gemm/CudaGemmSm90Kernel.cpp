@@ -8,9 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <string_view>
-#include <vector>
-
 namespace kt::sm90 {
 namespace {
 
@@ -20,36 +17,11 @@ namespace {
 // CTAs' stage buffers and counted on both CTAs' full barriers, so each full
 // barrier expects a whole stage (A + both halves of B). A stage may be
 // overwritten only once the consumers of both CTAs are done with it: every
-// consumer warp arrives on the empty barrier of both CTAs.
-constexpr const char *kClusterSource = R"CUDA(
-// ---- clusters of two CTAs ----
-static __device__ __forceinline__ int kt_cluster_rank() {
-  u32 r;
-  asm("mov.u32 %0, %%cluster_ctarank;" : "=r"(r));
-  return static_cast<int>(r);
-}
-static __device__ __forceinline__ int kt_cluster_size() {
-  u32 r;
-  asm("mov.u32 %0, %%cluster_nctarank;" : "=r"(r));
-  return static_cast<int>(r);
-}
-static __device__ __forceinline__ int kt_cluster_id() {
-  u32 r;
-  asm("mov.u32 %0, %%clusterid.x;" : "=r"(r));
-  return static_cast<int>(r);
-}
-static __device__ __forceinline__ int kt_cluster_count() {
-  u32 r;
-  asm("mov.u32 %0, %%nclusterid.x;" : "=r"(r));
-  return static_cast<int>(r);
-}
-// Every non-exited thread of both CTAs arrives, then waits for the others;
-// what each did before arriving is visible to all after the wait.
-static __device__ __forceinline__ void kt_cluster_sync() {
-  asm volatile("barrier.cluster.arrive.release;\n"
-               "barrier.cluster.wait.acquire;" ::: "memory");
-}
-// Arrive on the barrier at `bar`'s offset in cluster CTA `rank` (this CTA
+// consumer warp arrives on the empty barrier of both CTAs. These are the
+// release helpers; the rest (rank, cluster barrier, the pair's stage load)
+// is shared with cuda.gemm.sm100 (CudaGemmCommon.cpp).
+constexpr const char *kClusterRelease =
+    R"CUDA(// Arrive on the barrier at `bar`'s offset in cluster CTA `rank` (this CTA
 // included), releasing at cluster scope.
 static __device__ __forceinline__ void kt_bar_arrive_cta(u64 *bar, int rank) {
   asm volatile("{\n .reg .b32 remote;\n"
@@ -69,73 +41,12 @@ static __device__ __forceinline__ void kt_release_pair(u64 *bar, int lane,
     kt_bar_arrive_cta(bar, rank ^ 1);
   }
 }
-// kt_bar_wait, acquiring at cluster scope (the arrivals come from both CTAs).
-static __device__ __forceinline__ void kt_bar_wait_cluster(u64 *bar,
-                                                           u32 parity) {
-  u32 done = 0;
-  do {
-    asm volatile("{\n .reg .pred p;\n"
-                 " mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 "
-                 "p, [%1], %2;\n"
-                 " selp.u32 %0, 1, 0, p;\n}"
-                 : "=r"(done)
-                 : "r"(kt_smem(bar)), "r"(parity)
-                 : "memory");
-  } while (!done);
-}
-// One 2-D box into the same offset of both CTAs' shared memory (CTA mask
-// 0b11), completing on the barrier at `bar`'s offset in each.
-static __device__ __forceinline__ void kt_tma_load_pair(void *dst,
-                                                        const KtTensorMap *map,
-                                                        u64 *bar, int x,
-                                                        int y) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::"
-      "complete_tx::bytes.multicast::cluster [%0], [%1, {%3, %4}], [%2], "
-      "%5;" ::"r"(kt_smem(dst)),
-      "l"(reinterpret_cast<u64>(map)), "r"(kt_smem(bar)), "r"(x), "r"(y),
-      "h"(static_cast<u16>(3))
-      : "memory");
-}
-// K block `kt` of this CTA's tile (tm, tn): its own A (unless `ownA` is
-// false: a tile below M, which nothing reads) and its half of the pair's B
-// tile, multicast into both CTAs. The halves split each box's rows: tile
-// columns [rank * bn/2, +bn/2) of a K-major B (one bn/2 x 64 box), K rows
-// [32 rank, +32) of each 64-column chunk of an N-major B (32 x 64 boxes).
-// The halves start 4 KiB-aligned, so the 128-byte swizzle lays each out as
-// the whole box would.
-static __device__ __forceinline__ void
-kt_load_stage_pair(u16 *a, u16 *b, const KtTensorMap *tmA,
-                   const KtTensorMap *tmB, u64 *bar, int tm, int tn, int kt,
-                   int rank, bool ownA) {
-  if (ownA) {
-#if KT_TRANS_A
-#pragma unroll
-    for (int c = 0; c < KT_BM / 64; ++c) {
-      kt_tma_load(a + c * 64 * KT_BK, tmA, bar, tm * KT_BM + c * 64,
-                  kt * KT_BK);
-    }
-#else
-    kt_tma_load(a, tmA, bar, kt * KT_BK, tm * KT_BM);
-#endif
-  }
-#if KT_TRANS_B
-  kt_tma_load_pair(b + rank * (KT_BN / 2) * KT_BK, tmB, bar, kt * KT_BK,
-                   tn * KT_BN + rank * (KT_BN / 2));
-#else
-#pragma unroll
-  for (int c = 0; c < KT_BN / 64; ++c) {
-    kt_tma_load_pair(b + c * 64 * KT_BK + rank * 32 * 64, tmB, bar,
-                     tn * KT_BN + c * 64, kt * KT_BK + rank * 32);
-  }
-#endif
-}
 )CUDA";
 
 // The kernel. Everything shape- or type-specific comes from the KT_*
 // constants and kt_wgmma() placed before it. The `#if KT_CLUSTER > 1`
-// blocks are resolved here, not by NVRTC (resolveCluster), so a cluster = 1
-// instance is the text it was before clusters existed.
+// blocks are resolved here, not by NVRTC (cudagemm::resolveCluster), so a
+// cluster = 1 instance is the text it was before clusters existed.
 constexpr const char *kBody = R"CUDA(
 // ---- wgmma ----
 static __device__ __forceinline__ void kt_wgmma_fence() {
@@ -445,53 +356,6 @@ std::string wgmmaWrapper(const Params &q, const GemmProblem &p) {
       p.transB ? 0 : 1, outs);
 }
 
-/// `body` with each `#if KT_CLUSTER > 1` [`#else`] `#endif` block (lines
-/// of their own, other #if blocks nested inside) replaced by the branch
-/// `cluster` selects.
-std::string resolveCluster(std::string_view body, bool cluster) {
-  struct Open {
-    bool ours; // A KT_CLUSTER block (else a directive NVRTC resolves).
-    bool keep; // Its current branch is emitted.
-  };
-  std::vector<Open> open;
-  auto emitting = [&] {
-    for (const Open &o : open) {
-      if (o.ours && !o.keep) {
-        return false;
-      }
-    }
-    return true;
-  };
-  std::string out;
-  while (!body.empty()) {
-    const size_t end = body.find('\n');
-    const size_t len = end == std::string_view::npos ? body.size() : end + 1;
-    const std::string_view line = body.substr(0, len);
-    body.remove_prefix(len);
-    const std::string_view text = line.substr(0, line.find('\n'));
-    if (text == "#if KT_CLUSTER > 1") {
-      open.push_back({true, cluster});
-      continue;
-    }
-    if (text.starts_with("#if")) {
-      open.push_back({false, true});
-    } else if (text == "#else" && !open.empty() && open.back().ours) {
-      open.back().keep = !cluster;
-      continue;
-    } else if (text.starts_with("#endif") && !open.empty()) {
-      const bool ours = open.back().ours;
-      open.pop_back();
-      if (ours) {
-        continue;
-      }
-    }
-    if (emitting()) {
-      out += line;
-    }
-  }
-  return out;
-}
-
 } // namespace
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
@@ -512,10 +376,12 @@ std::string kernelSource(const Params &q, const GemmProblem &p) {
     // kt_load_stage, the single-CTA stage load, is not used with clusters.
     return o + "#pragma nv_diag_suppress 177\n" + cudagemm::deviceSource() +
            "#pragma nv_diag_default 177\n" + wgmmaWrapper(q, p) +
-           kClusterSource + resolveCluster(kBody, true);
+           cudagemm::clusterSource() + kClusterRelease +
+           cudagemm::clusterLoadSource() +
+           cudagemm::resolveCluster(kBody, true);
   }
   return o + cudagemm::deviceSource() + wgmmaWrapper(q, p) +
-         resolveCluster(kBody, false);
+         cudagemm::resolveCluster(kBody, false);
 }
 
 } // namespace kt::sm90

@@ -26,6 +26,11 @@ namespace kt {
 ///   splitk  K slices per tile, 1, 2, 4 or 8 (default 1): for skinny
 ///           problems; the slices' partials meet in a workspace and the last
 ///           one stores
+///   cluster CTAs per thread-block cluster, 1 or 2 (default 1): a pair of
+///           CTAs works on vertically adjacent tiles, which share their B
+///           tile; each loads half of it, multicast to both by TMA, issues
+///           its own MMAs, and releases a stage in both CTAs with a
+///           multicast tcgen05.commit
 /// validate() rejects configurations over 227 KiB of shared memory or 512
 /// tensor-memory columns.
 ///
