@@ -100,9 +100,11 @@ void trampoline();
 /// The work-items of one launch as fibers; runs one workgroup at a time.
 class Scheduler {
 public:
-  Scheduler(unsigned threads, bool reverse, const std::function<void()> &call)
-      : fibers_(threads), arrived_(threads / 64, 0), reverse_(reverse),
-        call_(call) {
+  Scheduler(Dims block, Dims grid, bool reverse,
+            const std::function<void()> &call)
+      : fibers_(block.x * block.y), arrived_(block.x * block.y / 64, 0),
+        block_(block), grid_(grid), reverse_(reverse), call_(call) {
+    const unsigned threads = block.x * block.y;
     const size_t page = pageBytes();
     const size_t each = kStackBytes + page;
     stackMapBytes_ = each * threads;
@@ -136,6 +138,12 @@ public:
 
   unsigned workitem() const { return unsigned(running_); }
   unsigned workgroup() const { return wg_; }
+  // Ids in x and y, and the grid's work-items in x.
+  unsigned workitemX() const { return unsigned(running_) % block_.x; }
+  unsigned workitemY() const { return unsigned(running_) / block_.x; }
+  unsigned workgroupX() const { return wg_ % grid_.x; }
+  unsigned workgroupY() const { return wg_ / grid_.x; }
+  unsigned gridSizeX() const { return grid_.x * block_.x; }
   bool inStackGuard(uintptr_t a) const {
     const size_t each = kStackBytes + pageBytes();
     const uintptr_t base = reinterpret_cast<uintptr_t>(stackMap_);
@@ -257,6 +265,7 @@ private:
 
   std::vector<Fiber> fibers_;
   std::vector<int> arrived_; // lanes of each wave at a cross-lane operation
+  Dims block_, grid_;
   bool reverse_;
   const std::function<void()> &call_;
   char *stackMap_ = nullptr;
@@ -426,8 +435,11 @@ void Scheduler::executeMfma(Fiber *lanes) {
 }
 
 const kt_emu_hooks kHooks = {
-    [] { return gScheduler->workitem(); },
-    [] { return gScheduler->workgroup(); },
+    [] { return gScheduler->workitemX(); },
+    [] { return gScheduler->workgroupX(); },
+    [] { return gScheduler->workitemY(); },
+    [] { return gScheduler->workgroupY(); },
+    [] { return gScheduler->gridSizeX(); },
     [] { gScheduler->barrier(); },
     [](int order, const char *scope) {
       const bool orderOk =
@@ -731,16 +743,34 @@ Result<std::unique_ptr<HostKernel>> KernelBuilder::take(size_t i) {
 Status launch(const HostKernel &kernel, unsigned threads,
               const std::vector<unsigned> &order, bool reverseLanes,
               const std::function<void()> &call) {
-  if (threads == 0 || threads % 64 != 0 || int(threads) != kernel.threads_) {
+  const unsigned workgroups =
+      order.empty() ? 1 : *std::max_element(order.begin(), order.end()) + 1;
+  return launch(kernel, {threads, 1}, {workgroups, 1}, order, reverseLanes,
+                call);
+}
+
+Status launch(const HostKernel &kernel, Dims block, Dims grid,
+              const std::vector<unsigned> &order, bool reverseLanes,
+              const std::function<void()> &call) {
+  const uint64_t threads = uint64_t(block.x) * block.y;
+  if (threads == 0 || threads % 64 != 0 ||
+      threads != uint64_t(kernel.threads_)) {
     return invalidArgument(fmt::format(
-        "a launch of {} work-items per workgroup; the kernel was generated "
-        "for {} (whole waves of 64)",
-        threads, kernel.threads_));
+        "a launch of {} x {} work-items per workgroup; the kernel was "
+        "generated for {} (whole waves of 64)",
+        block.x, block.y, kernel.threads_));
+  }
+  const uint64_t workgroups = uint64_t(grid.x) * grid.y;
+  for (unsigned wg : order) {
+    if (wg >= workgroups) {
+      return invalidArgument(
+          fmt::format("workgroup {} of a grid of {} x {}", wg, grid.x, grid.y));
+    }
   }
   if (gScheduler) {
     return failedPrecondition("one emulated launch at a time");
   }
-  Scheduler s(threads, reverseLanes, call);
+  Scheduler s(block, grid, reverseLanes, call);
   kernel.bind_(&kHooks);
   gScheduler = &s;
   Status status = Status::ok();

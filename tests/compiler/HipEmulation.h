@@ -1,5 +1,6 @@
-// Test helper: runs the HIP C++ text of the AMD MFMA families on the host
-// CPU, emulating the wave64 execution model and the MFMA instructions.
+// Test helper: runs the HIP C++ text of the AMD MFMA families (and of the
+// tuner's AMD reference kernels) on the host CPU, emulating the wave64
+// execution model and the MFMA instructions.
 //
 // This verifies the same template on another target: the kernel's indexing,
 // fragment layouts, LDS staging, boundary handling, split merging and
@@ -67,6 +68,12 @@ private:
   int slot_ = -1;
 };
 
+/// The extents of a launch in x and y: work-items per workgroup, or
+/// workgroups in the grid.
+struct Dims {
+  unsigned x = 1, y = 1;
+};
+
 /// A kernel text compiled for the host with HipEmulationShim.h and loaded.
 class HostKernel {
 public:
@@ -85,7 +92,7 @@ public:
 
 private:
   HostKernel() = default;
-  friend Status launch(const HostKernel &, unsigned,
+  friend Status launch(const HostKernel &, Dims, Dims,
                        const std::vector<unsigned> &, bool,
                        const std::function<void()> &);
   std::unique_ptr<Module> module_;
@@ -124,8 +131,18 @@ private:
 /// the first (a kernel that communicates through LDS without a barrier then
 /// reads stale values in one of the two orders). Fails on a divergent
 /// barrier or cross-lane operation, or a deadlock, naming the workgroup and
-/// the work-items.
+/// the work-items. A 1-D launch: its grid is taken to be workgroups 0 to the
+/// largest in `order`.
 Status launch(const HostKernel &kernel, unsigned threads,
+              const std::vector<unsigned> &order, bool reverseLanes,
+              const std::function<void()> &call);
+
+/// The same for workgroups of block.x * block.y work-items in a grid of
+/// grid.x * grid.y workgroups. As on the GPU, work-item w of a workgroup has
+/// ids (w % block.x, w / block.x) and is lane w % 64 of wave w / 64;
+/// `order` lists workgroups by linear index g, of ids (g % grid.x,
+/// g / grid.x); __builtin_amdgcn_grid_size_x is grid.x * block.x.
+Status launch(const HostKernel &kernel, Dims block, Dims grid,
               const std::vector<unsigned> &order, bool reverseLanes,
               const std::function<void()> &call);
 

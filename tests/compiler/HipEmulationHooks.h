@@ -15,6 +15,12 @@ struct kt_emu_hooks {
   /// __builtin_amdgcn_workitem_id_x / workgroup_id_x.
   unsigned (*workitemId)(void);
   unsigned (*workgroupId)(void);
+  /// __builtin_amdgcn_workitem_id_y / workgroup_id_y (0 in a 1-D launch).
+  unsigned (*workitemIdY)(void);
+  unsigned (*workgroupIdY)(void);
+  /// __builtin_amdgcn_grid_size_x: the grid's work-items in x (workgroups
+  /// times work-items per workgroup, as the dispatch packet holds it).
+  unsigned (*gridSizeX)(void);
   /// __builtin_amdgcn_s_barrier: returns when every work-item of the
   /// workgroup has arrived.
   void (*barrier)(void);

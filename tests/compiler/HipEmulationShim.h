@@ -1,13 +1,15 @@
 // Force-included (clang -include) before a hip.gemm.mfma or
-// hip.attention.mfma kernel text that the emulation test compiles as host
-// C++: maps the AMDGPU builtins the text uses onto the emulator's hooks
-// (HipEmulationHooks.h), which run one fiber per work-item and exchange the
-// lanes' values of a wave at MFMAs and ds_bpermute. The text itself is
-// unchanged except for one line, its `#define __shared__`, which the test
-// points at KT_EMU_SHARED: LDS variables become statics in section kt_lds,
-// shared by the fibers of the workgroup in flight (workgroups run one after
-// another) and poisoned by the emulator before each workgroup. The test
-// also appends kt_emu_threads(), which returns the text's KT_THREADS.
+// hip.attention.mfma kernel text, or the tuner's AMD reference kernels, that
+// the emulation test compiles as host C++: maps the AMDGPU builtins the text
+// uses onto the emulator's hooks (HipEmulationHooks.h), which run one fiber
+// per work-item and exchange the lanes' values of a wave at MFMAs and
+// ds_bpermute. The text itself is unchanged except for one line, its
+// `#define __shared__`, which the test points at KT_EMU_SHARED: LDS
+// variables become statics in section kt_lds, shared by the fibers of the
+// workgroup in flight (workgroups run one after another) and poisoned by the
+// emulator before each workgroup. The test also appends kt_emu_threads(),
+// which returns the text's KT_THREADS (defined by the test ahead of a text
+// without one).
 #pragma once
 
 #include "HipEmulationHooks.h"
@@ -40,6 +42,9 @@ extern "C" __attribute__((visibility("default"))) void kt_emu_lds(char **begin,
 
 #define __builtin_amdgcn_workitem_id_x() kt_emu->workitemId()
 #define __builtin_amdgcn_workgroup_id_x() kt_emu->workgroupId()
+#define __builtin_amdgcn_workitem_id_y() kt_emu->workitemIdY()
+#define __builtin_amdgcn_workgroup_id_y() kt_emu->workgroupIdY()
+#define __builtin_amdgcn_grid_size_x() kt_emu->gridSizeX()
 #define __builtin_amdgcn_s_barrier() kt_emu->barrier()
 #define __builtin_amdgcn_fence(order, scope) kt_emu->fence(order, scope)
 #define __builtin_amdgcn_ds_bpermute(addr, value)                              \

@@ -37,10 +37,12 @@ kt_add_test(HiprtcCompileTest hip
 # hip.gemm.mfma and hip.attention.mfma executed on the host CPU: the kernel
 # text compiled by clang++-22 as host C++ with a shim for the AMDGPU
 # builtins, run under an emulation of wave64 and the MFMA instructions
-# against host references. Runs wherever clang-22 is (no GPU, no skip).
+# against host references; the tuner's AMD reference kernels too. Runs
+# wherever clang-22 is (no GPU, no skip).
 kt_add_test(hip_emulation_tests hip
   SOURCES compiler/HipEmulation.cpp compiler/HipEmulationGemmTest.cpp
     compiler/HipEmulationAttentionTest.cpp
-  LIBS ktune_templates fmt::fmt)
+    compiler/HipEmulationReferenceTest.cpp
+  LIBS ktune_templates ktune_gpu_bench fmt::fmt)
 target_compile_definitions(hip_emulation_tests PRIVATE
   KT_CLANG_PATH="${KT_CLANG}")
