@@ -1,16 +1,17 @@
 // hip.attention.mfma and hip.attention.mlir compiled for gfx950 and gfx942
 // on a machine with no AMD GPU or ROCm: sampled configurations (prefill and
 // decode, GQA packing, split-KV, head dims 64 / 128 / 256, both layouts, bf16
-// and fp16). The disassembly holds the chip's MFMA for the type, the cross-lane
-// maxima and hardware exp2; the metadata shows wave64, no scratch or spills,
-// registers and LDS within the chip's limits. Nothing here runs an AMD
-// kernel.
+// and fp16), each with the eager and the lazy softmax (lazy=0 / 1). The
+// disassembly holds the chip's MFMA for the type, the cross-lane maxima and
+// hardware exp2; the metadata shows wave64, no scratch or spills, registers
+// and LDS within the chip's limits. Nothing here runs an AMD kernel.
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
 #include "ktune/templates/attention/HipAttentionMlir.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 using namespace kt;
 
@@ -47,50 +48,63 @@ TEST_CASE("sampled MFMA attention configurations compile for gfx950 and "
         HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
     INFO(compiler.status().toString());
     REQUIRE(compiler.isOk());
-    for (const Case &k : cases) {
+    for (const Case &base : cases) {
       for (const char *ty : {"bf16", "f16"}) {
-        std::string sig = k.sig;
-        sig.replace(sig.find("bf16"), 4, ty);
-        auto p = parseAttentionProblem(sig);
-        REQUIRE(p.isOk());
-        INFO(arch << " " << p->key() << " " << k.c.toString());
-        auto v = t.validate(k.c, *p, compiler->target());
-        INFO(v.toString());
-        REQUIRE(v.isOk());
-        auto src = t.instantiate(k.c, *p, compiler->target());
-        REQUIRE(src.isOk());
-        auto launch = cuda::parseAttentionLaunchSpec(src->launch);
-        REQUIRE(launch.isOk());
-        auto bin = compiler->compile(*src, k.c.toString() + p->key());
-        INFO(bin.status().toString());
-        REQUIRE(bin.isOk());
-        auto dis = compiler->disassemble(bin->codeObject);
-        REQUIRE(dis.isOk());
-        const std::string mfma = std::string(arch) == "gfx950"
-                                     ? std::string("v_mfma_f32_16x16x32_") + ty
-                                     : std::string("v_mfma_f32_16x16x16_") + ty;
-        REQUIRE_THAT(*dis, Catch::Contains(mfma));
-        REQUIRE_THAT(*dis, Catch::Contains("ds_bpermute_b32"));
-        REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
-        if (k.c.get("waves") > 1) {
-          // (A one-wave workgroup's barriers compile to nothing.)
-          REQUIRE_THAT(*dis, Catch::Contains("s_barrier"));
+        for (int64_t lazy : {0, 1}) {
+          Case k = base;
+          if (lazy) {
+            k.c.set("lazy", 1); // lazy=0: the key left out, read as 0
+          }
+          std::string sig = k.sig;
+          sig.replace(sig.find("bf16"), 4, ty);
+          auto p = parseAttentionProblem(sig);
+          REQUIRE(p.isOk());
+          INFO(arch << " " << p->key() << " " << k.c.toString());
+          auto v = t.validate(k.c, *p, compiler->target());
+          INFO(v.toString());
+          REQUIRE(v.isOk());
+          auto src = t.instantiate(k.c, *p, compiler->target());
+          REQUIRE(src.isOk());
+          auto launch = cuda::parseAttentionLaunchSpec(src->launch);
+          REQUIRE(launch.isOk());
+          auto bin = compiler->compile(*src, k.c.toString() + p->key());
+          INFO(bin.status().toString());
+          REQUIRE(bin.isOk());
+          auto dis = compiler->disassemble(bin->codeObject);
+          REQUIRE(dis.isOk());
+          const std::string mfma =
+              std::string(arch) == "gfx950"
+                  ? std::string("v_mfma_f32_16x16x32_") + ty
+                  : std::string("v_mfma_f32_16x16x16_") + ty;
+          REQUIRE_THAT(*dis, Catch::Contains(mfma));
+          REQUIRE_THAT(*dis, Catch::Contains("ds_bpermute_b32"));
+          REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
+          // The lazy softmax's wave-wide vote.
+          REQUIRE((src->text.find("__builtin_amdgcn_ballot_w64") !=
+                   std::string::npos) == (lazy == 1));
+          if (k.c.get("waves") > 1) {
+            // (A one-wave workgroup's barriers compile to nothing.)
+            REQUIRE_THAT(*dis, Catch::Contains("s_barrier"));
+          }
+          if (k.c.get("split") > 1) {
+            REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
+          }
+          const HipResources &r = bin->resources;
+          REQUIRE(r.wavefrontSize == 64);
+          REQUIRE(r.scratchBytes == 0);
+          REQUIRE(r.vgprSpills == 0);
+          REQUIRE(r.sgprSpills == 0);
+          REQUIRE(r.vgprs <= 512); // VGPRs and AGPRs together
+          REQUIRE(r.agprs <= r.vgprs);
+          REQUIRE(r.ldsBytes >= HipAttentionMfma::ldsBytes(k.c, p->d) - 16);
+          REQUIRE(r.ldsBytes <= HipAttentionMfma::ldsBytes(k.c, p->d) + 16);
+          REQUIRE(r.ldsBytes <=
+                  (std::string(arch) == "gfx950" ? 160 : 64) * 1024);
+          REQUIRE(r.maxFlatWorkgroupSize == launch->threads);
+          UNSCOPED_INFO(arch << " " << p->key() << " " << k.c.toString() << ": "
+                             << r.vgprs << " VGPRs, " << r.agprs << " AGPRs, "
+                             << r.ldsBytes << " bytes of LDS");
         }
-        if (k.c.get("split") > 1) {
-          REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
-        }
-        const HipResources &r = bin->resources;
-        REQUIRE(r.wavefrontSize == 64);
-        REQUIRE(r.scratchBytes == 0);
-        REQUIRE(r.vgprSpills == 0);
-        REQUIRE(r.sgprSpills == 0);
-        REQUIRE(r.vgprs <= 512); // VGPRs and AGPRs together
-        REQUIRE(r.agprs <= r.vgprs);
-        REQUIRE(r.ldsBytes >= HipAttentionMfma::ldsBytes(k.c, p->d) - 16);
-        REQUIRE(r.ldsBytes <= HipAttentionMfma::ldsBytes(k.c, p->d) + 16);
-        REQUIRE(r.ldsBytes <=
-                (std::string(arch) == "gfx950" ? 160 : 64) * 1024);
-        REQUIRE(r.maxFlatWorkgroupSize == launch->threads);
       }
     }
   }
@@ -122,6 +136,35 @@ TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
     const Config d = t.defaultConfig(*decode, target);
     REQUIRE(d.get("pack") == 1);
     REQUIRE(d.get("split") >= 8);
+    // The softmax variant: both in the space, eager by default; lazy=0 and
+    // a configuration without the key give the same text, lazy=1 another.
+    REQUIRE(d.get("lazy", -1) == 0);
+    bool lazy[2] = {false, false};
+    for (const Config &c : t.space(*decode, target)) {
+      REQUIRE(c.has("lazy"));
+      lazy[c.get("lazy") == 1] = true;
+    }
+    REQUIRE(lazy[0]);
+    REQUIRE(lazy[1]);
+    Config eager = cfg(1, 1, 32, 1, 8, 1);
+    auto without = t.instantiate(eager, *decode, target);
+    eager.set("lazy", 0);
+    auto zero = t.instantiate(eager, *decode, target);
+    eager.set("lazy", 1);
+    auto one = t.instantiate(eager, *decode, target);
+    INFO(without.status().toString());
+    REQUIRE(without.isOk());
+    REQUIRE(zero.isOk());
+    REQUIRE(one.isOk());
+    REQUIRE(without->text == zero->text);
+    REQUIRE(one->text != zero->text);
+    for (int64_t v : {-1, 2, 8}) {
+      eager.set("lazy", v);
+      auto refused = t.validate(eager, *decode, target);
+      REQUIRE_FALSE(refused.isOk());
+      REQUIRE_THAT(refused.message(),
+                   Catch::Contains(fmt::format("lazy={} must be 0 or 1", v)));
+    }
   }
   auto f32 = parseAttentionProblem("attn_f32_BSHD_b1_hq8_hkv8_sq64_skv64_d64");
   REQUIRE_FALSE(t.supports(*f32, *parseTarget("hip:gfx950")));

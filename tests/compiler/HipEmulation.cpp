@@ -1,6 +1,6 @@
 // The host emulation of the AMD MFMA kernels (HipEmulation.h): device
 // buffers with guard pages, the host build of a kernel text, and the wave64
-// scheduler with its MFMA and ds_bpermute.
+// scheduler with its MFMA, ds_bpermute and ballot.
 //
 // MFMA layouts, for an m x m block (m = 16 or 32) with kv K values per lane
 // and g = 64 / m lane groups (K = g * kv per instruction):
@@ -75,9 +75,13 @@ BufferRecord gBuffers[kMaxBuffers];
 constexpr size_t kStackBytes = 128 << 10;
 
 enum class State : uint8_t { Ready, Barrier, Lane, Done, Failed };
-enum class Op : uint8_t { Mfma, Bpermute };
+enum class Op : uint8_t { Mfma, Bpermute, Ballot };
 
-const char *opName(Op op) { return op == Op::Mfma ? "MFMA" : "ds_bpermute"; }
+const char *opName(Op op) {
+  return op == Op::Mfma       ? "MFMA"
+         : op == Op::Bpermute ? "ds_bpermute"
+                              : "ballot";
+}
 
 struct Fiber {
   ucontext_t ctx;
@@ -93,6 +97,7 @@ struct Fiber {
   const float *c = nullptr;
   float *d = nullptr;
   int addr = 0, value = 0, result = 0;
+  uint64_t mask = 0; // a ballot's result
 };
 
 void trampoline();
@@ -180,6 +185,14 @@ public:
     f.value = value;
     arrive(f);
     return fibers_[size_t(running_)].result;
+  }
+  uint64_t ballot(int predicate, int line) {
+    Fiber &f = fibers_[size_t(running_)];
+    f.op = Op::Ballot;
+    f.line = line;
+    f.value = predicate;
+    arrive(f);
+    return fibers_[size_t(running_)].mask;
   }
   /// Records the first failure and abandons the calling work-item.
   [[noreturn]] void fail(std::string message) {
@@ -401,6 +414,16 @@ void Scheduler::execute(size_t wave) {
     for (int l = 0; l < 64; ++l) {
       lanes[l].result = values[(lanes[l].addr >> 2) & 63];
     }
+  } else if (l0.op == Op::Ballot) {
+    // The wave's predicates as a 64-bit mask (an SGPR pair), the same for
+    // every lane; all 64 lanes are active.
+    uint64_t mask = 0;
+    for (int l = 0; l < 64; ++l) {
+      mask |= uint64_t(lanes[l].value != 0) << l;
+    }
+    for (int l = 0; l < 64; ++l) {
+      lanes[l].mask = mask;
+    }
   } else {
     executeMfma(lanes);
   }
@@ -463,6 +486,9 @@ const kt_emu_hooks kHooks = {
     },
     [](int addr, int value, int line) {
       return gScheduler->bpermute(addr, value, line);
+    },
+    [](int predicate, int line) -> unsigned long long {
+      return gScheduler->ballot(predicate, line);
     },
 };
 

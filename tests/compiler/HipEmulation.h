@@ -11,14 +11,14 @@
 // The text is compiled by clang++-22 as host C++ after HipEmulationShim.h,
 // which maps the AMDGPU builtins to the hooks here. Every work-item is a
 // fiber (ucontext); the fibers of a workgroup run on the calling thread and
-// switch at barriers and at cross-lane operations (MFMA, ds_bpermute), where
-// the 64 lanes of a wave exchange values. Workgroups run one after another
-// in a given order, so LDS is static storage poisoned before each one, and
-// split-K / split-KV semaphores see whole workgroups in sequence (no races
-// can show). The lanes of a wave do not run in lockstep between cross-lane
-// operations, so values exchanged through LDS within a wave without a
-// barrier are not modelled (neither family does that). Not thread-safe: one
-// launch at a time per process.
+// switch at barriers and at cross-lane operations (MFMA, ds_bpermute, the
+// ballot), where the 64 lanes of a wave exchange values. Workgroups run one
+// after another in a given order, so LDS is static storage poisoned before
+// each one, and split-K / split-KV semaphores see whole workgroups in
+// sequence (no races can show). The lanes of a wave do not run in lockstep
+// between cross-lane operations, so values exchanged through LDS within a
+// wave without a barrier are not modelled (neither family does that). Not
+// thread-safe: one launch at a time per process.
 #pragma once
 
 #include "ktune/base/Status.h"

@@ -18,6 +18,16 @@
 // start as NaN, Q / K / V are read-only, and every buffer ends at an
 // inaccessible page. Tolerance as on the GPU: |O - ref| <= 8e-3 + 2^-7 |ref|
 // (P is rounded to 16 bits before P V), softmax scale 0.5.
+//
+// lazy=1 (the stale running maximum, O rescaled only when a query of the
+// wave outgrows it by more than 8 in log2 units) runs on some of the same
+// cases plus inputs of large score spread: K's quarters of the KV length are
+// scaled by 1, 3.5, 12.25 and 42.9, so the running maxima grow by far more
+// than the threshold across quarters (and by small steps within one).
+// Mutations of the lazy text (O not rescaled at the crossing, the maximum
+// never moved after the first block, P taken against the new maximum while
+// O keeps the stale one) must fail there, which shows that both the rescale
+// and the stale path run.
 #include "compiler/HipEmulation.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
@@ -39,6 +49,8 @@ struct AttentionCase {
   std::string arch;
   AttentionProblem p;
   Config config = {}; // empty: the family's default configuration
+  bool lazy = false;  // lazy=1 added to the configuration
+  double growth = 1;  // K's quarter q of the KV length scaled by growth^q
 };
 
 AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t b,
@@ -95,6 +107,31 @@ std::vector<AttentionCase> attentionCases() {
     // Split-KV with 128-row tiles (eight waves), MHA.
     out.push_back({arch, problem(f16, L::BHSD, 1, 2, 2, 100, 600, 64, false),
                    cfg(8, 1, 64, 1, 2, 0)});
+
+    // lazy=1. The causal GQA prefill default.
+    out.push_back(
+        {arch, problem(bf, L::BSHD, 2, 4, 2, 150, 150, 64, true), {}, true});
+    // Large score spread: the running maxima grow by more than 128 (log2
+    // units) over the blocks; causal GQA, two 16-row blocks per wave (two
+    // queries per lane in the vote), and a d128 BHSD prefill in fp16.
+    out.push_back({arch, problem(bf, L::BSHD, 1, 4, 2, 200, 300, 64, true),
+                   cfg(2, 2, 32, 2, 1, 0), true, 3.5});
+    out.push_back({arch, problem(f16, L::BHSD, 1, 2, 1, 90, 400, 128, false),
+                   cfg(4, 1, 64, 1, 1, 0), true, 3.5});
+    // Decode, packed and split 16 (the default) with large spread: the
+    // splits' stale maxima differ by far more than 8 and are merged as
+    // they are.
+    out.push_back({arch,
+                   problem(bf, L::BSHD, 2, 16, 2, 1, 1000, 128, false),
+                   {},
+                   true,
+                   3.5});
+    // Causal decode of 3 queries packed 4 to a KV head, split 4.
+    out.push_back({arch, problem(f16, L::BHSD, 1, 8, 2, 3, 777, 64, true),
+                   cfg(1, 1, 64, 2, 4, 1), true, 3.5});
+    // Rows that see no key (causal, more queries than keys), MQA.
+    out.push_back({arch, problem(bf, L::BSHD, 2, 4, 1, 200, 130, 64, true),
+                   cfg(1, 2, 128, 1, 1, 0), true});
   }
   return out;
 }
@@ -114,9 +151,11 @@ struct Outcome {
   }
 };
 
-/// Runs one instantiated kernel, twice.
+/// Runs one instantiated kernel, twice; K's quarter q of the KV length is
+/// scaled by growth^q.
 Outcome runAttention(const hipemu::HostKernel &kernel, const KernelSource &src,
-                     const AttentionProblem &p, uint32_t seed) {
+                     const AttentionProblem &p, uint32_t seed,
+                     double growth = 1) {
   auto spec = cuda::parseAttentionLaunchSpec(src.launch);
   REQUIRE(spec.isOk());
   REQUIRE(!spec->pointers);
@@ -127,20 +166,27 @@ Outcome runAttention(const hipemu::HostKernel &kernel, const KernelSource &src,
 
   const DType dt = p.dtype;
   std::mt19937 rng(seed);
-  auto tensor = [&](int64_t n, std::vector<float> &rounded) {
-    const std::vector<float> x = randomTensor(n, rng);
+  auto tensor = [&](int64_t n, std::vector<float> &rounded, bool keys) {
+    std::vector<float> x = randomTensor(n, rng);
     std::vector<uint16_t> bits(x.size());
     rounded.resize(x.size());
     for (size_t i = 0; i < x.size(); ++i) {
+      if (keys && growth != 1) {
+        const int64_t e = int64_t(i) / p.d;
+        const int64_t key = p.layout == AttentionProblem::Layout::BSHD
+                                ? e / p.hkv % p.skv
+                                : e % p.skv;
+        x[i] = float(x[i] * std::pow(growth, double(4 * key / p.skv)));
+      }
       bits[i] = toBits(dt, x[i]);
       rounded[i] = fromBits(dt, bits[i]);
     }
     return bits;
   };
   std::vector<float> qf, kf, vf;
-  const std::vector<uint16_t> q = tensor(p.qElements(), qf);
-  const std::vector<uint16_t> k = tensor(p.kvElements(), kf);
-  const std::vector<uint16_t> v = tensor(p.kvElements(), vf);
+  const std::vector<uint16_t> q = tensor(p.qElements(), qf, false);
+  const std::vector<uint16_t> k = tensor(p.kvElements(), kf, true);
+  const std::vector<uint16_t> v = tensor(p.kvElements(), vf, false);
   const std::vector<double> ref = attentionReference(p, qf, kf, vf, scale);
 
   hipemu::DeviceBuffer dQ("Q", q.size() * 2), dK("K", k.size() * 2),
@@ -207,14 +253,17 @@ Outcome runAttention(const hipemu::HostKernel &kernel, const KernelSource &src,
   return o;
 }
 
-/// Instantiates `config` (empty: the default) for `p` on `arch`.
+/// Instantiates `config` (empty: the default) for `p` on `arch`, with
+/// lazy=1 if `lazy`.
 KernelSource instantiate(const std::string &arch, const AttentionProblem &p,
-                         const Config &config) {
+                         const Config &config, bool lazy = false) {
   HipAttentionMfma t;
   auto target = parseTarget("hip:" + arch);
   REQUIRE(target.isOk());
-  const Config c =
-      config.values().empty() ? t.defaultConfig(p, *target) : config;
+  Config c = config.values().empty() ? t.defaultConfig(p, *target) : config;
+  if (lazy) {
+    c.set("lazy", 1);
+  }
   INFO(arch << " " << p.key() << " " << c.toString());
   Status v = t.validate(c, p, *target);
   INFO(v.toString());
@@ -242,7 +291,7 @@ TEST_CASE("hip.attention.mfma kernels compute attention under the host "
   std::vector<KernelSource> sources;
   std::vector<std::pair<std::string, std::string>> texts;
   for (const AttentionCase &c : cases) {
-    sources.push_back(instantiate(c.arch, c.p, c.config));
+    sources.push_back(instantiate(c.arch, c.p, c.config, c.lazy));
     texts.emplace_back(sources.back().text, sources.back().entry);
   }
   hipemu::KernelBuilder builder(texts, 2);
@@ -254,7 +303,8 @@ TEST_CASE("hip.attention.mfma kernels compute attention under the host "
     auto kernel = builder.take(i);
     INFO(kernel.status().toString());
     REQUIRE(kernel.isOk());
-    const Outcome o = runAttention(**kernel, sources[i], c.p, uint32_t(77 + i));
+    const Outcome o =
+        runAttention(**kernel, sources[i], c.p, uint32_t(77 + i), c.growth);
     INFO(o.status.toString());
     REQUIRE(o.status.isOk());
     REQUIRE(o.semaphoresZero);
@@ -338,5 +388,74 @@ TEST_CASE("the attention emulation fails kernels with a wrong mask, "
          << " semaphores zero " << o.semaphoresZero << ", same bits "
          << o.sameBits << ", bad " << o.bad);
     REQUIRE(!o.ok());
+  }
+}
+
+// Lazy rescaling: on inputs whose running maxima grow by far more than the
+// threshold across quarters of the KV length and by small steps within
+// them, where the lazy kernels pass, a lazy kernel that skips the rescale at
+// the crossing, that never moves the maximum after the first block (P
+// beyond 2^128: f32 overflows), or that takes P against the grown maximum
+// while O and l keep the stale one must fail, on both chips; so must a lazy
+// split merge without the splits' (stale) maxima.
+TEST_CASE("the attention emulation fails lazy kernels that rescale wrongly") {
+  using L = AttentionProblem::Layout;
+  const AttentionProblem prefill =
+      problem(DType::BF16, L::BSHD, 1, 4, 2, 200, 300, 64, true);
+  const AttentionProblem decode =
+      problem(DType::F16, L::BHSD, 1, 8, 2, 3, 777, 64, true);
+  struct Mutation {
+    const char *what, *from, *to;
+    bool split;
+  } mutations[] = {
+      {"O not rescaled when the threshold is crossed", "o[db][i] *= scale;", "",
+       false},
+      {"the maximum never moved after the first block",
+       "over = over || grown[i] - m[i] > 8.0f;",
+       "over = over || (m[i] == KT_NEG_INF && grown[i] != KT_NEG_INF);", false},
+      {"P against the grown maximum, O and l at the stale one",
+       "base[i] = m[i] == KT_NEG_INF ? 0.0f : m[i];",
+       "base[i] = grown[i] == KT_NEG_INF ? 0.0f : grown[i];", false},
+      {"split partials merged without their stale maxima",
+       "? 0.0f : kt_exp2(mh - top);", "? 0.0f : 1.0f;", true},
+  };
+  std::vector<KernelSource> sources;
+  std::vector<const AttentionProblem *> problems;
+  std::vector<std::string> what;
+  std::vector<std::pair<std::string, std::string>> texts;
+  std::vector<bool> intact;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    const KernelSource pre =
+        instantiate(arch, prefill, cfg(2, 2, 32, 2, 1, 0), true);
+    const KernelSource dec =
+        instantiate(arch, decode, cfg(1, 1, 64, 2, 4, 1), true);
+    // The kernels as generated pass on the same inputs.
+    for (const KernelSource *src : {&pre, &dec}) {
+      sources.push_back(*src);
+      problems.push_back(src == &pre ? &prefill : &decode);
+      what.push_back(std::string(arch) + ": as generated");
+      texts.emplace_back(src->text, src->entry);
+      intact.push_back(true);
+    }
+    for (const Mutation &m : mutations) {
+      const KernelSource &src = m.split ? dec : pre;
+      sources.push_back(src);
+      problems.push_back(m.split ? &decode : &prefill);
+      what.push_back(std::string(arch) + ": " + m.what);
+      texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+      intact.push_back(false);
+    }
+  }
+  hipemu::KernelBuilder builder(texts, 2);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    INFO(what[i]);
+    auto kernel = builder.take(i);
+    INFO(kernel.status().toString());
+    REQUIRE(kernel.isOk());
+    const Outcome o = runAttention(**kernel, sources[i], *problems[i], 9, 3.5);
+    INFO(o.status.toString()
+         << " semaphores zero " << o.semaphoresZero << ", same bits "
+         << o.sameBits << ", bad " << o.bad);
+    REQUIRE(o.ok() == intact[i]);
   }
 }

@@ -34,6 +34,9 @@ struct kt_emu_hooks {
                const float *c, float *d, int line);
   /// __builtin_amdgcn_ds_bpermute: the `value` of lane (addr / 4) % 64.
   int (*bpermute)(int addr, int value, int line);
+  /// __builtin_amdgcn_ballot_w64: bit l set where lane l's `predicate` is
+  /// nonzero (all 64 lanes active: the emulation has no EXEC mask).
+  unsigned long long (*ballot)(int predicate, int line);
 };
 
 #ifdef __cplusplus

@@ -2,9 +2,9 @@
 // hip.attention.mfma kernel text, or the tuner's AMD reference kernels, that
 // the emulation test compiles as host C++: maps the AMDGPU builtins the text
 // uses onto the emulator's hooks (HipEmulationHooks.h), which run one fiber
-// per work-item and exchange the lanes' values of a wave at MFMAs and
-// ds_bpermute. The text itself is unchanged except for one line, its
-// `#define __shared__`, which the test points at KT_EMU_SHARED: LDS
+// per work-item and exchange the lanes' values of a wave at MFMAs,
+// ds_bpermute and ballots. The text itself is unchanged except for one
+// line, its `#define __shared__`, which the test points at KT_EMU_SHARED: LDS
 // variables become statics in section kt_lds, shared by the fibers of the
 // workgroup in flight (workgroups run one after another) and poisoned by the
 // emulator before each workgroup. The test also appends kt_emu_threads(),
@@ -49,6 +49,8 @@ extern "C" __attribute__((visibility("default"))) void kt_emu_lds(char **begin,
 #define __builtin_amdgcn_fence(order, scope) kt_emu->fence(order, scope)
 #define __builtin_amdgcn_ds_bpermute(addr, value)                              \
   kt_emu->bpermute(addr, value, __LINE__)
+#define __builtin_amdgcn_ballot_w64(predicate)                                 \
+  kt_emu->ballot((predicate) ? 1 : 0, __LINE__)
 #define __builtin_amdgcn_exp2f(x) kt_emu_exp2f(x)
 
 // v_exp_f32: 2^x (the hardware's is accurate to about 1 ulp).

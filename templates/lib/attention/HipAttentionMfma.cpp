@@ -14,8 +14,9 @@
 namespace kt {
 namespace {
 
-// Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "hip.attention.mfma/2";
+// Bump when the generated code changes in any way. Version 3 added `lazy`;
+// the text of lazy=0 (and of configurations without the key) is unchanged.
+constexpr const char *kGeneratorVersion = "hip.attention.mfma/3";
 
 /// LDS per workgroup: 160 KiB on gfx950, 64 KiB on gfx942.
 int64_t ldsLimit(const std::string &arch) {
@@ -43,9 +44,14 @@ int64_t HipAttentionMfma::ldsBytes(const Config &c, int64_t d) {
 }
 
 std::string HipAttentionMfma::sourceHash() const {
+  // The generator version plus one instance per softmax variant covers the
+  // body.
   const AttentionProblem p = attnparams::hashProblem(128);
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   attnmfma::kernelSource({4, 1, 64, 2, 2, 1}, p, "gfx950"));
+  std::string text = kGeneratorVersion;
+  for (int64_t lazy : {0, 1}) {
+    text += attnmfma::kernelSource({4, 1, 64, 2, 2, 1, lazy}, p, "gfx950");
+  }
+  return sha256Hex(text);
 }
 
 bool HipAttentionMfma::supports(const AttentionProblem &p,
@@ -78,6 +84,9 @@ Status HipAttentionMfma::validate(const Config &c, const AttentionProblem &p,
   if (q.stages != 1 && q.stages != 2) {
     return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
   }
+  if (q.lazy != 0 && q.lazy != 1) {
+    return invalidArgument(fmt::format("lazy={} must be 0 or 1", q.lazy));
+  }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attnmfma::liveRegisters(q, p.d);
   if (regs > kMaxLiveRegisters) {
@@ -100,7 +109,7 @@ Config HipAttentionMfma::defaultConfig(const AttentionProblem &p,
                                        const TargetDesc &t) const {
   // Prefill: four waves of 16 rows over 64-key blocks, double-buffered
   // where the LDS allows; decode: the group packed into one wave, the KV
-  // length split until the workgroups fill the CUs.
+  // length split until the workgroups fill the CUs. Eager softmax (lazy=0).
   const bool gqa = p.hq > p.hkv;
   const bool decode = attnparams::isDecode(p, 16);
   attnmfma::Params q{decode ? 1 : 4, 1, 64, 2, 1, decode && gqa ? 1 : 0};
@@ -120,7 +129,8 @@ Config HipAttentionMfma::defaultConfig(const AttentionProblem &p,
         attnparams::defaultSplit(p, attnmfma::rows(q), q.pack, q.kv, kCus);
   }
   return {{"waves", q.waves},   {"mi", q.mi},       {"kv", q.kv},
-          {"stages", q.stages}, {"split", q.split}, {"pack", q.pack}};
+          {"stages", q.stages}, {"split", q.split}, {"pack", q.pack},
+          {"lazy", q.lazy}};
 }
 
 std::vector<Config> HipAttentionMfma::space(const AttentionProblem &p,
@@ -135,7 +145,8 @@ std::vector<Config> HipAttentionMfma::space(const AttentionProblem &p,
        {"kv", {32, 64, 128}},
        {"stages", {1, 2}},
        {"split", {1, 2, 4, 8, 16, 32}},
-       {"pack", {0, 1}}},
+       {"pack", {0, 1}},
+       {"lazy", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

@@ -13,7 +13,8 @@ namespace {
 // belongs to one query (lane % 16): the softmax statistics are per lane,
 // and the scores' accumulator layout is the B-operand layout of the next
 // product (keys taken in a fixed permutation that V^T's fragments follow).
-constexpr const char *kBody = R"HIP(
+// The body is cut at the online softmax, which lazy=1 replaces.
+constexpr const char *kBodyHead = R"HIP(
 #define KT_VALS (KT_MFMA_K / 4)          // K values per lane per MFMA
 #define KT_THREADS (KT_WAVES * 64)
 #define KT_ROWS (KT_WAVES * KT_MI * 16)  // query rows per workgroup
@@ -213,7 +214,11 @@ kt_attention(const u16 *__restrict__ Q, const u16 *__restrict__ K,
           }
         }
       }
-    }
+    })HIP";
+
+// The online softmax of a KV block (eager: O and l are rescaled whenever a
+// query's maximum rises).
+constexpr const char *kSoftmaxEager = R"HIP(
     // Online softmax per query: the block maximum over the lane's keys and
     // the three other lanes of its query (lane ^ 16, lane ^ 32).
     float base[KT_MI];
@@ -238,7 +243,59 @@ kt_attention(const u16 *__restrict__ Q, const u16 *__restrict__ K,
       for (int db = 0; db < KT_DB; ++db) {
         o[db][i] *= alpha;
       }
+    })HIP";
+
+// The lazy variant (lazy=1).
+constexpr const char *kSoftmaxLazy = R"HIP(
+    // Online softmax per query, lazy (FlashAttention-4): the block maximum
+    // over the lane's keys and the three other lanes of its query, as above,
+    // but a query keeps its stale maximum m until a block outgrows it by
+    // more than 8 (log2 units), and O and l stay as they are. Scores are then
+    // at most m + 8: P <= 2^8 (within fp16 and bf16) and l <= 2^8 * Skv, and
+    // O / l at the end is exact, numerator and denominator being taken
+    // against the same maximum (so are a split's partials). The test is
+    // wave-wide, one ballot and a uniform branch: when any query of the wave
+    // crosses the threshold, all of its queries take their grown maxima and
+    // rescale O and l (a per-lane test would mask lanes inside the branch
+    // and take it as often as any lane needs it).
+    float base[KT_MI], grown[KT_MI];
+    bool over = false;
+#pragma unroll
+    for (int i = 0; i < KT_MI; ++i) {
+      float mx = KT_NEG_INF;
+#pragma unroll
+      for (int t = 0; t < KT_TB; ++t) {
+#pragma unroll
+        for (int r = 0; r < 4; ++r) {
+          mx = __builtin_fmaxf(mx, sc[t][i][r]);
+        }
+      }
+      mx = __builtin_fmaxf(mx, kt_xor(mx, 16, lane));
+      mx = __builtin_fmaxf(mx, kt_xor(mx, 32, lane));
+      grown[i] = __builtin_fmaxf(m[i], mx * scaleLog2);
+      // -inf - -inf is NaN: a query that has seen no key stays as it is.
+      over = over || grown[i] - m[i] > 8.0f;
     }
+    if (__builtin_amdgcn_ballot_w64(over) != 0) {
+#pragma unroll
+      for (int i = 0; i < KT_MI; ++i) {
+        const float to = grown[i] == KT_NEG_INF ? 0.0f : grown[i];
+        const float scale = kt_exp2(m[i] - to);
+        m[i] = grown[i];
+        l[i] *= scale;
+#pragma unroll
+        for (int db = 0; db < KT_DB; ++db) {
+          o[db][i] *= scale;
+        }
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < KT_MI; ++i) {
+      base[i] = m[i] == KT_NEG_INF ? 0.0f : m[i];
+    })HIP";
+
+// After the softmax: P V, the split merge and the store.
+constexpr const char *kBodyTail = R"HIP(
     // O^T += V^T P^T, one MFMA per KT_MFMA_K keys: P's B fragment is the
     // lane's scores of 16-key blocks (one on gfx942; two on gfx950, keys
     // g * 4 + [0, 4) then 16 + g * 4 + [0, 4) for g = lane / 16), and V^T's
@@ -394,19 +451,21 @@ kt_attention(const u16 *__restrict__ Q, const u16 *__restrict__ K,
 std::string kernelSource(const Params &q, const AttentionProblem &p,
                          const std::string &arch) {
   const int64_t pack = q.pack ? p.hq / p.hkv : 1;
+  // lazy=0 keeps the text it had before the parameter existed.
   return fmt::format(
              "// ktune hip.attention.mfma: {} on {} waves={} mi={} kv={} "
-             "stages={} split={} pack={}\n"
+             "stages={} split={} pack={}{}\n"
              "#define KT_D {}\n#define KT_WAVES {}\n#define KT_MI {}\n"
              "#define KT_BKV {}\n#define KT_STAGES {}\n#define KT_SPLIT {}\n"
              "#define KT_PACK {}\n#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
              "#define KT_MFMA_K {}\n#define KT_BF16 {}\n",
-             p.key(), arch, q.waves, q.mi, q.kv, q.stages, q.split, q.pack, p.d,
-             q.waves, q.mi, q.kv, q.stages, q.split, pack,
-             p.layout == AttentionProblem::Layout::BSHD ? 1 : 0,
+             p.key(), arch, q.waves, q.mi, q.kv, q.stages, q.split, q.pack,
+             q.lazy ? " lazy=1" : "", p.d, q.waves, q.mi, q.kv, q.stages,
+             q.split, pack, p.layout == AttentionProblem::Layout::BSHD ? 1 : 0,
              p.causal ? 1 : 0, mfma::mfmaK(arch),
              p.dtype == DType::BF16 ? 1 : 0) +
-         mfma::hipPreamble() + mfma::hipConversions() + kBody;
+         mfma::hipPreamble() + mfma::hipConversions() + kBodyHead +
+         (q.lazy ? kSoftmaxLazy : kSoftmaxEager) + kBodyTail;
 }
 
 } // namespace kt::attnmfma

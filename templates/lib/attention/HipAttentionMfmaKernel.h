@@ -11,11 +11,16 @@ namespace kt::attnmfma {
 
 struct Params {
   int64_t waves, mi, kv, stages, split, pack;
+  /// The softmax numerics variant: 1 keeps a query's stale maximum until a
+  /// block outgrows it by more than 8 in log2 units (O and l rescaled only
+  /// then, decided per wave), 0 rescales whenever the maximum rises. A
+  /// configuration without the key reads as 0.
+  int64_t lazy = 0;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("waves"),  c.get("mi"),    c.get("kv"),
-          c.get("stages"), c.get("split"), c.get("pack")};
+  return {c.get("waves"), c.get("mi"),   c.get("kv"),  c.get("stages"),
+          c.get("split"), c.get("pack"), c.get("lazy")};
 }
 
 /// Query rows per workgroup: each wave owns mi blocks of 16.

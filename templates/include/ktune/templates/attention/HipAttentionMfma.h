@@ -30,7 +30,10 @@ namespace kt {
 /// reachable here.
 ///
 /// Parameters (docs/attention.md): waves (1, 2, 4, 8), mi (1, 2), kv (32,
-/// 64, 128), stages (1, 2), split (1..32, powers of two), pack (0, 1).
+/// 64, 128), stages (1, 2), split (1..32, powers of two), pack (0, 1), lazy
+/// (0, 1: FlashAttention-4's lazy rescaling, O and the running sums
+/// rescaled only when some query of the wave outgrows its stale maximum by
+/// more than 8 in log2 units; absent reads as 0).
 /// validate() uses the chips' limits: LDS 160 KiB per workgroup on gfx950,
 /// 64 KiB on gfx942, and live registers within the 512 VGPRs + AGPRs of a
 /// lane.
