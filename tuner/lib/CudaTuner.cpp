@@ -55,37 +55,19 @@ bool CudaTuner::serves(const AttentionProblem &p) const {
   return false;
 }
 
-namespace {
-
-/// The families of `all` that serve `problem` on `target` (MLIR ones only
-/// with an MLIR compiler, compiled in this process), each with its space
-/// and default.
-template <typename Template, typename Problem>
-std::vector<GpuFamily>
-familiesFor(const std::vector<const Template *> &all, const Problem &problem,
-            const TargetDesc &target, const PtxFrontend &mlir) {
-  std::vector<GpuFamily> families;
-  for (const Template *t : all) {
-    if (!t->supports(problem, target)) {
-      continue;
-    }
-    Config initial = t->defaultConfig(problem, target);
-    auto probe = t->instantiate(initial, problem, target);
+std::function<std::optional<bool>(const Result<KernelSource> &)>
+CudaTuner::placement() const {
+  // MLIR families are compiled here (the worker links no MLIR), and only
+  // with an MLIR compiler in this process; CUDA C++ ones in the worker.
+  const bool haveMlir = bool(opt_.mlir.toPtx);
+  return [haveMlir](const Result<KernelSource> &probe) -> std::optional<bool> {
     const bool isMlir = probe.isOk() && probe->language == "mlir";
-    if (isMlir && !mlir.toPtx) {
-      continue; // No MLIR compiler in this process.
+    if (isMlir && !haveMlir) {
+      return std::nullopt;
     }
-    families.push_back({t->name(), t->sourceHash(), t->space(problem, target),
-                        initial,
-                        [t, problem, target](const Config &c) {
-                          return t->instantiate(c, problem, target);
-                        },
-                        isMlir});
-  }
-  return families;
+    return isMlir;
+  };
 }
-
-} // namespace
 
 Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   KT_RETURN_IF_ERROR(problem.validate());
@@ -94,16 +76,12 @@ Result<ProblemOutcome> CudaTuner::tuneOne(const GemmProblem &problem) {
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
   std::vector<GpuFamily> families =
-      familiesFor(gemmTemplates(), problem, target_, opt_.mlir);
+      servingFamilies(gemmTemplates(), problem, target_, placement());
   int vendorBudget = 0;
   if (!families.empty() && opt_.vendorAlgorithms > 0 &&
       cuda::CublasLt::get().isOk() &&
       (problem.dtype == DType::BF16 || problem.dtype == DType::F16)) {
-    GpuFamily vendor{kCublasLtFamily, "", {}, {{"algo", 0}}, nullptr, false};
-    for (int i = 0; i < opt_.vendorAlgorithms; ++i) {
-      vendor.space.push_back({{"algo", i}});
-    }
-    families.push_back(std::move(vendor));
+    families.push_back(vendorFamily(kCublasLtFamily, opt_.vendorAlgorithms));
     vendorBudget = opt_.vendorAlgorithms;
   }
   return run(std::move(outcome), "gemm", families, vendorBudget);
@@ -115,8 +93,9 @@ CudaTuner::tuneAttention(const AttentionProblem &problem) {
   ProblemOutcome outcome;
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
-  return run(std::move(outcome), "attention",
-             familiesFor(attentionTemplates(), problem, target_, opt_.mlir), 0);
+  return run(
+      std::move(outcome), "attention",
+      servingFamilies(attentionTemplates(), problem, target_, placement()), 0);
 }
 
 Result<ProblemOutcome> CudaTuner::run(ProblemOutcome outcome, const char *op,

@@ -56,26 +56,8 @@ Validators HipTuner::validators() const {
 
 namespace {
 
-/// Every family of `all` serving `problem` on `target`, all compiled in the
-/// tuner's process.
-template <typename Template, typename Problem>
-std::vector<GpuFamily> hipFamilies(const std::vector<const Template *> &all,
-                                   const Problem &problem,
-                                   const TargetDesc &target) {
-  std::vector<GpuFamily> families;
-  for (const Template *t : all) {
-    if (!t->supports(problem, target)) {
-      continue;
-    }
-    families.push_back({t->name(), t->sourceHash(), t->space(problem, target),
-                        t->defaultConfig(problem, target),
-                        [t, problem, target](const Config &c) {
-                          return t->instantiate(c, problem, target);
-                        },
-                        true});
-  }
-  return families;
-}
+/// Every HIP family is compiled in the tuner's process.
+std::optional<bool> compiledHere(const Result<KernelSource> &) { return true; }
 
 } // namespace
 
@@ -86,15 +68,11 @@ Result<ProblemOutcome> HipTuner::tuneOne(const GemmProblem &problem) {
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
   std::vector<GpuFamily> families =
-      hipFamilies(gemmTemplates(), problem, target_);
+      servingFamilies(gemmTemplates(), problem, target_, compiledHere);
   int vendorBudget = 0;
   if (!families.empty() && opt_.vendorAlgorithms > 0 &&
       hip::HipBlasLt::get().isOk()) {
-    GpuFamily vendor{kHipBlasLtFamily, "", {}, {{"algo", 0}}, nullptr, false};
-    for (int i = 0; i < opt_.vendorAlgorithms; ++i) {
-      vendor.space.push_back({{"algo", i}});
-    }
-    families.push_back(std::move(vendor));
+    families.push_back(vendorFamily(kHipBlasLtFamily, opt_.vendorAlgorithms));
     vendorBudget = opt_.vendorAlgorithms;
   }
   return run(std::move(outcome), "gemm", families, vendorBudget);
@@ -106,8 +84,9 @@ HipTuner::tuneAttention(const AttentionProblem &problem) {
   ProblemOutcome outcome;
   outcome.problemKey = problem.key();
   outcome.flops = problem.flops();
-  return run(std::move(outcome), "attention",
-             hipFamilies(attentionTemplates(), problem, target_), 0);
+  return run(
+      std::move(outcome), "attention",
+      servingFamilies(attentionTemplates(), problem, target_, compiledHere), 0);
 }
 
 Result<ProblemOutcome> HipTuner::run(ProblemOutcome outcome, const char *op,

@@ -45,6 +45,18 @@ bool holdsResultsFor(const std::string &path, const std::string &target) {
 }
 
 /// Why a record does not fit this machine, as a short category for counts.
+/// The attention operands of a launch; `scale` <= 0: 1 / sqrt(d).
+cuda::AttentionOperands attentionOperands(uint64_t q, uint64_t k, uint64_t v,
+                                          uint64_t o, float scale) {
+  cuda::AttentionOperands ops;
+  ops.q = q;
+  ops.k = k;
+  ops.v = v;
+  ops.o = o;
+  ops.scale = scale > 0.0f ? scale : 0.0f;
+  return ops;
+}
+
 /// A kernel's split-K (GEMM) or split-KV (attention) scratch (`bytes`,
 /// semaphores at `offset`) in the caller's `workspace`: sets the two
 /// addresses, or says what to pass.
@@ -567,23 +579,36 @@ Status kt_context::launchGemm(const kt_kernel &kernel, const void *a,
   return Status::ok();
 }
 
+const char *kt_context::deviceKind() const {
+  return isCuda() ? "cuda" : isHip() ? "hip" : "cpu";
+}
+
+Status kt_context::checkLaunchTarget(const kt_kernel &kernel, bool onDevice,
+                                     bool attention, const char *kind) const {
+  if (!onDevice) {
+    return failedPrecondition(fmt::format(
+        "the kernel for {} runs on '{}', not a {} device; launch it with "
+        "kt_{}_launch_{}",
+        kernel.problemKey, validators_.target, kind,
+        kernel.isAttention ? "attention" : "gemm", deviceKind()));
+  }
+  if (kernel.isAttention != attention) {
+    return invalidArgument(fmt::format(
+        "the kernel for {} is {} kernel; launch it with kt_{}_launch_{}",
+        kernel.problemKey, kernel.isAttention ? "an attention" : "a GEMM",
+        kernel.isAttention ? "attention" : "gemm", kind));
+  }
+  return Status::ok();
+}
+
 Result<cuda::PreparedGemm> kt_context::prepareCuda(const kt_kernel &kernel,
                                                    void *stream, uint64_t a,
                                                    uint64_t b, uint64_t c,
                                                    float alpha, float beta,
                                                    uint64_t workspace) const {
   const cuda::Context *ctx = cudaContextOf(*kernels_);
-  if (ctx == nullptr || kernel.cudaFunction == nullptr) {
-    return failedPrecondition(fmt::format(
-        "the kernel for {} runs on '{}'; launch it with kt_gemm_launch_{}",
-        kernel.problemKey, validators_.target, isHip() ? "hip" : "cpu"));
-  }
-  if (kernel.isAttention) {
-    return invalidArgument(
-        fmt::format("the kernel for {} is an attention kernel; launch it with "
-                    "kt_attention_launch_cuda",
-                    kernel.problemKey));
-  }
+  KT_RETURN_IF_ERROR(checkLaunchTarget(
+      kernel, ctx != nullptr && kernel.cudaFunction != nullptr, false, "cuda"));
   cuda::GemmOperands ops;
   ops.a = a;
   ops.b = b;
@@ -606,18 +631,8 @@ Status kt_context::launchHip(const kt_kernel &kernel, void *stream, uint64_t a,
                              uint64_t b, uint64_t c, float alpha, float beta,
                              uint64_t workspace) const {
   const hip::Context *ctx = hipContextOf(*kernels_);
-  if (ctx == nullptr || kernel.hipFunction == nullptr) {
-    return failedPrecondition(fmt::format(
-        "the kernel for {} runs on '{}', not a HIP device; launch it with "
-        "kt_gemm_launch_{}",
-        kernel.problemKey, validators_.target, isCuda() ? "cuda" : "cpu"));
-  }
-  if (kernel.isAttention) {
-    return invalidArgument(
-        fmt::format("the kernel for {} is an attention kernel; launch it with "
-                    "kt_attention_launch_hip",
-                    kernel.problemKey));
-  }
+  KT_RETURN_IF_ERROR(checkLaunchTarget(
+      kernel, ctx != nullptr && kernel.hipFunction != nullptr, false, "hip"));
   hip::GemmOperands ops;
   ops.a = a;
   ops.b = b;
@@ -636,24 +651,9 @@ Status kt_context::launchHipAttention(const kt_kernel &kernel, void *stream,
                                       uint64_t o, float scale,
                                       uint64_t workspace) const {
   const hip::Context *ctx = hipContextOf(*kernels_);
-  if (ctx == nullptr || kernel.hipFunction == nullptr) {
-    return failedPrecondition(fmt::format(
-        "the kernel for {} runs on '{}', not a HIP device; launch it with "
-        "kt_attention_launch_{}",
-        kernel.problemKey, validators_.target, isCuda() ? "cuda" : "cpu"));
-  }
-  if (!kernel.isAttention) {
-    return invalidArgument(
-        fmt::format("the kernel for {} is a GEMM kernel; launch it with "
-                    "kt_gemm_launch_hip",
-                    kernel.problemKey));
-  }
-  cuda::AttentionOperands ops;
-  ops.q = q;
-  ops.k = k;
-  ops.v = v;
-  ops.o = o;
-  ops.scale = scale > 0.0f ? scale : 0.0f;
+  KT_RETURN_IF_ERROR(checkLaunchTarget(
+      kernel, ctx != nullptr && kernel.hipFunction != nullptr, true, "hip"));
+  cuda::AttentionOperands ops = attentionOperands(q, k, v, o, scale);
   KT_RETURN_IF_ERROR(splitScratch(kernel, hipWorkspaceBytes(kernel),
                                   hipSemaphoreOffset(kernel), workspace,
                                   ops.workspace, ops.semaphores));
@@ -666,24 +666,9 @@ kt_context::prepareCudaAttention(const kt_kernel &kernel, void *stream,
                                  uint64_t q, uint64_t k, uint64_t v, uint64_t o,
                                  float scale, uint64_t workspace) const {
   const cuda::Context *ctx = cudaContextOf(*kernels_);
-  if (ctx == nullptr || kernel.cudaFunction == nullptr) {
-    return failedPrecondition(fmt::format(
-        "the kernel for {} runs on '{}'; launch it with "
-        "kt_attention_launch_{}",
-        kernel.problemKey, validators_.target, isHip() ? "hip" : "cpu"));
-  }
-  if (!kernel.isAttention) {
-    return invalidArgument(
-        fmt::format("the kernel for {} is a GEMM kernel; launch it with "
-                    "kt_gemm_launch_cuda",
-                    kernel.problemKey));
-  }
-  cuda::AttentionOperands ops;
-  ops.q = q;
-  ops.k = k;
-  ops.v = v;
-  ops.o = o;
-  ops.scale = scale > 0.0f ? scale : 0.0f;
+  KT_RETURN_IF_ERROR(checkLaunchTarget(
+      kernel, ctx != nullptr && kernel.cudaFunction != nullptr, true, "cuda"));
+  cuda::AttentionOperands ops = attentionOperands(q, k, v, o, scale);
   KT_RETURN_IF_ERROR(splitScratch(kernel, cudaWorkspaceBytes(kernel),
                                   cudaSemaphoreOffset(kernel), workspace,
                                   ops.workspace, ops.semaphores));

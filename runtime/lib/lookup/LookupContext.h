@@ -111,6 +111,14 @@ public:
                                 uint64_t q, uint64_t k, uint64_t v, uint64_t o,
                                 float scale, uint64_t workspace) const;
 
+  /// "cuda", "hip" or "cpu".
+  const char *deviceKind() const;
+  /// Ok if `kernel` may run through kt_{gemm|attention}_launch_{kind}: it
+  /// is on this context's device of that kind (`onDevice`) and of that op;
+  /// else the error names the right launch function.
+  kt::Status checkLaunchTarget(const kt_kernel &kernel, bool onDevice,
+                               bool attention, const char *kind) const;
+
   /// The device kind: CUDA, HIP, or (neither) the CPU.
   bool isCuda() const { return cudaContextOf(*kernels_) != nullptr; }
   bool isHip() const { return hipContextOf(*kernels_) != nullptr; }

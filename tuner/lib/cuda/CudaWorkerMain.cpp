@@ -38,35 +38,11 @@ int runCudaWorker(int argc, char **argv) {
   if (!args) {
     return startFailure(args.status().message());
   }
-  // The op comes with the problem: attention signatures start with attn_.
-  const bool attention = isAttentionSignature(args->problem);
-  Result<GemmProblem> gemm = internalError("not a GEMM");
-  Result<AttentionProblem> attn = internalError("not attention");
-  if (attention) {
-    attn = parseAttentionProblem(args->problem);
-    if (!attn) {
-      return startFailure(attn.status().message());
-    }
-  } else {
-    gemm = parseGemmProblem(args->problem);
-    if (!gemm) {
-      return startFailure(gemm.status().message());
-    }
+  auto job = worker::parseJob(*args, kCublasLtFamily, "cuBLASLt");
+  if (!job) {
+    return startFailure(job.status().message());
   }
-  const bool vendor = args->tmpl == kCublasLtFamily;
-  if (vendor && attention) {
-    return startFailure("the cuBLASLt family measures GEMMs only");
-  }
-  Result<const GemmTemplate *> tmpl =
-      vendor || attention ? nullptr : findGemmTemplate(args->tmpl);
-  if (!tmpl) {
-    return startFailure(tmpl.status().message());
-  }
-  Result<const AttentionTemplate *> attnTmpl =
-      attention ? findAttentionTemplate(args->tmpl) : nullptr;
-  if (!attnTmpl) {
-    return startFailure(attnTmpl.status().message());
-  }
+  const bool attention = job->attention, vendor = job->vendor;
   auto driver = cuda::Driver::get();
   if (!driver) {
     return startFailure(driver.status().message());
@@ -94,13 +70,13 @@ int runCudaWorker(int argc, char **argv) {
   std::unique_ptr<CudaGemmBench> gemmBench;
   std::unique_ptr<CudaAttentionBench> attnBench;
   if (attention) {
-    auto made = CudaAttentionBench::create(**ctx, *info, *attn, bo);
+    auto made = CudaAttentionBench::create(**ctx, *info, job->attn, bo);
     if (!made) {
       return startFailure(made.status().message());
     }
     attnBench = std::move(*made);
   } else {
-    auto made = CudaGemmBench::create(**ctx, *info, *gemm, bo);
+    auto made = CudaGemmBench::create(**ctx, *info, job->gemm, bo);
     if (!made) {
       return startFailure(made.status().message());
     }
@@ -108,15 +84,6 @@ int runCudaWorker(int argc, char **argv) {
   }
   auto contextLost = [&] {
     return attention ? attnBench->contextLost() : gemmBench->contextLost();
-  };
-  const std::string problemKey = attention ? attn->key() : gemm->key();
-  const std::string familyId =
-      attention ? (*attnTmpl)->name() + "|" + (*attnTmpl)->sourceHash()
-      : vendor  ? std::string()
-                : (*tmpl)->name() + "|" + (*tmpl)->sourceHash();
-  auto instantiate = [&](const Config &c) {
-    return attention ? (*attnTmpl)->instantiate(c, *attn, *target)
-                     : (*tmpl)->instantiate(c, *gemm, *target);
   };
   auto measure = [&](void *fn, const std::string &launch,
                      double abandon) -> Result<GpuMeasurement> {
@@ -130,7 +97,7 @@ int runCudaWorker(int argc, char **argv) {
   std::unique_ptr<cuda::CublasLtGemm> cublas;
   std::string fingerprint = compiler->fingerprint();
   if (vendor) {
-    auto made = cuda::CublasLtGemm::create(**ctx, *gemm);
+    auto made = cuda::CublasLtGemm::create(**ctx, job->gemm);
     if (!made) {
       return startFailure(made.status().message());
     }
@@ -166,7 +133,7 @@ int runCudaWorker(int argc, char **argv) {
       }
       continue;
     }
-    auto src = instantiate(*config);
+    auto src = job->instantiate(*config, *target);
     if (!src) {
       result("compile-failed", src.status().message());
       continue;
@@ -186,7 +153,8 @@ int runCudaWorker(int argc, char **argv) {
                                args->prebuilt))
                 : Result<CudaKernelBinary>(std::move(pre));
     } else {
-      bin = compiler->compile(*src, familyId + "|" + problemKey + "|" + text);
+      bin = compiler->compile(*src, job->familyId() + "|" + job->problemKey() +
+                                        "|" + text);
     }
     if (!bin) {
       result("compile-failed", bin.status().message());

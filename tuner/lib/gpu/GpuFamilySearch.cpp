@@ -58,6 +58,14 @@ precompile(const GpuSearch &search, const GpuFamily &family,
 
 } // namespace
 
+GpuFamily vendorFamily(const char *name, int algorithms) {
+  GpuFamily vendor{name, "", {}, {{"algo", 0}}, nullptr, false};
+  for (int i = 0; i < algorithms; ++i) {
+    vendor.space.push_back({{"algo", i}});
+  }
+  return vendor;
+}
+
 Result<ProblemOutcome> searchGpuFamilies(const GpuSearch &search,
                                          ProblemOutcome outcome, const char *op,
                                          const std::vector<GpuFamily> &families,

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,41 @@ struct GpuFamily {
   std::function<Result<KernelSource>(const Config &)> instantiate;
   bool compileHere = false;
 };
+
+/// The families of `all` that serve `problem` on `target`, each with its
+/// space and default. `place` sees the default's instance and says whether
+/// the family is compiled in the tuner's process (true), in the worker
+/// (false), or left out (nullopt).
+template <typename Template, typename Problem>
+std::vector<GpuFamily> servingFamilies(
+    const std::vector<const Template *> &all, const Problem &problem,
+    const TargetDesc &target,
+    const std::function<std::optional<bool>(const Result<KernelSource> &)>
+        &place) {
+  std::vector<GpuFamily> families;
+  for (const Template *t : all) {
+    if (!t->supports(problem, target)) {
+      continue;
+    }
+    Config initial = t->defaultConfig(problem, target);
+    const std::optional<bool> here =
+        place(t->instantiate(initial, problem, target));
+    if (!here) {
+      continue;
+    }
+    families.push_back({t->name(), t->sourceHash(), t->space(problem, target),
+                        initial,
+                        [t, problem, target](const Config &c) {
+                          return t->instantiate(c, problem, target);
+                        },
+                        *here});
+  }
+  return families;
+}
+
+/// A vendor library's family: its heuristic's first `algorithms` choices,
+/// "algo=0" (its default) first.
+GpuFamily vendorFamily(const char *name, int algorithms);
 
 struct GpuSearch {
   ResultsStore *store = nullptr;

@@ -65,6 +65,47 @@ Result<Args> parseArgs(int argc, char **argv) {
   return a;
 }
 
+std::string Job::problemKey() const {
+  return attention ? attn.key() : gemm.key();
+}
+
+std::string Job::familyId() const {
+  return attention ? attnTemplate->name() + "|" + attnTemplate->sourceHash()
+         : vendor  ? std::string()
+                   : gemmTemplate->name() + "|" + gemmTemplate->sourceHash();
+}
+
+Result<KernelSource> Job::instantiate(const Config &c,
+                                      const TargetDesc &target) const {
+  if (vendor) {
+    return invalidArgument("the vendor family has no source to instantiate");
+  }
+  return attention ? attnTemplate->instantiate(c, attn, target)
+                   : gemmTemplate->instantiate(c, gemm, target);
+}
+
+Result<Job> parseJob(const Args &args, const char *vendorFamily,
+                     const char *vendorName) {
+  Job job;
+  // The op comes with the problem: attention signatures start with attn_.
+  job.attention = isAttentionSignature(args.problem);
+  job.vendor = args.tmpl == vendorFamily;
+  if (job.attention) {
+    KT_ASSIGN_OR_RETURN(job.attn, parseAttentionProblem(args.problem));
+    if (job.vendor) {
+      return invalidArgument(
+          fmt::format("the {} family measures GEMMs only", vendorName));
+    }
+    KT_ASSIGN_OR_RETURN(job.attnTemplate, findAttentionTemplate(args.tmpl));
+    return job;
+  }
+  KT_ASSIGN_OR_RETURN(job.gemm, parseGemmProblem(args.problem));
+  if (!job.vendor) {
+    KT_ASSIGN_OR_RETURN(job.gemmTemplate, findGemmTemplate(args.tmpl));
+  }
+  return job;
+}
+
 void emit(const std::string &line) {
   std::fputs((line + "\n").c_str(), stdout);
   std::fflush(stdout);

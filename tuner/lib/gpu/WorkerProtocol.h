@@ -4,6 +4,10 @@
 #pragma once
 
 #include "ktune/base/Status.h"
+#include "ktune/problem/AttentionProblem.h"
+#include "ktune/problem/GemmProblem.h"
+#include "ktune/templates/AttentionTemplate.h"
+#include "ktune/templates/GemmTemplate.h"
 #include "ktune/tuner/GpuMeasurement.h"
 
 #include <cstdint>
@@ -22,6 +26,28 @@ struct Args {
 
 /// The options measureInWorker passes; InvalidArgument naming a bad one.
 Result<Args> parseArgs(int argc, char **argv);
+
+/// What a worker was asked to measure: a GEMM or (for an attn_ signature)
+/// an attention problem, and the family: a template, or the vendor
+/// library's (GEMMs only).
+struct Job {
+  bool attention = false, vendor = false;
+  GemmProblem gemm;
+  AttentionProblem attn;
+  const GemmTemplate *gemmTemplate = nullptr;
+  const AttentionTemplate *attnTemplate = nullptr;
+
+  std::string problemKey() const;
+  /// "<family>|<source hash>" ("" for the vendor's).
+  std::string familyId() const;
+  Result<KernelSource> instantiate(const Config &c,
+                                   const TargetDesc &target) const;
+};
+
+/// The job of `args`; `vendorFamily` names the vendor library's family
+/// ("cublaslt", "hipblaslt"), `vendorName` the library in messages.
+Result<Job> parseJob(const Args &args, const char *vendorFamily,
+                     const char *vendorName);
 
 /// Writes `line` and a newline to stdout, flushed.
 void emit(const std::string &line);

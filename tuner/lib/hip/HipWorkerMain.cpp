@@ -33,35 +33,11 @@ int runHipWorker(int argc, char **argv) {
     return startFailure("the HIP worker loads code objects the tuner "
                         "compiled: --prebuilt DIR is required");
   }
-  // The op comes with the problem: attention signatures start with attn_.
-  const bool attention = isAttentionSignature(args->problem);
-  Result<GemmProblem> gemm = internalError("not a GEMM");
-  Result<AttentionProblem> attn = internalError("not attention");
-  if (attention) {
-    attn = parseAttentionProblem(args->problem);
-    if (!attn) {
-      return startFailure(attn.status().message());
-    }
-  } else {
-    gemm = parseGemmProblem(args->problem);
-    if (!gemm) {
-      return startFailure(gemm.status().message());
-    }
+  auto job = worker::parseJob(*args, kHipBlasLtFamily, "hipBLASLt");
+  if (!job) {
+    return startFailure(job.status().message());
   }
-  const bool vendor = args->tmpl == kHipBlasLtFamily;
-  if (vendor && attention) {
-    return startFailure("the hipBLASLt family measures GEMMs only");
-  }
-  Result<const GemmTemplate *> tmpl =
-      vendor || attention ? nullptr : findGemmTemplate(args->tmpl);
-  if (!tmpl) {
-    return startFailure(tmpl.status().message());
-  }
-  Result<const AttentionTemplate *> attnTmpl =
-      attention ? findAttentionTemplate(args->tmpl) : nullptr;
-  if (!attnTmpl) {
-    return startFailure(attnTmpl.status().message());
-  }
+  const bool attention = job->attention, vendor = job->vendor;
   auto ctx = hip::Context::open(args->device);
   if (!ctx) {
     return startFailure(ctx.status().message());
@@ -83,13 +59,13 @@ int runHipWorker(int argc, char **argv) {
   std::unique_ptr<HipGemmBench> gemmBench;
   std::unique_ptr<HipAttentionBench> attnBench;
   if (attention) {
-    auto made = HipAttentionBench::create(**ctx, *attn, reference, bo);
+    auto made = HipAttentionBench::create(**ctx, job->attn, reference, bo);
     if (!made) {
       return startFailure(made.status().message());
     }
     attnBench = std::move(*made);
   } else {
-    auto made = HipGemmBench::create(**ctx, *gemm, reference, bo);
+    auto made = HipGemmBench::create(**ctx, job->gemm, reference, bo);
     if (!made) {
       return startFailure(made.status().message());
     }
@@ -97,10 +73,6 @@ int runHipWorker(int argc, char **argv) {
   }
   auto contextLost = [&] {
     return attention ? attnBench->contextLost() : gemmBench->contextLost();
-  };
-  auto instantiate = [&](const Config &c) {
-    return attention ? (*attnTmpl)->instantiate(c, *attn, *target)
-                     : (*tmpl)->instantiate(c, *gemm, *target);
   };
   auto measure = [&](void *fn, const std::string &launch,
                      double abandon) -> Result<GpuMeasurement> {
@@ -114,7 +86,7 @@ int runHipWorker(int argc, char **argv) {
   std::unique_ptr<hip::HipBlasLtGemm> blas;
   std::string fingerprint = "prebuilt";
   if (vendor) {
-    auto made = hip::HipBlasLtGemm::create(**ctx, *gemm);
+    auto made = hip::HipBlasLtGemm::create(**ctx, job->gemm);
     if (!made) {
       return startFailure(made.status().message());
     }
@@ -145,7 +117,7 @@ int runHipWorker(int argc, char **argv) {
       m = gemmBench->measureHipBlasLt(*blas, int(config->get("algo", -1)),
                                       abandon);
     } else {
-      auto src = instantiate(*config);
+      auto src = job->instantiate(*config, *target);
       if (!src) {
         result("compile-failed", src.status().message());
         continue;

@@ -67,6 +67,10 @@ public:
   tuneAttention(const AttentionProblem &problem) override;
 
 private:
+  /// Where a family's candidates compile (GpuFamilySearch's
+  /// servingFamilies): MLIR ones here, with an MLIR compiler only.
+  std::function<std::optional<bool>(const Result<KernelSource> &)>
+  placement() const;
   /// The search every GPU tuner shares (gpu/GpuFamilySearch.h), set up for
   /// this GPU, over `families`; the last is the vendor's where
   /// `vendorBudget` > 0.
