@@ -10,9 +10,8 @@
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/CudaContext.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "support/DeviceGemmRun.h"
 #include "support/GpuGemmCheck.h"
-#include "support/HalfFloat.h"
-#include "support/HostGemmCheck.h"
 
 #include <catch2/catch.hpp>
 
@@ -63,47 +62,21 @@ void storeWinner(ResultsStore &store, const CudaCompiler &compiler,
   REQUIRE(store.put(r).isOk());
 }
 
-/// Runs `kernel` (looked up for `p`) through kt.h and checks C.
+/// Runs `kernel` (looked up for `p`) through kt.h (kt_gemm_launch_cuda,
+/// or the raw launch information) and checks C.
 void runAndCheck(kt_context *ctx, const kt_kernel *kernel,
                  const cuda::Context &cu, const GemmProblem &p, bool raw) {
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  const int64_t aRows = p.transA ? p.k : p.m;
-  const int64_t bRows = p.transB ? p.n : p.k;
-  std::vector<uint16_t> a(size_t(aRows * p.lda)), b(size_t(bRows * p.ldb)),
-      c(size_t(p.m * p.ldc));
-  for (auto &x : a)
-    x = test::toBf16(dist(rng));
-  for (auto &x : b)
-    x = test::toBf16(dist(rng));
-  auto dA = cu.alloc(a.size() * 2);
-  auto dB = cu.alloc(b.size() * 2);
-  auto dC = cu.alloc(c.size() * 2);
-  REQUIRE((dA.isOk() && dB.isOk() && dC.isOk()));
-  REQUIRE(cu.copyToDevice(*dA, a.data(), a.size() * 2).isOk());
-  REQUIRE(cu.copyToDevice(*dB, b.data(), b.size() * 2).isOk());
-  REQUIRE(cu.fill32(*dC, 0x7FC07FC0u, c.size() / 2).isOk());
-
-  kt_kernel_info info;
-  info.struct_size = sizeof(info);
-  REQUIRE(kt_kernel_get_info(kernel, &info) == KT_OK);
-  std::optional<cuda::DeviceBuffer> ws;
-  void *wsPtr = nullptr;
-  if (info.workspace_bytes > 0) {
-    auto w = cu.alloc(info.workspace_bytes);
-    REQUIRE(w.isOk());
-    REQUIRE(cu.fill32(*w, 0, info.workspace_bytes / 4).isOk());
-    ws = std::move(*w);
-    wsPtr = reinterpret_cast<void *>(uintptr_t(ws->ptr()));
-  }
-  auto ptr = [](const cuda::DeviceBuffer &d) {
-    return reinterpret_cast<void *>(uintptr_t(d.ptr()));
-  };
-  if (raw) {
+  auto launch = [&](void *a, void *b, void *c, void *ws) -> kt_status {
+    if (!raw) {
+      return kt_gemm_launch_cuda(ctx, kernel, nullptr, a, b, c, 1.0f, 0.0f, ws);
+    }
     kt_cuda_launch launch;
     launch.struct_size = sizeof(launch);
-    REQUIRE(kt_gemm_get_cuda_launch(ctx, kernel, ptr(*dA), ptr(*dB), ptr(*dC),
-                                    1.0f, 0.0f, wsPtr, &launch) == KT_OK);
+    if (kt_status st = kt_gemm_get_cuda_launch(ctx, kernel, a, b, c, 1.0f, 0.0f,
+                                               ws, &launch);
+        st != KT_OK) {
+      return st;
+    }
     cuda::LaunchConfig cfg;
     for (int i = 0; i < 3; ++i) {
       cfg.grid[i] = launch.grid[i];
@@ -113,15 +86,10 @@ void runAndCheck(kt_context *ctx, const kt_kernel *kernel,
     cfg.sharedBytes = launch.shared_bytes;
     std::vector<void *> params(launch.params,
                                launch.params + launch.num_params);
-    REQUIRE(cu.launch(launch.function, cfg, params).isOk());
-  } else {
-    INFO(kt_context_last_error(nullptr));
-    REQUIRE(kt_gemm_launch_cuda(ctx, kernel, nullptr, ptr(*dA), ptr(*dB),
-                                ptr(*dC), 1.0f, 0.0f, wsPtr) == KT_OK);
-  }
-  REQUIRE(cu.synchronize().isOk());
-  REQUIRE(cu.copyToHost(c.data(), *dC, c.size() * 2).isOk());
-  CHECK(test::countBf16Mismatches(p, a, b, c) == 0);
+    return cu.launch(launch.function, cfg, params).isOk() ? KT_OK
+                                                          : KT_UNAVAILABLE;
+  };
+  CHECK(test::gemmMismatches(cu, kernel, p, launch) == 0);
 }
 
 } // namespace

@@ -11,9 +11,8 @@
 #include "ktune/drivers/hip/HipContext.h"
 #include "ktune/drivers/hip/HipDriver.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "support/DeviceGemmRun.h"
 #include "support/GemmProblems.h"
-#include "support/HalfFloat.h"
-#include "support/HostGemmCheck.h"
 
 #include <catch2/catch.hpp>
 
@@ -70,51 +69,15 @@ void storeWinner(ResultsStore &store, const HipCompiler &compiler,
   REQUIRE(store.put(r).isOk());
 }
 
-/// Runs `kernel` (looked up for `p`) through kt_gemm_launch_hip and checks
-/// C against a host f64 reference.
+/// Runs `kernel` (looked up for `p`) through kt_gemm_launch_hip, twice
+/// (the split-K semaphores must be left zeroed by the first launch), and
+/// checks C against a host f64 reference.
 void runAndCheck(kt_context *ctx, const kt_kernel *kernel,
                  const hip::Context &dev, const GemmProblem &p) {
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  const int64_t aRows = p.transA ? p.k : p.m;
-  const int64_t bRows = p.transB ? p.n : p.k;
-  std::vector<uint16_t> a(size_t(aRows * p.lda)), b(size_t(bRows * p.ldb)),
-      c(size_t(p.m * p.ldc));
-  for (auto &x : a)
-    x = test::toBf16(dist(rng));
-  for (auto &x : b)
-    x = test::toBf16(dist(rng));
-  auto dA = dev.alloc(a.size() * 2);
-  auto dB = dev.alloc(b.size() * 2);
-  auto dC = dev.alloc(c.size() * 2);
-  REQUIRE((dA.isOk() && dB.isOk() && dC.isOk()));
-  REQUIRE(dev.copyToDevice(*dA, a.data(), a.size() * 2).isOk());
-  REQUIRE(dev.copyToDevice(*dB, b.data(), b.size() * 2).isOk());
-  REQUIRE(dev.fill32(*dC, 0x7FC07FC0u, c.size() / 2).isOk());
-  kt_kernel_info info;
-  info.struct_size = sizeof(info);
-  REQUIRE(kt_kernel_get_info(kernel, &info) == KT_OK);
-  std::optional<hip::DeviceBuffer> ws;
-  void *wsPtr = nullptr;
-  if (info.workspace_bytes > 0) {
-    auto w = dev.alloc(info.workspace_bytes);
-    REQUIRE(w.isOk());
-    REQUIRE(dev.fill32(*w, 0, info.workspace_bytes / 4).isOk());
-    ws = std::move(*w);
-    wsPtr = reinterpret_cast<void *>(uintptr_t(ws->ptr()));
-  }
-  auto ptr = [](const hip::DeviceBuffer &d) {
-    return reinterpret_cast<void *>(uintptr_t(d.ptr()));
+  auto launch = [&](void *a, void *b, void *c, void *ws) {
+    return kt_gemm_launch_hip(ctx, kernel, nullptr, a, b, c, 1.0f, 0.0f, ws);
   };
-  INFO(kt_context_last_error(nullptr));
-  // Twice: the split-K semaphores must be left zeroed by the first launch.
-  for (int round = 0; round < 2; ++round) {
-    REQUIRE(kt_gemm_launch_hip(ctx, kernel, nullptr, ptr(*dA), ptr(*dB),
-                               ptr(*dC), 1.0f, 0.0f, wsPtr) == KT_OK);
-  }
-  REQUIRE(dev.synchronize().isOk());
-  REQUIRE(dev.copyToHost(c.data(), *dC, c.size() * 2).isOk());
-  CHECK(test::countBf16Mismatches(p, a, b, c) == 0);
+  CHECK(test::gemmMismatches(dev, kernel, p, launch, 2) == 0);
 }
 
 } // namespace

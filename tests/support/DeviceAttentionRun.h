@@ -9,6 +9,7 @@
 #include "kt/kt.h"
 #include "ktune/problem/AttentionProblem.h"
 #include "support/AttentionReference.h"
+#include "support/DeviceGemmRun.h"
 #include "support/HalfFloat.h"
 
 #include <catch2/catch.hpp>
@@ -52,24 +53,10 @@ int attentionMismatches(const Ctx &dev, const kt_kernel *kernel,
   REQUIRE(dev.copyToDevice(*dK, k.data(), k.size() * 2).isOk());
   REQUIRE(dev.copyToDevice(*dV, v.data(), v.size() * 2).isOk());
   REQUIRE(dev.fill32(*dO, 0x7FC07FC0u, q.size() / 2).isOk());
-  kt_kernel_info info;
-  info.struct_size = sizeof(info);
-  REQUIRE(kt_kernel_get_info(kernel, &info) == KT_OK);
-  std::optional<typename Ctx::Buffer> ws;
-  void *wsPtr = nullptr;
-  if (info.workspace_bytes > 0) {
-    auto w = dev.alloc(info.workspace_bytes);
-    REQUIRE(w.isOk());
-    REQUIRE(dev.fill32(*w, 0, info.workspace_bytes / 4).isOk());
-    ws = std::move(*w);
-    wsPtr = reinterpret_cast<void *>(uintptr_t(ws->ptr()));
-  }
-  auto ptr = [](const typename Ctx::Buffer &d) {
-    return reinterpret_cast<void *>(uintptr_t(d.ptr()));
-  };
+  const KernelWorkspace<Ctx> ws = kernelWorkspace(dev, kernel);
   INFO(kt_context_last_error(nullptr));
-  REQUIRE(launch(ptr(*dQ), ptr(*dK), ptr(*dV), ptr(*dO), scale, wsPtr) ==
-          KT_OK);
+  REQUIRE(launch(devicePtr(*dQ), devicePtr(*dK), devicePtr(*dV), devicePtr(*dO),
+                 scale, ws.ptr()) == KT_OK);
   REQUIRE(dev.synchronize().isOk());
   std::vector<uint16_t> o(q.size());
   REQUIRE(dev.copyToHost(o.data(), *dO, o.size() * 2).isOk());
