@@ -29,6 +29,7 @@
 // O keeps the stale one) must fail there, which shows that both the rescale
 // and the stale path run.
 #include "compiler/HipEmulation.h"
+#include "compiler/HipEmulationText.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
 #include "support/AttentionReference.h"
@@ -264,23 +265,7 @@ KernelSource instantiate(const std::string &arch, const AttentionProblem &p,
   if (lazy) {
     c.set("lazy", 1);
   }
-  INFO(arch << " " << p.key() << " " << c.toString());
-  Status v = t.validate(c, p, *target);
-  INFO(v.toString());
-  REQUIRE(v.isOk());
-  auto src = t.instantiate(c, p, *target);
-  REQUIRE(src.isOk());
-  return *src;
-}
-
-/// `text` with its one occurrence of `from` replaced by `to`.
-std::string mutate(std::string text, const std::string &from,
-                   const std::string &to) {
-  const size_t at = text.find(from);
-  INFO(from);
-  REQUIRE(at != std::string::npos);
-  REQUIRE(text.find(from, at + 1) == std::string::npos);
-  return text.replace(at, from.size(), to);
+  return instantiateValid(t, arch, p, c);
 }
 
 } // namespace

@@ -18,6 +18,7 @@
 // the workspace start as NaN, A and B are read-only with NaN padding, and
 // every buffer ends at an inaccessible page.
 #include "compiler/HipEmulation.h"
+#include "compiler/HipEmulationText.h"
 #include "ktune/drivers/hip/HipGemmLaunch.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
 #include "support/HalfFloat.h"
@@ -238,26 +239,7 @@ Outcome runGemm(const hipemu::HostKernel &kernel, const KernelSource &src,
 /// Instantiates `config` for `p` on `arch`.
 KernelSource instantiate(const std::string &arch, const GemmProblem &p,
                          const Config &config) {
-  HipGemmMfma t;
-  auto target = parseTarget("hip:" + arch);
-  REQUIRE(target.isOk());
-  INFO(arch << " " << p.key() << " " << config.toString());
-  Status v = t.validate(config, p, *target);
-  INFO(v.toString());
-  REQUIRE(v.isOk());
-  auto src = t.instantiate(config, p, *target);
-  REQUIRE(src.isOk());
-  return *src;
-}
-
-/// `text` with its one occurrence of `from` replaced by `to`.
-std::string mutate(std::string text, const std::string &from,
-                   const std::string &to) {
-  const size_t at = text.find(from);
-  INFO(from);
-  REQUIRE(at != std::string::npos);
-  REQUIRE(text.find(from, at + 1) == std::string::npos);
-  return text.replace(at, from.size(), to);
+  return instantiateValid(HipGemmMfma(), arch, p, config);
 }
 
 } // namespace

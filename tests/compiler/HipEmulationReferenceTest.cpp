@@ -12,6 +12,7 @@
 // outputs start as NaN, inputs are read-only with NaN padding, and every
 // buffer ends at an inaccessible page.
 #include "compiler/HipEmulation.h"
+#include "compiler/HipEmulationText.h"
 #include "ktune/tuner/HipGemmBench.h"
 #include "support/AttentionReference.h"
 #include "support/HalfFloat.h"
@@ -36,16 +37,6 @@ std::pair<std::string, std::string> referenceText(const std::string &entry,
   return {"#define KT_THREADS " + std::to_string(threads) + "\n" +
               hipReferenceSource(),
           entry};
-}
-
-/// `text` with its one occurrence of `from` replaced by `to`.
-std::string mutate(std::string text, const std::string &from,
-                   const std::string &to) {
-  const size_t at = text.find(from);
-  INFO(from);
-  REQUIRE(at != std::string::npos);
-  REQUIRE(text.find(from, at + 1) == std::string::npos);
-  return text.replace(at, from.size(), to);
 }
 
 uint16_t nanBits(DType dt) { return dt == DType::BF16 ? 0x7FC0 : 0x7E00; }
