@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -113,12 +115,18 @@ Result<ProblemOutcome> CudaTuner::run(ProblemOutcome outcome, const char *op,
   search.worker = opt_.worker;
   search.vendorFamily = kCublasLtFamily;
   // MLIR families: compiled here (the worker links no MLIR), as cubins.
-  search.compile = [this](const KernelSource &src,
-                          const std::string &identity) -> Result<std::string> {
-    KT_ASSIGN_OR_RETURN(
-        CudaCompiler compiler,
-        CudaCompiler::create(target_, opt_.worker.cacheDir, opt_.mlir));
-    KT_ASSIGN_OR_RETURN(CudaKernelBinary bin, compiler.compile(src, identity));
+  // Made at the first candidate that needs it, then reused for the run.
+  std::optional<CudaCompiler> compiler;
+  search.compile =
+      [this, &compiler](const KernelSource &src,
+                        const std::string &identity) -> Result<std::string> {
+    if (!compiler) {
+      KT_ASSIGN_OR_RETURN(
+          CudaCompiler made,
+          CudaCompiler::create(target_, opt_.worker.cacheDir, opt_.mlir));
+      compiler.emplace(std::move(made));
+    }
+    KT_ASSIGN_OR_RETURN(CudaKernelBinary bin, compiler->compile(src, identity));
     return bin.cubin;
   };
   return searchGpuFamilies(search, std::move(outcome), op, families,
