@@ -10,10 +10,6 @@
 
 #include <optional>
 
-#include <chrono>
-#include <ctime>
-#include <fstream>
-
 namespace kt {
 
 Result<std::string> cudaToolchainFingerprint(const TargetDesc &target) {
