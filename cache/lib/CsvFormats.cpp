@@ -254,13 +254,14 @@ Status importKtuneCsv(ResultsStore &store, const std::string &path,
 // is written, and winners measured on other targets are left out. Export
 // once per target to keep them all. Winners whose template name contains
 // ':' or ',' or whose params contain ',' cannot form a solution field and
-// are left out too (Config strings never contain commas).
+// are left out too (Config strings never contain commas), as are GEMMs
+// TunableOp cannot spell (f32 output of 16-bit inputs).
 Status exportTunableOp(ResultsStore &store, const std::string &path) {
   KT_ASSIGN_OR_RETURN(std::vector<TuningRecord> winners, store.winners());
   std::string target, deviceModel, features, body;
   for (const TuningRecord &w : winners) {
     Result<GemmProblem> p = parseGemmProblem(w.problemKey);
-    if (w.op != "gemm" || !p.isOk()) {
+    if (w.op != "gemm" || !p.isOk() || !p->hasTunableOpForm()) {
       continue;
     }
     if (target.empty()) {

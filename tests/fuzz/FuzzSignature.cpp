@@ -20,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!again.isOk() || !(*again == *p)) {
     __builtin_trap();
   }
+  if (!p->hasTunableOpForm()) {
+    return 0;
+  }
   kt::Result<kt::GemmProblem> viaTunableOp =
       kt::parseTunableOpGemm(p->tunableOpSig(), p->tunableOpParams());
   if (!viaTunableOp.isOk() || !(*viaTunableOp == *p)) {

@@ -53,6 +53,7 @@ static void testOptionsInit(void) {
   EXPECT(desc.trans_a == 0 && desc.trans_b == 0);
   EXPECT(desc.m == 0 && desc.n == 0 && desc.k == 0);
   EXPECT(desc.lda == 0 && desc.ldb == 0 && desc.ldc == 0);
+  EXPECT(desc.out_f32 == 0);
 }
 
 static void testMissingResultsFile(void) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -257,6 +258,56 @@ TEST_CASE("callers built against API 1.0 get the defaults", "[lookup]") {
   CHECK(lookup(ctx, 50, 50, 50) == KT_NOT_FOUND);
   kt_context_destroy(ctx);
   CHECK(recordedMisses(path)[key(50, 50, 50)] == 1);
+}
+
+TEST_CASE("kt_gemm_desc: out_f32 and callers built before it", "[lookup]") {
+  TempDir dir;
+  std::string path = dir.file("results.db");
+  std::string csv = dir.file("untuned.csv");
+  writeResults(path);
+  kt_context_options opts;
+  kt_context_options_init(&opts);
+  opts.misses_csv_path = csv.c_str();
+  kt_context *ctx = openWith(opts, path);
+  kt_kernel *kernel = nullptr;
+
+  // A 1.3 caller's desc ends before out_f32: whatever lies there is not
+  // read, so the f32 problem is found.
+  kt_gemm_desc desc = gemmDesc(kM, kN, kK);
+  desc.out_f32 = 1;
+  desc.struct_size = offsetof(kt_gemm_desc, out_f32);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_OK);
+  // Read at full size, out_f32 on an f32 GEMM is refused with the reason.
+  desc.struct_size = sizeof(desc);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("f32out is for bf16/f16"));
+  // Shorter than API 1.0's desc: refused.
+  desc.struct_size = offsetof(kt_gemm_desc, ldc);
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_INVALID_ARGUMENT);
+  CHECK_THAT(lastError(), Catch::Contains("struct_size"));
+
+  // bf16 with an f32 C is its own problem: a miss under its own key, and
+  // its problems-file line is that key (TunableOp cannot spell it).
+  desc = gemmDesc(kM, kN, kK);
+  desc.dtype = KT_BF16;
+  desc.out_f32 = 1;
+  const std::string f32outKey = "gemm_bf16_f32out_NN_33x20x17_ld_17_20_20";
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+  CHECK_THAT(lastError(), Catch::Contains(f32outKey));
+  desc.out_f32 = 0;
+  CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
+  kt_context_destroy(ctx);
+
+  std::map<std::string, int64_t> misses = recordedMisses(path);
+  CHECK(misses[f32outKey] == 1);
+  CHECK(misses["gemm_bf16_NN_33x20x17_ld_17_20_20"] == 1);
+  std::ifstream in(csv);
+  std::set<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.insert(line);
+  }
+  CHECK(lines.count(f32outKey) == 1);
+  CHECK(lines.count("GemmTunableOp_BFloat16_NN,nn_20_33_17_ld_20_17_20") == 1);
 }
 
 TEST_CASE("counts are exact under many threads", "[lookup][stress]") {

@@ -196,3 +196,39 @@ TEST_CASE("validate checks leading dimensions per stored layout", "[problem]") {
   p.n = -1;
   CHECK_FALSE(p.validate().isOk());
 }
+
+TEST_CASE("f32out: an f32 C for bf16/f16 inputs, in the key only",
+          "[problem]") {
+  Result<GemmProblem> p = parseGemmProblem("gemm_bf16_f32out_NT_16x4096x2048");
+  REQUIRE(p.isOk());
+  CHECK(p->dtype == DType::BF16);
+  CHECK(p->outF32);
+  CHECK(p->cDtype() == DType::F32);
+  CHECK(p->key() == "gemm_bf16_f32out_NT_16x4096x2048_ld_2048_2048_4096");
+  Result<GemmProblem> again = parseGemmProblem(p->key());
+  REQUIRE(again.isOk());
+  CHECK(*again == *p);
+  // Without the suffix C keeps the input type; the keys differ.
+  Result<GemmProblem> plain = parseGemmProblem("gemm_bf16_NT_16x4096x2048");
+  REQUIRE(plain.isOk());
+  CHECK_FALSE(plain->outF32);
+  CHECK(plain->cDtype() == DType::BF16);
+  CHECK(plain->key() != p->key());
+  CHECK_FALSE(*plain == *p);
+  Result<GemmProblem> half =
+      parseGemmProblem("gemm_f16_f32out_TT_7x9x11_ld_16_16_16");
+  REQUIRE(half.isOk());
+  CHECK(half->outF32);
+  CHECK(half->key() == "gemm_f16_f32out_TT_7x9x11_ld_16_16_16");
+  // TunableOp's plain GEMM has one element type: no pair for f32out.
+  CHECK_FALSE(p->hasTunableOpForm());
+  CHECK(plain->hasTunableOpForm());
+
+  Result<GemmProblem> f32 = parseGemmProblem("gemm_f32_f32out_NT_8x8x8");
+  REQUIRE_FALSE(f32.isOk());
+  CHECK(contains(f32.status().message(), "f32out is for bf16/f16 inputs"));
+  Result<GemmProblem> f16out = parseGemmProblem("gemm_bf16_f16out_NT_8x8x8");
+  REQUIRE_FALSE(f16out.isOk());
+  CHECK(contains(f16out.status().message(), "'f16out'"));
+  CHECK(contains(f16out.status().message(), "only f32out"));
+}

@@ -30,7 +30,7 @@ Runner addLookup(CLI::App &app) {
       ->required();
   return [a] {
     // The problem's key, its FLOPs per run and (GEMMs) its TunableOp name.
-    std::string key, tunableOp;
+    std::string key, tunableOp = "(none: not a GEMM)";
     double flops = 0;
     if (isAttentionSignature(a->problem)) {
       auto p = parseAttentionProblem(a->problem);
@@ -46,7 +46,9 @@ Runner addLookup(CLI::App &app) {
       }
       key = p->key();
       flops = p->flops();
-      tunableOp = p->tunableOpSig() + "," + p->tunableOpParams();
+      tunableOp = p->hasTunableOpForm()
+                      ? p->tunableOpSig() + "," + p->tunableOpParams()
+                      : "(none: TunableOp has no f32-output GEMM)";
     }
     auto target = parseTarget(a->target);
     if (!target) {
@@ -83,11 +85,10 @@ Runner addLookup(CLI::App &app) {
                "{} iterations)\nmax error   {:.3f} of tolerance\n"
                "device      {}\ncompiler    {}\nbinary      {}\n"
                "valid here  {}\n",
-               r.problemKey,
-               tunableOp.empty() ? "(none: not a GEMM)" : tunableOp, r.target,
-               r.templateName, r.templateHash, r.params, r.timeMs,
-               flops / (r.timeMs * 1e6), r.dispersion * 100, r.iterations,
-               r.maxError, r.deviceModel, r.compilerFingerprint,
+               r.problemKey, tunableOp, r.target, r.templateName,
+               r.templateHash, r.params, r.timeMs, flops / (r.timeMs * 1e6),
+               r.dispersion * 100, r.iterations, r.maxError, r.deviceModel,
+               r.compilerFingerprint,
                r.binaryHash.empty() ? "(none)" : r.binaryHash,
                why.empty() ? "yes" : "no: " + why);
     return 0;

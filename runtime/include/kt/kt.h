@@ -36,7 +36,7 @@ extern "C" {
 /// appended to structs (detected through struct_size) and new functions
 /// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
-#define KT_API_MINOR_VERSION 3
+#define KT_API_MINOR_VERSION 4
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -166,15 +166,22 @@ typedef enum kt_dtype {
 /// C = op(A) op(B) describes the transposed problem: swap m with n and A
 /// with B, each operand keeping its own transpose flag and leading dimension
 /// (so trans_a = BLAS transb, lda = BLAS ldb, and A is passed as `b`).
+/// `dtype` is the element type of A, B and C, except that out_f32 nonzero
+/// (API 1.4; KT_BF16 or KT_F16 only) makes C f32: the f32 accumulation is
+/// stored unrounded and beta reads C as f32 (signature
+/// "gemm_bf16_f32out_..."). The launch functions' `c` then points to
+/// floats.
 typedef struct kt_gemm_desc {
   size_t struct_size; ///< sizeof(kt_gemm_desc).
   kt_dtype dtype;
   int trans_a, trans_b;
   int64_t m, n, k;
   int64_t lda, ldb, ldc; ///< 0 = packed.
+  int out_f32;           ///< API 1.4; 0: C has `dtype`.
 } kt_gemm_desc;
 
-/// Sets struct_size and zeroes the rest (f32, NN, all sizes 0, packed).
+/// Sets struct_size and zeroes the rest (f32, NN, all sizes 0, packed, C of
+/// the input type).
 void kt_gemm_desc_init(kt_gemm_desc *desc);
 
 /// Finds the tuned kernel for `desc` on this context's device.

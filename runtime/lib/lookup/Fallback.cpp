@@ -19,8 +19,8 @@ int64_t nearestTunedShape(const GemmProblem &p,
   int64_t best = -1;
   double bestDistance = std::numeric_limits<double>::infinity();
   for (const FallbackCandidate &c : candidates) {
-    if (c.tuned.dtype != p.dtype || c.tuned.transA != p.transA ||
-        c.tuned.transB != p.transB) {
+    if (c.tuned.dtype != p.dtype || c.tuned.outF32 != p.outF32 ||
+        c.tuned.transA != p.transA || c.tuned.transB != p.transB) {
       continue;
     }
     double d = shapeDistance(p, c.tuned);

@@ -97,8 +97,13 @@ kt_status checkStructSize(const char *function, const char *type, size_t given,
                           function, type, given, expected, type));
 }
 
+/// kt_gemm_desc as API 1.0 defined it (before out_f32).
+constexpr size_t kGemmDescV1Size =
+    offsetof(kt_gemm_desc, ldc) + sizeof(int64_t);
+
 /// Converts a kt_gemm_desc into a validated GemmProblem with its leading
-/// dimensions filled in.
+/// dimensions filled in. Fields past `desc.struct_size` (from a caller
+/// built against an older header) keep their defaults.
 Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
   GemmProblem problem;
   // A C caller may store any int here; reading it as the C++ enum would be
@@ -123,6 +128,9 @@ Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
     return invalidArgument(fmt::format(
         "kt_gemm_desc.dtype is {}; expected KT_F32, KT_F64, KT_F16 or KT_BF16",
         static_cast<int64_t>(dtype)));
+  }
+  if (desc.struct_size >= offsetof(kt_gemm_desc, out_f32) + sizeof(int)) {
+    problem.outF32 = desc.out_f32 != 0;
   }
   problem.transA = desc.trans_a != 0;
   problem.transB = desc.trans_b != 0;
@@ -149,7 +157,7 @@ Result<GemmProblem> toGemmProblem(const kt_gemm_desc &desc) {
 /// Parses kt_context_options.device; only the CPU is supported for now.
 Result<AttentionProblem> toAttentionProblem(const kt_attention_desc &desc) {
   // Reuse the GEMM descriptor's dtype check.
-  kt_gemm_desc probe;
+  kt_gemm_desc probe{};
   probe.struct_size = sizeof(probe);
   probe.dtype = desc.dtype;
   probe.trans_a = probe.trans_b = 0;
@@ -338,7 +346,7 @@ kt_status kt_gemm_lookup(kt_context *ctx, const kt_gemm_desc *desc,
       return st;
     }
     kt_status sizeOk = checkStructSize(kFn, "kt_gemm_desc", desc->struct_size,
-                                       sizeof(kt_gemm_desc));
+                                       kGemmDescV1Size);
     if (sizeOk != KT_OK) {
       return sizeOk;
     }

@@ -689,7 +689,8 @@ Status kt_context::flushMisses() {
     return Status::ok();
   }
   // One record and one problems-file line per missed problem: GEMMs as
-  // TunableOp untuned lines, attention as its signature.
+  // TunableOp untuned lines (ktune keys where TunableOp cannot spell
+  // them), attention as its signature.
   std::vector<MissRecord> records;
   std::string lines;
   auto add = [&](const std::string &key, const std::string &line, int64_t count,
@@ -700,8 +701,10 @@ Status kt_context::flushMisses() {
   };
   for (const MissLog::Pending &p : pending) {
     add(p.problem.key(),
-        p.problem.tunableOpSig() + "," + p.problem.tunableOpParams(), p.count,
-        p.firstUnix, p.lastUnix);
+        p.problem.hasTunableOpForm()
+            ? p.problem.tunableOpSig() + "," + p.problem.tunableOpParams()
+            : p.problem.key(),
+        p.count, p.firstUnix, p.lastUnix);
   }
   for (const AttentionMissLog::Pending &p : attention) {
     add(p.problem.key(), p.problem.key(), p.count, p.firstUnix, p.lastUnix);

@@ -19,8 +19,8 @@ uint64_t mix(uint64_t h, uint64_t v) {
 } // namespace
 
 uint64_t hashGemmProblem(const GemmProblem &p) {
-  uint64_t h =
-      uint64_t(p.dtype) | (uint64_t(p.transA) << 8) | (uint64_t(p.transB) << 9);
+  uint64_t h = uint64_t(p.dtype) | (uint64_t(p.transA) << 8) |
+               (uint64_t(p.transB) << 9) | (uint64_t(p.outF32) << 10);
   for (int64_t v : {p.m, p.n, p.k, p.lda, p.ldb, p.ldc}) {
     h = mix(h, uint64_t(v));
   }

@@ -15,8 +15,8 @@ namespace {
 constexpr int64_t kMaxDim = int64_t(1) << 31;
 
 constexpr std::string_view kKtuneForm =
-    "gemm_<dtype>_<layout>_<M>x<N>x<K>[_ld_<lda>_<ldb>_<ldc>], e.g. "
-    "gemm_f32_NT_16x4096x4096";
+    "gemm_<dtype>[_f32out]_<layout>_<M>x<N>x<K>[_ld_<lda>_<ldb>_<ldc>], e.g. "
+    "gemm_f32_NT_16x4096x4096 or gemm_bf16_f32out_NT_16x4096x4096";
 constexpr std::string_view kTunableOpForm =
     "'GemmTunableOp_<float|double|Half|BFloat16>_<NN|NT|TN|TT>' with params "
     "'<ab>_<m>_<n>_<k>[_ld_<lda>_<ldb>_<ldc>]', e.g. "
@@ -88,6 +88,19 @@ Status parseSizes(std::string_view sig, const std::string_view *dims,
 
 Result<GemmProblem> parseKtuneSig(std::string_view sig) {
   std::vector<std::string_view> parts = split(sig, '_');
+  // "_<type>out" after the dtype names C's type where it differs.
+  bool outF32 = false;
+  if (parts.size() > 2 && parts[2].size() > 3 &&
+      parts[2].substr(parts[2].size() - 3) == "out") {
+    if (parts[2] != "f32out") {
+      return invalidArgument(fmt::format(
+          "problem '{}': output type '{}' is not offered; only f32out (an "
+          "f32 C for bf16/f16 inputs) may follow the dtype",
+          sig, parts[2]));
+    }
+    outF32 = true;
+    parts.erase(parts.begin() + 2);
+  }
   bool haveLd = parts.size() == 8 && parts[4] == "ld";
   if (parts.size() != 4 && !haveLd) {
     return invalidArgument(fmt::format(
@@ -99,6 +112,7 @@ Result<GemmProblem> parseKtuneSig(std::string_view sig) {
     return dtype.status().withContext(fmt::format("problem '{}'", sig));
   }
   p.dtype = *dtype;
+  p.outF32 = outF32;
   if (parts[2].size() != 2) {
     return invalidArgument(fmt::format(
         "problem '{}': layout '{}' must be NN, NT, TN or TT", sig, parts[2]));
@@ -140,6 +154,12 @@ void GemmProblem::setDefaultLeadingDims() {
 }
 
 Status GemmProblem::validate() const {
+  if (outF32 && dtype != DType::BF16 && dtype != DType::F16) {
+    return invalidArgument(fmt::format(
+        "GEMM {}: f32out is for bf16/f16 inputs (a {} GEMM's C is already "
+        "{}); drop _f32out",
+        key(), dtypeName(dtype), dtypeName(dtype)));
+  }
   const std::pair<const char *, int64_t> sizes[] = {
       {"M", m}, {"N", n}, {"K", k}};
   for (const auto &[name, v] : sizes) {
@@ -179,8 +199,8 @@ std::string GemmProblem::layout() const {
 }
 
 std::string GemmProblem::key() const {
-  return fmt::format("gemm_{}_{}_{}x{}x{}_ld_{}_{}_{}", dtypeName(dtype),
-                     layout(), m, n, k, lda, ldb, ldc);
+  return fmt::format("gemm_{}{}_{}_{}x{}x{}_ld_{}_{}_{}", dtypeName(dtype),
+                     outF32 ? "_f32out" : "", layout(), m, n, k, lda, ldb, ldc);
 }
 
 // BLAS (column-major) sees the same memory transposed: its A is our B and

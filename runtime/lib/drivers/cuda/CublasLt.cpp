@@ -114,8 +114,11 @@ Result<std::unique_ptr<CublasLtGemm>> CublasLtGemm::create(const Context &ctx,
       a.MatrixLayoutCreate(&g->layoutB_, type, uint64_t(p.transA ? p.m : p.k),
                            uint64_t(p.transA ? p.k : p.m), p.lda),
       "layout B"));
+  // C and D: the inputs' type, or f32 for f32out (the f32 accumulation
+  // stored unrounded; cuBLASLt's 32F compute with 16-bit A/B and 32F C/D).
+  const int cType = p.outF32 ? lt::kR32F : type;
   KT_RETURN_IF_ERROR(
-      check(a.MatrixLayoutCreate(&g->layoutC_, type, uint64_t(p.n),
+      check(a.MatrixLayoutCreate(&g->layoutC_, cType, uint64_t(p.n),
                                  uint64_t(p.m), p.ldc),
             "layout C"));
   void *pref = nullptr;
