@@ -108,6 +108,9 @@ TEST_CASE("kt.h finds and launches tuned sm_90a kernels", "[lookup][cuda]") {
 
   GemmProblem big = test::gemmProblem("NT", 256, 512, 640, DType::BF16);
   GemmProblem skinny = test::gemmProblem("NT", 16, 512, 640, DType::BF16);
+  // The same shape with an f32 C: a problem and a kernel of its own.
+  GemmProblem skinnyF32 = skinny;
+  skinnyF32.outF32 = true;
   {
     auto store = openSqliteStore(db);
     REQUIRE(store.isOk());
@@ -115,6 +118,13 @@ TEST_CASE("kt.h finds and launches tuned sm_90a kernels", "[lookup][cuda]") {
         **store, *compiler, *gpu, big,
         {{"bm", 128}, {"bn", 128}, {"stages", 4}, {"cons", 2}, {"group", 8}});
     storeWinner(**store, *compiler, *gpu, skinny,
+                {{"bm", 64},
+                 {"bn", 128},
+                 {"stages", 4},
+                 {"cons", 1},
+                 {"group", 1},
+                 {"splitk", 4}});
+    storeWinner(**store, *compiler, *gpu, skinnyF32,
                 {{"bm", 64},
                  {"bn", 128},
                  {"stages", 4},
@@ -143,9 +153,10 @@ TEST_CASE("kt.h finds and launches tuned sm_90a kernels", "[lookup][cuda]") {
     d.m = p.m;
     d.n = p.n;
     d.k = p.k;
+    d.out_f32 = p.outF32;
     return d;
   };
-  for (const GemmProblem *p : {&big, &skinny}) {
+  for (const GemmProblem *p : {&big, &skinny, &skinnyF32}) {
     INFO(p->key());
     kt_gemm_desc d = desc(*p);
     kt_kernel *kernel = nullptr;

@@ -109,6 +109,9 @@ TEST_CASE("kt.h finds and launches tuned HIP kernels", "[lookup][hip]") {
 
   GemmProblem big = test::gemmProblem("NT", 256, 512, 640, DType::BF16);
   GemmProblem skinny = test::gemmProblem("TN", 16, 512, 2048, DType::BF16);
+  // The same shape with an f32 C: a problem and a kernel of its own.
+  GemmProblem skinnyF32 = skinny;
+  skinnyF32.outF32 = true;
   {
     auto store = openSqliteStore(db);
     REQUIRE(store.isOk());
@@ -117,6 +120,7 @@ TEST_CASE("kt.h finds and launches tuned HIP kernels", "[lookup][hip]") {
     Config split = mfma().defaultConfig(skinny, *target);
     split.set("splitk", 4);
     storeWinner(**store, *compiler, gpu, skinny, split);
+    storeWinner(**store, *compiler, gpu, skinnyF32, split);
   }
   auto dev = hip::Context::open(gpu.ordinal);
   REQUIRE(dev.isOk());
@@ -138,9 +142,10 @@ TEST_CASE("kt.h finds and launches tuned HIP kernels", "[lookup][hip]") {
     d.m = p.m;
     d.n = p.n;
     d.k = p.k;
+    d.out_f32 = p.outF32;
     return d;
   };
-  for (const GemmProblem *p : {&big, &skinny}) {
+  for (const GemmProblem *p : {&big, &skinny, &skinnyF32}) {
     INFO(p->key());
     kt_gemm_desc d = desc(*p);
     kt_kernel *kernel = nullptr;

@@ -1,8 +1,8 @@
 // Shared test helpers: running a looked-up kernel on a GPU (CUDA or HIP: any
 // context with alloc / copies / fill32 / synchronize and Ctx::Buffer). The
 // kernel's split workspace (kt_kernel_info.workspace_bytes) zeroed once, and
-// a bf16 GEMM on random operands with C poisoned with NaN, counted against
-// the double-precision host product.
+// a bf16 GEMM (C bf16 or f32) on random operands with C poisoned with NaN,
+// counted against the double-precision host product.
 #pragma once
 
 #include "kt/kt.h"
@@ -45,11 +45,11 @@ KernelWorkspace<Ctx> kernelWorkspace(const Ctx &dev, const kt_kernel *kernel) {
   return ws;
 }
 
-/// Runs a looked-up GEMM `kernel` for `p` (bf16): `launch(a, b, c,
-/// workspace)` queues it on device pointers and returns its kt_status; it
-/// runs `launches` times (split-K kernels must leave their semaphores
-/// zeroed for the next). Returns the elements of C outside the bf16
-/// tolerance.
+/// Runs a looked-up GEMM `kernel` for `p` (bf16 inputs; C bf16, or f32
+/// for f32out): `launch(a, b, c, workspace)` queues it on device pointers
+/// and returns its kt_status; it runs `launches` times (split-K kernels
+/// must leave their semaphores zeroed for the next). Returns the elements
+/// of C outside the tolerance of C's type (HostGemmCheck.h).
 template <typename Ctx, typename Launch>
 int gemmMismatches(const Ctx &dev, const kt_kernel *kernel,
                    const GemmProblem &p, Launch launch, int launches = 1) {
@@ -57,19 +57,22 @@ int gemmMismatches(const Ctx &dev, const kt_kernel *kernel,
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   const int64_t aRows = p.transA ? p.k : p.m;
   const int64_t bRows = p.transB ? p.n : p.k;
-  std::vector<uint16_t> a(size_t(aRows * p.lda)), b(size_t(bRows * p.ldb)),
-      c(size_t(p.m * p.ldc));
+  std::vector<uint16_t> a(size_t(aRows * p.lda)), b(size_t(bRows * p.ldb));
   for (auto &x : a)
     x = toBf16(dist(rng));
   for (auto &x : b)
     x = toBf16(dist(rng));
+  const size_t cElems = size_t(p.m * p.ldc);
+  const size_t cBytes = cElems * (p.outF32 ? 4 : 2);
   auto dA = dev.alloc(a.size() * 2);
   auto dB = dev.alloc(b.size() * 2);
-  auto dC = dev.alloc(c.size() * 2);
+  auto dC = dev.alloc(cBytes);
   REQUIRE((dA.isOk() && dB.isOk() && dC.isOk()));
   REQUIRE(dev.copyToDevice(*dA, a.data(), a.size() * 2).isOk());
   REQUIRE(dev.copyToDevice(*dB, b.data(), b.size() * 2).isOk());
-  REQUIRE(dev.fill32(*dC, 0x7FC07FC0u, c.size() / 2).isOk());
+  // NaN in every element: f32 0x7FC00000, or bf16 0x7FC0 in both halves.
+  REQUIRE(
+      dev.fill32(*dC, p.outF32 ? 0x7FC00000u : 0x7FC07FC0u, cBytes / 4).isOk());
   const KernelWorkspace<Ctx> ws = kernelWorkspace(dev, kernel);
   INFO(kt_context_last_error(nullptr));
   for (int i = 0; i < launches; ++i) {
@@ -77,7 +80,13 @@ int gemmMismatches(const Ctx &dev, const kt_kernel *kernel,
             KT_OK);
   }
   REQUIRE(dev.synchronize().isOk());
-  REQUIRE(dev.copyToHost(c.data(), *dC, c.size() * 2).isOk());
+  if (p.outF32) {
+    std::vector<float> c(cElems);
+    REQUIRE(dev.copyToHost(c.data(), *dC, cBytes).isOk());
+    return countF32Mismatches(p, a, b, c);
+  }
+  std::vector<uint16_t> c(cElems);
+  REQUIRE(dev.copyToHost(c.data(), *dC, cBytes).isOk());
   return countBf16Mismatches(p, a, b, c);
 }
 
