@@ -8,7 +8,9 @@
 
 int main(int argc, char **argv) {
   CLI::App app{"ktune: a just-in-time kernel compiler and autotuner for GEMM "
-               "(MLIR -> host CPU today; CUDA and HIP targets next).\n"
+               "and attention on the host CPU (MLIR), NVIDIA sm_90a / "
+               "sm_100a (NVRTC, MLIR) and AMD gfx950 / gfx942 (HIP C++, "
+               "MLIR).\n"
                "Tuned results live in a SQLite file; see `ktune tune --help`."};
   app.require_subcommand(1);
   std::map<std::string, kt::cli::Runner> runners;

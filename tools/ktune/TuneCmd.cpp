@@ -402,8 +402,13 @@ Runner addTune(CLI::App &app) {
       }
       if (!o->winner) {
         ++failures;
-        fmt::print("{:<54} {:>10} {:>10} {:>6}  no correct candidate\n",
-                   job.key, "-", "-", o->candidates);
+        // Nothing measured at all: no family offered a configuration.
+        const bool unserved = o->candidates + o->skipped + o->failed == 0;
+        fmt::print("{:<54} {:>10} {:>10} {:>6}  {}\n", job.key, "-", "-",
+                   o->candidates,
+                   unserved ? "no template family serves it on this target "
+                              "(docs/problems.md lists who serves what)"
+                            : "no correct candidate");
         continue;
       }
       const TuningRecord &w = *o->winner;
