@@ -6,7 +6,8 @@
 // metadata shows wave64, no scratch, no spills, registers and LDS within the
 // chip's limits, and an occupancy. hip.gemm.mfma's 32x32 blocks use the
 // chip's 32x32 MFMA, its split-K kernels count slices in with a device-scope
-// atomic between an L2 writeback and invalidate, and unroll=2 compiles.
+// atomic between an L2 writeback and invalidate, and unroll=2 compiles; with
+// an f32 C every C store is a 32-bit one, with no bf16 / f16 rounding.
 // Nothing here runs an AMD kernel.
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
@@ -16,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <string_view>
 
 using namespace kt;
 
@@ -63,6 +65,16 @@ std::string compileMfma(HipCompiler &compiler, const Config &c,
   REQUIRE(dis.isOk());
   REQUIRE_THAT(*dis, Catch::Contains("s_barrier"));
   return *dis;
+}
+
+/// Occurrences of `what` in `text`.
+size_t count(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
 }
 } // namespace
 
@@ -158,6 +170,71 @@ TEST_CASE("split-K MFMA kernels count slices in with a device-scope atomic") {
         REQUIRE_THAT(dis, Catch::Contains("buffer_inv"));
         REQUIRE(dis.find("buffer_wbl2") < dis.find("global_atomic_add"));
         REQUIRE(dis.find("global_atomic_add") < dis.rfind("buffer_inv"));
+      }
+    }
+  }
+}
+
+TEST_CASE("MFMA kernels with an f32 C store it with 32-bit stores and no "
+          "16-bit rounding") {
+  HipGemmMfma t;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    auto compiler =
+        HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
+    REQUIRE(compiler.isOk());
+    for (DType dt : {DType::BF16, DType::F16}) {
+      // The plain epilogue (16x16 blocks; 32x32 blocks with unroll=2) and
+      // the split-K one (the skinny default; 32x32, split 4, unroll=2).
+      struct Sample {
+        GemmProblem p;
+        Config c;
+      };
+      std::vector<Sample> samples;
+      GemmProblem big = test::gemmProblem("NT", 1000, 1000, 4096, dt);
+      samples.push_back({big, with(cfg(128, 128, 64, 64, 32), 16, 1, 1)});
+      big = test::gemmProblem("TN", 1000, 1000, 4096, dt);
+      samples.push_back({big, with(cfg(64, 256, 32, 64, 32), 32, 1, 2)});
+      GemmProblem skinny = test::gemmProblem("NT", 16, 4096, 4096, dt);
+      skinny.outF32 = true;
+      samples.push_back({skinny, t.defaultConfig(skinny, compiler->target())});
+      REQUIRE(samples.back().c.get("splitk") == 8);
+      skinny = test::gemmProblem("TN", 16, 4096, 4096, dt);
+      samples.push_back({skinny, with(cfg(32, 128, 32, 32, 32), 32, 4, 2)});
+      for (Sample &s : samples) {
+        GemmProblem f32 = s.p, narrow = s.p;
+        f32.outF32 = true;
+        narrow.outF32 = false;
+        INFO(arch << " " << f32.key() << " " << s.c.toString());
+        REQUIRE(t.supports(f32, compiler->target()));
+        auto src = t.instantiate(s.c, f32, compiler->target());
+        REQUIRE(src.isOk());
+        REQUIRE_THAT(src->text, Catch::Contains("float *__restrict__ C,"));
+        if (s.c.get("splitk") > 1) {
+          REQUIRE_THAT(
+              src->launch,
+              Catch::EndsWith(";split=" + std::to_string(s.c.get("splitk")) +
+                              ";sems=1"));
+        }
+        // Its 16-bit twin stores C with global_store_short, rounded (bf16:
+        // v_bfe_u32 per element, round to nearest even; f16:
+        // v_cvt_f16_f32).
+        const std::string wide = compileMfma(*compiler, s.c, f32);
+        const std::string twin = compileMfma(*compiler, s.c, narrow);
+        const std::string store32 = "global_store_dword ";
+        const char *round = dt == DType::BF16 ? "v_bfe_u32" : "v_cvt_f16_f32";
+        REQUIRE(count(twin, "global_store_short") > 0);
+        // Each 16-bit C store became one 32-bit store (the split-K twin
+        // has one already: the semaphore's reset).
+        REQUIRE(count(wide, store32) ==
+                count(twin, store32) + count(twin, "global_store_short"));
+        // (global_store_short also matches its _d16_hi form.)
+        REQUIRE_THAT(wide, !Catch::Contains("global_store_short"));
+        REQUIRE_THAT(wide, !Catch::Contains("global_store_byte"));
+        // No bf16 pack or f16 conversion left in the epilogue.
+        REQUIRE_THAT(wide, !Catch::Contains("v_cvt_pk_bf16_f32"));
+        REQUIRE_THAT(wide, !Catch::Contains("v_cvt_f16_f32"));
+        REQUIRE(count(wide, round) + count(twin, "global_store_short") <=
+                count(twin, round));
       }
     }
   }

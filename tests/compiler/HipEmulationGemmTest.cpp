@@ -16,7 +16,9 @@
 // that a missing barrier would leave stale differ); the two outputs must be
 // bitwise equal and the semaphores zero after each. C's padding columns and
 // the workspace start as NaN, A and B are read-only with NaN padding, and
-// every buffer ends at an inaccessible page.
+// every buffer ends at an inaccessible page. Problems with an f32 C
+// (outF32) are checked against a tolerance an f32 result meets and one
+// rounded through bf16 does not.
 #include "compiler/HipEmulation.h"
 #include "compiler/HipEmulationText.h"
 #include "ktune/drivers/hip/HipGemmLaunch.h"
@@ -25,6 +27,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -41,6 +44,7 @@ struct GemmCase {
   int64_t m, n, k;
   Config config = {}; // empty: the family's default configuration
   float alpha = 1.0f, beta = 0.0f;
+  bool outF32 = false; // C in f32 (bf16 / f16 A and B)
 };
 
 Config cfg(int64_t bm, int64_t bn, int64_t wm, int64_t wn, int64_t bk,
@@ -57,6 +61,7 @@ int64_t roundUp8(int64_t v) { return (v + 7) / 8 * 8; }
 GemmProblem problemOf(const GemmCase &c) {
   GemmProblem p;
   p.dtype = c.dtype;
+  p.outF32 = c.outF32;
   p.transA = c.layout[0] == 'T';
   p.transB = c.layout[1] == 'T';
   p.m = c.m;
@@ -103,9 +108,44 @@ std::vector<GemmCase> gemmCases() {
   return out;
 }
 
-using KernelFn = void (*)(const uint16_t *, const uint16_t *, uint16_t *, int,
-                          int, int, int, int, int, float, float, float *,
+/// f32-output problems over the epilogues: plain, split-K (the last slice's
+/// sum), unroll=2, 16x16 and 32x32 blocks, alpha / beta, ragged edges,
+/// both input types.
+std::vector<GemmCase> f32OutCases() {
+  std::vector<GemmCase> out;
+  const DType bf = DType::BF16, f16 = DType::F16;
+  for (const char *arch : {"gfx950", "gfx942"}) {
+    // The default configuration, split K (2 slices on gfx950, 4 on gfx942).
+    out.push_back({arch, "NT", bf, 136, 200, 300, {}, 1.0f, 0.0f, true});
+    // The default unsplit, alpha / beta.
+    out.push_back({arch, "TN", f16, 77, 130, 56, {}, -0.5f, 0.25f, true});
+    // 32x32 blocks, unroll=2, split-K 2, beta.
+    out.push_back({arch, "TT", bf, 130, 70, 330,
+                   cfg(128, 64, 64, 32, 64, 8, 32, 2, 2), 1.5f, -0.75f, true});
+    // 16x16 blocks, split-K 4 with an empty last slice, unroll=2, beta.
+    out.push_back({arch, "NN", f16, 90, 100, 130,
+                   cfg(64, 64, 32, 32, 32, 0, 16, 4, 2), 1.0f, 2.0f, true});
+  }
+  return out;
+}
+
+/// kt_gemm's signature; C is u16 or float.
+template <class CT>
+using KernelFn = void (*)(const uint16_t *, const uint16_t *, CT *, int, int,
+                          int, int, int, int, float, float, float *,
                           unsigned *);
+
+float bitsFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+uint32_t floatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
 
 /// What two launches of a kernel gave.
 struct Outcome {
@@ -113,6 +153,7 @@ struct Outcome {
   bool semaphoresZero = true; ///< After each launch.
   bool sameBits = true;       ///< Both orders wrote the same C.
   int bad = 0;                ///< Elements outside the tolerance or padding.
+  double worst = 0;           ///< Largest error / tolerance.
   bool ok() const {
     return status.isOk() && semaphoresZero && sameBits && bad == 0;
   }
@@ -146,11 +187,42 @@ Outcome runGemm(const hipemu::HostKernel &kernel, const KernelSource &src,
   };
   const std::vector<uint16_t> a = matrix(aRows, aCols, p.lda, true);
   const std::vector<uint16_t> b = matrix(bRows, bCols, p.ldb, true);
-  const std::vector<uint16_t> c0 = matrix(p.m, p.n, p.ldc, beta != 0.0f);
+  // C as element bits (16 or 32 of them), NaN in its padding; an f32 C
+  // starts with values no 16-bit type holds, so a beta that read it
+  // rounded would show.
+  const bool f32 = p.outF32;
+  const size_t cElem = f32 ? 4 : 2;
+  std::vector<uint32_t> c0(size_t(p.m * p.ldc), f32 ? 0x7FC00000u : nan);
+  for (int64_t r = 0; r < p.m && beta != 0.0f; ++r) {
+    for (int64_t c = 0; c < p.n; ++c) {
+      const float v = dist(rng);
+      c0[size_t(r * p.ldc + c)] = f32 ? floatBits(v) : toBits(dt, v);
+    }
+  }
+  auto cValue = [&](uint32_t bits) {
+    return f32 ? double(bitsFloat(bits)) : double(fromBits(dt, uint16_t(bits)));
+  };
 
   hipemu::DeviceBuffer dA("A", a.size() * 2), dB("B", b.size() * 2),
-      dC("C", c0.size() * 2), dWs("workspace", wsBytes),
+      dC("C", c0.size() * cElem), dWs("workspace", wsBytes),
       dSem("semaphores", sems * 4);
+  // C's bits to and from the device buffer.
+  auto putC = [&] {
+    for (size_t i = 0; i < c0.size(); ++i) {
+      if (f32) {
+        dC.as<uint32_t>()[i] = c0[i];
+      } else {
+        dC.as<uint16_t>()[i] = uint16_t(c0[i]);
+      }
+    }
+  };
+  auto getC = [&] {
+    std::vector<uint32_t> v(c0.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] = f32 ? dC.as<uint32_t>()[i] : dC.as<uint16_t>()[i];
+    }
+    return v;
+  };
   std::memcpy(dA.data(), a.data(), a.size() * 2);
   std::memcpy(dB.data(), b.data(), b.size() * 2);
   if (sems > 0) {
@@ -170,20 +242,28 @@ Outcome runGemm(const hipemu::HostKernel &kernel, const KernelSource &src,
   INFO(check.toString());
   REQUIRE(check.isOk());
 
-  const auto fn = reinterpret_cast<KernelFn>(kernel.entry());
   Outcome o;
-  std::vector<uint16_t> out[2];
+  std::vector<uint32_t> out[2];
   for (int run = 0; run < 2; ++run) {
-    std::memcpy(dC.data(), c0.data(), c0.size() * 2);
+    putC();
     if (wsBytes > 0) {
       std::memset(dWs.data(), 0xFF, wsBytes);
     }
     o.status = hipemu::launch(
         kernel, unsigned(spec->threads), hipemu::gridOrder(grid, run == 1),
         run == 1, [&] {
-          fn(dA.as<uint16_t>(), dB.as<uint16_t>(), dC.as<uint16_t>(), int(p.m),
-             int(p.n), int(p.k), int(p.lda), int(p.ldb), int(p.ldc), alpha,
-             beta, dWs.as<float>(), dSem.as<unsigned>());
+          const uint16_t *ga = dA.as<uint16_t>(), *gb = dB.as<uint16_t>();
+          if (f32) {
+            reinterpret_cast<KernelFn<float>>(kernel.entry())(
+                ga, gb, dC.as<float>(), int(p.m), int(p.n), int(p.k),
+                int(p.lda), int(p.ldb), int(p.ldc), alpha, beta,
+                dWs.as<float>(), dSem.as<unsigned>());
+          } else {
+            reinterpret_cast<KernelFn<uint16_t>>(kernel.entry())(
+                ga, gb, dC.as<uint16_t>(), int(p.m), int(p.n), int(p.k),
+                int(p.lda), int(p.ldb), int(p.ldc), alpha, beta,
+                dWs.as<float>(), dSem.as<unsigned>());
+          }
         });
     if (!o.status.isOk()) {
       o.status = o.status.withContext(run == 0 ? "in order" : "reversed");
@@ -192,16 +272,21 @@ Outcome runGemm(const hipemu::HostKernel &kernel, const KernelSource &src,
     for (uint64_t i = 0; i < sems; ++i) {
       o.semaphoresZero = o.semaphoresZero && dSem.as<unsigned>()[i] == 0;
     }
-    out[run].assign(dC.as<uint16_t>(), dC.as<uint16_t>() + c0.size());
+    out[run] = getC();
   }
   // The same bits whichever order the workgroups and work-items ran in.
   o.sameBits = out[0] == out[1];
 
-  const double rel = std::ldexp(1.0, dt == DType::BF16 ? -7 : -10);
+  // 16-bit C: the rounding of the type, 1e-4 of the magnitudes. f32 C:
+  // 2^-16 |ref| and 2^-20 of the magnitudes (f32 accumulation in any order
+  // stays far within; bf16's 2^-9 rounding of |ref| does not).
+  const double rel = std::ldexp(1.0, f32 ? -16 : dt == DType::BF16 ? -7 : -10);
+  const double magRel = f32 ? std::ldexp(1.0, -20) : 1e-4;
+  const double absTol = f32 ? 1e-6 : 1e-3;
   int &bad = o.bad;
   for (int64_t i = 0; i < p.m; ++i) {
     for (int64_t j = 0; j < p.ldc; ++j) {
-      const uint16_t got = out[0][size_t(i * p.ldc + j)];
+      const uint32_t got = out[0][size_t(i * p.ldc + j)];
       if (j >= p.n) {
         // Padding past N: never written.
         if (got != c0[size_t(i * p.ldc + j)] && bad++ < 5) {
@@ -221,12 +306,13 @@ Outcome runGemm(const hipemu::HostKernel &kernel, const KernelSource &src,
       double ref = alpha * acc;
       mag *= std::fabs(alpha);
       if (beta != 0.0f) {
-        const double c = fromBits(dt, c0[size_t(i * p.ldc + j)]);
+        const double c = cValue(c0[size_t(i * p.ldc + j)]);
         ref += beta * c;
         mag += std::fabs(beta * c);
       }
-      const double v = fromBits(dt, got);
-      const double tol = rel * std::fabs(ref) + 1e-4 * mag + 1e-3;
+      const double v = cValue(got);
+      const double tol = rel * std::fabs(ref) + magRel * mag + absTol;
+      o.worst = std::max(o.worst, std::fabs(v - ref) / tol);
       if (!(std::fabs(v - ref) <= tol) && bad++ < 5) {
         UNSCOPED_INFO("C[" << i << "][" << j << "] = " << v << ", expected "
                            << ref);
@@ -242,12 +328,10 @@ KernelSource instantiate(const std::string &arch, const GemmProblem &p,
   return instantiateValid(HipGemmMfma(), arch, p, config);
 }
 
-} // namespace
-
-TEST_CASE("hip.gemm.mfma kernels compute the product under the host "
-          "emulation of wave64 and MFMA") {
+/// Instantiates each case (its configuration, or the default), runs it and
+/// requires it to pass; returns the largest error / tolerance seen.
+double runCases(const std::vector<GemmCase> &cases, uint32_t seed) {
   HipGemmMfma t;
-  const std::vector<GemmCase> cases = gemmCases();
   std::vector<KernelSource> sources;
   std::vector<GemmProblem> problems;
   std::vector<Config> configs;
@@ -263,6 +347,7 @@ TEST_CASE("hip.gemm.mfma kernels compute the product under the host "
     problems.push_back(p);
   }
   hipemu::KernelBuilder builder(texts, 2);
+  double worst = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const GemmCase &c = cases[i];
     INFO(c.arch << " " << problems[i].key() << " " << configs[i].toString()
@@ -271,13 +356,42 @@ TEST_CASE("hip.gemm.mfma kernels compute the product under the host "
     INFO(kernel.status().toString());
     REQUIRE(kernel.isOk());
     const Outcome o = runGemm(**kernel, sources[i], problems[i], c.alpha,
-                              c.beta, uint32_t(1234 + i));
+                              c.beta, uint32_t(seed + i));
     INFO(o.status.toString());
     REQUIRE(o.status.isOk());
     REQUIRE(o.semaphoresZero);
     REQUIRE(o.sameBits);
     REQUIRE(o.bad == 0);
+    worst = std::max(worst, o.worst);
   }
+  return worst;
+}
+
+} // namespace
+
+TEST_CASE("hip.gemm.mfma kernels compute the product under the host "
+          "emulation of wave64 and MFMA") {
+  runCases(gemmCases(), 1234);
+}
+
+TEST_CASE("hip.gemm.mfma kernels with an f32 C store the f32 sum unrounded "
+          "under the host emulation") {
+  const std::vector<GemmCase> cases = f32OutCases();
+  for (const GemmCase &c : cases) {
+    // Every epilogue stores f32 and beta reads f32.
+    const KernelSource src =
+        instantiate(c.arch, problemOf(c),
+                    c.config.values().empty()
+                        ? HipGemmMfma().defaultConfig(
+                              problemOf(c), *parseTarget("hip:" + c.arch))
+                        : c.config);
+    REQUIRE_THAT(src.text, Catch::Contains("float *__restrict__ C,"));
+    REQUIRE_THAT(src.text, !Catch::Contains("kt_from_f32(out)"));
+  }
+  const double worst = runCases(cases, 4321);
+  // The tolerance leaves room: f32 results land well inside it.
+  UNSCOPED_INFO("worst error " << worst << " x the tolerance");
+  REQUIRE(worst < 0.25);
 }
 
 TEST_CASE("sampled hip.gemm.mfma configurations of the tuning space "
@@ -360,5 +474,54 @@ TEST_CASE("the GEMM emulation fails kernels with wrong layouts, missing "
          << " semaphores zero " << o.semaphoresZero << ", same bits "
          << o.sameBits << ", bad " << o.bad);
     REQUIRE(!o.ok());
+  }
+}
+
+// An f32 C that went through bf16 on the way, stored or read back, fails
+// the f32 tolerance.
+TEST_CASE("the GEMM emulation fails an f32-output kernel that rounds C "
+          "through bf16") {
+  // Split-K 2 (the last slice's sum) with beta.
+  GemmCase c{"gfx950",
+             "NT",
+             DType::BF16,
+             100,
+             90,
+             200,
+             cfg(64, 64, 32, 32, 32, 8, 16, 2, 1),
+             1.0f,
+             0.5f,
+             true};
+  const GemmProblem p = problemOf(c);
+  const KernelSource src = instantiate(c.arch, p, c.config);
+  struct Mutation {
+    const char *what, *from, *to;
+  } mutations[] = {
+      {"C stored rounded to bf16", "*c = out;",
+       "*c = kt_to_f32(kt_from_f32(out));"},
+      {"the old C read rounded to bf16", "out += beta * *c;",
+       "out += beta * kt_to_f32(kt_from_f32(*c));"},
+  };
+  std::vector<std::pair<std::string, std::string>> texts = {
+      {src.text, src.entry}};
+  for (const Mutation &m : mutations) {
+    texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+  }
+  hipemu::KernelBuilder builder(texts, 2);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    INFO((i == 0 ? "the kernel as generated" : mutations[i - 1].what));
+    auto kernel = builder.take(i);
+    INFO(kernel.status().toString());
+    REQUIRE(kernel.isOk());
+    const Outcome o = runGemm(**kernel, src, p, c.alpha, c.beta, 77);
+    INFO(o.status.toString()
+         << " semaphores zero " << o.semaphoresZero << ", same bits "
+         << o.sameBits << ", bad " << o.bad << ", worst " << o.worst);
+    REQUIRE(o.status.isOk());
+    if (i == 0) {
+      REQUIRE(o.ok());
+    } else {
+      REQUIRE(o.bad > 0); // beyond the f32 tolerance
+    }
   }
 }

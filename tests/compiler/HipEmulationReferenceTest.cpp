@@ -6,11 +6,11 @@
 //
 // As for the families, this checks the kernels' logic (2-D indexing, LDS
 // tiles and their barriers, ragged edges and layouts, the grid-stride loop,
-// the verdict's count and worst ratio, the online softmax over key tiles,
-// causal limits), not the hardware. Each kernel runs twice, in order and
-// with workgroups and work-items reversed, and must give the same bits;
-// outputs start as NaN, inputs are read-only with NaN padding, and every
-// buffer ends at an inaccessible page.
+// the verdict's count and worst ratio, 16-bit and f32 outputs, the online
+// softmax over key tiles, causal limits), not the hardware. Each kernel runs
+// twice, in order and with workgroups and work-items reversed, and must give
+// the same bits; outputs start as NaN, inputs are read-only with NaN padding,
+// and every buffer ends at an inaccessible page.
 #include "compiler/HipEmulation.h"
 #include "compiler/HipEmulationText.h"
 #include "ktune/tuner/HipGemmBench.h"
@@ -147,20 +147,28 @@ int runGemmRef(const hipemu::HostKernel &kernel, const GemmRefCase &c,
 
 // --- kt_check -------------------------------------------------------------
 
-using CheckFn = void (*)(const uint16_t *, int, const float *, const float *,
-                         int, int, float, int, float, uint32_t *);
+// kt_check(C, ldc, ref, mag, M, N, alpha, fmt, absTol, verdict), C's
+// element type fmt: 0 fp16, 1 bf16, 2 f32.
+using CheckFn = void (*)(const void *, int, const float *, const float *, int,
+                         int, float, int, float, uint32_t *);
 
-enum class Output { Exact, Few, NaNRows, All };
+// Bf16Rounded: an f32 output each of whose elements went through bf16.
+enum class Output { Exact, Few, NaNRows, All, Bf16Rounded };
 
 struct CheckCase {
   const char *what;
-  DType dtype;
+  DType dtype; // of a 16-bit C; ignored with outF32
   bool withMag;
   float alpha, absTol;
   int m, n, ldc;
   unsigned workgroups; // 0: the tuner's min(ceil(M N / 256), 4096)
   Output output;
+  bool outF32 = false; // C in f32 (fmt 2)
 };
+
+int fmtOf(const CheckCase &k) {
+  return k.outF32 ? 2 : k.dtype == DType::BF16 ? 1 : 0;
+}
 
 struct Verdict {
   uint32_t count = 0, worst = 0;
@@ -170,7 +178,7 @@ struct Verdict {
 /// (the kernel's arithmetic in f32 on the host).
 struct CheckData {
   std::vector<float> ref, mag;
-  std::vector<uint16_t> c;
+  std::vector<uint32_t> c; // element bits, 16 or 32 of them
   Verdict expected;
   uint32_t perturbed = 0; // elements made wrong on purpose
 };
@@ -187,14 +195,22 @@ CheckData checkData(const CheckCase &k, uint32_t seed) {
     d.ref[e] = dist(rng);
     d.mag[e] = std::fabs(d.ref[e]) + 4.0f * unit(rng);
   }
+  // C's element from and to a float: f32, or 16-bit bits.
+  auto toC = [&](float v) -> uint32_t {
+    return k.outF32 ? floatBits(v) : toBits(dt, v);
+  };
+  auto fromC = [&](uint32_t bits) {
+    return k.outF32 ? bitsFloat(bits) : fromBits(dt, uint16_t(bits));
+  };
+  const uint32_t nanC = k.outF32 ? 0x7FC00000u : nanBits(dt);
   auto tolOf = [&](size_t e) {
     const float want = k.alpha * d.ref[e];
-    return std::ldexp(std::fabs(want), -7) +
+    return std::ldexp(std::fabs(want), k.outF32 ? -16 : -7) +
            (k.withMag ? 1e-4f * std::fabs(k.alpha) * d.mag[e] : 0.0f) +
            k.absTol;
   };
   // C: alpha ref rounded, NaN in its padding columns.
-  d.c.assign(size_t(k.m) * size_t(k.ldc), nanBits(dt));
+  d.c.assign(size_t(k.m) * size_t(k.ldc), nanC);
   for (int i = 0; i < k.m; ++i) {
     for (int j = 0; j < k.n; ++j) {
       const size_t e = size_t(i) * size_t(k.n) + size_t(j);
@@ -221,18 +237,24 @@ CheckData checkData(const CheckCase &k, uint32_t seed) {
         v += (e % 2 ? -1.0f : 1.0f) * (2.0f + unit(rng)) * tolOf(e);
         wrong = true;
         break;
+      case Output::Bf16Rounded: {
+        // Off by up to 2^-9 |v|: wrong where that exceeds the tolerance.
+        const float rounded = fromBf16(toBf16(v));
+        wrong = !(std::fabs(rounded - v) <= tolOf(e));
+        v = rounded;
+        break;
+      }
       }
       d.perturbed += wrong;
       d.c[size_t(i) * size_t(k.ldc) + size_t(j)] =
-          k.output == Output::NaNRows && wrong ? nanBits(dt) : toBits(dt, v);
+          k.output == Output::NaNRows && wrong ? nanC : toC(v);
     }
   }
   for (int i = 0; i < k.m; ++i) {
     for (int j = 0; j < k.n; ++j) {
       const size_t e = size_t(i) * size_t(k.n) + size_t(j);
       const float want = k.alpha * d.ref[e];
-      const float got =
-          fromBits(dt, d.c[size_t(i) * size_t(k.ldc) + size_t(j)]);
+      const float got = fromC(d.c[size_t(i) * size_t(k.ldc) + size_t(j)]);
       const float tol = tolOf(e), err = std::fabs(got - want);
       float ratio = err / tol;
       if (!(err <= tol)) {
@@ -252,9 +274,15 @@ CheckData checkData(const CheckCase &k, uint32_t seed) {
 Verdict runCheck(const hipemu::HostKernel &kernel, const CheckCase &k,
                  const CheckData &d) {
   const size_t mn = size_t(k.m) * size_t(k.n);
-  hipemu::DeviceBuffer dC("C", d.c.size() * 2), dRef("ref", mn * 4),
-      dMag("mag", mn * 4), dVerdict("verdict", 16);
-  std::memcpy(dC.data(), d.c.data(), d.c.size() * 2);
+  hipemu::DeviceBuffer dC("C", d.c.size() * (k.outF32 ? 4 : 2)),
+      dRef("ref", mn * 4), dMag("mag", mn * 4), dVerdict("verdict", 16);
+  for (size_t i = 0; i < d.c.size(); ++i) {
+    if (k.outF32) {
+      dC.as<uint32_t>()[i] = d.c[i];
+    } else {
+      dC.as<uint16_t>()[i] = uint16_t(d.c[i]);
+    }
+  }
   std::memcpy(dRef.data(), d.ref.data(), mn * 4);
   std::memcpy(dMag.data(), d.mag.data(), mn * 4);
   dC.setReadOnly(true);
@@ -270,13 +298,13 @@ Verdict runCheck(const hipemu::HostKernel &kernel, const CheckCase &k,
     words[0] = words[1] = 0;
     words[2] = 0xAAAAAAAAu;
     words[3] = 0x55555555u;
-    const Status s = hipemu::launch(
-        kernel, {256, 1}, {workgroups, 1},
-        hipemu::gridOrder(workgroups, run == 1), run == 1, [&] {
-          fn(dC.as<uint16_t>(), k.ldc, dRef.as<float>(),
-             k.withMag ? dMag.as<float>() : nullptr, k.m, k.n, k.alpha,
-             int(k.dtype == DType::BF16), k.absTol, words);
-        });
+    const Status s =
+        hipemu::launch(kernel, {256, 1}, {workgroups, 1},
+                       hipemu::gridOrder(workgroups, run == 1), run == 1, [&] {
+                         fn(dC.data(), k.ldc, dRef.as<float>(),
+                            k.withMag ? dMag.as<float>() : nullptr, k.m, k.n,
+                            k.alpha, fmtOf(k), k.absTol, words);
+                       });
     INFO(s.toString());
     REQUIRE(s.isOk());
     REQUIRE(words[2] == 0xAAAAAAAAu);
@@ -309,6 +337,19 @@ std::vector<CheckCase> checkCases() {
        70, 1, Output::All},
       {"every element off, f16, a grid larger than the output", f16, true,
        -1.0f, 1e-3f, 9, 20, 21, 2, Output::All},
+      // f32 outputs (fmt 2): the tolerance 2^-16 |want| + absTol.
+      {"exact f32, no magnitudes, alpha 1.25, 6 workgroups", bf, false, 1.25f,
+       1e-6f, 45, 70, 73, 6, Output::Exact, true},
+      {"exact f32, magnitudes, the tuner's grid", f16, true, -0.5f, 1e-6f, 45,
+       70, 70, 0, Output::Exact, true},
+      {"seven elements off by 2 to 8 f32 tolerances, 3 workgroups", bf, false,
+       1.0f, 1e-6f, 45, 70, 74, 3, Output::Few, true},
+      {"f32 rounded through bf16, the tuner's grid", bf, false, 1.0f, 1e-6f, 45,
+       70, 71, 0, Output::Bf16Rounded, true},
+      {"NaN rows, f32, 4 workgroups", bf, false, 1.0f, 1e-6f, 45, 70, 72, 4,
+       Output::NaNRows, true},
+      {"every element off, f32, magnitudes, one workgroup", f16, true, 2.0f,
+       1e-6f, 45, 70, 70, 1, Output::All, true},
   };
 }
 
@@ -497,6 +538,12 @@ TEST_CASE("the AMD reference check kt_check counts the outputs beyond the "
       REQUIRE(v.count == d.expected.count);
       REQUIRE(worst > 1.0f);
       break;
+    case Output::Bf16Rounded:
+      // Nearly every element: bf16 keeps 8 bits, the check wants 16.
+      REQUIRE(d.expected.count > unsigned(k.m * k.n) * 9 / 10);
+      REQUIRE(v.count == d.expected.count);
+      REQUIRE(worst > 16.0f);
+      break;
     }
     REQUIRE(d.perturbed == d.expected.count);
     // The same worst ratio as the host's f32 arithmetic (up to contraction).
@@ -520,8 +567,8 @@ TEST_CASE("the AMD reference attention kt_attn_ref computes attention "
 // The checks above would notice a broken reference: each mutation of the
 // reference text must fail them.
 TEST_CASE("the reference kernels' emulation fails a reference with a wrong "
-          "tile index, a check without its grid stride or a softmax "
-          "without its running maximum") {
+          "tile index, a check without its grid stride or its f32 "
+          "tolerance, or a softmax without its running maximum") {
   auto mutated = [&](const std::string &entry, int threads,
                      const std::string &from, const std::string &to) {
     std::pair<std::string, std::string> t = referenceText(entry, threads);
@@ -535,7 +582,8 @@ TEST_CASE("the reference kernels' emulation fails a reference with a wrong "
                "const long long stride = __builtin_amdgcn_grid_size_x();",
                "const long long stride = 256;"),
        mutated("kt_attn_ref", 128, "const float next = __builtin_fmaxf(m, mx);",
-               "const float next = 0.0f;")},
+               "const float next = 0.0f;"),
+       mutated("kt_check", 256, "fmt == 2 ? -16 : -7", "-7")},
       2);
   {
     INFO("kt_ref with its LDS tiles' K index transposed");
@@ -560,5 +608,20 @@ TEST_CASE("the reference kernels' emulation fails a reference with a wrong "
     INFO(kernel.status().toString());
     REQUIRE(kernel.isOk());
     REQUIRE(runAttnRef(**kernel, attnCases()[3], 5) != 0);
+  }
+  {
+    INFO("kt_check with the 16-bit tolerance for an f32 output");
+    auto kernel = builder.take(3);
+    INFO(kernel.status().toString());
+    REQUIRE(kernel.isOk());
+    const std::vector<CheckCase> cases = checkCases();
+    const auto rounded =
+        std::find_if(cases.begin(), cases.end(), [](const CheckCase &k) {
+          return k.output == Output::Bf16Rounded;
+        });
+    REQUIRE(rounded != cases.end());
+    const CheckData d = checkData(*rounded, 11);
+    REQUIRE(d.expected.count > 0);
+    REQUIRE(runCheck(**kernel, *rounded, d).count == 0); // lets it through
   }
 }

@@ -1,6 +1,6 @@
 // hip.gemm.mfma's space and compile-free validate() against the real LDS,
 // thread and register limits of gfx950 and gfx942; the 32x32 blocks, split-K
-// and unroll parameters.
+// and unroll parameters; f32-output problems.
 #include "ktune/templates/gemm/HipGemmMfma.h"
 #include "ktune/templates/gemm/HipGemmMlir.h"
 #include "support/GemmProblems.h"
@@ -179,6 +179,44 @@ TEST_CASE("the MFMA space is legal on both chips and starts with the "
       REQUIRE(mi32);
     }
   }
+}
+
+TEST_CASE("the MFMA family serves f32-output problems with the space of "
+          "their 16-bit twins") {
+  HipGemmMfma t;
+  for (const char *arch : {"hip:gfx950", "hip:gfx942"}) {
+    const TargetDesc target = *parseTarget(arch);
+    for (GemmProblem p :
+         {test::gemmProblem("NT", 16, 4096, 4096, DType::BF16),
+          test::gemmProblem("TN", 1000, 1000, 1000, DType::F16),
+          test::gemmProblem("NN", 4096, 4096, 4096, DType::BF16)}) {
+      GemmProblem f32 = p;
+      f32.outF32 = true;
+      INFO(arch << " " << f32.key());
+      REQUIRE(t.supports(f32, target));
+      auto space = t.space(f32, target);
+      REQUIRE_FALSE(space.empty());
+      // Nothing in the space depends on C's element size.
+      REQUIRE(space == t.space(p, target));
+      REQUIRE(space.front() == t.defaultConfig(f32, target));
+      for (const Config &c : space) {
+        REQUIRE(t.validate(c, f32, target).isOk());
+      }
+      auto wide = t.instantiate(space.front(), f32, target);
+      auto narrow = t.instantiate(space.front(), p, target);
+      REQUIRE(wide.isOk());
+      REQUIRE(narrow.isOk());
+      REQUIRE(wide->launch == narrow->launch);
+      REQUIRE_THAT(wide->text, Catch::Contains("float *__restrict__ C,"));
+      REQUIRE_THAT(narrow->text, Catch::Contains("u16 *__restrict__ C,"));
+      REQUIRE_THAT(narrow->text, !Catch::Contains("float *__restrict__ C,"));
+    }
+  }
+  // f32 A and B are not the family's, f32 C or not.
+  GemmProblem f32in = test::gemmProblem("NT", 64, 64, 64, DType::F32);
+  f32in.outF32 = true;
+  REQUIRE_FALSE(t.supports(f32in, *parseTarget("hip:gfx950")));
+  REQUIRE(t.space(f32in, *parseTarget("hip:gfx950")).empty());
 }
 
 TEST_CASE("the MLIR MFMA family's space follows each chip's MFMA K") {

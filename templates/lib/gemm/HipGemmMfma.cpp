@@ -74,7 +74,8 @@ std::string HipGemmMfma::sourceHash() const {
 
 bool HipGemmMfma::supports(const GemmProblem &p, const TargetDesc &t) const {
   // 16-byte global loads along K (or M / N): leading dimensions multiples
-  // of 8 elements.
+  // of 8 elements. C is bf16 / f16 like A and B, or f32 (outF32); it is
+  // stored element by element, so ldc has no constraint.
   return served(t) && (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
          p.lda % 8 == 0 && p.ldb % 8 == 0 && p.m <= INT32_MAX &&
          p.n <= INT32_MAX && p.k <= INT32_MAX;
@@ -84,8 +85,8 @@ Status HipGemmMfma::validate(const Config &c, const GemmProblem &p,
                              const TargetDesc &t) const {
   if (!supports(p, t)) {
     return invalidArgument(fmt::format(
-        "{} serves bf16/f16 GEMMs with lda and ldb multiples of 8 on "
-        "hip:gfx950 and hip:gfx942 (got {} on {})",
+        "{} serves bf16/f16 GEMMs (C bf16/f16 or f32) with lda and ldb "
+        "multiples of 8 on hip:gfx950 and hip:gfx942 (got {} on {})",
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());

@@ -44,7 +44,9 @@ typedef f32x4 kt_acc;
 
 )HIP";
 
-constexpr const char *kBody =
+// Everything before C's store: fetch, stash, the MFMA step, the result
+// layout.
+constexpr const char *kBodyHead =
     R"HIP(// A thread's chunks (chunk tid + i * KT_THREADS) of the next K step's
 // ROWS x KT_BK operand tile, held in registers from their global loads to
 // their LDS stores.
@@ -158,7 +160,11 @@ static __device__ __forceinline__ int kt_acc_row(int lane, int r) {
   return (r / 4) * (256 / KT_MI) + (lane / KT_MI) * 4 + r % 4;
 }
 
-// C[row][col] = alpha * v + beta * C[row][col] inside the problem (C is
+)HIP";
+
+// C's store for a 16-bit C (the problem's dtype).
+constexpr const char *kStore16 =
+    R"HIP(// C[row][col] = alpha * v + beta * C[row][col] inside the problem (C is
 // not read when beta is 0).
 static __device__ __forceinline__ void kt_store(u16 *C, int row, int col,
                                                 int M, int N, int ldc,
@@ -174,10 +180,38 @@ static __device__ __forceinline__ void kt_store(u16 *C, int row, int col,
   }
 }
 
-extern "C" __attribute__((global))
+)HIP";
+
+// An f32 C (outF32): the sum stored unrounded; beta reads the old C as f32.
+constexpr const char *kStoreF32 =
+    R"HIP(// C[row][col] = alpha * v + beta * C[row][col] inside the problem, C
+// in f32, stored unrounded (C is not read when beta is 0).
+static __device__ __forceinline__ void kt_store(float *C, int row, int col,
+                                                int M, int N, int ldc,
+                                                float alpha, float beta,
+                                                float v) {
+  if (row < M && col < N) {
+    float *c = C + static_cast<long long>(row) * ldc + col;
+    float out = alpha * v;
+    if (beta != 0.0f) {
+      out += beta * *c;
+    }
+    *c = out;
+  }
+}
+
+)HIP";
+
+// The kernel: its opening up to C's element type ("u16" or "float"), then
+// the rest, whose epilogues (plain and split-K) all store through kt_store.
+constexpr const char *kKernelOpen =
+    R"HIP(extern "C" __attribute__((global))
 __attribute__((amdgpu_flat_work_group_size(KT_THREADS, KT_THREADS))) void
 kt_gemm(const u16 *__restrict__ A, const u16 *__restrict__ B,
-        u16 *__restrict__ C, int M, int N, int K, int lda, int ldb, int ldc,
+        )HIP";
+
+constexpr const char *kBodyTail =
+    R"HIP( *__restrict__ C, int M, int N, int K, int lda, int ldb, int ldc,
         float alpha, float beta, float *workspace, unsigned *semaphores) {
   // Two buffers: one is filled while the other feeds the MFMAs.
   __shared__ __attribute__((aligned(16))) u16 sA[2][KT_BM * KT_LD];
@@ -408,7 +442,9 @@ std::string kernelSource(const Params &q, const GemmProblem &p,
              q.unroll, q.bm, q.bn, q.wm, q.wn, q.bk, q.pad, q.mi, q.splitk,
              q.unroll, mfmaK(arch), p.transA ? 1 : 0, p.transB ? 1 : 0,
              p.dtype == DType::BF16 ? 1 : 0) +
-         hipPreamble() + kDefines + hipConversions() + kBody;
+         hipPreamble() + kDefines + hipConversions() + kBodyHead +
+         (p.outF32 ? kStoreF32 : kStore16) + kKernelOpen +
+         (p.outF32 ? "float" : "u16") + kBodyTail;
 }
 
 } // namespace kt::mfma

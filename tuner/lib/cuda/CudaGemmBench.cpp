@@ -99,7 +99,7 @@ CudaGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
                                double abandonAboveMs) {
   const GemmProblem &p = problem_;
   cudabench::CheckedOutput c{&sets_[0]->c, int(p.ldc), ref_.ptr(), mag_.ptr(),
-                             p.m,          p.n,        p.dtype,    1e-3f};
+                             p.m,          p.n,        p.cDtype(), 1e-3f};
   return cudabench::checkThenTime(*ctx_, *refs_, verdict_, c, launch,
                                   sets_.size(), opt_, abandonAboveMs,
                                   contextLost_);

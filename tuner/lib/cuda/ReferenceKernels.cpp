@@ -54,9 +54,12 @@ extern "C" __global__ void kt_ref(const u16 *A, const u16 *B, float *ref,
   }
 }
 
-extern "C" __global__ void kt_check(const u16 *C, int ldc, const float *ref,
+// C's element type fmt: 0 fp16, 1 bf16, 2 f32. The relative tolerance is
+// 2^-7 |want| for the 16-bit types and 2^-16 |want| for f32 (an f32 output
+// rounded through bf16 on the way fails it).
+extern "C" __global__ void kt_check(const void *C, int ldc, const float *ref,
                                     const float *mag, int M, int N,
-                                    float alpha, int bf16, float absTol,
+                                    float alpha, int fmt, float absTol,
                                     u32 *verdict) {
   const long long total = static_cast<long long>(M) * N;
   for (long long e = blockIdx.x * static_cast<long long>(blockDim.x) +
@@ -64,8 +67,10 @@ extern "C" __global__ void kt_check(const u16 *C, int ldc, const float *ref,
        e < total; e += static_cast<long long>(gridDim.x) * blockDim.x) {
     const int i = static_cast<int>(e / N), j = static_cast<int>(e % N);
     const float want = alpha * ref[e];
-    const float got = kt_cvt(C[static_cast<long long>(i) * ldc + j], bf16);
-    const float tol = ldexpf(fabsf(want), -7) +
+    const long long at = static_cast<long long>(i) * ldc + j;
+    const float got = fmt == 2 ? static_cast<const float *>(C)[at]
+                               : kt_cvt(static_cast<const u16 *>(C)[at], fmt);
+    const float tol = ldexpf(fabsf(want), fmt == 2 ? -16 : -7) +
                       (mag ? 1e-4f * fabsf(alpha) * mag[e] : 0.0f) + absTol;
     const float err = fabsf(got - want);
     float ratio = err / tol;

@@ -8,8 +8,9 @@ namespace kt::cudaref {
 ///   ref[i*N+j] = sum_k a_ik b_kj and mag[i*N+j] = sum_k |a_ik b_kj| (f32,
 ///   16x16 shared-memory tiles; launch 16x16 threads, grid ceil(N/16) x
 ///   ceil(M/16)).
-/// kt_check(C, ldc, ref, mag, M, N, alpha, bf16, absTol, verdict):
-///   counts elements with |c - alpha*ref| > 2^-7 |alpha*ref| +
+/// kt_check(C, ldc, ref, mag, M, N, alpha, fmt, absTol, verdict): C is
+///   fp16 (fmt 0), bf16 (1) or f32 (2); counts elements with
+///   |c - alpha*ref| > 2^-7 |alpha*ref| (2^-16 for f32) +
 ///   1e-4 |alpha| mag + absTol (mag may be null: 0; NaN counts) into
 ///   verdict[0] and the worst error / tolerance (as float bits) into
 ///   verdict[1].

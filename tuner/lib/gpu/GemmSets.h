@@ -20,8 +20,9 @@ template <typename Ctx> struct GemmSet {
 template <typename Ctx>
 using GemmSets = std::vector<std::unique_ptr<GemmSet<Ctx>>>;
 
-/// Enough sets to cover twice `cacheBytes` (or the options' size), set 0
-/// filled with random bf16 / fp16 values and the others copied from it.
+/// Enough sets to cover twice `cacheBytes` (or the options' size), A and B
+/// of set 0 filled with random bf16 / fp16 values and the others copied
+/// from it; C is 16-bit, or f32 for f32out.
 template <typename Ctx>
 Result<GemmSets<Ctx>> makeGemmSets(const Ctx &ctx, const GemmProblem &p,
                                    int64_t cacheBytes, int64_t memoryBytes,
@@ -29,7 +30,7 @@ Result<GemmSets<Ctx>> makeGemmSets(const Ctx &ctx, const GemmProblem &p,
   auto stored = [](int64_t rows, int64_t ld) { return rows * ld * 2; };
   const int64_t aBytes = stored(p.transA ? p.k : p.m, p.lda);
   const int64_t bBytes = stored(p.transB ? p.n : p.k, p.ldb);
-  const int64_t cBytes = stored(p.m, p.ldc);
+  const int64_t cBytes = stored(p.m, p.ldc) * (p.outF32 ? 2 : 1);
   KT_ASSIGN_OR_RETURN(const int64_t count,
                       rotatingSets(aBytes + bBytes + cBytes, cacheBytes,
                                    memoryBytes, options, p.key()));

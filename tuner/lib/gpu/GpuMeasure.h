@@ -61,7 +61,8 @@ template <typename Ctx> struct SplitScratch {
   }
 };
 
-/// The output under test: `rows` x `cols` elements of `dtype` at `buffer`
+/// The output under test: `rows` x `cols` elements of `dtype` (bf16, f16
+/// or f32) at `buffer`
 /// (row pitch `ld`), compared with `ref` (f32, packed; `mag` 0 or the
 /// per-element magnitudes) within `absTol` beyond the relative bound.
 template <typename Ctx> struct CheckedOutput {
@@ -74,24 +75,27 @@ template <typename Ctx> struct CheckedOutput {
 };
 
 /// Runs the reference module's kt_check kernel (`check`): compares the
-/// output with the reference on the device, tolerance 2^-7 |ref| + 1e-4
-/// mag + absTol. Sets m.maxError, and m.status / m.message on a mismatch;
-/// a non-ok Status is a failed launch or copy.
+/// output with the reference on the device, tolerance 2^-7 |ref| (2^-16
+/// |ref| for an f32 output) + 1e-4 mag + absTol. Sets m.maxError, and m.status
+/// / m.message on a mismatch; a non-ok Status is a failed launch or copy.
 template <typename Ctx>
 Status checkOutput(const Ctx &ctx, void *check,
                    const typename Ctx::Buffer &verdict,
                    const CheckedOutput<Ctx> &o, GpuMeasurement &m) {
   KT_RETURN_IF_ERROR(ctx.fill32(verdict, 0, 4));
   uint64_t c = o.buffer->ptr(), r = o.ref, g = o.mag, v = verdict.ptr();
+  // kt_check's output format: 0 fp16, 1 bf16, 2 f32.
   int ld = o.ld, M = int(o.rows), N = int(o.cols),
-      bf16 = o.dtype == DType::BF16;
+      format = o.dtype == DType::F32    ? 2
+               : o.dtype == DType::BF16 ? 1
+                                        : 0;
   float alpha = 1.0f, absTol = o.absTol;
   typename Ctx::Launch cfg;
   cfg.grid[0] =
       unsigned(std::min<int64_t>((o.rows * o.cols + 255) / 256, 4096));
   cfg.block[0] = 256;
   KT_RETURN_IF_ERROR(ctx.launch(
-      check, cfg, {&c, &ld, &r, &g, &M, &N, &alpha, &bf16, &absTol, &v}));
+      check, cfg, {&c, &ld, &r, &g, &M, &N, &alpha, &format, &absTol, &v}));
   uint32_t words[4] = {};
   KT_RETURN_IF_ERROR(ctx.copyToHost(words, verdict, sizeof(words)));
   readVerdict(words, o.rows * o.cols, m);
@@ -159,8 +163,10 @@ GpuMeasurement checkThenTime(const Ctx &ctx, void *check,
     contextLost = true;
     return out;
   };
-  // bf16 0x7FC0 / fp16 0x7E00 in both halves of every word.
-  const uint32_t nan = output.dtype == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
+  // f32 0x7FC00000 in every word; bf16 0x7FC0 / fp16 0x7E00 in both halves.
+  const uint32_t nan = output.dtype == DType::F32    ? 0x7FC00000u
+                       : output.dtype == DType::BF16 ? 0x7FC07FC0u
+                                                     : 0x7E007E00u;
   Status run = ctx.fill32(*output.buffer, nan, output.buffer->bytes() / 4);
   if (run.isOk()) {
     run = launch(0);

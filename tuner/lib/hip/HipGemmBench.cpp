@@ -97,7 +97,7 @@ HipGemmBench::measureLaunches(const std::function<Status(size_t)> &launch,
   const GemmProblem &p = problem_;
   gpubench::CheckedOutput<hip::Context> c{&sets_[0]->c, int(p.ldc), ref_.ptr(),
                                           mag_.ptr(),   p.m,        p.n,
-                                          p.dtype,      1e-3f};
+                                          p.cDtype(),   1e-3f};
   return gpubench::checkThenTime(*ctx_, check_, verdict_, c, launch,
                                  sets_.size(), opt_, abandonAboveMs,
                                  contextLost_);

@@ -62,9 +62,12 @@ kt_ref(const u16 *A, const u16 *B, float *ref, float *mag, int M, int N, int K,
   }
 }
 
+// C's element type fmt: 0 fp16, 1 bf16, 2 f32. The relative tolerance is
+// 2^-7 |want| for the 16-bit types and 2^-16 |want| for f32 (an f32 output
+// rounded through bf16 on the way fails it).
 KT_GLOBAL __attribute__((amdgpu_flat_work_group_size(256, 256))) void
-kt_check(const u16 *C, int ldc, const float *ref, const float *mag, int M,
-         int N, float alpha, int bf16, float absTol, u32 *verdict) {
+kt_check(const void *C, int ldc, const float *ref, const float *mag, int M,
+         int N, float alpha, int fmt, float absTol, u32 *verdict) {
   const long long total = static_cast<long long>(M) * N;
   // The dispatch packet's grid size is in work-items.
   const long long stride = __builtin_amdgcn_grid_size_x();
@@ -74,8 +77,11 @@ kt_check(const u16 *C, int ldc, const float *ref, const float *mag, int M,
        e < total; e += stride) {
     const int i = static_cast<int>(e / N), j = static_cast<int>(e % N);
     const float want = alpha * ref[e];
-    const float got = kt_cvt(C[static_cast<long long>(i) * ldc + j], bf16);
-    const float tol = __builtin_ldexpf(__builtin_fabsf(want), -7) +
+    const long long at = static_cast<long long>(i) * ldc + j;
+    const float got = fmt == 2 ? static_cast<const float *>(C)[at]
+                               : kt_cvt(static_cast<const u16 *>(C)[at], fmt);
+    const float tol = __builtin_ldexpf(__builtin_fabsf(want),
+                                       fmt == 2 ? -16 : -7) +
                       (mag ? 1e-4f * __builtin_fabsf(alpha) * mag[e] : 0.0f) +
                       absTol;
     const float err = __builtin_fabsf(got - want);

@@ -11,7 +11,7 @@ namespace kt::hipref {
 /// kt_ref(A, B, ref, mag, M, N, K, lda, ldb, transA, transB, bf16): as
 ///   cudaref's (f32, 16x16 LDS tiles; launch 16x16 work-items, grid
 ///   ceil(N/16) x ceil(M/16)).
-/// kt_check(C, ldc, ref, mag, M, N, alpha, bf16, absTol, verdict): as
+/// kt_check(C, ldc, ref, mag, M, N, alpha, fmt, absTol, verdict): as
 ///   cudaref's (launch workgroups of 256; any grid).
 /// kt_attn_ref(Q, K, V, ref, Hq, Hkv, Sq, Skv, D, bshd, causal, scale,
 ///   bf16): as cudaref's (b * hq * sq workgroups of 128).

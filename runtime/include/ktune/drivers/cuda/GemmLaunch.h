@@ -16,7 +16,8 @@ namespace kt::cuda {
 ///   kt_gemm(CUtensorMap A, CUtensorMap B, T *C, int M, int N, int K,
 ///           int ldc, float alpha, float beta, float *workspace,
 ///           unsigned *semaphores)
-/// with A and B described as stored (row-major, transposes applied) and
+/// (T the problem's dtype; C is `float *` for f32out problems) with A and B
+/// described as stored (row-major, transposes applied) and
 /// copied in boxes of boxA / boxB (rows x columns, 128-byte swizzle). Split-K
 /// kernels (split > 1) need an f32 workspace and zeroed semaphores (see
 /// gemmWorkspaceBytes / gemmSemaphores); they leave the semaphores zeroed.

@@ -25,6 +25,7 @@ namespace kt::hip {
 ///    and gemmSemaphores() counters zeroed once; they leave them zeroed.
 ///  - Static (hip.gemm.mlir, "args=pointers"): specialised to the problem's
 ///    shapes, kt_gemm(T *A, T *B, T *C, float alpha, float beta).
+/// T is the problem's dtype; C is `float *` for f32out problems.
 struct GemmLaunchSpec {
   enum class Args { Dims, Static };
   int threads = 0;
