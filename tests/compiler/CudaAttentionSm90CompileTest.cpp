@@ -3,8 +3,9 @@
 // P V with P in registers and V transposed), load K and V through TMA, and
 // stay within the chip's limits per ptxas: no spills, no serialised wgmma,
 // registers within the launch bound. The overlapped block loops keep the
-// softmax between a commit and its wait (wgmma in flight), and the
-// register estimate admits no configuration that spills.
+// softmax between a commit and its wait (wgmma in flight), the lazy softmax
+// branches around the output's rescale on a warp vote, and the register
+// estimate admits no configuration that spills.
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
@@ -15,20 +16,77 @@
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <vector>
 
 using namespace kt;
 
 namespace {
 
 Config cfg(int64_t kv, int64_t cons, int64_t stages, int64_t split,
-           int64_t pack, int64_t overlap = 0, int64_t pingpong = 0) {
+           int64_t pack, int64_t overlap = 0, int64_t pingpong = 0,
+           int64_t lazy = 0) {
   return {{"kv", kv},
           {"cons", cons},
           {"stages", stages},
           {"split", split},
           {"pack", pack},
           {"overlap", overlap},
-          {"pingpong", pingpong}};
+          {"pingpong", pingpong},
+          {"lazy", lazy}};
+}
+
+/// The most `mul.f32` instructions that a conditional branch on the result
+/// of a warp vote (`vote.sync.any.pred`, or its negation) jumps over, in
+/// program order up to the branch's label: the rescale of the output that
+/// the lazy softmax skips while no row of the warp grows.
+int mulsSkippedOnVote(const std::string &ptx) {
+  std::istringstream in(ptx);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(line);
+  }
+  // The first operand of an instruction line (the destination), without
+  // the separator.
+  auto operand = [](const std::string &line, size_t from) {
+    const size_t at = line.find('%', from);
+    if (at == std::string::npos) {
+      return std::string();
+    }
+    const size_t end = line.find_first_of(",; \t", at);
+    return line.substr(at, end - at);
+  };
+  std::vector<std::string> voted; // vote results and their negations
+  int most = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string &line = lines[i];
+    if (line.find("vote.sync.any.pred") != std::string::npos) {
+      voted.push_back(operand(line, 0));
+    } else if (line.find("not.pred") != std::string::npos) {
+      const std::string dst = operand(line, 0);
+      const std::string src = operand(line, line.find(dst) + dst.size());
+      if (std::find(voted.begin(), voted.end(), src) != voted.end()) {
+        voted.push_back(dst);
+      }
+    } else if (const size_t bra = line.find(" bra");
+               bra != std::string::npos &&
+               line.find('@') != std::string::npos) {
+      const size_t at = line.find('@');
+      std::string pred = operand(line, at);
+      if (std::find(voted.begin(), voted.end(), pred) == voted.end()) {
+        continue;
+      }
+      const size_t l = line.find('$', bra);
+      const std::string label = line.substr(l, line.find(';', l) - l) + ":";
+      int muls = 0;
+      for (size_t j = i + 1; j < lines.size() && lines[j].rfind(label, 0) != 0;
+           ++j) {
+        muls += lines[j].find("mul.f32") != std::string::npos;
+      }
+      most = std::max(most, muls);
+    }
+  }
+  return most;
 }
 
 /// Whether exp2 runs while wgmma groups are pending somewhere in `ptx`
@@ -122,6 +180,24 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
        cfg(64, 3, 4, 1, 0, 2, 1)},
       {problem(DType::BF16, L::BHSD, 64, 32, 8, 32, 8192, true),
        cfg(128, 2, 2, 4, 1, 2, 1)},
+      // lazy=1 (the stale maxima, O rescaled on a warp vote) in each block
+      // loop: serial, overlap=1, overlap=2 with pingpong, split decode.
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       cfg(128, 2, 2, 1, 0, 0, 0, 1)},
+      {problem(DType::F16, L::BHSD, 64, 16, 4, 2048, 2048, false),
+       cfg(192, 1, 2, 1, 0, 0, 0, 1)},
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       cfg(64, 2, 2, 1, 0, 1, 0, 1)},
+      {problem(DType::F16, L::BHSD, 128, 16, 4, 1000, 1000, true),
+       cfg(128, 2, 2, 1, 0, 2, 1, 1)},
+      {problem(DType::BF16, L::BSHD, 64, 16, 16, 2048, 2048, false),
+       cfg(64, 3, 4, 1, 0, 2, 1, 1)},
+      {problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 8192, false),
+       cfg(128, 1, 3, 8, 1, 0, 0, 1)},
+      {problem(DType::F16, L::BSHD, 64, 32, 8, 3, 8192, true),
+       cfg(64, 1, 2, 16, 1, 1, 0, 1)},
+      {problem(DType::BF16, L::BHSD, 128, 32, 8, 1, 8192, false),
+       cfg(128, 1, 3, 8, 1, 2, 0, 1)},
   };
   for (const Case &k : cases) {
     INFO(k.p.key() << " " << k.c.toString());
@@ -173,6 +249,17 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
     // Pingpong: turns handed on with bar.arrive.
     REQUIRE((bin.ptx.find("bar.arrive") != std::string::npos) ==
             (k.c.get("pingpong") == 1));
+    // Lazy: a warp vote, and a branch on it around the output's rescale
+    // (d / 2 multiplies); the eager text has no vote and no KT_LAZY.
+    const bool lazy = k.c.get("lazy") == 1;
+    const bool vote = bin.ptx.find("vote.sync.any") != std::string::npos ||
+                      bin.ptx.find("vote.any") != std::string::npos;
+    REQUIRE(vote == lazy);
+    REQUIRE((src->text.find("KT_LAZY") != std::string::npos) == lazy);
+    if (lazy) {
+      REQUIRE_THAT(src->text, Catch::Contains("#define KT_LAZY 1\n"));
+      REQUIRE(mulsSkippedOnVote(bin.ptx) >= k.p.d / 2);
+    }
     test::sassContains(bin, "HGMMA\\.64x" + std::to_string(k.c.get("kv")) +
                                 "x16\\.F32");
   }
@@ -231,13 +318,20 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
   const AttentionProblem prefill =
       problem(DType::BF16, L::BSHD, 128, 32, 8, 4096, 4096, true);
   REQUIRE(t.defaultConfig(prefill, target).get("overlap") == 0);
+  REQUIRE(t.defaultConfig(prefill, target).get("lazy") == 0);
+  REQUIRE(t.defaultConfig(decode, target).get("lazy") == 0);
   bool sawOverlap1 = false, sawOverlap2 = false, sawPingpong = false;
+  bool sawLazyOverlap[3] = {false, false, false};
   for (const Config &c : t.space(prefill, target)) {
     sawOverlap1 |= c.get("overlap") == 1;
     sawOverlap2 |= c.get("overlap") == 2;
     sawPingpong |= c.get("pingpong") == 1;
+    if (c.get("lazy") == 1) {
+      sawLazyOverlap[c.get("overlap")] = true;
+    }
   }
   REQUIRE((sawOverlap1 && sawOverlap2 && sawPingpong));
+  REQUIRE((sawLazyOverlap[0] && sawLazyOverlap[1] && sawLazyOverlap[2]));
   const AttentionProblem mha =
       problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false);
   REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 1), mha, target).message(),
@@ -249,16 +343,37 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
                Catch::Contains("pingpong=1"));
   REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 3), mha, target).message(),
                Catch::Contains("overlap=3"));
+  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 0, 0, 2), mha, target).message(),
+               Catch::Contains("lazy=2 must be 0 or 1"));
+  REQUIRE_FALSE(t.validate(cfg(128, 2, 2, 1, 0, 0, 0, -1), mha, target).isOk());
   // Overlap adds the V ring's empty barriers.
   REQUIRE(CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 2), 128) ==
           CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 0), 128) + 3 * 8);
-  // A configuration stored before overlap and pingpong existed is the
-  // serial loop.
+  // A configuration stored before overlap, pingpong and lazy existed is
+  // the serial loop with the eager softmax; lazy=1 names itself in the
+  // header line and defines KT_LAZY, which lazy=0 text never mentions.
   const Config old = {
       {"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
   REQUIRE(t.validate(old, mha, target).isOk());
   REQUIRE(t.instantiate(old, mha, target)->text ==
           t.instantiate(cfg(128, 2, 2, 1, 0, 0, 0), mha, target)->text);
+  for (int64_t overlap : {0, 1, 2}) {
+    const int64_t kv = overlap == 1 ? 64 : 128;
+    const int64_t pingpong = overlap == 2 ? 1 : 0;
+    auto eager =
+        t.instantiate(cfg(kv, 2, 2, 1, 0, overlap, pingpong), mha, target);
+    auto lazy =
+        t.instantiate(cfg(kv, 2, 2, 1, 0, overlap, pingpong, 1), mha, target);
+    REQUIRE((eager.isOk() && lazy.isOk()));
+    REQUIRE_THAT(eager->text, !Catch::Contains("KT_LAZY"));
+    REQUIRE_THAT(eager->text, !Catch::Contains("lazy"));
+    REQUIRE_THAT(eager->text, !Catch::Contains("__any_sync"));
+    REQUIRE_THAT(lazy->text,
+                 Catch::Contains(" pingpong=" + std::to_string(pingpong) +
+                                 " lazy=1\n#define"));
+    REQUIRE_THAT(lazy->text, Catch::Contains("#define KT_LAZY 1\n"));
+    REQUIRE_THAT(lazy->text, Catch::Contains("__any_sync(0xffffffffu, grow)"));
+  }
   auto launch = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64");
   REQUIRE_THAT(launch.status().message(), Catch::Contains("lacks"));
   auto field = cuda::parseAttentionLaunchSpec(
@@ -275,8 +390,8 @@ TEST_CASE("the largest sm90 attention blocks the register estimate admits "
   }
   CudaAttentionSm90 t;
   const TargetDesc target = compiler->target();
-  // Per head dim, consumer count and block loop, the largest kv that
-  // validate() accepts: the estimate must not admit one that spills or
+  // Per head dim, consumer count, block loop and softmax, the largest kv
+  // that validate() accepts: the estimate must not admit one that spills or
   // makes ptxas serialise the wgmma pipeline.
   int compiled = 0;
   for (int64_t d : {64, 128}) {
@@ -284,21 +399,24 @@ TEST_CASE("the largest sm90 attention blocks the register estimate admits "
         DType::BF16, AttentionProblem::Layout::BSHD, d, 8, 8, 2048, 2048, true);
     for (int64_t cons : {1, 2, 3}) {
       for (int64_t overlap : {0, 1, 2}) {
-        for (int64_t kv : {192, 128, 64}) {
-          const Config c = cfg(kv, cons, 2, 1, 0, overlap);
-          if (!t.validate(c, p, target).isOk()) {
-            continue;
+        for (int64_t lazy : {0, 1}) {
+          for (int64_t kv : {192, 128, 64}) {
+            const Config c = cfg(kv, cons, 2, 1, 0, overlap, 0, lazy);
+            if (!t.validate(c, p, target).isOk()) {
+              continue;
+            }
+            INFO(p.key() << " " << c.toString());
+            auto src = t.instantiate(c, p, target);
+            REQUIRE(src.isOk());
+            test::compileSourceWithinLimits(
+                *compiler, *src, c.toString() + p.key(), int(128 * (cons + 1)));
+            ++compiled;
+            break;
           }
-          INFO(p.key() << " " << c.toString());
-          auto src = t.instantiate(c, p, target);
-          REQUIRE(src.isOk());
-          test::compileSourceWithinLimits(
-              *compiler, *src, c.toString() + p.key(), int(128 * (cons + 1)));
-          ++compiled;
-          break;
         }
       }
     }
   }
-  REQUIRE(compiled == 16); // all but overlap=1 with three consumers
+  // All but overlap=1 with three consumers, each softmax.
+  REQUIRE(compiled == 32);
 }

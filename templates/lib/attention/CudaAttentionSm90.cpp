@@ -28,21 +28,23 @@ constexpr int64_t kOverheadRegisters = 48;
 /// fewer than this many CTAs twice over.
 constexpr int64_t kSms = 132;
 
-// overlap and pingpong are optional: configurations stored before they
-// existed lack them (0).
+// overlap, pingpong and lazy are optional: configurations stored before
+// they existed lack them (0).
 constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
 
 } // namespace
 
 std::string CudaAttentionSm90::sourceHash() const {
   // The generator version plus the text of one instance per block loop
-  // covers the body.
+  // covers the body; the lazy=1 instance covers the KT_LAZY blocks, which
+  // the lazy=0 text leaves out.
   const AttentionProblem p = attnparams::hashProblem(128);
   std::string text = kGeneratorVersion;
   for (int64_t overlap : {0, 1, 2}) {
     text += attn90::kernelSource(
         {128, 2, 2, 2, 1, overlap, overlap == 2 ? 1 : 0}, p);
   }
+  text += attn90::kernelSource({128, 2, 2, 2, 1, 2, 1, 1}, p);
   return sha256Hex(text);
 }
 
@@ -86,6 +88,9 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(
         fmt::format("pingpong={} must be 0 or 1", q.pingpong));
   }
+  if (q.lazy != 0 && q.lazy != 1) {
+    return invalidArgument(fmt::format("lazy={} must be 0 or 1", q.lazy));
+  }
   if (q.pingpong == 1 && (q.cons < 2 || q.overlap != 2)) {
     return invalidArgument(fmt::format(
         "pingpong=1 needs two or more consumer warpgroups taking turns and "
@@ -116,12 +121,13 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
   // Prefill: two consumer warpgroups of 64 rows over 128-key blocks.
   // Decode (a few query rows): the group's heads packed into one warpgroup,
   // the KV length split until the CTAs fill the SMs. Serial block loops
-  // (overlap=0): the overlapped ones have not run on a GPU yet.
+  // (overlap=0) and the eager softmax (lazy=0): the others have not run on
+  // a GPU yet.
   if (!attnparams::isDecode(p, 64)) {
-    return {{"kv", 128}, {"cons", 2},    {"stages", 2},  {"split", 1},
-            {"pack", 0}, {"overlap", 0}, {"pingpong", 0}};
+    return {{"kv", 128}, {"cons", 2},    {"stages", 2},   {"split", 1},
+            {"pack", 0}, {"overlap", 0}, {"pingpong", 0}, {"lazy", 0}};
   }
-  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0, 0, 0};
+  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0, 0, 0, 0};
   while (q.stages > 2 && attn90::sharedBytes(q, p.d) > kSm90SharedPerBlock) {
     --q.stages;
   }
@@ -132,7 +138,8 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
           {"split", q.split},
           {"pack", q.pack},
           {"overlap", q.overlap},
-          {"pingpong", q.pingpong}};
+          {"pingpong", q.pingpong},
+          {"lazy", q.lazy}};
 }
 
 std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
@@ -149,7 +156,8 @@ std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
        {"split", {1, 2, 4, 8, 16, 32}},
        {"pack", {0, 1}},
        {"overlap", {0, 1, 2}},
-       {"pingpong", {0, 1}}},
+       {"pingpong", {0, 1}},
+       {"lazy", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

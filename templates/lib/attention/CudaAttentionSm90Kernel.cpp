@@ -3,13 +3,17 @@
 // mbarrier, descriptors, conversions), the attention helpers the sm_100a
 // family shares, the two wgmma wrappers for this instance's shapes, then
 // the fixed kernel body with its three block loops (KT_OVERLAP 0: serial;
-// 1 and 2: the softmax beside in-flight wgmma, docs/attention.md).
+// 1 and 2: the softmax beside in-flight wgmma, docs/attention.md) and the
+// lazy softmax (KT_LAZY, present in the text only with lazy=1).
 #include "CudaAttentionSm90Kernel.h"
 
 #include "../gemm/CudaGemmCommon.h"
 #include "CudaAttentionCommon.h"
 
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <string_view>
 
 namespace kt::attn90 {
 namespace {
@@ -121,7 +125,17 @@ kt_issue_o(float (&o)[KT_D / 2], u32 (&pa)[KT_KV / 16][4], const KtCtx &c,
 // the quad, the running max m and sum l updated, s replaced in place by
 // P = exp2(S * scale - max). The output must be multiplied by alpha before
 // this block's P V is added.
+#if KT_LAZY
+// Lazy (FlashAttention-4): the rows keep their stale maxima, and O and l
+// stay as they are, unless a row of the warp would grow by more than 8
+// (log2 units); then every row of the warp takes its new maximum as above.
+// P is at most 2^8 either way, and O / l at the end is exact (O, l and m
+// stay consistent). Returns the warp's decision: whether O must be
+// multiplied by alpha (alpha is left unset otherwise).
+static __device__ __forceinline__ bool
+#else
 static __device__ __forceinline__ void
+#endif
 kt_softmax(float (&s)[KT_KV / 2], float (&m)[2], float (&l)[2],
            float (&alpha)[2], const KtCtx &c, int blk) {
   if (blk >= c.unmasked) {
@@ -139,6 +153,34 @@ kt_softmax(float (&s)[KT_KV / 2], float (&m)[2], float (&l)[2],
     mx[(i / 2) % 2] = fmaxf(mx[(i / 2) % 2], s[i]);
   }
   float base[2];
+#if KT_LAZY
+  float next[2];
+  bool grow = false;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
+    mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
+    next[half] = fmaxf(m[half], mx[half] * c.scaleLog2);
+    // -inf to a finite maximum is growth (+inf); -inf to -inf (NaN) is not.
+    grow = grow || next[half] - m[half] > 8.0f;
+  }
+  const bool grew = __any_sync(0xffffffffu, grow);
+  if (grew) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      const float to = next[half] == KT_NEG_INF ? 0.0f : next[half];
+      alpha[half] = kt_exp2(m[half] - to);
+      m[half] = next[half];
+      l[half] *= alpha[half];
+    }
+  }
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    // A row that has seen no key yet keeps -inf; subtracting 0 then keeps
+    // exp2 at 0 instead of NaN.
+    base[half] = m[half] == KT_NEG_INF ? 0.0f : m[half];
+  }
+#else
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
@@ -151,6 +193,7 @@ kt_softmax(float (&s)[KT_KV / 2], float (&m)[2], float (&l)[2],
     m[half] = next;
     l[half] *= alpha[half];
   }
+#endif
 #pragma unroll
   for (int i = 0; i < KT_KV / 2; i += 2) {
     const int half = (i / 2) % 2;
@@ -158,6 +201,9 @@ kt_softmax(float (&s)[KT_KV / 2], float (&m)[2], float (&l)[2],
     s[i + 1] = kt_exp2(fmaf(s[i + 1], c.scaleLog2, -base[half]));
     l[half] += s[i] + s[i + 1];
   }
+#if KT_LAZY
+  return grew;
+#endif
 }
 
 static __device__ __forceinline__ void kt_rescale(float (&o)[KT_D / 2],
@@ -199,7 +245,11 @@ kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
   kt_bar_wait(&c.fullK[sn], ((j + 1) / KT_STAGES) & 1);
   kt_issue_s(nxt, c, sn);
   float alpha[2];
+#if KT_LAZY
+  const bool grew = kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+#else
   kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+#endif
   // Groups in flight, oldest first: the previous P V (j > 0), the next
   // scores. Leaving one retires the previous P V.
   kt_wgmma_wait<1>();
@@ -208,7 +258,13 @@ kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
   if (j > 0) {
     kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
   }
+#if KT_LAZY
+  if (grew) {
+    kt_rescale(o, alpha);
+  }
+#else
   kt_rescale(o, alpha);
+#endif
   kt_pack_p(cur, pa);
   kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
   kt_issue_o(o, pa, c, st);
@@ -225,14 +281,24 @@ kt_last(float (&cur)[KT_KV / 2], float (&o)[KT_D / 2],
         const KtCtx &c, int j) {
   const int st = j % KT_STAGES;
   float alpha[2];
+#if KT_LAZY
+  const bool grew = kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+#else
   kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
+#endif
   kt_wgmma_wait<0>();
   kt_pin(o);
   kt_pin(cur);
   if (j > 0) {
     kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
   }
+#if KT_LAZY
+  if (grew) {
+    kt_rescale(o, alpha);
+  }
+#else
   kt_rescale(o, alpha);
+#endif
   kt_pack_p(cur, pa);
   kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
   kt_issue_o(o, pa, c, st);
@@ -418,6 +484,45 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
       mx[(i / 2) % 2] = fmaxf(mx[(i / 2) % 2], sc[i]);
     }
     float base[2];
+#if KT_LAZY
+    // Lazy (FlashAttention-4): the rows keep their stale maxima, and O and
+    // l stay as they are, unless a row of the warp would grow by more than
+    // 8 (log2 units; P is then at most 2^8, and O / l at the end is exact);
+    // then every row of the warp takes its new maximum and O is rescaled.
+    // One vote, so the branch around the rescale is warp-uniform.
+    float next[2];
+    bool grow = false;
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
+      mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 2));
+      next[half] = fmaxf(m[half], mx[half] * scaleLog2);
+      // -inf to a finite maximum is growth (+inf); -inf to -inf (NaN) is
+      // not.
+      grow = grow || next[half] - m[half] > 8.0f;
+    }
+    if (__any_sync(0xffffffffu, grow)) {
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        const float to = next[half] == KT_NEG_INF ? 0.0f : next[half];
+        const float alpha = kt_exp2(m[half] - to);
+        m[half] = next[half];
+        l[half] *= alpha;
+#pragma unroll
+        for (int i = 0; i < KT_D / 2; ++i) {
+          if ((i / 2) % 2 == half) {
+            o[i] *= alpha;
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      // A row that has seen no key yet keeps -inf; subtracting 0 then keeps
+      // exp2 at 0 instead of NaN.
+      base[half] = m[half] == KT_NEG_INF ? 0.0f : m[half];
+    }
+#else
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       mx[half] = fmaxf(mx[half], __shfl_xor_sync(0xffffffffu, mx[half], 1));
@@ -436,6 +541,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
         }
       }
     }
+#endif
     // P as wgmma A fragments: k16 step j takes sc[8j .. 8j + 7] in pairs.
     u32 pa[KT_KV / 16][4];
 #pragma unroll
@@ -544,12 +650,22 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     kt_wgmma_wait<1>();
     kt_pin(sc);
     kt_bar_arrive(&emptyK[sn]);
+#if KT_LAZY
+    const bool grew = kt_softmax(sc, m, l, alpha, c, w.blkBegin + j + 1);
+#else
     kt_softmax(sc, m, l, alpha, c, w.blkBegin + j + 1);
+#endif
     kt_wgmma_wait<0>();
     kt_pin(o);
     kt_pin(sc);
     kt_bar_arrive(&emptyV[st]);
+#if KT_LAZY
+    if (grew) {
+      kt_rescale(o, alpha);
+    }
+#else
     kt_rescale(o, alpha);
+#endif
     kt_pack_p(sc, pa);
   }
   if (n > 0) {
@@ -703,22 +819,66 @@ std::string wgmmaWrappers(const Params &q, const AttentionProblem &p) {
   return out;
 }
 
+/// `body` without its `#if KT_LAZY` blocks: only their `#else` branches
+/// remain (a block without one goes entirely), so a lazy=0 kernel's text is
+/// the text it had before the parameter existed, byte for byte. The
+/// directives stand alone on their lines, a KT_LAZY block has no #elif, and
+/// conditionals nested in one are kept or dropped with the branch they are
+/// in.
+std::string withoutLazy(std::string_view body) {
+  std::string out;
+  out.reserve(body.size());
+  int depth = 0;    // conditional nesting inside a KT_LAZY block
+  bool keep = true; // outside a KT_LAZY block or in its #else branch
+  while (!body.empty()) {
+    const size_t eol = body.find('\n');
+    const size_t len = eol == std::string_view::npos ? body.size() : eol + 1;
+    const std::string_view line = body.substr(0, len);
+    body.remove_prefix(len);
+    // The line without its indentation and line end.
+    std::string_view d = line.substr(0, line.find_last_not_of(" \t\r\n") + 1);
+    d.remove_prefix(std::min(d.find_first_not_of(" \t"), d.size()));
+    if (depth == 0) {
+      if (d == "#if KT_LAZY") {
+        depth = 1;
+        keep = false;
+        continue;
+      }
+    } else if (d.starts_with("#if")) {
+      ++depth;
+    } else if (d.starts_with("#endif") && --depth == 0) {
+      keep = true;
+      continue;
+    } else if (depth == 1 && d.starts_with("#else")) {
+      keep = true;
+      continue;
+    }
+    if (keep) {
+      out += line;
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::string kernelSource(const Params &q, const AttentionProblem &p) {
   const int64_t pack = q.pack ? p.hq / p.hkv : 1;
+  // lazy=0 keeps the text it had before the parameter existed: no KT_LAZY
+  // and its blocks resolved to their #else branches.
   std::string o = fmt::format(
       "// ktune cuda.attention.sm90: {} kv={} cons={} stages={} split={} "
-      "pack={} overlap={} pingpong={}\n"
+      "pack={} overlap={} pingpong={}{}\n"
       "#define KT_D {}\n#define KT_ROWS {}\n#define KT_KV {}\n"
       "#define KT_STAGES {}\n#define KT_CONS {}\n#define KT_SPLIT {}\n"
       "#define KT_PACK {}\n#define KT_OVERLAP {}\n#define KT_PINGPONG {}\n"
-      "#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
+      "{}#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
       "#define KT_BF16 {}\n#define KT_SM100 0\n",
       p.key(), q.kv, q.cons, q.stages, q.split, q.pack, q.overlap, q.pingpong,
-      p.d, rows(q), q.kv, q.stages, q.cons, q.split, pack, q.overlap,
-      q.pingpong, p.layout == AttentionProblem::Layout::BSHD ? 1 : 0,
-      p.causal ? 1 : 0, p.dtype == DType::BF16 ? 1 : 0);
+      q.lazy ? " lazy=1" : "", p.d, rows(q), q.kv, q.stages, q.cons, q.split,
+      pack, q.overlap, q.pingpong, q.lazy ? "#define KT_LAZY 1\n" : "",
+      p.layout == AttentionProblem::Layout::BSHD ? 1 : 0, p.causal ? 1 : 0,
+      p.dtype == DType::BF16 ? 1 : 0);
   // With overlap the producer loads K and V on their own barriers
   // (kt_load_block), and the shared helpers' kt_load_kv goes unused.
   const std::string shared =
@@ -727,7 +887,8 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
                       cudaattn::deviceSource() + "#pragma nv_diagnostic pop\n"
                 : std::string(cudaattn::deviceSource());
   return o + cudagemm::coreSource() + cudagemm::packSource() + shared +
-         wgmmaWrappers(q, p) + kBody;
+         wgmmaWrappers(q, p) +
+         (q.lazy ? std::string(kBody) : withoutLazy(kBody));
 }
 
 } // namespace kt::attn90

@@ -14,16 +14,20 @@ namespace kt::attn90 {
 /// score accumulator; 2 the next block's scores and this block's P V issued
 /// back to back, the next softmax running under P V (one score
 /// accumulator). pingpong: consumer warpgroups take turns issuing their
-/// GEMMs (overlap 2, two or more consumers). Both are absent from
-/// configurations stored before they existed, which means 0.
+/// GEMMs (overlap 2, two or more consumers). lazy: FlashAttention-4's lazy
+/// rescaling, the rows of a warp keep their stale running maxima (and O is
+/// not rescaled) until one of them would grow by more than 8 in log2 units.
+/// All three are absent from configurations stored before they existed,
+/// which means 0.
 struct Params {
   int64_t kv, cons, stages, split, pack, overlap, pingpong;
+  int64_t lazy = 0;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("kv"),         c.get("cons"), c.get("stages"),
-          c.get("split"),      c.get("pack"), c.get("overlap", 0),
-          c.get("pingpong", 0)};
+  return {c.get("kv"),          c.get("cons"),   c.get("stages"),
+          c.get("split"),       c.get("pack"),   c.get("overlap", 0),
+          c.get("pingpong", 0), c.get("lazy", 0)};
 }
 
 /// Query rows per CTA: 64 per consumer warpgroup.
