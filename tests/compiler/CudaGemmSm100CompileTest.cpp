@@ -50,6 +50,20 @@ const char *const kTcgen05Ptx[] = {
     "tcgen05.mma.cta_group::1.kind::f16", "tcgen05.alloc", "tcgen05.commit",
     "tcgen05.ld.sync.aligned.32x32b.x16", "tcgen05.dealloc"};
 
+/// An f32 C (outF32): the epilogue stores f32 pairs (a single f32 at a
+/// ragged last column) and reads the old C as f32 pairs for beta; nothing
+/// rounds to or packs bf16 / f16 and no 16-bit element is loaded or stored,
+/// all of which a 16-bit C's epilogue does.
+void requireF32Epilogue(const std::string &ptx) {
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.v2.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("ld.global.v2.f32"));
+  for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
+                             "st.global.b16", "ld.global.u16"}) {
+    REQUIRE_THAT(ptx, !Catch::Contains(narrow));
+  }
+}
+
 } // namespace
 
 TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
@@ -153,6 +167,51 @@ TEST_CASE("sm100 pairs of CTAs multicast B within sm_100a's limits") {
       }
     }
   }
+}
+
+TEST_CASE("sm100 kernels with an f32 C store f32 within sm_100a's limits") {
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_100a"), "");
+  if (!compiler) {
+    std::printf("[SKIP] %s\n", compiler.status().message().c_str());
+    return;
+  }
+  CudaGemmSm100 t;
+  // The widest tile read out of tensor memory, split-K (the last slice
+  // stores from the workspace), and pairs of CTAs with and without it.
+  const Config sample[] = {cfg(256, 4, 2, 8), cfg(128, 6, 2, 1, 4),
+                           cfg(64, 8, 2, 8), paired(cfg(256, 4, 2, 8)),
+                           paired(cfg(128, 6, 2, 1, 4))};
+  for (DType dt : {DType::BF16, DType::F16}) {
+    for (const char *layout : {"NN", "NT", "TN", "TT"}) {
+      for (const Config &c : sample) {
+        GemmProblem p = test::sampledCudaProblem(layout, dt);
+        p.outF32 = true;
+        INFO(p.key() << " " << c.toString());
+        CudaKernelBinary bin =
+            test::compileWithinLimits(*compiler, t, c, p, 192);
+        for (const char *insn : kTcgen05Ptx) {
+          REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
+        }
+        requireF32Epilogue(bin.ptx);
+        if (c.get("splitk") > 1) {
+          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
+        }
+        for (const char *only : kClusterPtx) {
+          if (c.get("cluster", 1) == 2) {
+            REQUIRE_THAT(bin.ptx, Catch::Contains(only));
+          } else {
+            REQUIRE_THAT(bin.ptx, !Catch::Contains(only));
+          }
+        }
+      }
+    }
+  }
+  // The check tells the two apart: a 16-bit C packs with cvt.rn.
+  GemmProblem narrow = test::sampledCudaProblem("NT", DType::F16);
+  CudaKernelBinary bin =
+      test::compileWithinLimits(*compiler, t, sample[0], narrow, 192);
+  REQUIRE_THAT(bin.ptx, Catch::Contains("cvt.rn.f16x2.f32"));
+  REQUIRE_THAT(bin.ptx, !Catch::Contains("st.global.v2.f32"));
 }
 
 TEST_CASE("sm100 cluster blocks are resolved when the text is generated") {

@@ -40,6 +40,20 @@ const char *const kClusterPtx[] = {
     "barrier.cluster.wait",
     "%cluster_ctarank"};
 
+/// An f32 C (outF32): the epilogue stores f32 pairs (a single f32 at a
+/// ragged last column) and reads the old C as f32 pairs for beta; nothing
+/// rounds to or packs bf16 / f16 and no 16-bit element is loaded or stored,
+/// all of which a 16-bit C's epilogue does.
+void requireF32Epilogue(const std::string &ptx) {
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.v2.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("ld.global.v2.f32"));
+  for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
+                             "st.global.b16", "ld.global.u16"}) {
+    REQUIRE_THAT(ptx, !Catch::Contains(narrow));
+  }
+}
+
 } // namespace
 
 TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
@@ -156,6 +170,54 @@ TEST_CASE("sm90 pairs of CTAs multicast B within sm_90a's limits") {
       }
     }
   }
+}
+
+TEST_CASE("sm90 kernels with an f32 C store f32 within sm_90a's limits") {
+  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
+  if (!compiler) {
+    std::printf("[SKIP] %s\n", compiler.status().message().c_str());
+    return;
+  }
+  CudaGemmSm90 t;
+  // The widest tile, one consumer with split-K (the last slice stores),
+  // two consumers with split-K, and pairs of CTAs with and without it.
+  const Config sample[] = {cfg(128, 256, 4, 2), cfg(64, 128, 6, 1, 8),
+                           cfg(128, 128, 4, 2, 4), paired(cfg(128, 256, 4, 2)),
+                           paired(cfg(64, 128, 6, 1, 4))};
+  for (DType dt : {DType::BF16, DType::F16}) {
+    for (const char *layout : {"NN", "NT", "TN", "TT"}) {
+      for (const Config &c : sample) {
+        GemmProblem p = test::sampledCudaProblem(layout, dt);
+        p.outF32 = true;
+        INFO(p.key() << " " << c.toString());
+        const int threads = int(128 * (c.get("cons") + 1));
+        CudaKernelBinary bin =
+            test::compileWithinLimits(*compiler, t, c, p, threads);
+        const char *ty = dt == DType::BF16 ? "bf16" : "f16";
+        REQUIRE_THAT(bin.ptx,
+                     Catch::Contains("wgmma.mma_async.sync.aligned.m64n" +
+                                     std::to_string(c.get("bn")) + "k16.f32." +
+                                     ty + "." + ty));
+        requireF32Epilogue(bin.ptx);
+        if (c.get("splitk") > 1) {
+          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
+        }
+        for (const char *only : kClusterPtx) {
+          if (c.get("cluster", 1) == 2) {
+            REQUIRE_THAT(bin.ptx, Catch::Contains(only));
+          } else {
+            REQUIRE_THAT(bin.ptx, !Catch::Contains(only));
+          }
+        }
+      }
+    }
+  }
+  // The check tells the two apart: a 16-bit C packs with cvt.rn.
+  GemmProblem narrow = test::sampledCudaProblem("NT", DType::BF16);
+  CudaKernelBinary bin =
+      test::compileWithinLimits(*compiler, t, sample[0], narrow, 384);
+  REQUIRE_THAT(bin.ptx, Catch::Contains("cvt.rn.bf16x2.f32"));
+  REQUIRE_THAT(bin.ptx, !Catch::Contains("st.global.v2.f32"));
 }
 
 TEST_CASE("sm90 cluster blocks are resolved when the text is generated") {

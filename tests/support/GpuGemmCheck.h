@@ -1,7 +1,8 @@
 // Shared test helper: runs a CUDA GEMM family's configurations on GPU 0
 // over sampled problems (every layout, ragged sizes, bf16 and fp16,
-// alpha/beta) against a double-precision host reference, with C poisoned
-// with NaN first so an element the kernel skips is caught.
+// alpha/beta, C of the inputs' type or f32) against a double-precision host
+// reference, with C poisoned with NaN first so an element the kernel skips is
+// caught.
 #pragma once
 
 #include "ktune/compiler/CudaCompiler.h"
@@ -16,6 +17,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <random>
 #include <vector>
@@ -56,20 +58,33 @@ inline size_t storedElems(int64_t rows, int64_t ld) {
   return size_t(rows * ld);
 }
 
-/// Every configuration of `configs` that `t` validates, on every case.
+/// Every configuration of `configs` that `t` validates, on every case, for
+/// bf16 and fp16 inputs; C of the inputs' type, or f32 with `outF32`. C
+/// starts as random values (full-precision floats for an f32 C, so a
+/// kernel reading it as 16-bit halves fails) or NaN for beta = 0, and every
+/// element is compared with the double product within the tolerance of C's
+/// type:
+///   16-bit C: 2^-7 |ref| (output rounding) + 1e-4 sum |a b| + 1e-3;
+///   f32 C: 2^-16 |ref| (a bf16 C's 2^-7 would hide a rounded store) +
+///          2e-5 sum |a b| (f32 accumulation over K <= 4095 in any order)
+///          + 1e-5.
+/// A dropped 64-wide K block costs about sum |a b| / 64 either way.
 inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
                            const cuda::DeviceInfo &gpu,
                            const std::vector<GpuGemmCase> &cases,
-                           const std::vector<Config> &configs) {
+                           const std::vector<Config> &configs,
+                           bool outF32 = false) {
   auto ctx = cuda::Context::open(gpu.ordinal);
   REQUIRE(ctx.isOk());
   const TargetDesc target = compiler.target();
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const size_t cElem = outF32 ? 4 : 2;
 
   for (DType dt : {DType::BF16, DType::F16}) {
     for (const GpuGemmCase &cs : cases) {
       GemmProblem p = test::gemmProblem(cs.layout, cs.m, cs.n, cs.k, dt);
+      p.outF32 = outF32;
       // Pad every leading dimension to a multiple of 8 (TMA's 16 bytes).
       auto pad = [](int64_t v) { return (v + 7) / 8 * 8; };
       p.lda = pad(p.transA ? p.m : p.k);
@@ -78,13 +93,35 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
       const int64_t aRows = p.transA ? p.k : p.m;
       const int64_t bRows = p.transB ? p.n : p.k;
       std::vector<uint16_t> a(storedElems(aRows, p.lda)),
-          b(storedElems(bRows, p.ldb)), c0(storedElems(p.m, p.ldc));
+          b(storedElems(bRows, p.ldb));
       for (auto &x : a)
         x = test::toBits(dt, dist(rng));
       for (auto &x : b)
         x = test::toBits(dt, dist(rng));
-      for (auto &x : c0)
-        x = test::toBits(dt, dist(rng));
+      // C's starting values, and their bytes as the kernel reads them.
+      const size_t cElems = storedElems(p.m, p.ldc);
+      std::vector<float> c0(cElems);
+      std::vector<uint8_t> c0Bytes(cElems * cElem);
+      for (size_t e = 0; e < cElems; ++e) {
+        if (outF32) {
+          c0[e] = dist(rng);
+          std::memcpy(&c0Bytes[e * 4], &c0[e], 4);
+        } else {
+          const uint16_t bits = test::toBits(dt, dist(rng));
+          c0[e] = test::fromBits(dt, bits);
+          std::memcpy(&c0Bytes[e * 2], &bits, 2);
+        }
+      }
+      auto cAt = [&](const std::vector<uint8_t> &bytes, size_t e) -> double {
+        if (outF32) {
+          float f;
+          std::memcpy(&f, &bytes[e * 4], 4);
+          return f;
+        }
+        uint16_t bits;
+        std::memcpy(&bits, &bytes[e * 2], 2);
+        return test::fromBits(dt, bits);
+      };
       auto at = [&](int64_t i, int64_t kk) {
         return test::fromBits(dt,
                               p.transA ? a[kk * p.lda + i] : a[i * p.lda + kk]);
@@ -109,7 +146,8 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
       }
       auto dA = (*ctx)->alloc(a.size() * 2);
       auto dB = (*ctx)->alloc(b.size() * 2);
-      auto dC = (*ctx)->alloc(c0.size() * 2 + 4);
+      // 4 bytes past C: a store beyond the last element shows as a fault.
+      auto dC = (*ctx)->alloc(c0Bytes.size() + 4);
       REQUIRE((dA.isOk() && dB.isOk() && dC.isOk()));
       REQUIRE((*ctx)->copyToDevice(*dA, a.data(), a.size() * 2).isOk());
       REQUIRE((*ctx)->copyToDevice(*dB, b.data(), b.size() * 2).isOk());
@@ -135,14 +173,20 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
           const float alpha = beta == 0.0f ? 1.0f : 0.5f;
           INFO("alpha " << alpha << " beta " << beta);
           if (beta == 0.0f) {
-            // NaN everywhere (bf16 0x7FC0 / fp16 0x7E00 in both halves).
-            uint32_t nan = dt == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
-            REQUIRE((*ctx)->fill32(*dC, nan, (c0.size() * 2 + 4) / 4).isOk());
+            // NaN everywhere: f32 0x7FC00000, or bf16 0x7FC0 / fp16 0x7E00
+            // in both halves.
+            const uint32_t nan = outF32              ? 0x7FC00000u
+                                 : dt == DType::BF16 ? 0x7FC07FC0u
+                                                     : 0x7E007E00u;
+            REQUIRE((*ctx)->fill32(*dC, nan, (c0Bytes.size() + 4) / 4).isOk());
           } else {
-            REQUIRE((*ctx)->copyToDevice(*dC, c0.data(), c0.size() * 2).isOk());
+            REQUIRE((*ctx)
+                        ->copyToDevice(*dC, c0Bytes.data(), c0Bytes.size())
+                        .isOk());
           }
           cuda::GemmOperands ops{dA->ptr(), dB->ptr(), dC->ptr(), alpha, beta};
-          // Split-K scratch; the kernel leaves the semaphores zeroed.
+          // Split-K scratch (f32 partial tiles whatever C's type); the
+          // kernel leaves the semaphores zeroed.
           const uint64_t wsBytes = cuda::gemmWorkspaceBytes(*spec, p);
           const uint64_t sems = cuda::gemmSemaphores(*spec, p);
           cuda::DeviceBuffer ws, sem;
@@ -159,19 +203,20 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
           Status sync = (*ctx)->synchronize();
           INFO(sync.toString());
           REQUIRE(sync.isOk());
-          std::vector<uint16_t> out(c0.size());
-          REQUIRE((*ctx)->copyToHost(out.data(), *dC, out.size() * 2).isOk());
+          std::vector<uint8_t> out(c0Bytes.size());
+          REQUIRE((*ctx)->copyToHost(out.data(), *dC, out.size()).isOk());
 
           int64_t bad = 0;
           for (int64_t i = 0; i < p.m && bad < 5; ++i) {
             for (int64_t j = 0; j < p.n && bad < 5; ++j) {
-              const double cold = test::fromBits(dt, c0[i * p.ldc + j]);
-              const double ref = alpha * ab[size_t(i * p.n + j)] + beta * cold;
-              const double got = test::fromBits(dt, out[i * p.ldc + j]);
-              // Output rounding (2^-8 relative for bf16) plus f32
-              // accumulation; a dropped 64-wide K block is ~mag/64.
-              const double tol = std::ldexp(std::fabs(ref), -7) +
-                                 1e-4 * alpha * mag[size_t(i * p.n + j)] + 1e-3;
+              const size_t e = size_t(i * p.ldc + j);
+              const double ref =
+                  alpha * ab[size_t(i * p.n + j)] + beta * double(c0[e]);
+              const double got = cAt(out, e);
+              const double m = alpha * mag[size_t(i * p.n + j)];
+              const double tol =
+                  outF32 ? std::ldexp(std::fabs(ref), -16) + 2e-5 * m + 1e-5
+                         : std::ldexp(std::fabs(ref), -7) + 1e-4 * m + 1e-3;
               if (!(std::fabs(got - ref) <= tol)) {
                 ++bad;
                 UNSCOPED_INFO("C[" << i << "," << j << "] = " << got

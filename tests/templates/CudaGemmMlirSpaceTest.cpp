@@ -1,6 +1,7 @@
 // cuda.gemm.mlir's space and compile-free validate(), and the MLIR it emits.
 #include "ktune/drivers/cuda/GemmLaunch.h"
 #include "ktune/templates/gemm/CudaGemmMlir.h"
+#include "ktune/templates/gemm/HipGemmMlir.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
@@ -74,4 +75,47 @@ TEST_CASE("the MLIR CUDA space is legal and its instances are specialised") {
   REQUIRE(spec->threads == 128);
   // One CTA per 64 x 64 tile: 16 x 16.
   REQUIRE(cuda::gemmGridSize(*spec, p, 132) == 256);
+}
+
+TEST_CASE("the MLIR CUDA family serves an f32 C; the HIP one does not") {
+  CudaGemmMlir t;
+  const TargetDesc sm90 = *parseTarget("cuda:sm_90a");
+  for (DType dt : {DType::BF16, DType::F16}) {
+    GemmProblem narrow = test::gemmProblem("TN", 1000, 999, 4095, dt);
+    GemmProblem p = narrow;
+    p.outF32 = true;
+    INFO(p.key());
+    REQUIRE(t.supports(p, sm90));
+    auto space = t.space(p, sm90);
+    REQUIRE(space.size() >= 10);
+    REQUIRE(space == t.space(narrow, sm90));
+    auto src = t.instantiate(space.front(), p, sm90);
+    REQUIRE(src.isOk());
+    // C is an f32 memref, read and stored without widening or rounding;
+    // A and B keep their type.
+    REQUIRE_THAT(src->text, Catch::Contains("%C: memref<1000x999xf32>"));
+    REQUIRE_THAT(src->text,
+                 Catch::Contains(std::string("%A: memref<4095x1000x") +
+                                 (dt == DType::BF16 ? "bf16>" : "f16>")));
+    REQUIRE_THAT(src->text, !Catch::Contains("arith.truncf"));
+    REQUIRE_THAT(src->text, !Catch::Contains("arith.extf"));
+    auto same = t.instantiate(space.front(), narrow, sm90);
+    REQUIRE(same.isOk());
+    REQUIRE(src->launch == same->launch);
+    REQUIRE_THAT(same->text, Catch::Contains("arith.truncf"));
+  }
+
+  // hip.gemm.mlir shares the skeleton but offers no f32 C.
+  HipGemmMlir hip;
+  const TargetDesc gfx950 = *parseTarget("hip:gfx950");
+  GemmProblem p = test::gemmProblem("NT", 1024, 1024, 1024, DType::BF16);
+  REQUIRE(hip.supports(p, gfx950));
+  const Config c = hip.defaultConfig(p, gfx950);
+  p.outF32 = true;
+  REQUIRE_FALSE(hip.supports(p, gfx950));
+  REQUIRE(hip.space(p, gfx950).empty());
+  Status s = hip.validate(c, p, gfx950);
+  REQUIRE_FALSE(s.isOk());
+  REQUIRE_THAT(s.message(), Catch::Contains("f32 output"));
+  REQUIRE_FALSE(hip.instantiate(c, p, gfx950).isOk());
 }

@@ -87,3 +87,40 @@ TEST_CASE("sm100 instances carry the tcgen05 instruction descriptor") {
   REQUIRE(spec->boxARows == 64); // A stored K x M: 64 x 64 boxes.
   REQUIRE(spec->boxBRows == 64);
 }
+
+TEST_CASE("sm100 serves an f32 C of bf16/f16 inputs with the same space") {
+  CudaGemmSm100 t;
+  for (DType dt : {DType::BF16, DType::F16}) {
+    for (GemmProblem narrow : {test::gemmProblem("NT", 4096, 4096, 4096, dt),
+                               test::gemmProblem("NN", 16, 4096, 4096, dt),
+                               test::gemmProblem("TT", 512, 2880, 2880, dt)}) {
+      GemmProblem p = narrow;
+      p.outF32 = true;
+      INFO(p.key());
+      REQUIRE(t.supports(p, sm100()));
+      auto space = t.space(p, sm100());
+      REQUIRE(space.size() >= 4);
+      for (const Config &c : space) {
+        REQUIRE(t.validate(c, p, sm100()).isOk());
+      }
+      // Nothing in the space or the launch depends on C's element size.
+      REQUIRE(space == t.space(narrow, sm100()));
+      for (const Config &c : {space.front(), space.back()}) {
+        auto wide = t.instantiate(c, p, sm100());
+        auto same = t.instantiate(c, narrow, sm100());
+        REQUIRE((wide.isOk() && same.isOk()));
+        REQUIRE(wide->launch == same->launch);
+        REQUIRE_THAT(wide->text, Catch::Contains("#define KT_OUT_F32 1"));
+        REQUIRE_THAT(wide->text, Catch::Contains("float *__restrict__ C"));
+        REQUIRE_THAT(wide->text, Catch::Contains("float *c = C + "));
+        REQUIRE_THAT(wide->text, !Catch::Contains("#if KT_OUT_F32"));
+        REQUIRE_THAT(wide->text, !Catch::Contains("kt_pack"));
+        REQUIRE_THAT(same->text, !Catch::Contains("KT_OUT_F32"));
+        REQUIRE_THAT(same->text, Catch::Contains("u16 *c = C + "));
+      }
+    }
+  }
+  GemmProblem odd = test::gemmProblem("NT", 1000, 1001, 4096, DType::F16);
+  odd.outF32 = true;
+  REQUIRE_FALSE(t.supports(odd, sm100()));
+}

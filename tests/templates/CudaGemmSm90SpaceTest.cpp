@@ -155,3 +155,43 @@ TEST_CASE("an sm90 instance carries a launch description that parses") {
   auto bad = t.instantiate(cfg(128, 256, 8, 2), bf16("NT", 64, 64, 64), sm90());
   REQUIRE_FALSE(bad.isOk());
 }
+
+TEST_CASE("sm90 serves an f32 C of bf16/f16 inputs with the same space") {
+  CudaGemmSm90 t;
+  for (DType dt : {DType::BF16, DType::F16}) {
+    for (GemmProblem narrow : {test::gemmProblem("NT", 4096, 4096, 4096, dt),
+                               test::gemmProblem("TN", 16, 4096, 4096, dt),
+                               test::gemmProblem("TT", 1000, 1000, 4096, dt)}) {
+      GemmProblem p = narrow;
+      p.outF32 = true;
+      INFO(p.key());
+      REQUIRE(t.supports(p, sm90()));
+      auto space = t.space(p, sm90());
+      REQUIRE(space.size() >= 8);
+      for (const Config &c : space) {
+        REQUIRE(t.validate(c, p, sm90()).isOk());
+      }
+      // Nothing in the space or the launch depends on C's element size
+      // (no C staging in shared memory; the split-K workspace is f32
+      // either way).
+      REQUIRE(space == t.space(narrow, sm90()));
+      for (const Config &c : {space.front(), space.back()}) {
+        auto wide = t.instantiate(c, p, sm90());
+        auto same = t.instantiate(c, narrow, sm90());
+        REQUIRE((wide.isOk() && same.isOk()));
+        REQUIRE(wide->launch == same->launch);
+        REQUIRE_THAT(wide->text, Catch::Contains("#define KT_OUT_F32 1"));
+        REQUIRE_THAT(wide->text, Catch::Contains("float *__restrict__ C"));
+        REQUIRE_THAT(wide->text, !Catch::Contains("#if KT_OUT_F32"));
+        REQUIRE_THAT(wide->text, !Catch::Contains("kt_pack"));
+        REQUIRE_THAT(same->text, !Catch::Contains("KT_OUT_F32"));
+        REQUIRE_THAT(same->text, Catch::Contains("u16 *__restrict__ C"));
+      }
+    }
+  }
+  // f32 C rows keep the ldc rule (aligned float2 stores).
+  GemmProblem odd = test::gemmProblem("NT", 1000, 1001, 4096, DType::BF16);
+  odd.outF32 = true;
+  REQUIRE_FALSE(t.supports(odd, sm90()));
+  REQUIRE(t.space(odd, sm90()).empty());
+}

@@ -168,8 +168,31 @@ kt_load_stage(u16 *a, u16 *b, const KtTensorMap *tmA, const KtTensorMap *tmB,
 
 )CUDA";
 
+// The `#if KT_OUT_F32` block is resolved when the text is generated
+// (resolveIf), so a 16-bit C's text is what it was before f32 output existed.
 constexpr const char *kGemmStore =
-    R"CUDA(// c[0..1] = alpha-scaled v0, v1 (+ beta * c): both where `left` >= 2
+    R"CUDA(#if KT_OUT_F32
+// c[0..1] = alpha-scaled v0, v1 (+ beta * c), f32 and unrounded: both where
+// `left` >= 2 columns remain in the row (one 64-bit store: the column is
+// even and ldc a multiple of 8), else only c[0].
+static __device__ __forceinline__ void kt_store2(float *c, float v0, float v1,
+                                                 int left, float beta) {
+  if (left >= 2) {
+    if (beta != 0.0f) {
+      const float2 old = *reinterpret_cast<const float2 *>(c);
+      v0 += beta * old.x;
+      v1 += beta * old.y;
+    }
+    *reinterpret_cast<float2 *>(c) = make_float2(v0, v1);
+  } else if (left == 1) {
+    if (beta != 0.0f) {
+      v0 += beta * *c;
+    }
+    *c = v0;
+  }
+}
+#else
+// c[0..1] = alpha-scaled v0, v1 (+ beta * c): both where `left` >= 2
 // columns remain in the row (one 32-bit store), else only c[0].
 static __device__ __forceinline__ void kt_store2(u16 *c, float v0, float v1,
                                                  int left, float beta) {
@@ -187,6 +210,7 @@ static __device__ __forceinline__ void kt_store2(u16 *c, float v0, float v1,
     *c = kt_from_f32(v0);
   }
 }
+#endif
 
 // Output tile (tm, tn) of the persistent walk, in bands of KT_GROUP rows.
 static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
@@ -202,11 +226,15 @@ static __device__ __forceinline__ void kt_tile(int tile, int tilesM,
 
 } // namespace
 
-const std::string &deviceSource() {
-  static const std::string text = std::string(coreSource()) + kGemmOperands +
-                                  conversionSource() + packSource() +
-                                  kGemmStore;
-  return text;
+const std::string &deviceSource(bool outF32) {
+  // An f32 C needs no 16-bit conversion (and NVRTC would warn of the unused
+  // helpers).
+  static const std::string narrow = std::string(coreSource()) + kGemmOperands +
+                                    conversionSource() + packSource() +
+                                    resolveIf(kGemmStore, "KT_OUT_F32", false);
+  static const std::string wide = std::string(coreSource()) + kGemmOperands +
+                                  resolveIf(kGemmStore, "KT_OUT_F32", true);
+  return outF32 ? wide : narrow;
 }
 
 const char *clusterSource() {
@@ -306,9 +334,11 @@ kt_load_stage_pair(u16 *a, u16 *b, const KtTensorMap *tmA,
 )CUDA";
 }
 
-std::string resolveCluster(std::string_view body, bool cluster) {
+std::string resolveIf(std::string_view body, std::string_view condition,
+                      bool keep) {
+  const std::string opening = "#if " + std::string(condition);
   struct Open {
-    bool ours; // A KT_CLUSTER block (else a directive NVRTC resolves).
+    bool ours; // A block of `condition` (else a directive resolved later).
     bool keep; // Its current branch is emitted.
   };
   std::vector<Open> open;
@@ -327,14 +357,14 @@ std::string resolveCluster(std::string_view body, bool cluster) {
     const std::string_view line = body.substr(0, len);
     body.remove_prefix(len);
     const std::string_view text = line.substr(0, line.find('\n'));
-    if (text == "#if KT_CLUSTER > 1") {
-      open.push_back({true, cluster});
+    if (text == opening) {
+      open.push_back({true, keep});
       continue;
     }
     if (text.starts_with("#if")) {
       open.push_back({false, true});
     } else if (text == "#else" && !open.empty() && open.back().ours) {
-      open.back().keep = !cluster;
+      open.back().keep = !keep;
       continue;
     } else if (text.starts_with("#endif") && !open.empty()) {
       const bool ours = open.back().ours;
@@ -350,8 +380,14 @@ std::string resolveCluster(std::string_view body, bool cluster) {
   return out;
 }
 
+std::string resolveCluster(std::string_view body, bool cluster) {
+  return resolveIf(body, "KT_CLUSTER > 1", cluster);
+}
+
 bool supports(const GemmProblem &p, const TargetDesc &t,
               std::string_view arch) {
+  // An f32 C (outF32) keeps the ldc rule: its rows then start 32-byte
+  // aligned, and every float2 store at an even column 8-byte aligned.
   return t.kind == TargetKind::Cuda && t.arch == arch &&
          (p.dtype == DType::BF16 || p.dtype == DType::F16) && p.lda % 8 == 0 &&
          p.ldb % 8 == 0 && p.ldc % 8 == 0 && p.m <= INT32_MAX &&

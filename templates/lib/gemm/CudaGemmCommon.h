@@ -20,8 +20,11 @@ namespace kt::cudagemm {
 /// KT_SM100): element types, the CUtensorMap layout, mbarrier and TMA
 /// helpers, shared-memory descriptors (wgmma or tcgen05 encoding), operand
 /// descriptors per k16 step, the stage load, element conversion with the
-/// alpha/beta store of two outputs, the tile order.
-const std::string &deviceSource();
+/// alpha/beta store of two outputs (kt_store2), the tile order. With
+/// `outF32` (a problem's f32 C) kt_store2 takes a `float *` and stores f32
+/// pairs unrounded, and the 16-bit conversions are left out; without it the
+/// text is the one before f32 output existed.
+const std::string &deviceSource(bool outF32 = false);
 
 /// The family-neutral parts of deviceSource(), for other ops' kernels:
 /// coreSource() needs KT_SM100 (element types, CUtensorMap, mbarrier, TMA
@@ -43,14 +46,21 @@ const char *packSource();
 const char *clusterSource();
 const char *clusterLoadSource();
 
-/// `body` with each `#if KT_CLUSTER > 1` [`#else`] `#endif` block (lines of
-/// their own, other #if blocks nested inside) replaced by the branch
-/// `cluster` selects, so an instance without clusters is the text it was
-/// before they existed and NVRTC never sees the choice.
+/// `body` with each `#if <condition>` [`#else`] `#endif` block (lines of
+/// their own, other #if blocks nested inside and left as they are) replaced
+/// by the branch `keep` selects (true: the #if branch), so NVRTC never sees
+/// the choice. The kernels resolve "KT_CLUSTER > 1" (resolveCluster) and
+/// "KT_OUT_F32" (the C pointer's type, resolved by p.outF32) this way.
+std::string resolveIf(std::string_view body, std::string_view condition,
+                      bool keep);
+
+/// resolveIf(body, "KT_CLUSTER > 1", cluster): an instance without clusters
+/// is the text it was before they existed.
 std::string resolveCluster(std::string_view body, bool cluster);
 
-/// The problems the TMA families serve on `arch`: bf16/f16, leading
-/// dimensions multiples of 8 (TMA's 16-byte pitches), sizes below 2^31.
+/// The problems the TMA families serve on `arch`: bf16/f16 inputs with a C
+/// of the same type or f32 (outF32), leading dimensions multiples of 8
+/// (TMA's 16-byte pitches; for C, aligned pair stores), sizes below 2^31.
 bool supports(const GemmProblem &p, const TargetDesc &t, std::string_view arch);
 
 /// Split-K factors worth trying for bm x bn tiles: 1, then 2, 4, 8 while

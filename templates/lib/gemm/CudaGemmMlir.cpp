@@ -32,13 +32,17 @@ std::string CudaGemmMlir::sourceHash() const {
   p.dtype = DType::BF16;
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   mlirgemm::kernelSource({128, 128, 64, 32, 32}, p, "sm_90a"));
+  GemmProblem f32 = p;
+  f32.outF32 = true;
+  return sha256Hex(
+      std::string(kGeneratorVersion) +
+      mlirgemm::kernelSource({128, 128, 64, 32, 32}, p, "sm_90a") +
+      mlirgemm::kernelSource({128, 128, 64, 32, 32}, f32, "sm_90a"));
 }
 
 bool CudaGemmMlir::supports(const GemmProblem &p, const TargetDesc &t) const {
-  // Bare pointers and element loads: no pitch or alignment rule beyond
-  // 4-byte alignment of C rows for nothing (C is stored element-wise).
+  // Bare pointers and element loads: no pitch or alignment rule (C, bf16 /
+  // f16 or an f32 C with outF32, is stored element-wise).
   return served(t) && (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
          p.m <= INT32_MAX && p.n <= INT32_MAX && p.k <= INT32_MAX;
 }
@@ -47,8 +51,8 @@ Status CudaGemmMlir::validate(const Config &c, const GemmProblem &p,
                               const TargetDesc &t) const {
   if (!supports(p, t)) {
     return invalidArgument(fmt::format(
-        "{} serves bf16/f16 GEMMs on cuda:sm_90a and cuda:sm_100a (got {} on "
-        "{})",
+        "{} serves bf16/f16 GEMMs (C bf16/f16 or f32) on cuda:sm_90a and "
+        "cuda:sm_100a (got {} on {})",
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());

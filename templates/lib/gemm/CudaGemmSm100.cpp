@@ -35,13 +35,15 @@ std::string CudaGemmSm100::sourceHash() const {
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
   // The generator version plus the text of one instance with and one
-  // without clusters covers the body.
+  // without clusters, and one with an f32 C, covers the body.
   const sm100::Params single = {128, 4, 2, 8, 1};
   sm100::Params pair = single;
   pair.cluster = 2;
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   sm100::kernelSource(single, p) +
-                   sm100::kernelSource(pair, p));
+  GemmProblem f32 = p;
+  f32.outF32 = true;
+  return sha256Hex(
+      std::string(kGeneratorVersion) + sm100::kernelSource(single, p) +
+      sm100::kernelSource(pair, p) + sm100::kernelSource(pair, f32));
 }
 
 int64_t CudaGemmSm100::sharedBytes(const Config &c) {
@@ -56,8 +58,9 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
                                const TargetDesc &t) const {
   if (!supports(p, t)) {
     return invalidArgument(fmt::format(
-        "{} serves bf16/f16 GEMMs with leading dimensions that are multiples "
-        "of 8 on cuda:sm_100a only (got {} on {})",
+        "{} serves bf16/f16 GEMMs (C bf16/f16 or f32) with leading "
+        "dimensions that are multiples of 8 on cuda:sm_100a only (got {} on "
+        "{})",
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());

@@ -40,16 +40,21 @@ static __device__ __forceinline__ void kt_mma_commit_pair(u64 *bar) {
 }
 )CUDA";
 
-// The kernel. The `#if KT_CLUSTER > 1` blocks are resolved when the text is
-// generated (cudagemm::resolveCluster), so a cluster = 1 instance is the
-// text it was before clusters existed.
+// The kernel. The `#if KT_CLUSTER > 1` and `#if KT_OUT_F32` blocks are
+// resolved when the text is generated (cudagemm::resolveIf), so a cluster = 1
+// instance is the text it was before clusters existed, and one with a 16-bit
+// C the text before f32 output.
 constexpr const char *kBody =
     R"CUDA(// Warp 0: TMA producer. Warp 1: allocates tensor memory and issues the MMAs.
 // Warps 2-5: epilogue, each reading the 32 tensor-memory lanes (rows) its
 // warp index selects (warp % 4).
 extern "C" __global__ void __launch_bounds__(192, 1)
 kt_gemm(const __grid_constant__ KtTensorMap tmA,
+#if KT_OUT_F32
+        const __grid_constant__ KtTensorMap tmB, float *__restrict__ C, int M,
+#else
         const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
+#endif
         int N, int K, int ldc, float alpha, float beta, float *ws, u32 *sems) {
   extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
   unsigned char *smem =
@@ -291,7 +296,11 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
           }
           v[i] = total;
         }
+#if KT_OUT_F32
+        float *c = C + static_cast<long long>(row) * ldc + col;
+#else
         u16 *c = C + static_cast<long long>(row) * ldc + col;
+#endif
 #pragma unroll
         for (int i = 0; i < 16; i += 2) {
           kt_store2(c + i, alpha * v[i], alpha * v[i + 1], N - col - i, beta);
@@ -309,7 +318,11 @@ kt_gemm(const __grid_constant__ KtTensorMap tmA,
         if (row >= M || col >= N) {
           continue;
         }
+#if KT_OUT_F32
+        float *c = C + static_cast<long long>(row) * ldc + col;
+#else
         u16 *c = C + static_cast<long long>(row) * ldc + col;
+#endif
 #pragma unroll
         for (int i = 0; i < 16; i += 2) {
           kt_store2(c + i, alpha * v[i], alpha * v[i + 1], N - col - i, beta);
@@ -387,6 +400,11 @@ uint32_t instructionDescriptor(const Params &q, const GemmProblem &p) {
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
   const bool cluster = q.cluster > 1;
+  // An f32 C (p.outF32): the C pointer and kt_store2 are f32, read from
+  // tensor memory (or the f32 split-K workspace) and stored unrounded.
+  const std::string body = cudagemm::resolveIf(
+      cudagemm::resolveCluster(kBody, cluster), "KT_OUT_F32", p.outF32);
+  const std::string &device = cudagemm::deviceSource(p.outF32);
   const std::string o = fmt::format(
       "// ktune cuda.gemm.sm100: {} bn={} stages={} acc={} group={} "
       "splitk={}{}\n"
@@ -394,23 +412,22 @@ std::string kernelSource(const Params &q, const GemmProblem &p) {
       "#define KT_BN {}\n#define KT_STAGES {}\n#define KT_ACC {}\n"
       "#define KT_GROUP {}\n#define KT_TRANS_A {}\n#define KT_TRANS_B "
       "{}\n#define KT_BF16 {}\n#define KT_TMEM_COLS {}\n"
-      "#define KT_IDESC {}u\n#define KT_SPLIT {}\n{}",
+      "#define KT_IDESC {}u\n#define KT_SPLIT {}\n{}{}",
       p.key(), q.bn, q.stages, q.acc, q.group, q.splitk,
       cluster ? fmt::format(" cluster={}", q.cluster) : "", q.bn, q.stages,
       q.acc, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
       p.dtype == DType::BF16 ? 1 : 0, tmemColumns(q),
       instructionDescriptor(q, p), q.splitk,
-      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "");
+      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "",
+      p.outF32 ? "#define KT_OUT_F32 1\n" : "");
   if (cluster) {
     // kt_load_stage, the single-CTA stage load, is not used with clusters.
-    return o + "#pragma nv_diag_suppress 177\n" + cudagemm::deviceSource() +
+    return o + "#pragma nv_diag_suppress 177\n" + device +
            "#pragma nv_diag_default 177\n" + kMma + tcgen05Source() +
            cudagemm::clusterSource() + kClusterCommit +
-           cudagemm::clusterLoadSource() +
-           cudagemm::resolveCluster(kBody, true);
+           cudagemm::clusterLoadSource() + body;
   }
-  return o + cudagemm::deviceSource() + kMma + tcgen05Source() +
-         cudagemm::resolveCluster(kBody, false);
+  return o + device + kMma + tcgen05Source() + body;
 }
 
 } // namespace kt::sm100

@@ -30,7 +30,7 @@ constexpr const char *kKeys[] = {"bm", "bn", "stages", "cons", "group"};
 
 std::string CudaGemmSm90::sourceHash() const {
   // The generator version plus the text of one instance with and one
-  // without clusters covers the body.
+  // without clusters, and one with an f32 C, covers the body.
   GemmProblem p;
   p.dtype = DType::BF16;
   p.m = p.n = p.k = 256;
@@ -38,8 +38,11 @@ std::string CudaGemmSm90::sourceHash() const {
   const sm90::Params single = {128, 128, 4, 2, 8, 2};
   sm90::Params pair = single;
   pair.cluster = 2;
+  GemmProblem f32 = p;
+  f32.outF32 = true;
   return sha256Hex(std::string(kGeneratorVersion) +
-                   sm90::kernelSource(single, p) + sm90::kernelSource(pair, p));
+                   sm90::kernelSource(single, p) + sm90::kernelSource(pair, p) +
+                   sm90::kernelSource(pair, f32));
 }
 
 int64_t CudaGemmSm90::sharedBytes(const Config &c) {
@@ -54,8 +57,9 @@ Status CudaGemmSm90::validate(const Config &c, const GemmProblem &p,
                               const TargetDesc &t) const {
   if (!supports(p, t)) {
     return invalidArgument(fmt::format(
-        "{} serves bf16/f16 GEMMs with leading dimensions that are multiples "
-        "of 8 on cuda:sm_90a only (got {} on {})",
+        "{} serves bf16/f16 GEMMs (C bf16/f16 or f32) with leading "
+        "dimensions that are multiples of 8 on cuda:sm_90a only (got {} on "
+        "{})",
         name(), p.key(), t.toString()));
   }
   KT_RETURN_IF_ERROR(p.validate());

@@ -44,9 +44,10 @@ static __device__ __forceinline__ void kt_release_pair(u64 *bar, int lane,
 )CUDA";
 
 // The kernel. Everything shape- or type-specific comes from the KT_*
-// constants and kt_wgmma() placed before it. The `#if KT_CLUSTER > 1`
-// blocks are resolved here, not by NVRTC (cudagemm::resolveCluster), so a
-// cluster = 1 instance is the text it was before clusters existed.
+// constants and kt_wgmma() placed before it. The `#if KT_CLUSTER > 1` and
+// `#if KT_OUT_F32` blocks are resolved here, not by NVRTC
+// (cudagemm::resolveIf), so a cluster = 1 instance is the text it was before
+// clusters existed, and one with a 16-bit C the text before f32 output.
 constexpr const char *kBody = R"CUDA(
 // ---- wgmma ----
 static __device__ __forceinline__ void kt_wgmma_fence() {
@@ -68,7 +69,11 @@ constexpr int KT_MI = KT_BM / (64 * KT_CONS); // m64 blocks per consumer
 // resets the semaphore for the next launch.
 extern "C" __global__ void __launch_bounds__(128 * (KT_CONS + 1), 1)
 kt_gemm(const __grid_constant__ KtTensorMap tmA,
+#if KT_OUT_F32
+        const __grid_constant__ KtTensorMap tmB, float *__restrict__ C, int M,
+#else
         const __grid_constant__ KtTensorMap tmB, u16 *__restrict__ C, int M,
+#endif
         int N, int K, int ldc, float alpha, float beta, float *__restrict__ ws,
         u32 *__restrict__ sems) {
   extern __shared__ __align__(1024) unsigned char kt_smem_raw[];
@@ -360,28 +365,32 @@ std::string wgmmaWrapper(const Params &q, const GemmProblem &p) {
 
 std::string kernelSource(const Params &q, const GemmProblem &p) {
   const bool cluster = q.cluster > 1;
+  // An f32 C (p.outF32): the C pointer and kt_store2 are f32; split-K's
+  // workspace is f32 either way. KT_OUT_F32 is resolved with the text.
+  const std::string body = cudagemm::resolveIf(
+      cudagemm::resolveCluster(kBody, cluster), "KT_OUT_F32", p.outF32);
+  const std::string &device = cudagemm::deviceSource(p.outF32);
   std::string o = fmt::format(
       "// ktune cuda.gemm.sm90: {} bm={} bn={} stages={} cons={} group={} "
       "splitk={}{}\n"
       "#define KT_BM {}\n#define KT_BN {}\n#define KT_STAGES {}\n"
       "#define KT_CONS {}\n#define KT_GROUP {}\n#define KT_TRANS_A {}\n"
       "#define KT_TRANS_B {}\n#define KT_BF16 {}\n#define KT_SM100 0\n"
-      "#define KT_SPLIT {}\n{}",
+      "#define KT_SPLIT {}\n{}{}",
       p.key(), q.bm, q.bn, q.stages, q.cons, q.group, q.splitk,
       cluster ? fmt::format(" cluster={}", q.cluster) : "", q.bm, q.bn,
       q.stages, q.cons, q.group, p.transA ? 1 : 0, p.transB ? 1 : 0,
       p.dtype == DType::BF16 ? 1 : 0, q.splitk,
-      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "");
+      cluster ? fmt::format("#define KT_CLUSTER {}\n", q.cluster) : "",
+      p.outF32 ? "#define KT_OUT_F32 1\n" : "");
   if (cluster) {
     // kt_load_stage, the single-CTA stage load, is not used with clusters.
-    return o + "#pragma nv_diag_suppress 177\n" + cudagemm::deviceSource() +
+    return o + "#pragma nv_diag_suppress 177\n" + device +
            "#pragma nv_diag_default 177\n" + wgmmaWrapper(q, p) +
            cudagemm::clusterSource() + kClusterRelease +
-           cudagemm::clusterLoadSource() +
-           cudagemm::resolveCluster(kBody, true);
+           cudagemm::clusterLoadSource() + body;
   }
-  return o + cudagemm::deviceSource() + wgmmaWrapper(q, p) +
-         cudagemm::resolveCluster(kBody, false);
+  return o + device + wgmmaWrapper(q, p) + body;
 }
 
 } // namespace kt::sm90

@@ -68,8 +68,12 @@ std::string HipGemmMfma::sourceHash() const {
   p.dtype = DType::BF16;
   p.m = p.n = p.k = 256;
   p.setDefaultLeadingDims();
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   mfma::kernelSource({128, 128, 64, 64, 64, 8}, p, "gfx950"));
+  GemmProblem f32 = p;
+  f32.outF32 = true;
+  return sha256Hex(
+      std::string(kGeneratorVersion) +
+      mfma::kernelSource({128, 128, 64, 64, 64, 8}, p, "gfx950") +
+      mfma::kernelSource({128, 128, 64, 64, 64, 8}, f32, "gfx950"));
 }
 
 bool HipGemmMfma::supports(const GemmProblem &p, const TargetDesc &t) const {

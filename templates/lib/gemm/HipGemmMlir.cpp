@@ -35,12 +35,19 @@ std::string HipGemmMlir::sourceHash() const {
 }
 
 bool HipGemmMlir::supports(const GemmProblem &p, const TargetDesc &t) const {
+  // C has the inputs' type: an f32 C (outF32) is not offered here.
   return served(t) && (p.dtype == DType::BF16 || p.dtype == DType::F16) &&
-         p.m <= INT32_MAX && p.n <= INT32_MAX && p.k <= INT32_MAX;
+         !p.outF32 && p.m <= INT32_MAX && p.n <= INT32_MAX && p.k <= INT32_MAX;
 }
 
 Status HipGemmMlir::validate(const Config &c, const GemmProblem &p,
                              const TargetDesc &t) const {
+  if (p.outF32) {
+    return invalidArgument(fmt::format(
+        "{} does not offer f32 output: its C is bf16/f16 like A and B (got "
+        "{}; cuda.gemm.mlir, cuda.gemm.sm90 and cuda.gemm.sm100 serve it)",
+        name(), p.key()));
+  }
   if (!supports(p, t)) {
     return invalidArgument(fmt::format(
         "{} serves bf16/f16 GEMMs on hip:gfx950 and hip:gfx942 (got {} on {})",

@@ -25,8 +25,10 @@ std::string GemmEmitter::memrefB() const {
 }
 
 std::string GemmEmitter::memrefC() const {
-  return fmt::format("memref<{}x{}x{}>", p_.m, p_.ldc, elem_);
+  return fmt::format("memref<{}x{}x{}>", p_.m, p_.ldc, cElem());
 }
+
+std::string GemmEmitter::cElem() const { return p_.outF32 ? "f32" : elem_; }
 
 std::string GemmEmitter::smemType(int64_t rows) const {
   return fmt::format("memref<{}x{}x{}, #gpu.address_space<workgroup>>", rows,
@@ -113,14 +115,24 @@ void GemmEmitter::storeC(const std::string &v, const std::string &rowLane,
   const std::string old = tmp(), oldf = tmp(), bo = tmp(), sum = tmp();
   line(fmt::format("    {} = memref.load %C[{}, {}] : {}", old, rr, cc,
                    memrefC()));
-  line(fmt::format("    {} = arith.extf {} : {} to f32", oldf, old, elem_));
-  line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo, oldf));
+  if (p_.outF32) {
+    // An f32 C is read and written as it is: no widening, no rounding.
+    line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo, old));
+  } else {
+    line(fmt::format("    {} = arith.extf {} : {} to f32", oldf, old, elem_));
+    line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo, oldf));
+  }
   line(fmt::format("    {} = arith.addf {}, {} : f32", sum, s, bo));
   line(fmt::format("    scf.yield {} : f32", sum));
   line("  }");
-  line(fmt::format("  {} = arith.truncf {} : f32 to {}", out, mixed, elem_));
-  line(fmt::format("  memref.store {}, %C[{}, {}] : {}", out, rr, cc,
-                   memrefC()));
+  if (p_.outF32) {
+    line(fmt::format("  memref.store {}, %C[{}, {}] : {}", mixed, rr, cc,
+                     memrefC()));
+  } else {
+    line(fmt::format("  {} = arith.truncf {} : f32 to {}", out, mixed, elem_));
+    line(fmt::format("  memref.store {}, %C[{}, {}] : {}", out, rr, cc,
+                     memrefC()));
+  }
   line("}");
 }
 

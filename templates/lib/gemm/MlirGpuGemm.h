@@ -40,7 +40,9 @@ protected:
   std::string constIndex(int64_t v);
   std::string memrefA() const;
   std::string memrefB() const;
+  /// C's type: f32 for an f32 C (outF32), else the input type.
   std::string memrefC() const;
+  std::string cElem() const;
   std::string smemType(int64_t rows) const;
   /// %bid, %m0, %n0 (tile origin), %lane, %wm0, %wn0 (warp tile origin).
   void tileCoordinates();
@@ -49,8 +51,9 @@ protected:
   void loadTile(const std::string &dst, int64_t rows, bool isA,
                 const std::string &k0, const std::string &base);
   /// C[row, col] = alpha * v + beta * C (C not read when beta is 0),
-  /// skipped outside the problem. row = %m0 + %wm0 + rowLane + dr, col =
-  /// %n0 + %wn0 + colLane + dc.
+  /// skipped outside the problem, rounded to the input type unless C is f32
+  /// (outF32). row = %m0 + %wm0 + rowLane + dr, col = %n0 + %wn0 + colLane +
+  /// dc.
   void storeC(const std::string &v, const std::string &rowLane, int64_t dr,
               const std::string &colLane, int64_t dc);
   /// The module: `targetAttr` on the gpu.module, the kernel kt_gemm(A, B,
