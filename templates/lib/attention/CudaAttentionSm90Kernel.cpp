@@ -819,47 +819,6 @@ std::string wgmmaWrappers(const Params &q, const AttentionProblem &p) {
   return out;
 }
 
-/// `body` without its `#if KT_LAZY` blocks: only their `#else` branches
-/// remain (a block without one goes entirely), so a lazy=0 kernel's text is
-/// the text it had before the parameter existed, byte for byte. The
-/// directives stand alone on their lines, a KT_LAZY block has no #elif, and
-/// conditionals nested in one are kept or dropped with the branch they are
-/// in.
-std::string withoutLazy(std::string_view body) {
-  std::string out;
-  out.reserve(body.size());
-  int depth = 0;    // conditional nesting inside a KT_LAZY block
-  bool keep = true; // outside a KT_LAZY block or in its #else branch
-  while (!body.empty()) {
-    const size_t eol = body.find('\n');
-    const size_t len = eol == std::string_view::npos ? body.size() : eol + 1;
-    const std::string_view line = body.substr(0, len);
-    body.remove_prefix(len);
-    // The line without its indentation and line end.
-    std::string_view d = line.substr(0, line.find_last_not_of(" \t\r\n") + 1);
-    d.remove_prefix(std::min(d.find_first_not_of(" \t"), d.size()));
-    if (depth == 0) {
-      if (d == "#if KT_LAZY") {
-        depth = 1;
-        keep = false;
-        continue;
-      }
-    } else if (d.starts_with("#if")) {
-      ++depth;
-    } else if (d.starts_with("#endif") && --depth == 0) {
-      keep = true;
-      continue;
-    } else if (depth == 1 && d.starts_with("#else")) {
-      keep = true;
-      continue;
-    }
-    if (keep) {
-      out += line;
-    }
-  }
-  return out;
-}
-
 } // namespace
 
 std::string kernelSource(const Params &q, const AttentionProblem &p) {
@@ -888,7 +847,10 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
                 : std::string(cudaattn::deviceSource());
   return o + cudagemm::coreSource() + cudagemm::packSource() + shared +
          wgmmaWrappers(q, p) +
-         (q.lazy ? std::string(kBody) : withoutLazy(kBody));
+         (q.lazy ? std::string(kBody)
+                 // Only the #else branches of the KT_LAZY blocks: a lazy=0
+                 // kernel is the text it was before the parameter existed.
+                 : cudagemm::resolveIf(kBody, "KT_LAZY", false));
 }
 
 } // namespace kt::attn90
