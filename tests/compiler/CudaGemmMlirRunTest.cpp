@@ -13,21 +13,11 @@ TEST_CASE("MLIR GEMM kernels match a host reference on the GPU") {
   }
   auto compiler = test::mlirCompiler("cuda:sm_90a");
   REQUIRE(compiler.has_value());
-  test::runFamilyOnGpu(CudaGemmMlir(), *compiler, *gpu, test::gpuGemmCases(),
-                       {test::mlirCfg(128, 128, 64, 32, 32),
-                        test::mlirCfg(32, 128, 32, 32, 64),
-                        test::mlirCfg(64, 64, 16, 64, 16)});
-}
-
-TEST_CASE("MLIR GEMM kernels with an f32 C match a host reference") {
-  auto gpu = test::gpuOfArch("sm_90a");
-  if (!gpu) {
-    return;
+  for (bool outF32 : {false, true}) {
+    test::runFamilyOnGpu(CudaGemmMlir(), *compiler, *gpu, test::gpuGemmCases(),
+                         {test::mlirCfg(128, 128, 64, 32, 32),
+                          test::mlirCfg(32, 128, 32, 32, 64),
+                          test::mlirCfg(64, 64, 16, 64, 16)},
+                         outF32);
   }
-  auto compiler = test::mlirCompiler("cuda:sm_90a");
-  REQUIRE(compiler.has_value());
-  test::runFamilyOnGpu(
-      CudaGemmMlir(), *compiler, *gpu, test::gpuGemmCases(),
-      {test::mlirCfg(128, 128, 64, 32, 32), test::mlirCfg(32, 128, 32, 32, 64)},
-      /*outF32=*/true);
 }

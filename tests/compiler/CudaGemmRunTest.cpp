@@ -66,8 +66,10 @@ TEST_CASE("sm90 GEMM kernels match a host reference on the GPU") {
        {"group", 1},
        {"splitk", 4},
        {"cluster", 2}}};
-  test::runFamilyOnGpu(CudaGemmSm90(), *compiler, *gpu, test::gpuGemmCases(),
-                       configs);
+  for (bool outF32 : {false, true}) {
+    test::runFamilyOnGpu(CudaGemmSm90(), *compiler, *gpu, test::gpuGemmCases(),
+                         configs, outF32);
+  }
 }
 
 TEST_CASE("sm100 GEMM kernels match a host reference on the GPU") {
@@ -102,67 +104,8 @@ TEST_CASE("sm100 GEMM kernels match a host reference on the GPU") {
   // the second half of the last N-major B block wholly outside K.
   std::vector<test::GpuGemmCase> cases = test::gpuGemmCases();
   cases.push_back({"TN", 600, 4000, 200});
-  test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, cases, configs);
-}
-
-TEST_CASE("sm90 GEMM kernels with an f32 C match a host reference") {
-  auto gpu = test::gpuOfArch("sm_90a");
-  if (!gpu) {
-    return;
+  for (bool outF32 : {false, true}) {
+    test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, cases, configs,
+                         outF32);
   }
-  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_90a"), "");
-  REQUIRE(compiler.isOk());
-  // The plain epilogue with two consumers and with one, split-K's last
-  // slice (K = 640: slices of 3, 3, 3 and 1 blocks), and pairs of CTAs with
-  // and without split-K.
-  std::vector<Config> configs = {
-      {{"bm", 128}, {"bn", 256}, {"stages", 4}, {"cons", 2}, {"group", 8}},
-      {{"bm", 64}, {"bn", 192}, {"stages", 6}, {"cons", 1}, {"group", 8}},
-      {{"bm", 64},
-       {"bn", 128},
-       {"stages", 4},
-       {"cons", 1},
-       {"group", 1},
-       {"splitk", 4}},
-      {{"bm", 128},
-       {"bn", 256},
-       {"stages", 4},
-       {"cons", 2},
-       {"group", 8},
-       {"cluster", 2}},
-      {{"bm", 64},
-       {"bn", 128},
-       {"stages", 4},
-       {"cons", 1},
-       {"group", 1},
-       {"splitk", 4},
-       {"cluster", 2}}};
-  test::runFamilyOnGpu(CudaGemmSm90(), *compiler, *gpu, test::gpuGemmCases(),
-                       configs,
-                       /*outF32=*/true);
-}
-
-TEST_CASE("sm100 GEMM kernels with an f32 C match a host reference") {
-  auto gpu = test::gpuOfArch("sm_100a");
-  if (!gpu) {
-    return;
-  }
-  auto compiler = CudaCompiler::create(*parseTarget("cuda:sm_100a"), "");
-  REQUIRE(compiler.isOk());
-  // The tensor-memory epilogue at the widest and narrowest tiles, split-K's
-  // last slice, and pairs of CTAs with and without split-K.
-  std::vector<Config> configs = {
-      {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}},
-      {{"bn", 64}, {"stages", 8}, {"acc", 2}, {"group", 8}},
-      {{"bn", 128}, {"stages", 6}, {"acc", 2}, {"group", 1}, {"splitk", 4}},
-      {{"bn", 256}, {"stages", 4}, {"acc", 2}, {"group", 8}, {"cluster", 2}},
-      {{"bn", 128},
-       {"stages", 6},
-       {"acc", 2},
-       {"group", 1},
-       {"splitk", 4},
-       {"cluster", 2}}};
-  test::runFamilyOnGpu(CudaGemmSm100(), *compiler, *gpu, test::gpuGemmCases(),
-                       configs,
-                       /*outF32=*/true);
 }
