@@ -50,20 +50,6 @@ const char *const kTcgen05Ptx[] = {
     "tcgen05.mma.cta_group::1.kind::f16", "tcgen05.alloc", "tcgen05.commit",
     "tcgen05.ld.sync.aligned.32x32b.x16", "tcgen05.dealloc"};
 
-/// An f32 C (outF32): the epilogue stores f32 pairs (a single f32 at a
-/// ragged last column) and reads the old C as f32 pairs for beta; nothing
-/// rounds to or packs bf16 / f16 and no 16-bit element is loaded or stored,
-/// all of which a 16-bit C's epilogue does.
-void requireF32Epilogue(const std::string &ptx) {
-  REQUIRE_THAT(ptx, Catch::Contains("st.global.v2.f32"));
-  REQUIRE_THAT(ptx, Catch::Contains("st.global.f32"));
-  REQUIRE_THAT(ptx, Catch::Contains("ld.global.v2.f32"));
-  for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
-                             "st.global.b16", "ld.global.u16"}) {
-    REQUIRE_THAT(ptx, !Catch::Contains(narrow));
-  }
-}
-
 } // namespace
 
 TEST_CASE("sampled sm100 configurations compile within sm_100a's limits") {
@@ -192,7 +178,7 @@ TEST_CASE("sm100 kernels with an f32 C store f32 within sm_100a's limits") {
         for (const char *insn : kTcgen05Ptx) {
           REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
         }
-        requireF32Epilogue(bin.ptx);
+        test::requireF32Epilogue(bin.ptx);
         if (c.get("splitk") > 1) {
           REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
         }

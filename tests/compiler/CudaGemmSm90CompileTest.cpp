@@ -40,20 +40,6 @@ const char *const kClusterPtx[] = {
     "barrier.cluster.wait",
     "%cluster_ctarank"};
 
-/// An f32 C (outF32): the epilogue stores f32 pairs (a single f32 at a
-/// ragged last column) and reads the old C as f32 pairs for beta; nothing
-/// rounds to or packs bf16 / f16 and no 16-bit element is loaded or stored,
-/// all of which a 16-bit C's epilogue does.
-void requireF32Epilogue(const std::string &ptx) {
-  REQUIRE_THAT(ptx, Catch::Contains("st.global.v2.f32"));
-  REQUIRE_THAT(ptx, Catch::Contains("st.global.f32"));
-  REQUIRE_THAT(ptx, Catch::Contains("ld.global.v2.f32"));
-  for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
-                             "st.global.b16", "ld.global.u16"}) {
-    REQUIRE_THAT(ptx, !Catch::Contains(narrow));
-  }
-}
-
 } // namespace
 
 TEST_CASE("sampled sm90 configurations compile within sm_90a's limits") {
@@ -198,7 +184,7 @@ TEST_CASE("sm90 kernels with an f32 C store f32 within sm_90a's limits") {
                      Catch::Contains("wgmma.mma_async.sync.aligned.m64n" +
                                      std::to_string(c.get("bn")) + "k16.f32." +
                                      ty + "." + ty));
-        requireF32Epilogue(bin.ptx);
+        test::requireF32Epilogue(bin.ptx);
         if (c.get("splitk") > 1) {
           REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
         }

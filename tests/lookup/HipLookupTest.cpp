@@ -133,21 +133,9 @@ TEST_CASE("kt.h finds and launches tuned HIP kernels", "[lookup][hip]") {
   kt_context *ctx = nullptr;
   INFO(kt_context_last_error(nullptr));
   REQUIRE(kt_context_create(&opts, &ctx) == KT_OK);
-  auto desc = [](const GemmProblem &p) {
-    kt_gemm_desc d;
-    kt_gemm_desc_init(&d);
-    d.dtype = KT_BF16;
-    d.trans_a = p.transA;
-    d.trans_b = p.transB;
-    d.m = p.m;
-    d.n = p.n;
-    d.k = p.k;
-    d.out_f32 = p.outF32;
-    return d;
-  };
   for (const GemmProblem *p : {&big, &skinny, &skinnyF32}) {
     INFO(p->key());
-    kt_gemm_desc d = desc(*p);
+    kt_gemm_desc d = test::bf16GemmDesc(*p);
     kt_kernel *kernel = nullptr;
     REQUIRE(kt_gemm_lookup(ctx, &d, &kernel) == KT_OK);
     runAndCheck(ctx, kernel, **dev, *p);
@@ -158,7 +146,7 @@ TEST_CASE("kt.h finds and launches tuned HIP kernels", "[lookup][hip]") {
   }
   // Not tuned: the nearest tuned kernel of the same layout runs it.
   GemmProblem other = test::gemmProblem("NT", 200, 520, 600, DType::BF16);
-  kt_gemm_desc d = desc(other);
+  kt_gemm_desc d = test::bf16GemmDesc(other);
   kt_kernel *fallback = nullptr;
   REQUIRE(kt_gemm_lookup(ctx, &d, &fallback) == KT_OK);
   kt_kernel_info info;

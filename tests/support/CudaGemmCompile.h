@@ -2,8 +2,9 @@
 // problem and check what every such kernel must satisfy per ptxas: a cubin,
 // no spills, static shared memory within a bound, no warnings (serialised
 // wgmma), and
-// registers within the block's share of the register file; and, where
-// nvdisasm exists, the tensor-core instructions in the SASS.
+// registers within the block's share of the register file; where nvdisasm
+// exists, the tensor-core instructions in the SASS; and the PTX of an f32-C
+// (f32out) epilogue.
 #pragma once
 
 #include "ktune/compiler/CudaCompiler.h"
@@ -86,6 +87,20 @@ inline bool sassContains(const CudaKernelBinary &bin,
   INFO("SASS lacks " << mnemonic << ":\n" << sass->substr(0, 4000));
   REQUIRE(std::regex_search(*sass, std::regex(mnemonic)));
   return true;
+}
+
+/// An f32 C (outF32): the epilogue stores f32 pairs (a single f32 at a
+/// ragged last column) and reads the old C as f32 pairs for beta; nothing
+/// rounds to or packs bf16 / f16 and no 16-bit element is loaded or stored,
+/// all of which a 16-bit C's epilogue does.
+inline void requireF32Epilogue(const std::string &ptx) {
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.v2.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("st.global.f32"));
+  REQUIRE_THAT(ptx, Catch::Contains("ld.global.v2.f32"));
+  for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
+                             "st.global.b16", "ld.global.u16"}) {
+    REQUIRE_THAT(ptx, !Catch::Contains(narrow));
+  }
 }
 
 } // namespace kt::test

@@ -24,6 +24,21 @@ template <typename Buffer> void *devicePtr(const Buffer &b) {
   return reinterpret_cast<void *>(uintptr_t(b.ptr()));
 }
 
+/// kt.h's description of `p` (bf16 inputs, packed leading dimensions; an
+/// f32 C where p.outF32).
+inline kt_gemm_desc bf16GemmDesc(const GemmProblem &p) {
+  kt_gemm_desc d;
+  kt_gemm_desc_init(&d);
+  d.dtype = KT_BF16;
+  d.trans_a = p.transA;
+  d.trans_b = p.transB;
+  d.m = p.m;
+  d.n = p.n;
+  d.k = p.k;
+  d.out_f32 = p.outF32;
+  return d;
+}
+
 /// The zeroed split-K / split-KV scratch `kernel` asks for (none if 0).
 template <typename Ctx> struct KernelWorkspace {
   std::optional<typename Ctx::Buffer> buffer;

@@ -115,24 +115,21 @@ void GemmEmitter::storeC(const std::string &v, const std::string &rowLane,
   const std::string old = tmp(), oldf = tmp(), bo = tmp(), sum = tmp();
   line(fmt::format("    {} = memref.load %C[{}, {}] : {}", old, rr, cc,
                    memrefC()));
-  if (p_.outF32) {
-    // An f32 C is read and written as it is: no widening, no rounding.
-    line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo, old));
-  } else {
+  // An f32 C (outF32) is read and written as it is: no widening, no
+  // rounding.
+  if (!p_.outF32) {
     line(fmt::format("    {} = arith.extf {} : {} to f32", oldf, old, elem_));
-    line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo, oldf));
   }
+  line(fmt::format("    {} = arith.mulf %beta, {} : f32", bo,
+                   p_.outF32 ? old : oldf));
   line(fmt::format("    {} = arith.addf {}, {} : f32", sum, s, bo));
   line(fmt::format("    scf.yield {} : f32", sum));
   line("  }");
-  if (p_.outF32) {
-    line(fmt::format("  memref.store {}, %C[{}, {}] : {}", mixed, rr, cc,
-                     memrefC()));
-  } else {
+  if (!p_.outF32) {
     line(fmt::format("  {} = arith.truncf {} : f32 to {}", out, mixed, elem_));
-    line(fmt::format("  memref.store {}, %C[{}, {}] : {}", out, rr, cc,
-                     memrefC()));
   }
+  line(fmt::format("  memref.store {}, %C[{}, {}] : {}",
+                   p_.outF32 ? mixed : out, rr, cc, memrefC()));
   line("}");
 }
 
