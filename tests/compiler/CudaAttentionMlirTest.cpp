@@ -1,6 +1,7 @@
 // cuda.attention.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins for sm_90a
 // and sm_100a without a GPU (the mma.sync, exp2 and quad shuffles in the
-// PTX; no spills; registers within the block's share).
+// PTX; the split-KV fence and atomic exactly in split kernels; no spills;
+// registers within the block's share), and the split / pack parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/CudaGemmCompile.h"
@@ -12,7 +13,9 @@ using namespace kt;
 
 namespace {
 
-Config cfg(int64_t warps, int64_t kv) { return {{"warps", warps}, {"kv", kv}}; }
+Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0) {
+  return {{"warps", warps}, {"kv", kv}, {"split", split}, {"pack", pack}};
+}
 
 } // namespace
 
@@ -31,6 +34,12 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
         {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal", cfg(4, 64)},
         {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal", cfg(2, 32)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", cfg(1, 16)},
+        // GQA-packed rows, split-KV, and both (the decode default).
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         cfg(4, 32, 1, 1)},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         cfg(2, 32, 4, 0)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", cfg(1, 32, 16, 1)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -43,15 +52,72 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
       auto launch = cuda::parseAttentionLaunchSpec(src->launch);
       REQUIRE(launch.isOk());
       REQUIRE(launch->pointers);
+      REQUIRE(launch->split == k.c.get("split"));
+      REQUIRE(launch->pack == (k.c.get("pack") ? p->hq / p->hkv : 1));
+      const bool split = k.c.get("split") > 1;
       CudaKernelBinary bin = test::compileSourceWithinLimits(
           *compiler, *src, k.c.toString() + p->key(), launch->threads,
-          int(2 * k.c.get("kv") * (p->d + 8) * 2));
+          int(2 * k.c.get("kv") * (p->d + 8) * 2 + (split ? 4 : 0)));
       const std::string ty = p->dtype == DType::BF16 ? "bf16" : "f16";
       REQUIRE_THAT(bin.ptx, Catch::Contains("mma.sync.aligned.m16n8k16.row."
                                             "col.f32." +
                                             ty + "." + ty + ".f32"));
       REQUIRE_THAT(bin.ptx, Catch::Contains("ex2.approx.ftz.f32"));
       REQUIRE_THAT(bin.ptx, Catch::Contains("shfl.sync.bfly"));
+      // Split kernels take the workspace and semaphores (parameters 5 and
+      // 6), publish their partials with a GPU-scope fence and count their
+      // tile's arrivals; the others have neither.
+      if (split) {
+        REQUIRE_THAT(bin.ptx, Catch::Contains("kt_attention_param_6"));
+        // PTX 8.6 (sm_100a) has release-only fences.
+        REQUIRE_THAT(bin.ptx, Catch::Contains("fence.acq_rel.gpu") ||
+                                  Catch::Contains("fence.release.gpu"));
+        REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
+      } else {
+        REQUIRE_THAT(bin.ptx, !Catch::Contains("kt_attention_param_5"));
+        REQUIRE_THAT(bin.ptx, !Catch::Contains("atom."));
+      }
     }
   }
+}
+
+TEST_CASE("MLIR attention: split and pack in the space, decode defaults, "
+          "refusals") {
+  CudaAttentionMlir t;
+  const TargetDesc target = *parseTarget("cuda:sm_90a");
+  auto decode =
+      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128");
+  const Config d = t.defaultConfig(*decode, target);
+  REQUIRE(d.get("pack") == 1);
+  REQUIRE(d.get("split") >= 8);
+  bool split = false, pack = false;
+  for (const Config &c : t.space(*decode, target)) {
+    INFO(c.toString());
+    REQUIRE(t.validate(c, *decode, target).isOk());
+    split = split || c.get("split") > 1;
+    pack = pack || c.get("pack") == 1;
+  }
+  REQUIRE(split);
+  REQUIRE(pack);
+  // Prefill keeps one CTA per tile: the tiles alone fill the SMs.
+  auto prefill =
+      parseAttentionProblem("attn_bf16_BSHD_b4_hq32_hkv8_sq4096_skv4096_d128");
+  REQUIRE(t.defaultConfig(*prefill, target).get("split") == 1);
+  for (const Config &c : t.space(*prefill, target)) {
+    REQUIRE(c.get("split") == 1);
+  }
+  // Configurations stored before split and pack existed mean 1 and 0.
+  auto old = t.instantiate({{"warps", 4}, {"kv", 32}}, *prefill, target);
+  auto now = t.instantiate(
+      {{"warps", 4}, {"kv", 32}, {"split", 1}, {"pack", 0}}, *prefill, target);
+  REQUIRE(old.isOk());
+  REQUIRE(now.isOk());
+  REQUIRE(old->text == now->text);
+  auto mha = parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq1_skv512_d64");
+  REQUIRE_THAT(t.validate(cfg(1, 64, 1, 1), *mha, target).message(),
+               Catch::Contains("one query head per KV head"));
+  REQUIRE_THAT(t.validate(cfg(1, 64, 16, 0), *mha, target).message(),
+               Catch::Contains("exceeds the 8 KV blocks"));
+  REQUIRE_THAT(t.validate(cfg(1, 64, 3, 0), *mha, target).message(),
+               Catch::Contains("power of two"));
 }

@@ -13,6 +13,8 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <optional>
+
 using namespace kt;
 
 namespace {
@@ -181,23 +183,42 @@ TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
 
 TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
   HipAttentionMlir t;
+  auto mlirCfg = [](int64_t waves, int64_t kv, int64_t split, int64_t pack) {
+    return Config{
+        {"waves", waves}, {"kv", kv}, {"split", split}, {"pack", pack}};
+  };
   for (const char *arch : {"gfx950", "gfx942"}) {
     auto compiler =
         HipCompiler::create(*parseTarget(std::string("hip:") + arch), "");
     REQUIRE(compiler.isOk());
     const int64_t km = std::string(arch) == "gfx950" ? 32 : 16;
-    for (const char *sig :
-         {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
-          "attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
-          "attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128"}) {
-      auto p = parseAttentionProblem(sig);
+    struct Case {
+      const char *sig;
+      std::optional<Config> c; ///< Absent: the default.
+    };
+    const Case cases[] = {
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal", {}},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal", {}},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", {}}, // split, packed
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         mlirCfg(4, 32, 2, 1)},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         mlirCfg(2, 32, 4, 0)},
+    };
+    for (const Case &k : cases) {
+      auto p = parseAttentionProblem(k.sig);
       REQUIRE(p.isOk());
-      const Config c = t.defaultConfig(*p, compiler->target());
+      const Config c = k.c ? *k.c : t.defaultConfig(*p, compiler->target());
       INFO(arch << " " << p->key() << " " << c.toString());
+      REQUIRE(t.validate(c, *p, compiler->target()).isOk());
       auto src = t.instantiate(c, *p, compiler->target());
       INFO(src.status().toString());
       REQUIRE(src.isOk());
       REQUIRE(src->language == "mlir");
+      auto launch = cuda::parseAttentionLaunchSpec(src->launch);
+      REQUIRE(launch.isOk());
+      REQUIRE(launch->split == c.get("split"));
+      REQUIRE(launch->pack == (c.get("pack") ? p->hq / p->hkv : 1));
       auto bin = compiler->compile(*src, c.toString() + p->key());
       INFO(bin.status().toString());
       REQUIRE(bin.isOk());
@@ -207,14 +228,63 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
       REQUIRE_THAT(*dis, Catch::Contains("v_mfma_f32_16x16x" +
                                          std::to_string(km) + "_" + ty));
       REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
+      // Split kernels count their tile's arrivals; the others have no
+      // atomics.
+      if (c.get("split") > 1) {
+        REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
+        REQUIRE_THAT(*dis, Catch::Contains("buffer_inv"));
+      } else {
+        REQUIRE_THAT(*dis, !Catch::Contains("global_atomic"));
+      }
       const HipResources &r = bin->resources;
       REQUIRE(r.wavefrontSize == 64);
       REQUIRE(r.scratchBytes == 0);
       REQUIRE(r.vgprSpills == 0);
       REQUIRE(r.vgprs <= 512); // VGPRs and AGPRs together
       REQUIRE(r.agprs <= r.vgprs);
+      // K and V^T blocks, plus the split counter.
       REQUIRE(r.ldsBytes ==
-              (c.get("kv") * (p->d + 8) + p->d * (c.get("kv") + 8)) * 2);
+              (c.get("kv") * (p->d + 8) + p->d * (c.get("kv") + 8)) * 2 +
+                  (c.get("split") > 1 ? 4 : 0));
     }
   }
+}
+
+TEST_CASE("MLIR MFMA attention: split and pack in the space, decode "
+          "defaults, refusals") {
+  HipAttentionMlir t;
+  const TargetDesc target = *parseTarget("hip:gfx950");
+  auto decode =
+      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128");
+  const Config d = t.defaultConfig(*decode, target);
+  REQUIRE(d.get("pack") == 1);
+  REQUIRE(d.get("split") >= 8);
+  bool split = false, pack = false;
+  for (const Config &c : t.space(*decode, target)) {
+    INFO(c.toString());
+    REQUIRE(t.validate(c, *decode, target).isOk());
+    split = split || c.get("split") > 1;
+    pack = pack || c.get("pack") == 1;
+  }
+  REQUIRE(split);
+  REQUIRE(pack);
+  // Configurations stored before split and pack existed mean 1 and 0.
+  auto prefill =
+      parseAttentionProblem("attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64");
+  auto old = t.instantiate({{"waves", 4}, {"kv", 64}}, *prefill, target);
+  auto now = t.instantiate(
+      {{"waves", 4}, {"kv", 64}, {"split", 1}, {"pack", 0}}, *prefill, target);
+  REQUIRE(old.isOk());
+  REQUIRE(now.isOk());
+  REQUIRE(old->text == now->text);
+  auto mha = parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq1_skv512_d64");
+  REQUIRE_THAT(t.validate({{"waves", 1}, {"kv", 64}, {"split", 1}, {"pack", 1}},
+                          *mha, target)
+                   .message(),
+               Catch::Contains("one query head per KV head"));
+  REQUIRE_THAT(
+      t.validate({{"waves", 1}, {"kv", 64}, {"split", 16}, {"pack", 0}}, *mha,
+                 target)
+          .message(),
+      Catch::Contains("exceeds the 8 KV blocks"));
 }

@@ -708,6 +708,10 @@ kt_status kt_attention_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
         out.put(x, 8, 8);
       }
       out.put(&a->scaleLog2, 4, 4);
+      if (a->splitArgs) {
+        out.put(&a->workspace, 8, 8);
+        out.put(&a->semaphores, 8, 8);
+      }
       return succeed();
     }
     out.put(&a->mapK, sizeof(a->mapK), 128);

@@ -2,9 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace kt::attnmlirgpu {
 
-AttentionMlirEmitter::AttentionMlirEmitter(const AttentionProblem &p) : p_(p) {
+AttentionMlirEmitter::AttentionMlirEmitter(const AttentionProblem &p,
+                                           const AttentionWork &w)
+    : p_(p), w_(w) {
   elem_ = p.dtype == DType::BF16 ? "bf16" : "f16";
   // Used by keyLimit / blockCount (i64: skv - sq + 1 may be negative).
   line(fmt::format("%skvsq1 = arith.constant {} : i64", p.skv - p.sq + 1));
@@ -69,16 +73,59 @@ std::string AttentionMlirEmitter::offset(const std::string &b,
   return mul(y, c(p_.d));
 }
 
-void AttentionMlirEmitter::tileCoordinates(int64_t rows) {
-  const int64_t tiles = (p_.sq + rows - 1) / rows;
+int64_t AttentionMlirEmitter::unitRows() const {
+  return p_.sq * (w_.pack ? p_.hq / p_.hkv : 1);
+}
+
+int64_t AttentionMlirEmitter::tiles() const {
+  return (unitRows() + w_.rows - 1) / w_.rows * (w_.pack ? p_.hkv : p_.hq) *
+         p_.batch;
+}
+
+void AttentionMlirEmitter::tileCoordinates() {
+  // Block ids run over (split, head unit, batch, tile rank), the split
+  // fastest: the order of the launch's grid (attentionGridSize).
+  const int64_t tilesPerUnit = (unitRows() + w_.rows - 1) / w_.rows;
+  const int64_t units = w_.pack ? p_.hkv : p_.hq;
   line("%bid = gpu.block_id x");
-  line(fmt::format("%h = arith.remui %bid, {} : index", c(p_.hq)));
-  line(fmt::format("%bh = arith.divui %bid, {} : index", c(p_.hq)));
+  std::string slot = "%bid";
+  if (w_.split > 1) {
+    line(fmt::format("%split = arith.remui %bid, {} : index", c(w_.split)));
+    line(fmt::format("%slot = arith.divui %bid, {} : index", c(w_.split)));
+    slot = "%slot";
+  }
+  line(fmt::format("{} = arith.remui {}, {} : index", w_.pack ? "%kvh" : "%h",
+                   slot, c(units)));
+  line(fmt::format("%bh = arith.divui {}, {} : index", slot, c(units)));
   line(fmt::format("%b = arith.remui %bh, {} : index", c(p_.batch)));
   line(fmt::format("%rank = arith.divui %bh, {} : index", c(p_.batch)));
-  line(fmt::format("%tile = arith.subi {}, %rank : index", c(tiles - 1)));
-  line(fmt::format("%kvh = arith.divui %h, {} : index", c(p_.hq / p_.hkv)));
-  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(rows)));
+  line(
+      fmt::format("%tile = arith.subi {}, %rank : index", c(tilesPerUnit - 1)));
+  if (!w_.pack) {
+    line(fmt::format("%kvh = arith.divui %h, {} : index", c(p_.hq / p_.hkv)));
+  }
+  line(fmt::format("%q0 = arith.muli %tile, {} : index", c(w_.rows)));
+}
+
+std::string AttentionMlirEmitter::rowPosition(const std::string &row) {
+  if (!w_.pack) {
+    return row;
+  }
+  const std::string pos = tmp();
+  line(fmt::format("{} = arith.divui {}, {} : index", pos, row,
+                   c(p_.hq / p_.hkv)));
+  return pos;
+}
+
+std::pair<std::string, std::string>
+AttentionMlirEmitter::rowPositionHead(const std::string &row) {
+  if (!w_.pack) {
+    return {row, "%h"};
+  }
+  const std::string g = tmp();
+  line(fmt::format("{} = arith.remui {}, {} : index", g, row,
+                   c(p_.hq / p_.hkv)));
+  return {rowPosition(row), add(mul("%kvh", c(p_.hq / p_.hkv)), g)};
 }
 
 std::string AttentionMlirEmitter::workgroupType(int64_t rows,
@@ -100,15 +147,192 @@ std::string AttentionMlirEmitter::keyLimit(const std::string &pos) {
   return out;
 }
 
-std::string AttentionMlirEmitter::blockCount(const std::string &q0,
-                                             int64_t rows, int64_t kv) {
+std::pair<std::string, std::string>
+AttentionMlirEmitter::blockRange(int64_t kv) {
+  std::string n;
   if (!p_.causal) {
-    return c((p_.skv + kv - 1) / kv);
+    n = c((p_.skv + kv - 1) / kv);
+  } else {
+    const std::string end = keyLimit(rowPosition(add("%q0", c(w_.rows - 1))));
+    const std::string up = add(end, c(kv - 1));
+    n = tmp();
+    line(fmt::format("{} = arith.divui {}, {} : index", n, up, c(kv)));
   }
-  const std::string end = keyLimit(add(q0, c(rows - 1)));
-  const std::string up = add(end, c(kv - 1)), n = tmp();
-  line(fmt::format("{} = arith.divui {}, {} : index", n, up, c(kv)));
-  return n;
+  if (w_.split == 1) {
+    return {c(0), n};
+  }
+  // ceil(n / split) blocks per split; the last splits may get fewer or none.
+  const std::string per = tmp(), first = tmp(), last = tmp();
+  line(fmt::format("{} = arith.divui {}, {} : index", per,
+                   add(n, c(w_.split - 1)), c(w_.split)));
+  line(fmt::format("{} = arith.minui {}, {} : index", first, mul("%split", per),
+                   n));
+  line(
+      fmt::format("{} = arith.minui {}, {} : index", last, add(first, per), n));
+  return {first, last};
+}
+
+std::string AttentionMlirEmitter::both(const std::string &a,
+                                       const std::string &b) {
+  if (b.empty()) {
+    return a;
+  }
+  const std::string r = tmp();
+  line(fmt::format("{} = arith.andi {}, {} : i1", r, a, b));
+  return r;
+}
+
+std::string AttentionMlirEmitter::workText() const {
+  if (w_.split == 1 && !w_.pack) {
+    return "";
+  }
+  return fmt::format(" split={} pack={}", w_.split, w_.pack ? 1 : 0);
+}
+
+std::string AttentionMlirEmitter::mergeSplits(std::vector<RowState> &rows,
+                                              int64_t threads) {
+  if (w_.split == 1) {
+    return "";
+  }
+  // Value j of a thread lies at ((slot * split + s) * J + j) * threads +
+  // tid: for each row its maximum, its sum, then its outputs.
+  int64_t perThread = 0;
+  for (const RowState &r : rows) {
+    perThread += 2 + int64_t(r.o.size());
+  }
+  workspaceElements_ = tiles() * w_.split * perThread * threads;
+  const std::string ws = fmt::format("memref<{}xf32>", workspaceElements_);
+  const std::string sems = fmt::format("memref<{}xi32>", tiles());
+  const std::string counter = "memref<1xi32, #gpu.address_space<workgroup>>";
+  const std::string first =
+      add(mul(mul("%slot", c(w_.split * perThread)), c(threads)), "%tid");
+  const std::string mine = add(first, mul("%split", c(perThread * threads)));
+  auto flat = [](const std::vector<RowState> &st) {
+    std::vector<std::string> v;
+    for (const RowState &r : st) {
+      v.push_back(r.m);
+      v.push_back(r.l);
+      v.insert(v.end(), r.o.begin(), r.o.end());
+    }
+    return v;
+  };
+  const std::vector<std::string> values = flat(rows);
+  for (size_t j = 0; j < values.size(); ++j) {
+    line(fmt::format("memref.store {}, %WS[{}] : {}", values[j],
+                     add(mine, c(int64_t(j) * threads)), ws));
+  }
+  line(fence("release"));
+  line("gpu.barrier");
+  line(fmt::format("%t0 = arith.cmpi eq, %tid, {} : index", c(0)));
+  line("scf.if %t0 {");
+  const std::string old = tmp();
+  line(fmt::format("{} = memref.atomic_rmw addi {}, %SEM[%slot] : (i32, {}) "
+                   "-> i32",
+                   old, c32(1), sems));
+  line(fmt::format("memref.store {}, %arrived[{}] : {}", old, c(0), counter));
+  line("}");
+  line("gpu.barrier");
+  const std::string arrived = tmp(), last = tmp();
+  line(fmt::format("{} = memref.load %arrived[{}] : {}", arrived, c(0),
+                   counter));
+  line(fmt::format("{} = arith.cmpi eq, {}, {} : i32", last, arrived,
+                   c32(int(w_.split - 1))));
+
+  // The last CTA of the tile: every split's maxima, then the weighted sums.
+  std::string types;
+  for (size_t j = 0; j < values.size(); ++j) {
+    types += j ? ", f32" : "f32";
+  }
+  const std::string merged = tmp();
+  line(fmt::format("{}:{} = scf.if {} -> ({}) {{", merged, values.size(), last,
+                   types));
+  line(fence("acquire"));
+  auto load = [&](const std::string &s, int64_t j) {
+    const std::string v = tmp();
+    line(fmt::format(
+        "{} = memref.load %WS[{}] : {}", v,
+        add(add(first, mul(s, c(perThread * threads))), c(j * threads)), ws));
+    return v;
+  };
+  std::string topIters, topTypes, topYield;
+  const std::string tops = tmp(), s1 = tmp();
+  std::vector<int64_t> at; // Where each row's values start.
+  for (size_t r = 0, j = 0; r < rows.size(); ++r) {
+    at.push_back(int64_t(j));
+    j += 2 + rows[r].o.size();
+  }
+  std::vector<std::string> topArgs;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    topArgs.push_back(tmp());
+    topIters += fmt::format("{}{} = %neg_inf", r ? ", " : "", topArgs[r]);
+    topTypes += r ? ", f32" : "f32";
+  }
+  line(fmt::format("{}:{} = scf.for {} = {} to {} step {} iter_args({}) -> "
+                   "({}) {{",
+                   tops, rows.size(), s1, c(0), c(w_.split), c(1), topIters,
+                   topTypes));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    topYield += (r ? ", " : "") + fop("maximumf", topArgs[r], load(s1, at[r]));
+  }
+  line(fmt::format("scf.yield {} : {}", topYield, topTypes));
+  line("}");
+  std::string sumIters, sumTypes, sumYield;
+  std::vector<std::string> sumArgs;
+  for (size_t j = 0; j < values.size(); ++j) {
+    if (std::find(at.begin(), at.end(), int64_t(j)) != at.end()) {
+      continue; // The maxima are not summed.
+    }
+    sumArgs.push_back(tmp());
+    sumIters += fmt::format("{}{} = %zero_f32", sumIters.empty() ? "" : ", ",
+                            sumArgs.back());
+    sumTypes += sumTypes.empty() ? "f32" : ", f32";
+  }
+  const std::string sums = tmp(), s2 = tmp();
+  line(fmt::format("{}:{} = scf.for {} = {} to {} step {} iter_args({}) -> "
+                   "({}) {{",
+                   sums, sumArgs.size(), s2, c(0), c(w_.split), c(1), sumIters,
+                   sumTypes));
+  for (size_t r = 0, k = 0; r < rows.size(); ++r) {
+    // A split that saw no key of the row has m = -inf and weight 0; a row
+    // no split saw keeps weight 0 (and sum 0).
+    const std::string top = fmt::format("{}#{}", tops, r);
+    const std::string none = tmp(), w = tmp();
+    line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", none, top));
+    const std::string e = exp2(fop("subf", load(s2, at[r]), top));
+    line(fmt::format("{} = arith.select {}, %zero_f32, {} : f32", w, none, e));
+    for (int64_t j = 1; j < 2 + int64_t(rows[r].o.size()); ++j, ++k) {
+      sumYield += (sumYield.empty() ? "" : ", ") +
+                  fop("addf", sumArgs[k], fop("mulf", w, load(s2, at[r] + j)));
+    }
+  }
+  line(fmt::format("scf.yield {} : {}", sumYield, sumTypes));
+  line("}");
+  line("scf.if %t0 {");
+  line(fmt::format("memref.store {}, %SEM[%slot] : {}", c32(0), sems));
+  line("}");
+  std::string yield;
+  for (size_t r = 0, k = 0; r < rows.size(); ++r) {
+    yield += fmt::format("{}{}#{}", r ? ", " : "", tops, r);
+    for (size_t j = 1; j < 2 + rows[r].o.size(); ++j, ++k) {
+      yield += fmt::format(", {}#{}", sums, k);
+    }
+  }
+  line(fmt::format("scf.yield {} : {}", yield, types));
+  line("} else {");
+  std::string keep;
+  for (const std::string &v : values) {
+    keep += (keep.empty() ? "" : ", ") + v;
+  }
+  line(fmt::format("scf.yield {} : {}", keep, types));
+  line("}");
+  for (size_t r = 0, j = 0; r < rows.size(); ++r) {
+    rows[r].m = fmt::format("{}#{}", merged, j++);
+    rows[r].l = fmt::format("{}#{}", merged, j++);
+    for (std::string &o : rows[r].o) {
+      o = fmt::format("{}#{}", merged, j++);
+    }
+  }
+  return last;
 }
 
 void AttentionMlirEmitter::loadKv(const std::string &blk, int64_t kv,
@@ -145,6 +369,12 @@ std::string AttentionMlirEmitter::finish(const std::string &header,
                                          const std::string &targetAttr,
                                          const std::string &workgroup,
                                          int64_t threads) {
+  std::string args, groups = workgroup;
+  if (w_.split > 1) {
+    args = fmt::format(", %WS: memref<{}xf32>, %SEM: memref<{}xi32>",
+                       workspaceElements_, tiles());
+    groups += ", %arrived: memref<1xi32, #gpu.address_space<workgroup>>";
+  }
   std::string consts;
   for (int64_t v : consts_) {
     consts += fmt::format("      %c{} = arith.constant {} : index\n", v, v);
@@ -157,7 +387,7 @@ std::string AttentionMlirEmitter::finish(const std::string &header,
       "module attributes {{gpu.container_module}} {{\n"
       "  gpu.module @kt [{}] {{\n"
       "    gpu.func @kt_attention(%Q: {}, %K: {}, %V: {}, %O: {}, "
-      "%scale: f32)\n"
+      "%scale: f32{})\n"
       "        workgroup({})\n"
       "        kernel attributes {{known_block_size = array<i32: {}, 1, 1>}} "
       "{{\n"
@@ -172,8 +402,8 @@ std::string AttentionMlirEmitter::finish(const std::string &header,
       "  }}\n"
       "}}\n",
       header, targetAttr, flatType(p_.qElements()), flatType(p_.kvElements()),
-      flatType(p_.kvElements()), flatType(p_.qElements()), workgroup, threads,
-      elem_, consts, body_);
+      flatType(p_.kvElements()), flatType(p_.qElements()), args, groups,
+      threads, elem_, consts, body_);
 }
 
 } // namespace kt::attnmlirgpu

@@ -1,10 +1,11 @@
 // Internal: writing a GPU attention kernel as MLIR text, for both GPU
 // vendors. The base holds what does not depend on the target: SSA names and
 // constants, index and f32 arithmetic, cross-lane shuffles, the problem's
-// tensor offsets, the causal key limit and block count, the K / V staging
-// loop and the module around the kernel; each target's emitter adds its MMA
-// and fragment layout (CudaAttentionMlirKernel.cpp: nvvm mma.sync;
-// HipAttentionMlirKernel.cpp: amdgpu.mfma).
+// tensor offsets, the work decomposition (query tiles, GQA packing, KV
+// splits), the causal key limit and block range, the K / V staging loop,
+// the split-KV merge and the module around the kernel; each target's
+// emitter adds its MMA and fragment layout (CudaAttentionMlirKernel.cpp:
+// nvvm mma.sync; HipAttentionMlirKernel.cpp: amdgpu.mfma).
 #pragma once
 
 #include "ktune/problem/AttentionProblem.h"
@@ -12,12 +13,30 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kt::attnmlirgpu {
 
+/// How the CTAs divide the problem: query tiles of `rows` rows, with
+/// `pack` the rows of a tile are (position, query head) pairs of one GQA
+/// group, and each tile's KV blocks are divided among `split` CTAs.
+struct AttentionWork {
+  int64_t rows = 16, split = 1;
+  bool pack = false;
+};
+
+/// One query row's online-softmax state as a thread holds it: the running
+/// maximum (scaled, log2 domain), the thread's share of the sum and its
+/// outputs of the row (f32 SSA values).
+struct RowState {
+  std::string m, l;
+  std::vector<std::string> o;
+};
+
 class AttentionMlirEmitter {
 public:
-  explicit AttentionMlirEmitter(const AttentionProblem &p);
+  AttentionMlirEmitter(const AttentionProblem &p, const AttentionWork &w);
   virtual ~AttentionMlirEmitter() = default;
 
 protected:
@@ -37,18 +56,42 @@ protected:
   /// Element offset of (b, head, s, 0) in Q / O (`kv` false) or K / V.
   std::string offset(const std::string &b, const std::string &h,
                      const std::string &s, bool kv);
-  /// The CTA's work from gpu.block_id: %h (query head), %b (batch), %kvh
-  /// (its KV head), %tile (heaviest causal tiles first) and %q0 (the tile's
-  /// first query position), for tiles of `rows` rows.
-  void tileCoordinates(int64_t rows);
+  /// exp2 of an f32 value with the target's instruction.
+  virtual std::string exp2(const std::string &x) = 0;
+  /// The CTA's work from gpu.block_id: %slot (its tile, counted over
+  /// batch and head units), %split (its share of the KV blocks, with
+  /// split > 1), %b (batch), %kvh (KV head), %h (query head, without
+  /// pack), %tile (heaviest causal tiles first) and %q0 (the tile's first
+  /// row of its head unit).
+  void tileCoordinates();
+  /// Rows of a head unit: sq, or sq times the group with pack.
+  int64_t unitRows() const;
+  /// The query position and head of head-unit row `row` (in range).
+  std::pair<std::string, std::string> rowPositionHead(const std::string &row);
+  /// The query position of head-unit row `row` (any row).
+  std::string rowPosition(const std::string &row);
   /// memref<rows x cols x elem> in workgroup memory.
   std::string workgroupType(int64_t rows, int64_t cols) const;
   /// The first key query position `pos` may not see: skv without a causal
   /// mask, else pos + skv - sq + 1 clamped to [0, skv].
   std::string keyLimit(const std::string &pos);
-  /// Blocks of `kv` keys a tile of `rows` query rows from `q0` walks (all
-  /// of skv, or up to the last row's diagonal when causal).
-  std::string blockCount(const std::string &q0, int64_t rows, int64_t kv);
+  /// The blocks of `kv` keys this CTA walks, [first, second): of the
+  /// blocks its tile walks (all of skv, or up to the last row's diagonal
+  /// when causal), its split's even share.
+  std::pair<std::string, std::string> blockRange(int64_t kv);
+  /// With split > 1: stores this CTA's partial row states (`values` f32
+  /// values per thread, `threads` threads) in the workspace, counts the
+  /// CTA in its tile's semaphore, and in the tile's last CTA merges every
+  /// split's states into `rows` (weights exp2(m_split - max m)) and resets
+  /// the semaphore. Returns the i1 under which the CTA stores O (true
+  /// without split).
+  std::string mergeSplits(std::vector<RowState> &rows, int64_t threads);
+  /// `a` and `b` (i1 values), or `a` where `b` is empty.
+  std::string both(const std::string &a, const std::string &b);
+  /// " split=S pack=P" for the module's header where not 1 / 0.
+  std::string workText() const;
+  /// A device-scope release / acquire fence around the split semaphore.
+  virtual std::string fence(const char *ordering) const = 0;
   /// The K and V rows of block `blk` (keys past skv as zeros) into the
   /// workgroup buffers %sk ([key][d]) and `vBuf` ([key][d], or [d][key]
   /// when `vTransposed`), by `threads` threads; %b and %kvh name the head.
@@ -56,15 +99,21 @@ protected:
               const std::string &kType, const std::string &vBuf,
               const std::string &vType, bool vTransposed);
   /// The module: gpu.module with `targetAttr`, the kernel kt_attention(Q,
-  /// K, V, O, scaleLog2) with `workgroup` attributions around the body
-  /// emitted so far, `threads` per block.
+  /// K, V, O, scaleLog2[, workspace, semaphores]) with `workgroup`
+  /// attributions around the body emitted so far, `threads` per block.
+  /// Split kernels take the workspace and semaphores (and have a
+  /// workgroup counter %arrived).
   std::string finish(const std::string &header, const std::string &targetAttr,
                      const std::string &workgroup, int64_t threads);
 
   const AttentionProblem &p_;
+  const AttentionWork w_;
   std::string elem_; ///< "bf16" or "f16".
 
 private:
+  /// Elements of the workspace and semaphore memrefs.
+  int64_t tiles() const;
+  int64_t workspaceElements_ = 0;
   std::string body_;
   std::set<int64_t> consts_;
   std::set<int> consts32_;

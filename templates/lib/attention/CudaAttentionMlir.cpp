@@ -15,17 +15,23 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.attention.mlir/1";
+constexpr const char *kGeneratorVersion = "cuda.attention.mlir/2";
 constexpr const char *kKeys[] = {"warps", "kv"};
 /// Static shared memory without opting in.
 constexpr int64_t kStaticShared = 48 * 1024;
+/// SMs of an H100 SXM: split-KV is offered while the tiles alone fill
+/// fewer than this many CTAs twice over.
+constexpr int64_t kSms = 132;
 
 } // namespace
 
 std::string CudaAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
+  // One instance as tuned for prefill, one split and packed as for decode
+  // (the merge and the packed rows).
   return sha256Hex(std::string(kGeneratorVersion) +
-                   attnmlir::kernelSource({4, 32}, p, "sm_90a"));
+                   attnmlir::kernelSource({4, 32}, p, "sm_90a") +
+                   attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a"));
 }
 
 bool CudaAttentionMlir::supports(const AttentionProblem &p,
@@ -53,6 +59,7 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   if (q.kv != 16 && q.kv != 32 && q.kv != 64) {
     return invalidArgument(fmt::format("kv={} must be 16, 32 or 64", q.kv));
   }
+  KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
@@ -63,7 +70,17 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
 
 Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
                                         const TargetDesc &) const {
-  return {{"warps", p.sq >= 64 ? 4 : 1}, {"kv", p.d <= 64 ? 64 : 32}};
+  // Prefill: four warps over the tile. Decode (the group's rows fit one
+  // warp): one warp with the group's heads packed, the KV length split
+  // until the CTAs fill the SMs.
+  attnmlir::Params q{p.sq >= 64 ? 4 : 1, p.d <= 64 ? 64 : 32};
+  if (attnparams::isDecode(p, 16)) {
+    q.pack = p.hq > p.hkv ? 1 : 0;
+    q.split =
+        attnparams::defaultSplit(p, attnmlir::rows(q), q.pack != 0, q.kv, kSms);
+  }
+  return {
+      {"warps", q.warps}, {"kv", q.kv}, {"split", q.split}, {"pack", q.pack}};
 }
 
 std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
@@ -72,10 +89,23 @@ std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
     return {};
   }
   return enumerateSpace(
-      defaultConfig(p, t), {{"warps", {1, 2, 4}}, {"kv", {16, 32, 64}}},
+      defaultConfig(p, t),
+      {{"warps", {1, 2, 4}},
+       {"kv", {16, 32, 64}},
+       {"split", {1, 2, 4, 8, 16, 32}},
+       {"pack", {0, 1}}},
       [&](const Config &c) {
-        return validate(c, p, t).isOk() &&
-               16 * c.get("warps") <= std::max<int64_t>(16, 2 * p.sq);
+        if (!validate(c, p, t).isOk()) {
+          return false;
+        }
+        // Splits only while the tiles leave SMs idle; tiles no taller than
+        // twice the rows.
+        const attnmlir::Params q = attnmlir::readParams(c);
+        return attnparams::splitWorthTrying(p, attnmlir::rows(q), q.pack != 0,
+                                            q.kv, q.split, kSms) &&
+               attnmlir::rows(q) <=
+                   std::max<int64_t>(16,
+                                     2 * attnparams::unitRows(p, q.pack != 0));
       });
 }
 
@@ -89,6 +119,13 @@ Result<KernelSource> CudaAttentionMlir::instantiate(const Config &c,
   launch.sharedBytes = 0; // All static.
   launch.rows = int(attnmlir::rows(q));
   launch.kvRows = int(q.kv);
+  launch.split = int(q.split);
+  launch.pack = int(q.pack ? p.hq / p.hkv : 1);
+  // One semaphore per tile: a split CTA stores at most 128 x (d / 2 + 4)
+  // floats (CUDA: per thread d / 2 outputs, two maxima and two sums; HIP:
+  // per lane d / 4 outputs, a maximum and a sum, at most 256 lanes), what
+  // the scratch rule (cuda::attentionWorkspaceBytes) gives a semaphore.
+  launch.semaphoresPerTile = 1;
   launch.pointers = true;
   return KernelSource{"mlir", attnmlir::kernelSource(q, p, t.arch),
                       "kt_attention", launch.toString()};

@@ -23,18 +23,22 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p), q_(q), arch_(arch) {
+      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0}), q_(q),
+        arch_(arch) {
     opType_ = p.dtype == DType::BF16 ? "i32" : "vector<2xf16>";
   }
   std::string module();
 
 private:
-  std::string exp2(const std::string &x) {
+  std::string exp2(const std::string &x) override {
     const std::string r = tmp();
     line(fmt::format("{} = llvm.inline_asm \"ex2.approx.ftz.f32 $0, $1;\", "
                      "\"=f,f\" {} : (f32) -> f32",
                      r, x));
     return r;
+  }
+  std::string fence(const char *ordering) const override {
+    return fmt::format("llvm.fence syncscope(\"device\") {}", ordering);
   }
   std::string smemType() const { return workgroupType(q_.kv, p_.d + 8); }
   /// Two consecutive 16-bit values as one mma operand register.
@@ -70,8 +74,9 @@ std::string Emitter::module() {
   const int64_t dt = p_.d / 8;  // n8 output tiles
   const int64_t ks = p_.d / 16; // k16 steps of Q K^T
 
-  // The CTA's (query tile, batch, head), heaviest causal tiles first.
-  tileCoordinates(rows(q_));
+  // The CTA's (query tile, batch, head unit, split), heaviest causal tiles
+  // first.
+  tileCoordinates();
   line(fmt::format("%warp = arith.divui %tid, {} : index", c(32)));
   line(fmt::format("%lane = arith.remui %tid, {} : index", c(32)));
   line(fmt::format("%g = arith.divui %lane, {} : index", c(4)));
@@ -81,19 +86,23 @@ std::string Emitter::module() {
   line("%rw = arith.addi %q0, %w16 : index");
   line("%r0 = arith.addi %rw, %g : index");
   line(fmt::format("%r1 = arith.addi %r0, {} : index", c(8)));
-  line(fmt::format("%in0 = arith.cmpi ult, %r0, {} : index", c(p_.sq)));
-  line(fmt::format("%in1 = arith.cmpi ult, %r1, {} : index", c(p_.sq)));
-  // Rows past sq read row 0 (valid memory) and are never stored.
+  line(fmt::format("%in0 = arith.cmpi ult, %r0, {} : index", c(unitRows())));
+  line(fmt::format("%in1 = arith.cmpi ult, %r1, {} : index", c(unitRows())));
+  // Rows past the unit's read row 0 (valid memory) and are never stored.
   line(fmt::format("%s0 = arith.select %in0, %r0, {} : index", c(0)));
   line(fmt::format("%s1 = arith.select %in1, %r1, {} : index", c(0)));
-  const std::string qo0 = offset("%b", "%h", "%s0", false);
-  const std::string qo1 = offset("%b", "%h", "%s1", false);
+  const auto [pos0, head0] = rowPositionHead("%s0");
+  const std::string qo0 = offset("%b", head0, pos0, false);
+  const auto [pos1, head1] = rowPositionHead("%s1");
+  const std::string qo1 = offset("%b", head1, pos1, false);
   line(fmt::format("%qo0 = arith.addi {}, {} : index", qo0, c(0)));
   line(fmt::format("%qo1 = arith.addi {}, {} : index", qo1, c(0)));
 
   // The first key each of the thread's rows may not see.
-  line(fmt::format("%lim0 = arith.addi {}, {} : index", keyLimit("%r0"), c(0)));
-  line(fmt::format("%lim1 = arith.addi {}, {} : index", keyLimit("%r1"), c(0)));
+  line(fmt::format("%lim0 = arith.addi {}, {} : index",
+                   keyLimit(rowPosition("%r0")), c(0)));
+  line(fmt::format("%lim1 = arith.addi {}, {} : index",
+                   keyLimit(rowPosition("%r1")), c(0)));
 
   // Q as A fragments, one set of four registers per k16 step of d: rows
   // r0 / r1, columns k2 and k2 + 8 of the step.
@@ -111,8 +120,9 @@ std::string Emitter::module() {
                      load("%qo1", hi)};
   }
 
-  // The KV blocks this tile walks (a causal tile stops at its diagonal).
-  const std::string blocks = blockCount("%q0", rows(q_), q_.kv);
+  // The KV blocks this CTA walks (a causal tile stops at its diagonal; a
+  // split takes its share).
+  const auto [blk0, blk1] = blockRange(q_.kv);
 
   // The KV loop carries the row maxima and sums and the output tiles.
   const int64_t no = dt * 4;
@@ -125,7 +135,7 @@ std::string Emitter::module() {
   }
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
-                   no + 4, c(0), blocks, c(1), iters, types));
+                   no + 4, blk0, blk1, c(1), iters, types));
   loadKv("%blk", q_.kv, threads(q_), smemType(), "%sv", smemType(), false);
   line("gpu.barrier");
   const std::string key0 = mul("%blk", c(q_.kv));
@@ -260,10 +270,25 @@ std::string Emitter::module() {
   line(fmt::format("scf.yield {} : {}", yields, types));
   line("}");
 
+  // Split kernels merge their partials first (the sums are still per
+  // thread: the merge is linear in them).
+  std::vector<attnmlirgpu::RowState> st(2);
+  for (int half = 0; half < 2; ++half) {
+    st[size_t(half)].m = fmt::format("%res#{}", half);
+    st[size_t(half)].l = fmt::format("%res#{}", 2 + half);
+    for (int64_t t = 0; t < dt; ++t) {
+      for (int e = 0; e < 2; ++e) {
+        st[size_t(half)].o.push_back(
+            fmt::format("%res#{}", 4 + t * 4 + 2 * half + e));
+      }
+    }
+  }
+  const std::string writer = mergeSplits(st, threads(q_));
+
   // The row sums over the quad, then O / l (0 for a row without keys).
   std::string inv[2];
   for (int half = 0; half < 2; ++half) {
-    std::string l = fmt::format("%res#{}", 2 + half);
+    std::string l = st[size_t(half)].l;
     l = fop("addf", l, shuffleXor(l, 1, 32));
     l = fop("addf", l, shuffleXor(l, 2, 32));
     const std::string pos = tmp(), r = tmp();
@@ -273,12 +298,12 @@ std::string Emitter::module() {
     inv[half] = r;
   }
   for (int half = 0; half < 2; ++half) {
-    line(fmt::format("scf.if {} {{", half ? "%in1" : "%in0"));
+    line(fmt::format("scf.if {} {{", both(half ? "%in1" : "%in0", writer)));
     for (int64_t t = 0; t < dt; ++t) {
       const std::string x0 =
-          fop("mulf", fmt::format("%res#{}", 4 + t * 4 + 2 * half), inv[half]);
-      const std::string x1 = fop(
-          "mulf", fmt::format("%res#{}", 4 + t * 4 + 2 * half + 1), inv[half]);
+          fop("mulf", st[size_t(half)].o[size_t(2 * t)], inv[half]);
+      const std::string x1 =
+          fop("mulf", st[size_t(half)].o[size_t(2 * t + 1)], inv[half]);
       const std::string a = tmp(), b = tmp(), v = tmp();
       line(fmt::format("{} = arith.truncf {} : f32 to {}", a, x0, elem_));
       line(fmt::format("{} = arith.truncf {} : f32 to {}", b, x1, elem_));
@@ -292,8 +317,8 @@ std::string Emitter::module() {
   }
 
   const std::string features = arch_ == "sm_100a" ? "+ptx86" : "+ptx80";
-  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}",
-                            p_.key(), q_.warps, q_.kv),
+  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}{}",
+                            p_.key(), q_.warps, q_.kv, workText()),
                 fmt::format("#nvvm.target<chip = \"{}\", features = \"{}\">",
                             arch_, features),
                 fmt::format("%sk: {0} {{llvm.align = 16 : i64}}, %sv: {0} "

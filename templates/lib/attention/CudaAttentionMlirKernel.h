@@ -11,10 +11,13 @@ namespace kt::attnmlir {
 
 struct Params {
   int64_t warps, kv;
+  int64_t split = 1, pack = 0;
 };
 
+/// split and pack are optional: configurations stored before they existed
+/// lack them (1 and 0).
 inline Params readParams(const Config &c) {
-  return {c.get("warps"), c.get("kv")};
+  return {c.get("warps"), c.get("kv"), c.get("split", 1), c.get("pack", 0)};
 }
 
 /// Query rows per CTA: 16 per warp (one m16 mma row block).
@@ -26,7 +29,8 @@ inline int64_t sharedBytes(const Params &q, int64_t d) {
 }
 
 /// The module (gpu.module for the nvvm target of `arch`) with the kernel
-/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`.
+/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`; split kernels
+/// also take the f32 workspace and the tile semaphores.
 std::string kernelSource(const Params &q, const AttentionProblem &p,
                          const std::string &arch);
 

@@ -15,19 +15,26 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "hip.attention.mlir/1";
+constexpr const char *kGeneratorVersion = "hip.attention.mlir/2";
 constexpr const char *kKeys[] = {"waves", "kv"};
 
 int64_t ldsLimit(const std::string &arch) {
   return arch == "gfx950" ? 160 * 1024 : 64 * 1024;
 }
 
+/// Compute units of an MI300X / MI355X: split-KV is offered while the tiles
+/// alone fill fewer than two workgroups per CU.
+constexpr int64_t kCus = 256;
+
 } // namespace
 
 std::string HipAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
+  // One instance as tuned for prefill, one split and packed as for decode
+  // (the merge and the packed rows).
   return sha256Hex(std::string(kGeneratorVersion) +
-                   hipattnmlir::kernelSource({4, 32}, p, "gfx950"));
+                   hipattnmlir::kernelSource({4, 32}, p, "gfx950") +
+                   hipattnmlir::kernelSource({1, 32, 4, 1}, p, "gfx950"));
 }
 
 bool HipAttentionMlir::supports(const AttentionProblem &p,
@@ -55,6 +62,7 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   if (q.kv != 32 && q.kv != 64) {
     return invalidArgument(fmt::format("kv={} must be 32 or 64", q.kv));
   }
+  KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   if (hipattnmlir::ldsBytes(q, p.d) > ldsLimit(t.arch)) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of LDS; {} workgroups get at most {}", q.kv,
@@ -65,7 +73,17 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
 
 Config HipAttentionMlir::defaultConfig(const AttentionProblem &p,
                                        const TargetDesc &) const {
-  return {{"waves", p.sq >= 64 ? 4 : 1}, {"kv", 64}};
+  // Prefill: four waves over the tile. Decode (the group's rows fit one
+  // wave): one wave with the group's heads packed, the KV length split
+  // until the workgroups fill the CUs.
+  hipattnmlir::Params q{p.sq >= 64 ? 4 : 1, 64};
+  if (attnparams::isDecode(p, 16)) {
+    q.pack = p.hq > p.hkv ? 1 : 0;
+    q.split = attnparams::defaultSplit(p, hipattnmlir::rows(q), q.pack != 0,
+                                       q.kv, kCus);
+  }
+  return {
+      {"waves", q.waves}, {"kv", q.kv}, {"split", q.split}, {"pack", q.pack}};
 }
 
 std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
@@ -74,10 +92,23 @@ std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
     return {};
   }
   return enumerateSpace(
-      defaultConfig(p, t), {{"waves", {1, 2, 4}}, {"kv", {32, 64}}},
+      defaultConfig(p, t),
+      {{"waves", {1, 2, 4}},
+       {"kv", {32, 64}},
+       {"split", {1, 2, 4, 8, 16, 32}},
+       {"pack", {0, 1}}},
       [&](const Config &c) {
-        return validate(c, p, t).isOk() &&
-               16 * c.get("waves") <= std::max<int64_t>(16, 2 * p.sq);
+        if (!validate(c, p, t).isOk()) {
+          return false;
+        }
+        // Splits only while the tiles leave CUs idle; tiles no taller than
+        // twice the rows.
+        const hipattnmlir::Params q = hipattnmlir::readParams(c);
+        return attnparams::splitWorthTrying(p, hipattnmlir::rows(q),
+                                            q.pack != 0, q.kv, q.split, kCus) &&
+               hipattnmlir::rows(q) <=
+                   std::max<int64_t>(16,
+                                     2 * attnparams::unitRows(p, q.pack != 0));
       });
 }
 
@@ -91,6 +122,13 @@ Result<KernelSource> HipAttentionMlir::instantiate(const Config &c,
   launch.sharedBytes = 0; // All static.
   launch.rows = int(hipattnmlir::rows(q));
   launch.kvRows = int(q.kv);
+  launch.split = int(q.split);
+  launch.pack = int(q.pack ? p.hq / p.hkv : 1);
+  // One semaphore per tile: a split CTA stores at most 128 x (d / 2 + 4)
+  // floats (CUDA: per thread d / 2 outputs, two maxima and two sums; HIP:
+  // per lane d / 4 outputs, a maximum and a sum, at most 256 lanes), what
+  // the scratch rule (cuda::attentionWorkspaceBytes) gives a semaphore.
+  launch.semaphoresPerTile = 1;
   launch.pointers = true;
   return KernelSource{"mlir", hipattnmlir::kernelSource(q, p, t.arch),
                       "kt_attention", launch.toString()};

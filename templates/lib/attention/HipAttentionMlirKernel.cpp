@@ -19,14 +19,17 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p), q_(q), arch_(arch),
-        km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
+      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0}), q_(q),
+        arch_(arch), km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
     frag_ = fmt::format("vector<{}x{}>", vals_, elem_);
   }
   std::string module();
 
 private:
-  std::string exp2(const std::string &x) {
+  std::string fence(const char *ordering) const override {
+    return fmt::format("llvm.fence syncscope(\"agent\") {}", ordering);
+  }
+  std::string exp2(const std::string &x) override {
     const std::string r = tmp();
     // v_exp_f32 (llvm.intr.exp2 is reserved by the ROCDL lowering).
     line(fmt::format("{} = llvm.call_intrinsic \"llvm.amdgcn.exp2\"({}) : "
@@ -49,7 +52,7 @@ std::string Emitter::module() {
   const int64_t ds = p_.d / km_; // MFMAs along d per score block
   const std::string acc = "vector<4xf32>";
 
-  tileCoordinates(rows(q_));
+  tileCoordinates();
   line(fmt::format("%wave = arith.divui %tid, {} : index", c(64)));
   line(fmt::format("%lane = arith.remui %tid, {} : index", c(64)));
   line(fmt::format("%l16 = arith.remui %lane, {} : index", c(16)));
@@ -59,13 +62,14 @@ std::string Emitter::module() {
   line(fmt::format("%w16 = arith.muli %wave, {} : index", c(16)));
   line("%qw = arith.addi %q0, %w16 : index");
   line("%row = arith.addi %qw, %l16 : index");
-  line(fmt::format("%in = arith.cmpi ult, %row, {} : index", c(p_.sq)));
+  line(fmt::format("%in = arith.cmpi ult, %row, {} : index", c(unitRows())));
   line(fmt::format("%srow = arith.select %in, %row, {} : index", c(0)));
+  const auto [pos, head] = rowPositionHead("%srow");
   line(fmt::format("%qo = arith.addi {}, {} : index",
-                   offset("%b", "%h", "%srow", false), c(0)));
+                   offset("%b", head, pos, false), c(0)));
   line(fmt::format("%zero_v4 = arith.constant dense<0.0> : {}", acc));
   // The lane's query: the first key it may not see.
-  const std::string lim = keyLimit("%row");
+  const std::string lim = keyLimit(rowPosition("%row"));
   // Q as B fragments of S^T = K Q^T: d values kk * km + (lane / 16) *
   // vals + [0, vals) of the lane's query.
   std::vector<std::string> qf;
@@ -76,7 +80,7 @@ std::string Emitter::module() {
                      flatType(p_.qElements()), frag_));
     qf.push_back(v);
   }
-  const std::string blocks = blockCount("%q0", rows(q_), q_.kv);
+  const auto [blk0, blk1] = blockRange(q_.kv);
 
   std::string iters = "%m = %neg_inf, %l = %zero_f32", types = "f32, f32";
   for (int64_t i = 0; i < db; ++i) {
@@ -85,7 +89,7 @@ std::string Emitter::module() {
   }
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
-                   db + 2, c(0), blocks, c(1), iters, types));
+                   db + 2, blk0, blk1, c(1), iters, types));
   loadKv("%blk", q_.kv, threads(q_), kType(), "%svt", vType(), true);
   line("gpu.barrier");
   const std::string key0 = mul("%blk", c(q_.kv));
@@ -193,18 +197,46 @@ std::string Emitter::module() {
   line(fmt::format("scf.yield {} : {}", yields, types));
   line("}");
 
+  // Split kernels merge their partials first (the sums are still per
+  // lane: the merge is linear in them).
+  std::vector<attnmlirgpu::RowState> st(1);
+  st[0].m = "%res#0";
+  st[0].l = "%res#1";
+  for (int64_t i = 0; i < db && q_.split > 1; ++i) {
+    for (int r = 0; r < 4; ++r) {
+      const std::string x = tmp();
+      line(fmt::format("{} = vector.extract %res#{}[{}] : f32 from {}", x,
+                       2 + i, r, acc));
+      st[0].o.push_back(x);
+    }
+  }
+  const std::string writer = mergeSplits(st, threads(q_));
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < db; ++i) {
+    if (q_.split == 1) {
+      out.push_back(fmt::format("%res#{}", 2 + i));
+      continue;
+    }
+    out.push_back(tmp());
+    line(fmt::format("{} = vector.from_elements {}, {}, {}, {} : {}",
+                     out.back(), st[0].o[size_t(4 * i)],
+                     st[0].o[size_t(4 * i + 1)], st[0].o[size_t(4 * i + 2)],
+                     st[0].o[size_t(4 * i + 3)], acc));
+  }
+
   // l over the four lanes of the query, then O / l (0 without keys).
-  std::string lt = fop("addf", "%res#1", shuffleXor("%res#1", 16, 64));
+  std::string lt = fop("addf", st[0].l, shuffleXor(st[0].l, 16, 64));
   lt = fop("addf", lt, shuffleXor(lt, 32, 64));
-  const std::string pos = tmp(), inv = tmp(), invV = tmp();
-  line(fmt::format("{} = arith.cmpf ogt, {}, %zero_f32 : f32", pos, lt));
-  line(fmt::format("{} = arith.select {}, {}, %zero_f32 : f32", inv, pos,
+  const std::string positive = tmp(), inv = tmp(), invV = tmp();
+  line(fmt::format("{} = arith.cmpf ogt, {}, %zero_f32 : f32", positive, lt));
+  line(fmt::format("{} = arith.select {}, {}, %zero_f32 : f32", inv, positive,
                    fop("divf", "%one_f32", lt)));
   line(fmt::format("{} = vector.broadcast {} : f32 to {}", invV, inv, acc));
-  line("scf.if %in {");
+  line(fmt::format("scf.if {} {{", both("%in", writer)));
   for (int64_t i = 0; i < db; ++i) {
     const std::string x = tmp(), h = tmp();
-    line(fmt::format("{} = arith.mulf %res#{}, {} : {}", x, 2 + i, invV, acc));
+    line(fmt::format("{} = arith.mulf {}, {} : {}", x, out[size_t(i)], invV,
+                     acc));
     line(fmt::format("{} = arith.truncf {} : {} to vector<4x{}>", h, x, acc,
                      elem_));
     line(fmt::format("vector.store {}, %O[{}] : {}, vector<4x{}>", h,
@@ -213,13 +245,14 @@ std::string Emitter::module() {
   }
   line("}");
 
-  return finish(fmt::format("ktune hip.attention.mlir: {} on {} waves={} kv={}",
-                            p_.key(), arch_, q_.waves, q_.kv),
-                fmt::format("#rocdl.target<chip = \"{}\">", arch_),
-                fmt::format("%sk: {} {{llvm.align = 16 : i64}}, %svt: {} "
-                            "{{llvm.align = 16 : i64}}",
-                            kType(), vType()),
-                threads(q_));
+  return finish(
+      fmt::format("ktune hip.attention.mlir: {} on {} waves={} kv={}{}",
+                  p_.key(), arch_, q_.waves, q_.kv, workText()),
+      fmt::format("#rocdl.target<chip = \"{}\">", arch_),
+      fmt::format("%sk: {} {{llvm.align = 16 : i64}}, %svt: {} "
+                  "{{llvm.align = 16 : i64}}",
+                  kType(), vType()),
+      threads(q_));
 }
 
 } // namespace

@@ -11,10 +11,13 @@ namespace kt::hipattnmlir {
 
 struct Params {
   int64_t waves, kv;
+  int64_t split = 1, pack = 0;
 };
 
+/// split and pack are optional: configurations stored before they existed
+/// lack them (1 and 0).
 inline Params readParams(const Config &c) {
-  return {c.get("waves"), c.get("kv")};
+  return {c.get("waves"), c.get("kv"), c.get("split", 1), c.get("pack", 0)};
 }
 
 /// Query rows per workgroup: 16 per wave.
@@ -26,7 +29,8 @@ inline int64_t ldsBytes(const Params &q, int64_t d) {
 }
 
 /// The module (gpu.module for the rocdl target of `arch`) with the kernel
-/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`.
+/// kt_attention(Q, K, V, O, scaleLog2) specialised to `p`; split kernels
+/// also take the f32 workspace and the tile semaphores.
 std::string kernelSource(const Params &q, const AttentionProblem &p,
                          const std::string &arch);
 

@@ -149,6 +149,9 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
     a.v = ops.v;
     a.o = ops.o;
     a.scaleLog2 = attentionScaleLog2(p, ops.scale);
+    a.splitArgs = spec.split > 1;
+    a.workspace = ops.workspace;
+    a.semaphores = ops.semaphores;
     return a;
   }
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
@@ -192,6 +195,11 @@ Status launchPrepared(const Context &ctx, const PreparedAttention &a) {
   // The driver copies the arguments at launch; const_cast only satisfies
   // the void ** signature.
   auto *m = const_cast<PreparedAttention *>(&a);
+  if (a.pointers && a.splitArgs) {
+    return ctx.launch(a.function, a.config,
+                      {&m->q, &m->k, &m->v, &m->o, &m->scaleLog2, &m->workspace,
+                       &m->semaphores});
+  }
   if (a.pointers) {
     return ctx.launch(a.function, a.config,
                       {&m->q, &m->k, &m->v, &m->o, &m->scaleLog2});

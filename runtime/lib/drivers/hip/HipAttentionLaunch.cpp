@@ -15,12 +15,16 @@ Status launchAttention(const Context &ctx, void *function,
   // The runtime copies the arguments at launch.
   uint64_t q = ops.q, k = ops.k, v = ops.v, o = ops.o;
   float scaleLog2 = cuda::attentionScaleLog2(p, ops.scale);
+  uint64_t workspace = ops.workspace, semaphores = ops.semaphores;
+  if (spec.pointers && spec.split > 1) {
+    return ctx.launch(function, cfg,
+                      {&q, &k, &v, &o, &scaleLog2, &workspace, &semaphores});
+  }
   if (spec.pointers) {
     return ctx.launch(function, cfg, {&q, &k, &v, &o, &scaleLog2});
   }
   int b = int(p.batch), hq = int(p.hq), hkv = int(p.hkv), sq = int(p.sq),
       skv = int(p.skv);
-  uint64_t workspace = ops.workspace, semaphores = ops.semaphores;
   return ctx.launch(function, cfg,
                     {&q, &k, &v, &o, &b, &hq, &hkv, &sq, &skv, &scaleLog2,
                      &workspace, &semaphores});

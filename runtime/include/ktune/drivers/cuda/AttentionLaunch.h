@@ -36,7 +36,8 @@ struct AttentionLaunchSpec {
   int semaphoresPerTile = 1;
   /// The other signature, of kernels specialised to one problem's shapes
   /// (cuda.attention.mlir): kt_attention(const T *Q, const T *K, const T *V,
-  /// T *O, float scaleLog2), one CTA per (query tile, batch, query head).
+  /// T *O, float scaleLog2), and with split > 1 also (float *workspace,
+  /// unsigned *semaphores); the same grid.
   bool pointers = false;
 
   /// "threads=384;smem=197760;rows=128;kv=128;split=1;pack=1;sems=2", then
@@ -88,6 +89,9 @@ struct PreparedAttention {
   uint64_t workspace = 0, semaphores = 0;
   bool pointers = false;
   uint64_t k = 0, v = 0; ///< Pointer kernels only.
+  /// Pointer kernels with split > 1: workspace and semaphores follow
+  /// scaleLog2.
+  bool splitArgs = false;
 };
 
 /// Encodes the K and V tensor maps and raises the function's dynamic shared

@@ -8,7 +8,9 @@
 //                   float *workspace, unsigned *semaphores)
 //  - hip.attention.mlir ("args=pointers"): specialised to the problem,
 //      kt_attention(const T *Q, const T *K, const T *V, T *O,
-//                   float scaleLog2)
+//                   float scaleLog2[, float *workspace,
+//                   unsigned *semaphores])
+//    (the last two with split > 1).
 #pragma once
 
 #include "ktune/base/Status.h"
