@@ -53,7 +53,8 @@ AttentionProblem attn(int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
 }
 
 /// Prefill (seq 1k-16k, head dims 64 and 128, causal and not, 8 heads) and
-/// decode (one query row, KV 1k-128k, GQA 8:1 with 32 query heads).
+/// decode (one query row, KV 1k-128k, GQA 8:1 with 32 query heads; MQA
+/// with 8 query heads over 32k keys).
 std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   std::vector<std::pair<std::string, AttentionProblem>> out;
   std::vector<int64_t> prefill =
@@ -71,6 +72,8 @@ std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   for (int64_t s : decode) {
     out.push_back({"decode", attn(32, 4, 1, s, 128, false)});
   }
+  // MQA decode: one (batch, KV head) block, parallel only through split-KV.
+  out.push_back({"decode", attn(8, 1, 1, quick ? 4096 : 32768, 128, false)});
   return out;
 }
 

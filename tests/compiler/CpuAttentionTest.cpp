@@ -4,15 +4,17 @@
 // every block and compared with a double-precision reference, with O
 // poisoned with NaN first so a row the kernel skips is caught.
 #include "ktune/compiler/CpuCompiler.h"
-#include "ktune/device/CpuAttentionAbi.h"
+#include "ktune/device/CpuAttentionKernel.h"
 #include "ktune/device/CpuDevice.h"
 #include "ktune/templates/AttentionTemplate.h"
 #include "support/AttentionReference.h"
 
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 using namespace kt;
 
@@ -38,9 +40,10 @@ double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
   REQUIRE(bin.isOk());
   auto mod = device.loadModule(bin->bytes);
   REQUIRE(mod.isOk());
-  auto fn = (*mod)->function(kCpuAttentionSymbol);
-  auto blocks = (*mod)->function(kCpuAttentionBlocksSymbol);
-  REQUIRE((fn.isOk() && blocks.isOk()));
+  auto kernel = CpuAttentionKernel::resolve(**mod);
+  INFO(kernel.status().toString());
+  REQUIRE(kernel.isOk());
+  REQUIRE(kernel->splits == config.get("split", 1));
   std::mt19937 rng(11);
   std::vector<float> q = test::randomTensor(p.qElements(), rng, 2.0f);
   std::vector<float> k = test::randomTensor(p.kvElements(), rng, 2.0f);
@@ -48,11 +51,7 @@ double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
   std::vector<float> o(size_t(p.qElements()),
                        std::numeric_limits<float>::quiet_NaN());
   const float scale = 1.0f / std::sqrt(float(p.d));
-  auto run = reinterpret_cast<CpuAttentionBlockFn>(*fn);
-  const int64_t n = reinterpret_cast<CpuBlocksFn>(*blocks)();
-  device.pool().parallelFor(n, [&](int64_t blk) {
-    run(q.data(), k.data(), v.data(), o.data(), scale, blk);
-  });
+  kernel->run(device.pool(), q.data(), k.data(), v.data(), o.data(), scale);
   std::vector<double> ref = test::attentionReference(p, q, k, v, scale);
   double worst = 0;
   for (size_t i = 0; i < o.size(); ++i) {
@@ -81,14 +80,23 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
   };
   for (const char *sig : problems) {
     AttentionProblem p = attn(sig);
-    // pr (rows per P V step) 1, 2 and 4; a configuration without pr (as
-    // stored before it existed) means 1.
+    // pr (rows per P V step) 1, 2 and 4; a configuration without pr or
+    // split (as stored before they existed) means 1. Split-KV 2 to 16
+    // where the problem has the key blocks (causal parts that see no key
+    // included).
     std::vector<Config> configs = {
         (*t)->defaultConfig(p, device.target()),
         {{"bq", 1}, {"bkv", 16}, {"ku", 1}},
         {{"bq", 2}, {"bkv", 32}, {"ku", 4}, {"pr", 2}},
-        {{"bq", 8}, {"bkv", 128}, {"ku", 8}, {"pr", 4}}};
+        {{"bq", 8}, {"bkv", 128}, {"ku", 8}, {"pr", 4}},
+        {{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"pr", 1}, {"split", 2}},
+        {{"bq", 4}, {"bkv", 16}, {"ku", 1}, {"pr", 2}, {"split", 4}},
+        {{"bq", 1}, {"bkv", 16}, {"ku", 8}, {"pr", 1}, {"split", 16}}};
     for (const Config &c : configs) {
+      if (!(*t)->validate(c, p, device.target()).isOk()) {
+        REQUIRE(c.get("split", 1) > 1); // Only splits may exceed the keys.
+        continue;
+      }
       INFO(sig << " " << c.toString());
       CHECK(runOnce(**t, compiler, device, p, c) < 2e-5);
     }
@@ -117,4 +125,41 @@ TEST_CASE("attention problems parse, print and validate", "[compiler]") {
     CHECK_FALSE(r.isOk());
     CHECK(r.status().message().find(bad) != std::string::npos);
   }
+}
+
+TEST_CASE("cpu.attention.mlir splits decode KV across cores", "[compiler]") {
+  CpuDevice device(2);
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const TargetDesc &target = device.target();
+  // One (batch, KV head) block: the default splits it while cores are idle
+  // (this machine's cores), the space offers splits up to 16.
+  AttentionProblem mqa = attn("attn_f32_BSHD_b1_hq8_hkv1_sq1_skv65536_d128");
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t split = (*t)->defaultConfig(mqa, target).get("split");
+  CHECK(split ==
+        std::min<int64_t>(16, int64_t(std::bit_ceil(uint64_t(cores)))));
+  bool offered[17] = {};
+  for (const Config &c : (*t)->space(mqa, target)) {
+    REQUIRE((*t)->validate(c, mqa, target).isOk());
+    offered[c.get("split")] = true;
+  }
+  for (int s : {1, 2, 4, 8, 16}) {
+    CHECK(offered[s]);
+  }
+  // Prefill has blocks enough: no splits offered or chosen.
+  AttentionProblem prefill =
+      attn("attn_f32_BSHD_b2_hq16_hkv16_sq1024_skv1024_d64_causal");
+  CHECK((*t)->defaultConfig(prefill, target).get("split") == 1);
+  for (const Config &c : (*t)->space(prefill, target)) {
+    CHECK(c.get("split") == 1);
+  }
+  // Refusals name the parameter.
+  AttentionProblem small = attn("attn_f32_BSHD_b1_hq4_hkv4_sq1_skv40_d64");
+  auto many = (*t)->validate({{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"split", 4}},
+                             small, target);
+  CHECK_THAT(many.message(), Catch::Contains("exceeds the 3 blocks"));
+  auto odd = (*t)->validate({{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"split", 3}},
+                            small, target);
+  CHECK_THAT(odd.message(), Catch::Contains("power of two up to 16"));
 }

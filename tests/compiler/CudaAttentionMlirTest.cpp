@@ -4,6 +4,7 @@
 // registers within the block's share), and the split / pack parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
+#include "support/AttentionSplitPackCheck.h"
 #include "support/CudaGemmCompile.h"
 #include "support/MlirCudaCompiler.h"
 
@@ -83,41 +84,6 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
 
 TEST_CASE("MLIR attention: split and pack in the space, decode defaults, "
           "refusals") {
-  CudaAttentionMlir t;
-  const TargetDesc target = *parseTarget("cuda:sm_90a");
-  auto decode =
-      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128");
-  const Config d = t.defaultConfig(*decode, target);
-  REQUIRE(d.get("pack") == 1);
-  REQUIRE(d.get("split") >= 8);
-  bool split = false, pack = false;
-  for (const Config &c : t.space(*decode, target)) {
-    INFO(c.toString());
-    REQUIRE(t.validate(c, *decode, target).isOk());
-    split = split || c.get("split") > 1;
-    pack = pack || c.get("pack") == 1;
-  }
-  REQUIRE(split);
-  REQUIRE(pack);
-  // Prefill keeps one CTA per tile: the tiles alone fill the SMs.
-  auto prefill =
-      parseAttentionProblem("attn_bf16_BSHD_b4_hq32_hkv8_sq4096_skv4096_d128");
-  REQUIRE(t.defaultConfig(*prefill, target).get("split") == 1);
-  for (const Config &c : t.space(*prefill, target)) {
-    REQUIRE(c.get("split") == 1);
-  }
-  // Configurations stored before split and pack existed mean 1 and 0.
-  auto old = t.instantiate({{"warps", 4}, {"kv", 32}}, *prefill, target);
-  auto now = t.instantiate(
-      {{"warps", 4}, {"kv", 32}, {"split", 1}, {"pack", 0}}, *prefill, target);
-  REQUIRE(old.isOk());
-  REQUIRE(now.isOk());
-  REQUIRE(old->text == now->text);
-  auto mha = parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq1_skv512_d64");
-  REQUIRE_THAT(t.validate(cfg(1, 64, 1, 1), *mha, target).message(),
-               Catch::Contains("one query head per KV head"));
-  REQUIRE_THAT(t.validate(cfg(1, 64, 16, 0), *mha, target).message(),
-               Catch::Contains("exceeds the 8 KV blocks"));
-  REQUIRE_THAT(t.validate(cfg(1, 64, 3, 0), *mha, target).message(),
-               Catch::Contains("power of two"));
+  test::checkSplitPack(CudaAttentionMlir(), *parseTarget("cuda:sm_90a"),
+                       {{"warps", 4}, {"kv", 64}});
 }

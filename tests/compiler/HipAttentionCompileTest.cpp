@@ -9,6 +9,7 @@
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
 #include "ktune/templates/attention/HipAttentionMlir.h"
+#include "support/AttentionSplitPackCheck.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -252,39 +253,6 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
 
 TEST_CASE("MLIR MFMA attention: split and pack in the space, decode "
           "defaults, refusals") {
-  HipAttentionMlir t;
-  const TargetDesc target = *parseTarget("hip:gfx950");
-  auto decode =
-      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv131072_d128");
-  const Config d = t.defaultConfig(*decode, target);
-  REQUIRE(d.get("pack") == 1);
-  REQUIRE(d.get("split") >= 8);
-  bool split = false, pack = false;
-  for (const Config &c : t.space(*decode, target)) {
-    INFO(c.toString());
-    REQUIRE(t.validate(c, *decode, target).isOk());
-    split = split || c.get("split") > 1;
-    pack = pack || c.get("pack") == 1;
-  }
-  REQUIRE(split);
-  REQUIRE(pack);
-  // Configurations stored before split and pack existed mean 1 and 0.
-  auto prefill =
-      parseAttentionProblem("attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64");
-  auto old = t.instantiate({{"waves", 4}, {"kv", 64}}, *prefill, target);
-  auto now = t.instantiate(
-      {{"waves", 4}, {"kv", 64}, {"split", 1}, {"pack", 0}}, *prefill, target);
-  REQUIRE(old.isOk());
-  REQUIRE(now.isOk());
-  REQUIRE(old->text == now->text);
-  auto mha = parseAttentionProblem("attn_bf16_BSHD_b1_hq8_hkv8_sq1_skv512_d64");
-  REQUIRE_THAT(t.validate({{"waves", 1}, {"kv", 64}, {"split", 1}, {"pack", 1}},
-                          *mha, target)
-                   .message(),
-               Catch::Contains("one query head per KV head"));
-  REQUIRE_THAT(
-      t.validate({{"waves", 1}, {"kv", 64}, {"split", 16}, {"pack", 0}}, *mha,
-                 target)
-          .message(),
-      Catch::Contains("exceeds the 8 KV blocks"));
+  test::checkSplitPack(HipAttentionMlir(), *parseTarget("hip:gfx950"),
+                       {{"waves", 4}, {"kv", 64}});
 }

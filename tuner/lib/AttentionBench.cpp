@@ -171,28 +171,17 @@ Result<double> checkAttention(const AttentionRunFn &run,
 }
 
 AttentionRunFn LoadedAttention::runner(CpuDevice &device) const {
-  CpuAttentionBlockFn f = fn;
-  int64_t n = blocks;
+  CpuAttentionKernel k = kernel;
   CpuDevice *dev = &device;
-  return [f, n, dev](const void *q, const void *k, const void *v, void *o,
-                     float scale) {
-    dev->pool().parallelFor(n, [&](int64_t b) { f(q, k, v, o, scale, b); });
-  };
+  return [k, dev](const void *q, const void *kk, const void *v, void *o,
+                  float scale) { k.run(dev->pool(), q, kk, v, o, scale); };
 }
 
 Result<LoadedAttention> loadAttention(const CpuDevice &device,
                                       const std::string &bytes) {
   LoadedAttention out;
   KT_ASSIGN_OR_RETURN(out.module, device.loadModule(bytes));
-  KT_ASSIGN_OR_RETURN(void *fn, out.module->function(kCpuAttentionSymbol));
-  KT_ASSIGN_OR_RETURN(void *blocks,
-                      out.module->function(kCpuAttentionBlocksSymbol));
-  out.fn = reinterpret_cast<CpuAttentionBlockFn>(fn);
-  out.blocks = reinterpret_cast<CpuBlocksFn>(blocks)();
-  if (out.blocks <= 0) {
-    return internalError(
-        fmt::format("the attention code object reports {} blocks", out.blocks));
-  }
+  KT_ASSIGN_OR_RETURN(out.kernel, CpuAttentionKernel::resolve(*out.module));
   return out;
 }
 

@@ -33,19 +33,7 @@ public:
                     const TuningRecord &record, kt_kernel &k) const override {
     const auto *mod = static_cast<const Module *>(module.get());
     if (record.op == "attention") {
-      Result<void *> fn = mod->function(kCpuAttentionSymbol);
-      Result<void *> blocks = mod->function(kCpuAttentionBlocksSymbol);
-      if (!fn.isOk() || !blocks.isOk()) {
-        return internalError(
-            "the code object does not follow the CPU attention ABI: " +
-            (fn.isOk() ? blocks : fn).status().toString());
-      }
-      k.attentionFn = reinterpret_cast<CpuAttentionBlockFn>(*fn);
-      k.blocks = reinterpret_cast<CpuBlocksFn>(*blocks)();
-      if (k.blocks <= 0) {
-        return internalError(
-            fmt::format("the code object reports {} blocks", k.blocks));
-      }
+      KT_ASSIGN_OR_RETURN(k.cpuAttention, CpuAttentionKernel::resolve(*mod));
       return Status::ok();
     }
     Result<void *> block = mod->function(kCpuGemmSymbol);

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "kt/kt.h"
-#include "ktune/device/CpuAttentionAbi.h"
+#include "ktune/device/CpuAttentionKernel.h"
 #include "ktune/device/CpuGemmAbi.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
@@ -33,8 +33,8 @@ struct kt_kernel {
   /// Attention kernels: the problem they run.
   bool isAttention = false;
   kt::AttentionProblem attention;
-  kt::CpuAttentionBlockFn attentionFn = nullptr;
-  int64_t blocks = 0;
+  /// CPU attention code objects (cpuAttention.block null otherwise).
+  kt::CpuAttentionKernel cpuAttention;
 
   // CPU code objects (CpuGemmAbi.h).
   kt::CpuGemmBlockFn blockFn = nullptr;

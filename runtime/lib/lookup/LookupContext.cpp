@@ -519,19 +519,13 @@ kt_context::lookupAttention(const AttentionProblem &problem) {
 Status kt_context::launchAttention(const kt_kernel &kernel, const void *q,
                                    const void *k, const void *v, void *o,
                                    float scale) {
-  if (!device_ || kernel.attentionFn == nullptr) {
+  if (!device_ || kernel.cpuAttention.block == nullptr) {
     return failedPrecondition(fmt::format(
         "the kernel for {} is not a CPU attention kernel; launch it with the "
         "function for its op and device",
         kernel.problemKey));
   }
-  CpuAttentionBlockFn fn = kernel.attentionFn;
-  auto *fq = static_cast<const float *>(q);
-  auto *fk = static_cast<const float *>(k);
-  auto *fv = static_cast<const float *>(v);
-  auto *fo = static_cast<float *>(o);
-  device_->pool().parallelFor(kernel.blocks,
-                              [&](int64_t b) { fn(fq, fk, fv, fo, scale, b); });
+  kernel.cpuAttention.run(device_->pool(), q, k, v, o, scale);
   return Status::ok();
 }
 

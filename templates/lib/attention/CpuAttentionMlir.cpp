@@ -11,15 +11,20 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <thread>
 
 namespace kt {
 
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/4";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/5";
 
 constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
+/// Largest split-KV factor, and the most (tile) blocks a problem may have
+/// for splits to be offered (beyond it the blocks alone fill the cores).
+constexpr int64_t kMaxSplit = 16;
+constexpr int64_t kSplitBlocks = 64;
 /// Stack bytes a block may take (Q^T, accumulators, scores).
 constexpr int64_t kMaxStackBytes = 384 << 10;
 
@@ -27,7 +32,20 @@ struct Params {
   int64_t bq = 0, bkv = 0, ku = 0;
   /// Rows whose P V share each loaded value row (1, 2 or 4).
   int64_t pr = 1;
+  /// KV splits per tile (split-KV decode; CpuAttentionAbi.h).
+  int64_t split = 1;
 };
+
+/// Blocks of (batch, key/value head, query tile): the parallelism a launch
+/// has without splits.
+int64_t tileBlocks(const AttentionProblem &p, const Params &q) {
+  return p.batch * p.hkv * ((p.sq + q.bq - 1) / q.bq);
+}
+
+/// Blocks of bkv keys the longest tile walks.
+int64_t kvBlocks(const AttentionProblem &p, const Params &q) {
+  return (p.skv + q.bkv - 1) / q.bkv;
+}
 
 /// Rows of a block: bq query positions of every query head that shares one
 /// key/value head, so each key and value row is read once for the group.
@@ -50,7 +68,8 @@ int64_t stackBytes(const AttentionProblem &p, const Params &q) {
 /// one vector<d> per row.
 std::string emitModule(const AttentionProblem &p, const Params &q) {
   const int64_t tiles = (p.sq + q.bq - 1) / q.bq;
-  const int64_t blocks = p.batch * p.hkv * tiles;
+  const bool split = q.split > 1;
+  const int64_t blocks = tileBlocks(p, q) * q.split;
   const int64_t group = p.hq / p.hkv;
   const int64_t rows = blockRows(p, q);
   const int64_t off = p.skv - p.sq; // causal: query i sees keys <= i + off
@@ -89,6 +108,10 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   const std::string ms = fmt::format("memref<{}x{}xf32>", q.bkv, rows);
   const std::string mr = fmt::format("memref<{}xf32>", rows);
   const std::string mri = fmt::format("memref<{}xi64>", rows);
+  // Split kernels: the block function's output is the workspace, a (max,
+  // sum, d outputs) record per row of every part.
+  const int64_t record = p.d + 2;
+  const std::string mws = fmt::format("memref<{}xf32>", blocks * rows * record);
   // fmt::arg keeps a reference: the values must outlive the format call.
   auto arg = [](const char *name, const auto &value) {
     return fmt::arg(name, value);
@@ -97,9 +120,18 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   std::string o;
   o += "module attributes {transform.with_named_sequence} {\n";
   o += fmt::format(
-      "  func.func @{}(%Q: {mq}, %K: {mkv}, %V: {mkv}, %O: {mq}, %scale: f32, "
+      "  func.func @{}(%Q: {mq}, %K: {mkv}, %V: {mkv}, %O: {mo}, %scale: f32, "
       "%blk: index) {{\n",
-      kCpuAttentionSymbol, arg("mq", mq), arg("mkv", mkv));
+      kCpuAttentionSymbol, arg("mq", mq), arg("mkv", mkv),
+      arg("mo", split ? mws : mq));
+  if (split) {
+    // Block = tile * split + part.
+    o += fmt::format(R"(    %cS = arith.constant {} : index
+    %part = arith.remui %blk, %cS : index
+    %tb = arith.divui %blk, %cS : index
+)",
+                     q.split);
+  }
   // Constants, the block's coordinates and its buffers.
   o += fmt::format(
       R"(    %c0 = arith.constant 0 : index
@@ -128,8 +160,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
     %zd = arith.constant dense<0.0> : {vd}
     %zr = arith.constant dense<0.0> : {vr}
     %ninfr = arith.constant dense<0xFF800000> : {vr}
-    %t = arith.remui %blk, %cTiles : index
-    %bk = arith.divui %blk, %cTiles : index
+    %t = arith.remui {tileOf}, %cTiles : index
+    %bk = arith.divui {tileOf}, %cTiles : index
     %kvh = arith.remui %bk, %cHkv : index
     %b = arith.divui %bk, %cHkv : index
     %q0 = arith.muli %t, %cBq : index
@@ -155,7 +187,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("qHead", qHeadStride), arg("kvHead", kvHeadStride),
       arg("qBatch", qBatchStride), arg("kvBatch", kvBatchStride), arg("vd", vd),
       arg("vr", vr), arg("mqt", mqt), arg("macc", macc), arg("ms", ms),
-      arg("mr", mr), arg("mri", mri));
+      arg("mr", mr), arg("mri", mri), arg("tileOf", split ? "%tb" : "%blk"));
   // Per row r: head h0 + r / bq at position q0 + r % bq. Pack its query row
   // (scaled) as column r of qt and record the keys it may see.
   std::string lim =
@@ -215,6 +247,27 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   } else {
     o += "    %kvEnd = arith.addi %cSkv, %c0 : index\n";
   }
+  // A split part walks its share of the tile's bkv blocks: ceil(blocks /
+  // split) each, the last parts fewer or none.
+  std::string jBegin = "%c0", jEnd = "%kvEnd";
+  if (split) {
+    o += fmt::format(R"(    %cBkvM1 = arith.constant {bkvm1} : index
+    %cSM1 = arith.constant {sm1} : index
+    %nbA = arith.addi %kvEnd, %cBkvM1 : index
+    %nb = arith.divui %nbA, %cBkv : index
+    %perA = arith.addi %nb, %cSM1 : index
+    %per = arith.divui %perA, %cS : index
+    %pb0 = arith.muli %part, %per : index
+    %pb1 = arith.addi %pb0, %per : index
+    %jB0 = arith.muli %pb0, %cBkv : index
+    %jB1 = arith.muli %pb1, %cBkv : index
+    %jBeg = arith.minui %jB0, %kvEnd : index
+    %jEnd = arith.minui %jB1, %kvEnd : index
+)",
+                     arg("bkvm1", q.bkv - 1), arg("sm1", q.split - 1));
+    jBegin = "%jBeg";
+    jEnd = "%jEnd";
+  }
   // Scores for ku keys at a time: d broadcast FMAs on vector<R> each.
   std::string kuBody, kuInit, kuYieldTypes, kuIters, kuStores, kuNext;
   for (int64_t u = 0; u < q.ku; ++u) {
@@ -238,8 +291,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                           arg("u", u), arg("ko", u * kvRowStride));
   }
   o += fmt::format(
-      R"(    scf.for %j0 = %c0 to %kvEnd step %cBkv {{
-      %kvLeft = arith.subi %kvEnd, %j0 : index
+      R"(    scf.for %j0 = {jBegin} to {jEnd} step %cBkv {{
+      %kvLeft = arith.subi {jEnd}, %j0 : index
       %nkv = arith.minui %kvLeft, %cBkv : index
       %nMain0 = arith.divui %nkv, %cKu : index
       %nMain = arith.muli %nMain0, %cKu : index
@@ -267,7 +320,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         vector.store %s1, %sbuf[%j, %c0] : {ms}, {vr}
       }}
 )",
-      arg("kuInit", kuInit), arg("ku", q.ku), arg("kuIters", kuIters),
+      arg("jBegin", jBegin), arg("jEnd", jEnd), arg("kuInit", kuInit),
+      arg("ku", q.ku), arg("kuIters", kuIters),
       arg("kuYieldTypes", kuYieldTypes), arg("mqt", mqt), arg("vr", vr),
       arg("kuBody", kuBody), arg("kuNext", kuNext), arg("kuStores", kuStores),
       arg("mkv", mkv), arg("ms", ms),
@@ -327,6 +381,144 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("consts", pvConsts), arg("pr", q.pr), arg("init", pvInit),
       arg("iters", pvIters), arg("types", pvTypes), arg("loadV", loadV),
       arg("fmas", pvFmas), arg("yield", pvYield), arg("stores", pvStores));
+  // O = acc / l per live row (0 for a row that saw no key), at the row's
+  // (head, position); `%res` and `%oOff` name the values storeO stores.
+  auto storeRows = [&](const std::string &rowResult) {
+    return fmt::format(
+        R"(    scf.for %r = %c0 to %cRows step %c1 {{
+      %gh = arith.divui %r, %cBq : index
+      %i = arith.remui %r, %cBq : index
+      %live = arith.cmpi ult, %i, %pos : index
+      scf.if %live {{
+        %h = arith.addi %h0, %gh : index
+        %qi = arith.addi %q0, %i : index
+{rowResult}        %seen = arith.cmpf ogt, %l, %zero : f32
+        %linv = arith.divf %one, %l : f32
+        %inv = arith.select %seen, %linv, %zero : f32
+        %invv = vector.broadcast %inv : f32 to {vd}
+        %res = arith.mulf %a, %invv : {vd}
+        %ohOff = arith.muli %h, %cQHead : index
+        %orOff = arith.muli %qi, %cQRow : index
+        %obh = arith.addi %qb, %ohOff : index
+        %oOff = arith.addi %obh, %orOff : index
+{storeO}      }}
+    }}
+)",
+        arg("rowResult", rowResult), arg("vd", vd), arg("storeO", storeO));
+  };
+  std::string epilogue, splitFuncs;
+  if (!split) {
+    epilogue = storeRows(
+        fmt::format("        %l = memref.load %lrow[%r] : {}\n"
+                    "        %a = vector.load %acc[%r, %c0] : {}, {}\n",
+                    mr, macc, vd));
+  } else {
+    // Every row's state (dead rows too: the merge skips them) at record
+    // (blk * rows + r) of the workspace.
+    epilogue = fmt::format(
+        R"(    %cRec = arith.constant {record} : index
+    %wsBlk = arith.muli %blk, %cRows : index
+    scf.for %r = %c0 to %cRows step %c1 {{
+      %wr = arith.addi %wsBlk, %r : index
+      %w0 = arith.muli %wr, %cRec : index
+      %w1 = arith.addi %w0, %c1 : index
+      %w2 = arith.addi %w1, %c1 : index
+      %mr = memref.load %mrow[%r] : {mr}
+      %lr = memref.load %lrow[%r] : {mr}
+      %ar = vector.load %acc[%r, %c0] : {macc}, {vd}
+      memref.store %mr, %O[%w0] : {mws}
+      memref.store %lr, %O[%w1] : {mws}
+      vector.store %ar, %O[%w2] : {mws}, {vd}
+    }}
+)",
+        arg("record", record), arg("mr", mr), arg("macc", macc), arg("vd", vd),
+        arg("mws", mws));
+    // The merge: per live row of the tile, every part's state weighted by
+    // exp(m_part - max m) (0 for a part that saw no key of the row).
+    const std::string merged = fmt::format(
+        R"(        %p0 = arith.muli %tile, %cS : index
+        %rowBase = arith.muli %p0, %cRows : index
+        %rb = arith.addi %rowBase, %r : index
+        %top = scf.for %s = %c0 to %cS step %c1 iter_args(%tp = %ninf) -> (f32) {{
+          %sr = arith.muli %s, %cRows : index
+          %wr = arith.addi %rb, %sr : index
+          %w0 = arith.muli %wr, %cRec : index
+          %ms = memref.load %WS[%w0] : {mws}
+          %tp2 = arith.maximumf %tp, %ms : f32
+          scf.yield %tp2 : f32
+        }}
+        %none = arith.cmpf oeq, %top, %ninf : f32
+        %la:2 = scf.for %s = %c0 to %cS step %c1 iter_args(%lacc = %zero, %aacc = %zd) -> (f32, {vd}) {{
+          %sr = arith.muli %s, %cRows : index
+          %wr = arith.addi %rb, %sr : index
+          %w0 = arith.muli %wr, %cRec : index
+          %w1 = arith.addi %w0, %c1 : index
+          %w2 = arith.addi %w1, %c1 : index
+          %ms = memref.load %WS[%w0] : {mws}
+          %ls = memref.load %WS[%w1] : {mws}
+          %as = vector.load %WS[%w2] : {mws}, {vd}
+          %dm = arith.subf %ms, %top : f32
+          %e = math.exp %dm : f32
+          %wt = arith.select %none, %zero, %e : f32
+          %lacc2 = math.fma %wt, %ls, %lacc : f32
+          %wv = vector.broadcast %wt : f32 to {vd}
+          %aacc2 = vector.fma %wv, %as, %aacc : {vd}
+          scf.yield %lacc2, %aacc2 : f32, {vd}
+        }}
+        %l = arith.addf %la#0, %zero : f32
+        %a = arith.addf %la#1, %zd : {vd}
+)",
+        arg("mws", mws), arg("vd", vd));
+    splitFuncs = fmt::format(
+        R"(  func.func @{mergeSym}(%WS: {mws}, %O: {mq}, %tile: index) {{
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %cS = arith.constant {split} : index
+    %cRec = arith.constant {record} : index
+    %cTiles = arith.constant {tiles} : index
+    %cHkv = arith.constant {hkv} : index
+    %cGroup = arith.constant {group} : index
+    %cBq = arith.constant {bq} : index
+    %cRows = arith.constant {rows} : index
+    %cSq = arith.constant {sq} : index
+    %cQRow = arith.constant {qRow} : index
+    %cQHead = arith.constant {qHead} : index
+    %cQBatch = arith.constant {qBatch} : index
+    %zero = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %ninf = arith.constant 0xFF800000 : f32
+    %zd = arith.constant dense<0.0> : {vd}
+    %t = arith.remui %tile, %cTiles : index
+    %bk = arith.divui %tile, %cTiles : index
+    %kvh = arith.remui %bk, %cHkv : index
+    %b = arith.divui %bk, %cHkv : index
+    %q0 = arith.muli %t, %cBq : index
+    %qLeft = arith.subi %cSq, %q0 : index
+    %pos = arith.minui %qLeft, %cBq : index
+    %qb = arith.muli %b, %cQBatch : index
+    %h0 = arith.muli %kvh, %cGroup : index
+{body}    return
+  }}
+  func.func @{splitsSym}() -> i64 {{
+    %n = arith.constant {split} : i64
+    return %n : i64
+  }}
+  func.func @{wsSym}() -> i64 {{
+    %n = arith.constant {wsBytes} : i64
+    return %n : i64
+  }}
+)",
+        arg("mergeSym", kCpuAttentionMergeSymbol), arg("mws", mws),
+        arg("mq", mq), arg("split", q.split), arg("record", record),
+        arg("tiles", tiles), arg("hkv", p.hkv), arg("group", group),
+        arg("bq", q.bq), arg("rows", rows), arg("sq", p.sq),
+        arg("qRow", qRowStride), arg("qHead", qHeadStride),
+        arg("qBatch", qBatchStride), arg("vd", vd),
+        arg("body", storeRows(merged)),
+        arg("splitsSym", kCpuAttentionSplitsSymbol),
+        arg("wsSym", kCpuAttentionWorkspaceSymbol),
+        arg("wsBytes", blocks * rows * record * 4));
+  }
   // Masks, the online softmax across rows, then P V per row.
   o += fmt::format(
       R"(      %bmax = scf.for %j = %c0 to %nkv step %c1 iter_args(%mx = %ninfr) -> ({vr}) {{
@@ -361,48 +553,31 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       vector.store %mnew, %mrow[%c0] : {mr}, {vr}
       vector.store %corr, %crow[%c0] : {mr}, {vr}
 {pvLoop}    }}
-    scf.for %r = %c0 to %cRows step %c1 {{
-      %gh = arith.divui %r, %cBq : index
-      %i = arith.remui %r, %cBq : index
-      %live = arith.cmpi ult, %i, %pos : index
-      scf.if %live {{
-        %h = arith.addi %h0, %gh : index
-        %qi = arith.addi %q0, %i : index
-        %l = memref.load %lrow[%r] : {mr}
-        %seen = arith.cmpf ogt, %l, %zero : f32
-        %linv = arith.divf %one, %l : f32
-        %inv = arith.select %seen, %linv, %zero : f32
-        %invv = vector.broadcast %inv : f32 to {vd}
-        %a = vector.load %acc[%r, %c0] : {macc}, {vd}
-        %res = arith.mulf %a, %invv : {vd}
-        %ohOff = arith.muli %h, %cQHead : index
-        %orOff = arith.muli %qi, %cQRow : index
-        %obh = arith.addi %qb, %ohOff : index
-        %oOff = arith.addi %obh, %orOff : index
-{storeO}      }}
-    }}
-    return
+{epilogue}    return
   }}
   func.func @{blocksSym}() -> i64 {{
     %n = arith.constant {blocks} : i64
     return %n : i64
   }}
-  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}}) {{
+{splitFuncs}  transform.named_sequence @__transform_main(%root: !transform.any_op {{transform.readonly}}) {{
     transform.yield
   }}
 }}
 )",
       arg("vr", vr), arg("vri", vri), arg("ms", ms), arg("rows", rows),
       arg("mr", mr), arg("vd", vd), arg("macc", macc), arg("mkv", mkv),
-      arg("mq", mq), arg("pvLoop", pvLoop), arg("storeO", storeO),
-      arg("blocksSym", kCpuAttentionBlocksSymbol), arg("blocks", blocks));
+      arg("mq", mq), arg("pvLoop", pvLoop), arg("epilogue", epilogue),
+      arg("blocksSym", kCpuAttentionBlocksSymbol), arg("blocks", blocks),
+      arg("splitFuncs", splitFuncs));
   return o;
 }
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  // pr is optional: configurations stored before it existed used 1.
-  return Params{c.get("bq"), c.get("bkv"), c.get("ku"), c.get("pr", 1)};
+  // pr and split are optional: configurations stored before they existed
+  // used 1.
+  return Params{c.get("bq"), c.get("bkv"), c.get("ku"), c.get("pr", 1),
+                c.get("split", 1)};
 }
 
 } // namespace
@@ -416,8 +591,10 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.skv = 7;
   p.d = 16;
   p.causal = true;
+  // Unsplit and split (the part epilogue and the merge).
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
-                   emitModule(p, Params{4, 16, 2, 2}))
+                   emitModule(p, Params{4, 16, 2, 2}) +
+                   emitModule(p, Params{4, 16, 2, 2, 2}))
       .substr(0, 16);
 }
 
@@ -467,6 +644,16 @@ Status CpuAttentionMlir::validate(const Config &config,
     return invalidArgument(fmt::format(
         "bkv={}: keys per block are a power of two in 8..512", q.bkv));
   }
+  if (q.split < 1 || q.split > kMaxSplit || (q.split & (q.split - 1)) != 0) {
+    return invalidArgument(
+        fmt::format("split={}: KV splits per tile are a power of two up to {}",
+                    q.split, kMaxSplit));
+  }
+  if (q.split > kvBlocks(problem, q)) {
+    return invalidArgument(fmt::format(
+        "split={} exceeds the {} blocks of bkv={} keys that skv={} has",
+        q.split, kvBlocks(problem, q), q.bkv, problem.skv));
+  }
   if (stackBytes(problem, q) > kMaxStackBytes) {
     return invalidArgument(fmt::format(
         "bq={} bkv={}: the block's {} rows of d={} take {} KiB of stack "
@@ -490,7 +677,17 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
   const int64_t lanes = target.hasFeature("avx512f") ? 16 : 8;
   const int64_t pr =
       (group * bq) % 2 == 0 && 2 * problem.d / lanes <= 16 ? 2 : 1;
-  return Config({{"bq", bq}, {"bkv", bkv}, {"ku", 4}, {"pr", pr}});
+  // Decode with fewer tile blocks than cores: the KV length split until
+  // every core has a part, each part keeping at least four key blocks.
+  Params q{bq, bkv, 4, pr, 1};
+  const int64_t cores =
+      std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  while (q.split < kMaxSplit && tileBlocks(problem, q) * q.split < cores &&
+         kvBlocks(problem, q) / (q.split * 2) >= 4) {
+    q.split *= 2;
+  }
+  return Config(
+      {{"bq", bq}, {"bkv", bkv}, {"ku", 4}, {"pr", pr}, {"split", q.split}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -498,17 +695,25 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   const int64_t sqCap = int64_t(std::bit_ceil(uint64_t(problem.sq)));
   const int64_t skvCap =
       std::max<int64_t>(8, int64_t(std::bit_ceil(uint64_t(problem.skv))));
-  return enumerateSpace(defaultConfig(problem, target),
-                        {{"bq", {1, 2, 4, 8, 16, 32, 64}},
-                         {"bkv", {16, 32, 64, 128, 256}},
-                         {"ku", {1, 4, 8}},
-                         {"pr", {1, 2, 4}}},
-                        [&](const Config &c) {
-                          return c.get("bq") <= sqCap &&
-                                 c.get("bkv") <=
-                                     std::max<int64_t>(16, skvCap) &&
-                                 validate(c, problem, target).isOk();
-                        });
+  return enumerateSpace(
+      defaultConfig(problem, target),
+      {{"bq", {1, 2, 4, 8, 16, 32, 64}},
+       {"bkv", {16, 32, 64, 128, 256}},
+       {"ku", {1, 4, 8}},
+       {"pr", {1, 2, 4}},
+       {"split", {1, 2, 4, 8, 16}}},
+      [&](const Config &c) {
+        // Splits only while the tile blocks are few and
+        // each part keeps two key blocks.
+        const Params q{c.get("bq"), c.get("bkv"), 1, 1, c.get("split")};
+        if (q.split > 1 && (tileBlocks(problem, q) >= kSplitBlocks ||
+                            kvBlocks(problem, q) / q.split < 2)) {
+          return false;
+        }
+        return c.get("bq") <= sqCap &&
+               c.get("bkv") <= std::max<int64_t>(16, skvCap) &&
+               validate(c, problem, target).isOk();
+      });
 }
 
 Result<KernelSource>

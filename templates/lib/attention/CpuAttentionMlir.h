@@ -8,7 +8,9 @@
 // online softmax runs across rows; P V accumulates a vector<d x f32> per
 // row. The score matrix is never materialised beyond bkv x rows scores.
 // f32 and bf16 tensors (bf16 widened on load, f32 arithmetic, rounded once
-// at the store). See docs/attention.md.
+// at the store). Decode with few blocks splits the KV length into parts
+// merged by a second entry point (CpuAttentionAbi.h). See
+// docs/attention.md.
 #pragma once
 
 #include "ktune/templates/AttentionTemplate.h"

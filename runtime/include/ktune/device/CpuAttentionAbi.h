@@ -21,4 +21,18 @@ using CpuBlocksFn = int64_t (*)();
 inline constexpr const char *kCpuAttentionSymbol = "kt_attention";
 inline constexpr const char *kCpuAttentionBlocksSymbol = "kt_attention_blocks";
 
+/// Split-KV code objects (decode problems with fewer blocks than cores)
+/// export three more symbols. Their blocks are (tile, split) parts, split
+/// fastest: the block function's `o` is then a workspace of
+/// kt_attention_workspace() bytes in which each part leaves its rows'
+/// softmax states (maximum, sum, unnormalised outputs), and
+/// kt_attention_merge(workspace, o, tile), for tile in [0, blocks /
+/// splits), combines a tile's parts into O once all have run.
+using CpuAttentionMergeFn = void (*)(const void *workspace, void *o,
+                                     int64_t tile);
+inline constexpr const char *kCpuAttentionSplitsSymbol = "kt_attention_splits";
+inline constexpr const char *kCpuAttentionMergeSymbol = "kt_attention_merge";
+inline constexpr const char *kCpuAttentionWorkspaceSymbol =
+    "kt_attention_workspace";
+
 } // namespace kt

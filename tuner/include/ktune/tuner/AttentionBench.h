@@ -3,7 +3,7 @@
 #pragma once
 
 #include "ktune/base/Status.h"
-#include "ktune/device/CpuAttentionAbi.h"
+#include "ktune/device/CpuAttentionKernel.h"
 #include "ktune/device/CpuDevice.h"
 #include "ktune/problem/AttentionProblem.h"
 
@@ -56,8 +56,7 @@ Result<double> checkAttention(const AttentionRunFn &run,
 /// A loaded CPU attention code object bound to a device's thread pool.
 struct LoadedAttention {
   std::unique_ptr<Module> module;
-  CpuAttentionBlockFn fn = nullptr;
-  int64_t blocks = 0;
+  CpuAttentionKernel kernel;
   AttentionRunFn runner(CpuDevice &device) const;
 };
 Result<LoadedAttention> loadAttention(const CpuDevice &device,

@@ -1,0 +1,34 @@
+// A loaded CPU attention code object's entry points (CpuAttentionAbi.h) and
+// how to run it on a thread pool: one pass over its blocks, and for
+// split-KV code objects a second over its tiles that merges the parts.
+// Shared by the tuner's measurements and the runtime's launches.
+#pragma once
+
+#include "ktune/base/Status.h"
+#include "ktune/device/CpuAttentionAbi.h"
+#include "ktune/device/Device.h"
+#include "ktune/device/ThreadPool.h"
+
+#include <cstdint>
+
+namespace kt {
+
+struct CpuAttentionKernel {
+  CpuAttentionBlockFn block = nullptr;
+  int64_t blocks = 0;
+  /// Split-KV code objects only (splits > 1).
+  int64_t splits = 1;
+  CpuAttentionMergeFn merge = nullptr;
+  int64_t workspaceBytes = 0;
+
+  /// The entry points of `module`; InternalError naming what is missing or
+  /// inconsistent.
+  static Result<CpuAttentionKernel> resolve(const Module &module);
+
+  /// O = attention(Q, K, V) on `pool`. Split kernels use a workspace owned
+  /// by the calling thread (reused across its launches).
+  void run(ThreadPool &pool, const void *q, const void *k, const void *v,
+           void *o, float scale) const;
+};
+
+} // namespace kt

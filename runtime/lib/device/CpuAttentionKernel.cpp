@@ -1,0 +1,62 @@
+#include "ktune/device/CpuAttentionKernel.h"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+namespace kt {
+
+Result<CpuAttentionKernel> CpuAttentionKernel::resolve(const Module &module) {
+  auto symbol = [&](const char *name) -> Result<void *> {
+    Result<void *> f = module.function(name);
+    if (!f.isOk()) {
+      return internalError(fmt::format(
+          "the code object does not follow the CPU attention ABI: {}",
+          f.status().toString()));
+    }
+    return f;
+  };
+  CpuAttentionKernel k;
+  KT_ASSIGN_OR_RETURN(void *block, symbol(kCpuAttentionSymbol));
+  KT_ASSIGN_OR_RETURN(void *blocks, symbol(kCpuAttentionBlocksSymbol));
+  k.block = reinterpret_cast<CpuAttentionBlockFn>(block);
+  k.blocks = reinterpret_cast<CpuBlocksFn>(blocks)();
+  if (module.function(kCpuAttentionSplitsSymbol).isOk()) {
+    KT_ASSIGN_OR_RETURN(void *splits, symbol(kCpuAttentionSplitsSymbol));
+    KT_ASSIGN_OR_RETURN(void *merge, symbol(kCpuAttentionMergeSymbol));
+    KT_ASSIGN_OR_RETURN(void *ws, symbol(kCpuAttentionWorkspaceSymbol));
+    k.splits = reinterpret_cast<CpuBlocksFn>(splits)();
+    k.merge = reinterpret_cast<CpuAttentionMergeFn>(merge);
+    k.workspaceBytes = reinterpret_cast<CpuBlocksFn>(ws)();
+    if (k.splits < 1 || k.workspaceBytes < 0 ||
+        (k.splits > 1 && k.workspaceBytes == 0)) {
+      return internalError(fmt::format(
+          "the attention code object reports {} splits and a workspace of {} "
+          "bytes",
+          k.splits, k.workspaceBytes));
+    }
+  }
+  if (k.blocks <= 0 || k.blocks % k.splits != 0) {
+    return internalError(
+        fmt::format("the attention code object reports {} blocks for {} splits",
+                    k.blocks, k.splits));
+  }
+  return k;
+}
+
+void CpuAttentionKernel::run(ThreadPool &pool, const void *q, const void *k,
+                             const void *v, void *o, float scale) const {
+  if (splits <= 1) {
+    pool.parallelFor(blocks, [&](int64_t b) { block(q, k, v, o, scale, b); });
+    return;
+  }
+  // Every part writes all of its rows' states, so the workspace needs no
+  // clearing.
+  thread_local std::vector<float> workspace;
+  workspace.resize(size_t((workspaceBytes + 3) / 4));
+  void *ws = workspace.data();
+  pool.parallelFor(blocks, [&](int64_t b) { block(q, k, v, ws, scale, b); });
+  pool.parallelFor(blocks / splits, [&](int64_t t) { merge(ws, o, t); });
+}
+
+} // namespace kt
