@@ -7,6 +7,7 @@
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "support/GpuAttentionCheck.h"
 #include "support/GpuGemmCheck.h"
+#include "support/Sm90AttentionConfig.h"
 
 #include <iterator>
 #include <string>
@@ -15,19 +16,6 @@
 using namespace kt;
 
 namespace {
-
-Config sm90Cfg(int64_t kv, int64_t cons, int64_t stages, int64_t split,
-               int64_t pack, int64_t overlap = 0, int64_t pingpong = 0,
-               int64_t lazy = 0) {
-  return {{"kv", kv},
-          {"cons", cons},
-          {"stages", stages},
-          {"split", split},
-          {"pack", pack},
-          {"overlap", overlap},
-          {"pingpong", pingpong},
-          {"lazy", lazy}};
-}
 
 /// Q, K, V of `p` (bits and their values) with K's quarter q of the KV
 /// length scaled by growth^q, and the double reference (softmax scale 0.5).
@@ -145,24 +133,35 @@ TEST_CASE("sm90 attention kernels match a host reference on the GPU") {
   INFO(compiler.status().toString());
   REQUIRE(compiler.isOk());
   const std::vector<Config> configs = {
-      sm90Cfg(128, 2, 2, 1, 0), sm90Cfg(64, 3, 2, 1, 0),
-      sm90Cfg(192, 1, 2, 1, 0), sm90Cfg(64, 1, 4, 1, 0),
-      sm90Cfg(128, 1, 3, 4, 1), sm90Cfg(64, 1, 3, 8, 1),
-      sm90Cfg(128, 1, 2, 2, 0), sm90Cfg(64, 2, 4, 1, 1),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0),
+      test::sm90AttentionConfig(64, 3, 2, 1, 0),
+      test::sm90AttentionConfig(192, 1, 2, 1, 0),
+      test::sm90AttentionConfig(64, 1, 4, 1, 0),
+      test::sm90AttentionConfig(128, 1, 3, 4, 1),
+      test::sm90AttentionConfig(64, 1, 3, 8, 1),
+      test::sm90AttentionConfig(128, 1, 2, 2, 0),
+      test::sm90AttentionConfig(64, 2, 4, 1, 1),
       // overlap=1: two score accumulators (kv 64); the cases' odd and even
       // block counts take both of its tails, split 16 over 1000 keys leaves
       // each split one block.
-      sm90Cfg(64, 2, 2, 1, 0, 1), sm90Cfg(64, 1, 3, 1, 1, 1),
-      sm90Cfg(64, 1, 2, 16, 1, 1),
+      test::sm90AttentionConfig(64, 2, 2, 1, 0, 1),
+      test::sm90AttentionConfig(64, 1, 3, 1, 1, 1),
+      test::sm90AttentionConfig(64, 1, 2, 16, 1, 1),
       // overlap=2 (split 32 over 3000 keys: splits of one block and of
       // none), and consumers taking turns (two and three).
-      sm90Cfg(128, 2, 2, 1, 0, 2), sm90Cfg(192, 1, 3, 1, 0, 2),
-      sm90Cfg(64, 1, 2, 32, 1, 2), sm90Cfg(128, 2, 2, 1, 0, 2, 1),
-      sm90Cfg(64, 3, 3, 1, 0, 2, 1), sm90Cfg(64, 2, 2, 2, 1, 2, 1),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2),
+      test::sm90AttentionConfig(192, 1, 3, 1, 0, 2),
+      test::sm90AttentionConfig(64, 1, 2, 32, 1, 2),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1),
+      test::sm90AttentionConfig(64, 3, 3, 1, 0, 2, 1),
+      test::sm90AttentionConfig(64, 2, 2, 2, 1, 2, 1),
       // lazy=1 in each block loop, prefill and packed split decode.
-      sm90Cfg(128, 2, 2, 1, 0, 0, 0, 1), sm90Cfg(128, 1, 3, 4, 1, 0, 0, 1),
-      sm90Cfg(64, 2, 2, 1, 0, 1, 0, 1), sm90Cfg(64, 1, 2, 16, 1, 1, 0, 1),
-      sm90Cfg(128, 2, 2, 1, 0, 2, 1, 1), sm90Cfg(64, 1, 2, 32, 1, 2, 0, 1)};
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 1),
+      test::sm90AttentionConfig(128, 1, 3, 4, 1, 0, 0, 1),
+      test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 1),
+      test::sm90AttentionConfig(64, 1, 2, 16, 1, 1, 0, 1),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 1),
+      test::sm90AttentionConfig(64, 1, 2, 32, 1, 2, 0, 1)};
   test::runAttentionOnGpu(CudaAttentionSm90(), *compiler, *gpu, configs);
 }
 
@@ -179,31 +178,24 @@ TEST_CASE("sm90 lazy attention stays exact where the maxima jump") {
   const CudaAttentionSm90 t;
   const TargetDesc target = compiler->target();
   using L = AttentionProblem::Layout;
-  auto make = [](DType dt, L layout, int64_t hq, int64_t hkv, int64_t sq,
-                 int64_t skv, int64_t d, bool causal) {
-    AttentionProblem p;
-    p.dtype = dt;
-    p.layout = layout;
-    p.batch = 2;
-    p.hq = hq;
-    p.hkv = hkv;
-    p.sq = sq;
-    p.skv = skv;
-    p.d = d;
-    p.causal = causal;
-    return p;
-  };
   const AttentionProblem problems[] = {
-      make(DType::BF16, L::BSHD, 8, 2, 700, 700, 128, true),
-      make(DType::F16, L::BHSD, 4, 4, 300, 1000, 64, false),
-      make(DType::BF16, L::BSHD, 16, 2, 1, 3000, 128, false), // decode
-      make(DType::F16, L::BHSD, 8, 2, 3, 2000, 64, true)};
+      test::attentionProblem(DType::BF16, L::BSHD, 2, 8, 2, 700, 700, 128,
+                             true),
+      test::attentionProblem(DType::F16, L::BHSD, 2, 4, 4, 300, 1000, 64,
+                             false),
+      test::attentionProblem(DType::BF16, L::BSHD, 2, 16, 2, 1, 3000, 128,
+                             false), // decode
+      test::attentionProblem(DType::F16, L::BHSD, 2, 8, 2, 3, 2000, 64, true)};
   // The eager softmax as a control, then lazy=1 in each block loop.
   const std::vector<Config> configs = {
-      sm90Cfg(128, 2, 2, 1, 0),          sm90Cfg(128, 2, 2, 1, 0, 0, 0, 1),
-      sm90Cfg(64, 2, 2, 1, 0, 1, 0, 1),  sm90Cfg(128, 2, 2, 1, 0, 2, 1, 1),
-      sm90Cfg(64, 3, 3, 1, 0, 2, 1, 1),  sm90Cfg(128, 1, 3, 8, 1, 0, 0, 1),
-      sm90Cfg(64, 1, 2, 16, 1, 1, 0, 1), sm90Cfg(64, 1, 3, 8, 1, 2, 0, 1)};
+      test::sm90AttentionConfig(128, 2, 2, 1, 0),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 1),
+      test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 1),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 1),
+      test::sm90AttentionConfig(64, 3, 3, 1, 0, 2, 1, 1),
+      test::sm90AttentionConfig(128, 1, 3, 8, 1, 0, 0, 1),
+      test::sm90AttentionConfig(64, 1, 2, 16, 1, 1, 0, 1),
+      test::sm90AttentionConfig(64, 1, 3, 8, 1, 2, 0, 1)};
   // Mutations of the lazy text that these inputs must expose: O not
   // rescaled when the warp moves its maxima, and P taken against the new
   // maxima while O and l keep the stale ones (so the stale path runs).

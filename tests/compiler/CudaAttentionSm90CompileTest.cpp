@@ -10,6 +10,7 @@
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "support/CudaGemmCompile.h"
+#include "support/Sm90AttentionConfig.h"
 
 #include <catch2/catch.hpp>
 
@@ -22,19 +23,6 @@
 using namespace kt;
 
 namespace {
-
-Config cfg(int64_t kv, int64_t cons, int64_t stages, int64_t split,
-           int64_t pack, int64_t overlap = 0, int64_t pingpong = 0,
-           int64_t lazy = 0) {
-  return {{"kv", kv},
-          {"cons", cons},
-          {"stages", stages},
-          {"split", split},
-          {"pack", pack},
-          {"overlap", overlap},
-          {"pingpong", pingpong},
-          {"lazy", lazy}};
-}
 
 /// The most `mul.f32` instructions that a conditional branch on the result
 /// of a warp vote (`vote.sync.any.pred`, or its negation) jumps over, in
@@ -144,60 +132,60 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
   const Case cases[] = {
       // Prefill, the defaults and the extremes of the space per head dim.
       {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
-       cfg(128, 2, 2, 1, 0)},
+       test::sm90AttentionConfig(128, 2, 2, 1, 0)},
       {problem(DType::F16, L::BHSD, 128, 16, 4, 1000, 1000, false),
-       cfg(64, 3, 2, 1, 0)},
+       test::sm90AttentionConfig(64, 3, 2, 1, 0)},
       {problem(DType::BF16, L::BHSD, 64, 16, 16, 2048, 2048, false),
-       cfg(192, 2, 3, 1, 0)},
+       test::sm90AttentionConfig(192, 2, 3, 1, 0)},
       {problem(DType::F16, L::BSHD, 64, 16, 16, 2048, 2048, true),
-       cfg(64, 3, 4, 1, 0)},
+       test::sm90AttentionConfig(64, 3, 4, 1, 0)},
       // Decode: GQA packed, KV split.
       {problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 8192, false),
-       cfg(128, 1, 3, 8, 1)},
+       test::sm90AttentionConfig(128, 1, 3, 8, 1)},
       {problem(DType::F16, L::BHSD, 64, 32, 8, 3, 8192, true),
-       cfg(192, 1, 3, 16, 1)},
+       test::sm90AttentionConfig(192, 1, 3, 16, 1)},
       // overlap=1 (two score accumulators: kv 64), prefill and split
       // decode, both layouts and types.
       {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
-       cfg(64, 2, 2, 1, 0, 1)},
+       test::sm90AttentionConfig(64, 2, 2, 1, 0, 1)},
       {problem(DType::F16, L::BHSD, 64, 16, 4, 2048, 2048, false),
-       cfg(64, 2, 3, 1, 0, 1)},
+       test::sm90AttentionConfig(64, 2, 3, 1, 0, 1)},
       {problem(DType::BF16, L::BHSD, 128, 32, 8, 1, 8192, false),
-       cfg(64, 1, 4, 8, 1, 1)},
+       test::sm90AttentionConfig(64, 1, 4, 8, 1, 1)},
       {problem(DType::F16, L::BSHD, 64, 32, 8, 3, 8192, true),
-       cfg(64, 1, 2, 16, 1, 1)},
+       test::sm90AttentionConfig(64, 1, 2, 16, 1, 1)},
       // overlap=2, with and without pingpong (two and three consumers),
       // prefill and split decode.
       {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
-       cfg(128, 2, 2, 1, 0, 2)},
+       test::sm90AttentionConfig(128, 2, 2, 1, 0, 2)},
       {problem(DType::F16, L::BHSD, 64, 16, 16, 2048, 2048, false),
-       cfg(192, 2, 2, 1, 0, 2)},
+       test::sm90AttentionConfig(192, 2, 2, 1, 0, 2)},
       {problem(DType::F16, L::BSHD, 128, 32, 8, 1, 8192, false),
-       cfg(128, 1, 3, 8, 1, 2)},
+       test::sm90AttentionConfig(128, 1, 3, 8, 1, 2)},
       {problem(DType::BF16, L::BHSD, 128, 16, 4, 1000, 1000, true),
-       cfg(128, 2, 2, 1, 0, 2, 1)},
+       test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1)},
       {problem(DType::F16, L::BSHD, 64, 16, 16, 2048, 2048, false),
-       cfg(64, 3, 4, 1, 0, 2, 1)},
+       test::sm90AttentionConfig(64, 3, 4, 1, 0, 2, 1)},
       {problem(DType::BF16, L::BHSD, 64, 32, 8, 32, 8192, true),
-       cfg(128, 2, 2, 4, 1, 2, 1)},
+       test::sm90AttentionConfig(128, 2, 2, 4, 1, 2, 1)},
       // lazy=1 (the stale maxima, O rescaled on a warp vote) in each block
       // loop: serial, overlap=1, overlap=2 with pingpong, split decode.
       {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
-       cfg(128, 2, 2, 1, 0, 0, 0, 1)},
+       test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 1)},
       {problem(DType::F16, L::BHSD, 64, 16, 4, 2048, 2048, false),
-       cfg(192, 1, 2, 1, 0, 0, 0, 1)},
+       test::sm90AttentionConfig(192, 1, 2, 1, 0, 0, 0, 1)},
       {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
-       cfg(64, 2, 2, 1, 0, 1, 0, 1)},
+       test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 1)},
       {problem(DType::F16, L::BHSD, 128, 16, 4, 1000, 1000, true),
-       cfg(128, 2, 2, 1, 0, 2, 1, 1)},
+       test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 1)},
       {problem(DType::BF16, L::BSHD, 64, 16, 16, 2048, 2048, false),
-       cfg(64, 3, 4, 1, 0, 2, 1, 1)},
+       test::sm90AttentionConfig(64, 3, 4, 1, 0, 2, 1, 1)},
       {problem(DType::BF16, L::BSHD, 128, 32, 8, 1, 8192, false),
-       cfg(128, 1, 3, 8, 1, 0, 0, 1)},
+       test::sm90AttentionConfig(128, 1, 3, 8, 1, 0, 0, 1)},
       {problem(DType::F16, L::BSHD, 64, 32, 8, 3, 8192, true),
-       cfg(64, 1, 2, 16, 1, 1, 0, 1)},
+       test::sm90AttentionConfig(64, 1, 2, 16, 1, 1, 0, 1)},
       {problem(DType::BF16, L::BHSD, 128, 32, 8, 1, 8192, false),
-       cfg(128, 1, 3, 8, 1, 2, 0, 1)},
+       test::sm90AttentionConfig(128, 1, 3, 8, 1, 2, 0, 1)},
   };
   for (const Case &k : cases) {
     INFO(k.p.key() << " " << k.c.toString());
@@ -300,15 +288,15 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
   REQUIRE_THAT(bad.message(), Catch::Contains("head dim 64 or 128"));
   REQUIRE_FALSE(t.supports(decode, *parseTarget("cuda:sm_100a")));
   auto regs = t.validate(
-      cfg(192, 3, 2, 1, 0),
+      test::sm90AttentionConfig(192, 3, 2, 1, 0),
       problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false), target);
   REQUIRE_THAT(regs.message(), Catch::Contains("registers"));
   auto smem = t.validate(
-      cfg(192, 2, 4, 1, 0),
+      test::sm90AttentionConfig(192, 2, 4, 1, 0),
       problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false), target);
   REQUIRE_FALSE(smem.isOk());
   auto pack = t.validate(
-      cfg(128, 1, 2, 1, 1),
+      test::sm90AttentionConfig(128, 1, 2, 1, 1),
       problem(DType::BF16, L::BSHD, 128, 8, 8, 1, 512, false), target);
   REQUIRE_THAT(pack.message(), Catch::Contains("pack=1"));
 
@@ -334,21 +322,37 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
   REQUIRE((sawLazyOverlap[0] && sawLazyOverlap[1] && sawLazyOverlap[2]));
   const AttentionProblem mha =
       problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false);
-  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 1), mha, target).message(),
-               Catch::Contains("registers"));
-  REQUIRE(t.validate(cfg(64, 2, 2, 1, 0, 1), mha, target).isOk());
-  REQUIRE_THAT(t.validate(cfg(128, 1, 2, 1, 0, 2, 1), mha, target).message(),
-               Catch::Contains("pingpong=1"));
-  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 1, 1), mha, target).message(),
-               Catch::Contains("pingpong=1"));
-  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 3), mha, target).message(),
-               Catch::Contains("overlap=3"));
-  REQUIRE_THAT(t.validate(cfg(128, 2, 2, 1, 0, 0, 0, 2), mha, target).message(),
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 1), mha, target)
+          .message(),
+      Catch::Contains("registers"));
+  REQUIRE(t.validate(test::sm90AttentionConfig(64, 2, 2, 1, 0, 1), mha, target)
+              .isOk());
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 1, 2, 1, 0, 2, 1), mha, target)
+          .message(),
+      Catch::Contains("pingpong=1"));
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 1, 1), mha, target)
+          .message(),
+      Catch::Contains("pingpong=1"));
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 3), mha, target)
+          .message(),
+      Catch::Contains("overlap=3"));
+  REQUIRE_THAT(t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 2),
+                          mha, target)
+                   .message(),
                Catch::Contains("lazy=2 must be 0 or 1"));
-  REQUIRE_FALSE(t.validate(cfg(128, 2, 2, 1, 0, 0, 0, -1), mha, target).isOk());
+  REQUIRE_FALSE(t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, -1),
+                           mha, target)
+                    .isOk());
   // Overlap adds the V ring's empty barriers.
-  REQUIRE(CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 2), 128) ==
-          CudaAttentionSm90::sharedBytes(cfg(128, 2, 3, 1, 0, 0), 128) + 3 * 8);
+  REQUIRE(CudaAttentionSm90::sharedBytes(
+              test::sm90AttentionConfig(128, 2, 3, 1, 0, 2), 128) ==
+          CudaAttentionSm90::sharedBytes(
+              test::sm90AttentionConfig(128, 2, 3, 1, 0, 0), 128) +
+              3 * 8);
   // A configuration stored before overlap, pingpong and lazy existed is
   // the serial loop with the eager softmax; lazy=1 names itself in the
   // header line and defines KT_LAZY, which lazy=0 text never mentions.
@@ -356,14 +360,18 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
       {"kv", 128}, {"cons", 2}, {"stages", 2}, {"split", 1}, {"pack", 0}};
   REQUIRE(t.validate(old, mha, target).isOk());
   REQUIRE(t.instantiate(old, mha, target)->text ==
-          t.instantiate(cfg(128, 2, 2, 1, 0, 0, 0), mha, target)->text);
+          t.instantiate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0), mha,
+                        target)
+              ->text);
   for (int64_t overlap : {0, 1, 2}) {
     const int64_t kv = overlap == 1 ? 64 : 128;
     const int64_t pingpong = overlap == 2 ? 1 : 0;
-    auto eager =
-        t.instantiate(cfg(kv, 2, 2, 1, 0, overlap, pingpong), mha, target);
-    auto lazy =
-        t.instantiate(cfg(kv, 2, 2, 1, 0, overlap, pingpong, 1), mha, target);
+    auto eager = t.instantiate(
+        test::sm90AttentionConfig(kv, 2, 2, 1, 0, overlap, pingpong), mha,
+        target);
+    auto lazy = t.instantiate(
+        test::sm90AttentionConfig(kv, 2, 2, 1, 0, overlap, pingpong, 1), mha,
+        target);
     REQUIRE((eager.isOk() && lazy.isOk()));
     REQUIRE_THAT(eager->text, !Catch::Contains("KT_LAZY"));
     REQUIRE_THAT(eager->text, !Catch::Contains("lazy"));
@@ -401,7 +409,8 @@ TEST_CASE("the largest sm90 attention blocks the register estimate admits "
       for (int64_t overlap : {0, 1, 2}) {
         for (int64_t lazy : {0, 1}) {
           for (int64_t kv : {192, 128, 64}) {
-            const Config c = cfg(kv, cons, 2, 1, 0, overlap, 0, lazy);
+            const Config c =
+                test::sm90AttentionConfig(kv, cons, 2, 1, 0, overlap, 0, lazy);
             if (!t.validate(c, p, target).isOk()) {
               continue;
             }

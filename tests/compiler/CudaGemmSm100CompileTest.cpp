@@ -179,16 +179,7 @@ TEST_CASE("sm100 kernels with an f32 C store f32 within sm_100a's limits") {
           REQUIRE_THAT(bin.ptx, Catch::Contains(insn));
         }
         test::requireF32Epilogue(bin.ptx);
-        if (c.get("splitk") > 1) {
-          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
-        }
-        for (const char *only : kClusterPtx) {
-          if (c.get("cluster", 1) == 2) {
-            REQUIRE_THAT(bin.ptx, Catch::Contains(only));
-          } else {
-            REQUIRE_THAT(bin.ptx, !Catch::Contains(only));
-          }
-        }
+        test::requireSplitKAndClusterPtx(bin.ptx, c, kClusterPtx);
       }
     }
   }

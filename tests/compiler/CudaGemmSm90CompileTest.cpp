@@ -185,16 +185,7 @@ TEST_CASE("sm90 kernels with an f32 C store f32 within sm_90a's limits") {
                                      std::to_string(c.get("bn")) + "k16.f32." +
                                      ty + "." + ty));
         test::requireF32Epilogue(bin.ptx);
-        if (c.get("splitk") > 1) {
-          REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
-        }
-        for (const char *only : kClusterPtx) {
-          if (c.get("cluster", 1) == 2) {
-            REQUIRE_THAT(bin.ptx, Catch::Contains(only));
-          } else {
-            REQUIRE_THAT(bin.ptx, !Catch::Contains(only));
-          }
-        }
+        test::requireSplitKAndClusterPtx(bin.ptx, c, kClusterPtx);
       }
     }
   }

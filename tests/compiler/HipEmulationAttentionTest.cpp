@@ -54,21 +54,7 @@ struct AttentionCase {
   double growth = 1;  // K's quarter q of the KV length scaled by growth^q
 };
 
-AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t b,
-                         int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
-                         int64_t d, bool causal) {
-  AttentionProblem p;
-  p.dtype = dt;
-  p.layout = layout;
-  p.batch = b;
-  p.hq = hq;
-  p.hkv = hkv;
-  p.sq = sq;
-  p.skv = skv;
-  p.d = d;
-  p.causal = causal;
-  return p;
-}
+constexpr auto problem = &test::attentionProblem;
 
 Config cfg(int64_t waves, int64_t mi, int64_t kv, int64_t stages, int64_t split,
            int64_t pack) {

@@ -358,21 +358,7 @@ std::vector<CheckCase> checkCases() {
 using AttnFn = void (*)(const uint16_t *, const uint16_t *, const uint16_t *,
                         float *, int, int, int, int, int, int, int, float, int);
 
-AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t b,
-                         int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
-                         int64_t d, bool causal) {
-  AttentionProblem p;
-  p.dtype = dt;
-  p.layout = layout;
-  p.batch = b;
-  p.hq = hq;
-  p.hkv = hkv;
-  p.sq = sq;
-  p.skv = skv;
-  p.d = d;
-  p.causal = causal;
-  return p;
-}
+constexpr auto problem = &test::attentionProblem;
 
 struct AttnCase {
   const char *what;

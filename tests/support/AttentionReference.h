@@ -12,6 +12,26 @@
 
 namespace kt::test {
 
+/// The problem of those fields (softmax scale left to the kernels'
+/// default).
+inline AttentionProblem attentionProblem(DType dt,
+                                         AttentionProblem::Layout layout,
+                                         int64_t b, int64_t hq, int64_t hkv,
+                                         int64_t sq, int64_t skv, int64_t d,
+                                         bool causal) {
+  AttentionProblem p;
+  p.dtype = dt;
+  p.layout = layout;
+  p.batch = b;
+  p.hq = hq;
+  p.hkv = hkv;
+  p.sq = sq;
+  p.skv = skv;
+  p.d = d;
+  p.causal = causal;
+  return p;
+}
+
 inline std::vector<float> randomTensor(int64_t n, std::mt19937 &rng,
                                        float range = 1.0f) {
   std::uniform_real_distribution<float> dist(-range, range);

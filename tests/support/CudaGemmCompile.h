@@ -15,6 +15,7 @@
 
 #include <cstdio>
 #include <regex>
+#include <span>
 #include <string>
 
 namespace kt::test {
@@ -100,6 +101,24 @@ inline void requireF32Epilogue(const std::string &ptx) {
   for (const char *narrow : {"cvt.rn.bf16", "cvt.rn.f16", "st.global.u16",
                              "st.global.b16", "ld.global.u16"}) {
     REQUIRE_THAT(ptx, !Catch::Contains(narrow));
+  }
+}
+
+/// A split-K instance counts its slices on the tile's semaphore, and the
+/// PTX only a cluster kernel holds (`clusterPtx`) is there exactly when
+/// the configuration asks for clusters of 2.
+inline void
+requireSplitKAndClusterPtx(const std::string &ptx, const Config &c,
+                           std::span<const char *const> clusterPtx) {
+  if (c.get("splitk") > 1) {
+    REQUIRE_THAT(ptx, Catch::Contains("atom.global.add.u32"));
+  }
+  for (const char *only : clusterPtx) {
+    if (c.get("cluster", 1) == 2) {
+      REQUIRE_THAT(ptx, Catch::Contains(only));
+    } else {
+      REQUIRE_THAT(ptx, !Catch::Contains(only));
+    }
   }
 }
 

@@ -26,17 +26,7 @@ inline std::vector<AttentionProblem> gpuAttentionCases(DType dt) {
   using L = AttentionProblem::Layout;
   auto make = [dt](int64_t b, int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
                    int64_t d, bool causal, L layout) {
-    AttentionProblem p;
-    p.dtype = dt;
-    p.layout = layout;
-    p.batch = b;
-    p.hq = hq;
-    p.hkv = hkv;
-    p.sq = sq;
-    p.skv = skv;
-    p.d = d;
-    p.causal = causal;
-    return p;
+    return attentionProblem(dt, layout, b, hq, hkv, sq, skv, d, causal);
   };
   return {make(2, 4, 4, 300, 300, 128, true, L::BSHD),
           make(1, 8, 2, 200, 517, 64, false, L::BHSD),
