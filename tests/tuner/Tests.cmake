@@ -1,6 +1,7 @@
 # Tests for tuner/ (see tests/CMakeLists.txt for kt_add_test).
 kt_add_test(tuner_tests tuner
   SOURCES tuner/CompileWorkerTest.cpp tuner/GpuWorkerStartTest.cpp
+          tuner/GpuWorkerProtocolTest.cpp
           tuner/AttentionTuneTest.cpp
   LIBS ktune_tuner ktune_lookup)
 target_compile_definitions(tuner_tests PRIVATE
