@@ -5,7 +5,8 @@ kt_add_test(compiler_tests compiler
 # NVRTC (dlopen): compiles for sm_90a / sm_100a without a GPU; skipped where
 # the CUDA toolkit is absent.
 kt_add_test(nvrtc_tests cuda
-  SOURCES compiler/NvrtcTest.cpp compiler/CudaGemmSm90CompileTest.cpp
+  SOURCES compiler/NvrtcTest.cpp compiler/CubinInfoTest.cpp
+    compiler/CudaGemmSm90CompileTest.cpp
     compiler/CudaGemmSm100CompileTest.cpp
     compiler/CudaAttentionSm90CompileTest.cpp
     compiler/CudaAttentionSm100CompileTest.cpp

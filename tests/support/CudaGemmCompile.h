@@ -49,6 +49,7 @@ inline CudaKernelBinary compileSourceWithinLimits(const CudaCompiler &compiler,
   INFO(bin->log);
   REQUIRE(r.registers > 0);
   REQUIRE(r.registers * threads <= 65536);
+  REQUIRE(r.reported); // Else the spill and shared-memory checks prove nothing.
   REQUIRE(r.spillStoreBytes == 0);
   REQUIRE(r.spillLoadBytes == 0);
   REQUIRE(r.staticSharedBytes <= staticShared);

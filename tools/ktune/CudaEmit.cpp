@@ -8,13 +8,16 @@ namespace {
 std::string resourceReport(const CudaKernelBinary &bin,
                            const KernelSource &src) {
   const CudaResources &r = bin.resources;
+  auto reported = [&](int bytes) {
+    return r.reported ? fmt::format("{} B", bytes)
+                      : std::string("unknown (no ptxas report in the log)");
+  };
   std::string o = fmt::format(
-      "registers/thread: {}\nstack frame: {} B\nspill stores: {} B\nspill "
-      "loads: {} B\nstatic shared: {} B\nlaunch: {}\ncubin: {} B, sha256 "
-      "{}\n",
-      r.registers, r.stackBytes, r.spillStoreBytes, r.spillLoadBytes,
-      r.staticSharedBytes, src.launch.empty() ? "-" : src.launch,
-      bin.cubin.size(), bin.hash);
+      "registers/thread: {}\nstack frame: {} B\nspill stores: {}\nspill "
+      "loads: {}\nstatic shared: {}\nlaunch: {}\ncubin: {} B, sha256 {}\n",
+      r.registers, r.stackBytes, reported(r.spillStoreBytes),
+      reported(r.spillLoadBytes), reported(r.staticSharedBytes),
+      src.launch.empty() ? "-" : src.launch, bin.cubin.size(), bin.hash);
   for (const std::string &w : r.warnings) {
     o += "warning: " + w + "\n";
   }

@@ -195,7 +195,15 @@ CudaCompiler::compile(const KernelSource &src,
     cache.put(key, out.cubin);
     cache.put(key + "-log", out.log.empty() ? std::string(" ") : out.log);
   }
-  KT_ASSIGN_OR_RETURN(out.resources, parsePtxasReport(out.log, src.entry));
+  KT_ASSIGN_OR_RETURN(out.resources, readCubinResources(out.cubin, src.entry));
+  if (auto report = parsePtxasReport(out.log, src.entry); report.isOk()) {
+    // What the cubin does not keep.
+    out.resources.reported = true;
+    out.resources.spillStoreBytes = report->spillStoreBytes;
+    out.resources.spillLoadBytes = report->spillLoadBytes;
+    out.resources.staticSharedBytes = report->staticSharedBytes;
+    out.resources.warnings = std::move(report->warnings);
+  }
   out.hash = sha256Hex(out.cubin);
   return out;
 }

@@ -13,10 +13,15 @@
 
 namespace kt {
 
-/// What ptxas said about one kernel (`--ptxas-options=-v`).
+/// One kernel's resources. Registers and the stack frame come from the cubin
+/// (readCubinResources), always; spills, static shared memory and the notes
+/// come from ptxas' verbose report in the compiler log, when it has one
+/// (`reported`): NVRTC has been seen to return an empty log for a kernel it
+/// compiled correctly.
 struct CudaResources {
-  int registers = 0;  ///< Per thread.
-  int stackBytes = 0; ///< Stack frame per thread.
+  int registers = 0;     ///< Per thread.
+  int stackBytes = 0;    ///< Stack frame per thread.
+  bool reported = false; ///< ptxas' report was found: the fields below hold.
   int spillStoreBytes = 0;
   int spillLoadBytes = 0;
   int staticSharedBytes = 0; ///< Static shared memory (dynamic excluded).
@@ -29,6 +34,12 @@ struct CudaResources {
 /// The SASS of a cubin from nvdisasm (found on PATH or in
 /// /usr/local/cuda/bin); Unavailable, saying so, where there is none.
 Result<std::string> disassembleCubin(const std::string &cubin);
+
+/// Registers and stack frame of kernel `entry` from the cubin's own records
+/// (.nv.info); NotFound if it has no such kernel, InvalidArgument if the bytes
+/// are no readable ELF64 cubin.
+Result<CudaResources> readCubinResources(const std::string &cubin,
+                                         const std::string &entry);
 
 /// Parses ptxas' verbose report for `entry`; NotFound if the log has none.
 Result<CudaResources> parsePtxasReport(const std::string &log,
