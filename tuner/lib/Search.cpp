@@ -2,6 +2,7 @@
 #include "Search.h"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 namespace kt {
@@ -86,6 +87,18 @@ std::vector<Config> nextUnmeasured(SampleThenRefine &search, int n,
                                    const std::string &problemKey,
                                    const std::string &target,
                                    const std::string &family, int &skipped) {
+  // What an earlier run measured, with its time: the search refines around
+  // it as that run did, so a resumed run follows the same path instead of
+  // wandering off to configurations the first run never proposed.
+  std::map<std::string, std::optional<double>> earlier;
+  if (auto all = store.measurements(problemKey, target); all.isOk()) {
+    for (const TuningRecord &r : *all) {
+      if (r.templateName == family) {
+        earlier[r.params] = r.status == "ok" ? std::optional(r.timeMs)
+                                             : std::optional<double>();
+      }
+    }
+  }
   for (;;) {
     std::vector<Config> proposed = search.next(n);
     if (proposed.empty()) {
@@ -93,10 +106,9 @@ std::vector<Config> nextUnmeasured(SampleThenRefine &search, int n,
     }
     std::vector<Config> batch;
     for (Config &c : proposed) {
-      auto seen = store.measured(problemKey, target, family, c.toString());
-      if (seen.isOk() && *seen) {
+      if (auto seen = earlier.find(c.toString()); seen != earlier.end()) {
         ++skipped;
-        search.report(c, std::nullopt);
+        search.report(c, seen->second);
         continue;
       }
       batch.push_back(std::move(c));

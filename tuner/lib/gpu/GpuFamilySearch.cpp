@@ -138,9 +138,12 @@ Result<ProblemOutcome> searchGpuFamilies(const GpuSearch &search,
           }
           ms = c.ms;
           if (!bestMs || c.ms < *bestMs) {
-            // Winners keep their code object in the DB for deployment.
-            KT_RETURN_IF_ERROR(
-                store.putBinary(c.binaryHash, r.target, c.binary));
+            // Winners keep their code object in the DB for deployment; the
+            // vendor family's have none (the library is the code).
+            if (!isVendor) {
+              KT_RETURN_IF_ERROR(
+                  store.putBinary(c.binaryHash, r.target, c.binary));
+            }
             bestMs = c.ms;
           }
         }
