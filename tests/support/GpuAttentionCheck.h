@@ -11,6 +11,7 @@
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/templates/AttentionTemplate.h"
 #include "support/AttentionReference.h"
+#include "support/CompileConcurrently.h"
 #include "support/HalfFloat.h"
 
 #include <catch2/catch.hpp>
@@ -76,6 +77,8 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
       REQUIRE((*ctx)->copyToDevice(*dK, k.data(), k.size() * 2).isOk());
       REQUIRE((*ctx)->copyToDevice(*dV, v.data(), v.size() * 2).isOk());
 
+      std::vector<Config> valid;
+      std::vector<CompileJob> jobs;
       for (const Config &c : configs) {
         if (!t.validate(c, p, target).isOk()) {
           continue;
@@ -83,7 +86,15 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
         INFO(c.toString());
         auto src = t.instantiate(c, p, target);
         REQUIRE(src.isOk());
-        auto bin = compiler.compile(*src, c.toString() + p.key());
+        valid.push_back(c);
+        jobs.push_back({std::move(*src), c.toString() + p.key()});
+      }
+      const auto bins = compileConcurrently(compiler, jobs);
+      for (size_t ci = 0; ci < valid.size(); ++ci) {
+        const Config &c = valid[ci];
+        const KernelSource *src = &jobs[ci].source;
+        INFO(c.toString());
+        const auto &bin = bins[ci];
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
         auto mod = (*ctx)->loadModule(bin->cubin);

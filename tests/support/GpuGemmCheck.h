@@ -10,6 +10,7 @@
 #include "ktune/drivers/cuda/CudaDriver.h"
 #include "ktune/drivers/cuda/GemmLaunch.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "support/CompileConcurrently.h"
 #include "support/GemmProblems.h"
 #include "support/HalfFloat.h"
 
@@ -152,6 +153,8 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
       REQUIRE((*ctx)->copyToDevice(*dA, a.data(), a.size() * 2).isOk());
       REQUIRE((*ctx)->copyToDevice(*dB, b.data(), b.size() * 2).isOk());
 
+      std::vector<Config> valid;
+      std::vector<CompileJob> jobs;
       for (const Config &c : configs) {
         if (!t.validate(c, p, target).isOk()) {
           continue;
@@ -159,7 +162,15 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
         INFO(p.key() << " " << c.toString());
         auto src = t.instantiate(c, p, target);
         REQUIRE(src.isOk());
-        auto bin = compiler.compile(*src, c.toString() + p.key());
+        valid.push_back(c);
+        jobs.push_back({std::move(*src), c.toString() + p.key()});
+      }
+      const auto bins = compileConcurrently(compiler, jobs);
+      for (size_t ci = 0; ci < valid.size(); ++ci) {
+        const Config &c = valid[ci];
+        const KernelSource *src = &jobs[ci].source;
+        INFO(p.key() << " " << c.toString());
+        const auto &bin = bins[ci];
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
         auto mod = (*ctx)->loadModule(bin->cubin);
