@@ -8,6 +8,8 @@
 
 #include "ktune/compiler/CudaCompiler.h"
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -40,6 +42,41 @@ compileConcurrently(const CudaCompiler &compiler,
   work();
   for (std::thread &t : threads) {
     t.join();
+  }
+  return out;
+}
+
+/// One configuration of a family for a problem, with its source and its
+/// compile result.
+struct CompiledInstance {
+  Config config;
+  KernelSource source;
+  Result<CudaKernelBinary> binary;
+};
+
+/// Every configuration of `configs` that template `t` accepts for `p` on the
+/// compiler's target, instantiated (which must succeed) and compiled
+/// concurrently; in the order of `configs`.
+template <class Template, class Problem>
+std::vector<CompiledInstance>
+compileAccepted(const Template &t, const CudaCompiler &compiler,
+                const std::vector<Config> &configs, const Problem &p) {
+  std::vector<Config> accepted;
+  std::vector<CompileJob> jobs;
+  for (const Config &c : configs) {
+    if (!t.validate(c, p, compiler.target()).isOk()) {
+      continue;
+    }
+    INFO(p.key() << " " << c.toString());
+    auto src = t.instantiate(c, p, compiler.target());
+    REQUIRE(src.isOk());
+    accepted.push_back(c);
+    jobs.push_back({std::move(*src), c.toString() + p.key()});
+  }
+  auto bins = compileConcurrently(compiler, jobs);
+  std::vector<CompiledInstance> out;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    out.push_back({accepted[i], std::move(jobs[i].source), std::move(bins[i])});
   }
   return out;
 }

@@ -46,7 +46,6 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
                               const std::vector<Config> &configs) {
   auto ctx = cuda::Context::open(gpu.ordinal);
   REQUIRE(ctx.isOk());
-  const TargetDesc target = compiler.target();
   std::mt19937 rng(11);
   const float scale = 0.5f;
   int launched = 0;
@@ -77,24 +76,12 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
       REQUIRE((*ctx)->copyToDevice(*dK, k.data(), k.size() * 2).isOk());
       REQUIRE((*ctx)->copyToDevice(*dV, v.data(), v.size() * 2).isOk());
 
-      std::vector<Config> valid;
-      std::vector<CompileJob> jobs;
-      for (const Config &c : configs) {
-        if (!t.validate(c, p, target).isOk()) {
-          continue;
-        }
+      for (const CompiledInstance &inst :
+           compileAccepted(t, compiler, configs, p)) {
+        const Config &c = inst.config;
+        const KernelSource *src = &inst.source;
         INFO(c.toString());
-        auto src = t.instantiate(c, p, target);
-        REQUIRE(src.isOk());
-        valid.push_back(c);
-        jobs.push_back({std::move(*src), c.toString() + p.key()});
-      }
-      const auto bins = compileConcurrently(compiler, jobs);
-      for (size_t ci = 0; ci < valid.size(); ++ci) {
-        const Config &c = valid[ci];
-        const KernelSource *src = &jobs[ci].source;
-        INFO(c.toString());
-        const auto &bin = bins[ci];
+        const auto &bin = inst.binary;
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
         auto mod = (*ctx)->loadModule(bin->cubin);

@@ -77,7 +77,6 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
                            bool outF32 = false) {
   auto ctx = cuda::Context::open(gpu.ordinal);
   REQUIRE(ctx.isOk());
-  const TargetDesc target = compiler.target();
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   const size_t cElem = outF32 ? 4 : 2;
@@ -153,24 +152,12 @@ inline void runFamilyOnGpu(const GemmTemplate &t, const CudaCompiler &compiler,
       REQUIRE((*ctx)->copyToDevice(*dA, a.data(), a.size() * 2).isOk());
       REQUIRE((*ctx)->copyToDevice(*dB, b.data(), b.size() * 2).isOk());
 
-      std::vector<Config> valid;
-      std::vector<CompileJob> jobs;
-      for (const Config &c : configs) {
-        if (!t.validate(c, p, target).isOk()) {
-          continue;
-        }
+      for (const CompiledInstance &inst :
+           compileAccepted(t, compiler, configs, p)) {
+        const Config &c = inst.config;
+        const KernelSource *src = &inst.source;
         INFO(p.key() << " " << c.toString());
-        auto src = t.instantiate(c, p, target);
-        REQUIRE(src.isOk());
-        valid.push_back(c);
-        jobs.push_back({std::move(*src), c.toString() + p.key()});
-      }
-      const auto bins = compileConcurrently(compiler, jobs);
-      for (size_t ci = 0; ci < valid.size(); ++ci) {
-        const Config &c = valid[ci];
-        const KernelSource *src = &jobs[ci].source;
-        INFO(p.key() << " " << c.toString());
-        const auto &bin = bins[ci];
+        const auto &bin = inst.binary;
         INFO(bin.status().toString());
         REQUIRE(bin.isOk());
         auto mod = (*ctx)->loadModule(bin->cubin);
