@@ -9,6 +9,7 @@
 #include "ktune/compiler/CudaCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/CudaAttentionSm90.h"
+#include "support/AttentionReference.h"
 #include "support/CudaGemmCompile.h"
 #include "support/Sm90AttentionConfig.h"
 
@@ -100,17 +101,7 @@ bool softmaxBesideWgmma(const std::string &ptx) {
 AttentionProblem problem(DType dt, AttentionProblem::Layout layout, int64_t d,
                          int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
                          bool causal) {
-  AttentionProblem p;
-  p.dtype = dt;
-  p.layout = layout;
-  p.batch = 2;
-  p.hq = hq;
-  p.hkv = hkv;
-  p.sq = sq;
-  p.skv = skv;
-  p.d = d;
-  p.causal = causal;
-  return p;
+  return test::attentionProblem(dt, layout, 2, hq, hkv, sq, skv, d, causal);
 }
 
 } // namespace
