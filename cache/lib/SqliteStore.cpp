@@ -140,28 +140,6 @@ public:
                  {problemKey, target});
   }
 
-  Result<bool> measured(const std::string &problemKey,
-                        const std::string &target,
-                        const std::string &templateName,
-                        const std::string &params) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    Stmt s(db_);
-    int rc = s.prepare("SELECT 1 FROM measurements WHERE problem_key = ? AND "
-                       "target = ? AND template_name = ? AND params = ? "
-                       "LIMIT 1");
-    if (rc == SQLITE_OK) {
-      s.bind(1, problemKey);
-      s.bind(2, target);
-      s.bind(3, templateName);
-      s.bind(4, params);
-      rc = s.step();
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      return sqlError(db_, rc, path_, "looking up a measurement");
-    }
-    return rc == SQLITE_ROW;
-  }
-
   Status putBinary(const std::string &hash, const std::string &target,
                    const std::string &bytes) override {
     if (hash.empty()) {

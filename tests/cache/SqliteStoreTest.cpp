@@ -67,13 +67,6 @@ TEST_CASE("The fastest ok measurement wins", "[cache]") {
   CHECK((*all)[3].status == "numerics-mismatch");
   CHECK((*all)[3].message == failed.message);
 
-  auto seen = store->measured(kKey, "cpu", "cpu.gemm.mlir", "mr=16");
-  REQUIRE(seen.isOk());
-  CHECK(*seen);
-  auto unseen = store->measured(kKey, "cpu", "cpu.gemm.mlir", "mr=32");
-  REQUIRE(unseen.isOk());
-  CHECK_FALSE(*unseen);
-
   // A tie does not replace the winner.
   REQUIRE(store->put(makeRecord(kKey, "mr=12", 1.0)).isOk());
   CHECK(store->winner(kKey, "cpu", "")->value().params == "mr=6");

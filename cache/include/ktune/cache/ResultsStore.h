@@ -55,11 +55,6 @@ public:
   /// All measurements for one problem (any status).
   virtual Result<std::vector<TuningRecord>>
   measurements(const std::string &problemKey, const std::string &target) = 0;
-  /// True if (problem, target, template, params) was already measured.
-  virtual Result<bool> measured(const std::string &problemKey,
-                                const std::string &target,
-                                const std::string &templateName,
-                                const std::string &params) = 0;
   /// Stores a code object under its content hash (idempotent).
   virtual Status putBinary(const std::string &hash, const std::string &target,
                            const std::string &bytes) = 0;
