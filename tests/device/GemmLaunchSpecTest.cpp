@@ -158,14 +158,15 @@ TEST_CASE("attention launch descriptions round-trip and size the grid") {
   REQUIRE(back->toString() == s.toString());
   REQUIRE(back->pack == 4);
   // Decode, GQA 4:1 packed: one 64-row tile per (batch, KV head), 16
-  // splits; each split keeps d / 2 + 4 floats per consumer thread.
+  // splits; each semaphore (here one per tile) brings 64 rows x (d + 8)
+  // floats per split.
   auto p =
       parseAttentionProblem("attn_bf16_BSHD_b2_hq32_hkv8_sq1_skv65536_d128");
   REQUIRE(p.isOk());
   REQUIRE(cuda::attentionGridSize(s, *p) == 2 * 8 * 16);
   REQUIRE(cuda::attentionSemaphores(s, *p) == 2 * 8);
   REQUIRE(cuda::attentionWorkspaceBytes(s, *p) ==
-          uint64_t(2 * 8 * 16) * 128 * (64 + 4) * 4);
+          uint64_t(2 * 8 * 16) * 64 * (128 + 8) * 4);
   // Prefill without packing: tiles of 64 rows per query head.
   s.split = 1;
   s.pack = 1;
@@ -176,4 +177,43 @@ TEST_CASE("attention launch descriptions round-trip and size the grid") {
   auto bad = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64;kv=128;"
                                             "split=0;pack=1;sems=1");
   REQUIRE_THAT(bad.status().message(), Catch::Contains("split=0"));
+}
+
+TEST_CASE("attention launches refuse operands the kernel cannot use") {
+  cuda::AttentionLaunchSpec s;
+  s.threads = 256;
+  s.sharedBytes = 83012;
+  s.rows = 64;
+  s.kvRows = 64;
+  s.split = 16;
+  s.pack = 4;
+  s.semaphoresPerTile = 1;
+  auto p =
+      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128");
+  REQUIRE(p.isOk());
+  cuda::AttentionOperands ops;
+  ops.q = 0x10000;
+  ops.k = 0x20000;
+  ops.v = 0x30000;
+  ops.o = 0x40000;
+  auto check = [&] { return cuda::checkAttentionOperands(s, *p, ops, true); };
+  // A split kernel without scratch is told how much to pass.
+  REQUIRE_THAT(
+      check().message(),
+      Catch::Contains("needs a workspace of " +
+                      std::to_string(cuda::attentionWorkspaceBytes(s, *p))));
+  ops.workspace = 0x50008; // 8-byte aligned: the merge reads float4
+  ops.semaphores = 0x90000;
+  REQUIRE_THAT(check().message(), Catch::Contains("16-byte aligned"));
+  ops.workspace = 0x50010;
+  REQUIRE(check().isOk());
+  ops.o = 0x40004;
+  REQUIRE_THAT(check().message(),
+               Catch::Contains("Q, K, V and O must be non-null and 16-byte"));
+  ops.o = 0x40000;
+  // The packed group must match the problem's.
+  auto mha =
+      parseAttentionProblem("attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128");
+  REQUIRE_THAT(cuda::checkAttentionOperands(s, *mha, ops, true).message(),
+               Catch::Contains("packs 4 query heads"));
 }

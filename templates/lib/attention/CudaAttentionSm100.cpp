@@ -135,7 +135,10 @@ CudaAttentionSm100::instantiate(const Config &c, const AttentionProblem &p,
   launch.kvRows = int(q.kv);
   launch.split = int(q.split);
   launch.pack = int(q.pack ? p.hq / p.hkv : 1);
-  launch.semaphoresPerTile = 1;
+  // The split-KV scratch rule (cuda::attentionWorkspaceBytes) gives each
+  // semaphore 64 rows x (d + 8) floats: two for a tile of 128 rows. The
+  // kernel counts arrivals on the first and leaves the second zero.
+  launch.semaphoresPerTile = int(attn100::kRows / 64);
   return KernelSource{"cuda", attn100::kernelSource(q, p), "kt_attention",
                       launch.toString()};
 }

@@ -242,31 +242,38 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 
     // This row's output: O / l from tensor memory (0 for a row that saw no
     // key or a split with no block), 16 columns at a time.
-    int s, h;
     const int lr = w.firstRow + row;
-    kt_row(lr < w.unitRows ? lr : 0, w.hu, s, h);
-    u16 *out = O + kt_q_offset(w.b, h, s, Hq, Sq);
-    bool store = lr < w.unitRows;
+    const bool store = lr < w.unitRows;
 #if KT_SPLIT > 1
-    // Split-KV: the row's unnormalised output, maximum and sum go to the
-    // workspace, 128 threads apart; the last split to arrive merges them.
-    constexpr int part = KT_D + 2;
-    const long long stride = static_cast<long long>(part) * 128;
+    // Split-KV, as in the sm90 kernel: the real rows' unnormalised outputs
+    // go to the workspace row-major (128 rows of d, then 128 maxima and 128
+    // sums), and the last split to arrive merges them with all 128 threads,
+    // four columns each, every split's loads independent (unrolled). The
+    // rows x (d + 8) floats per tile and split that the launch reserves
+    // (two semaphores' worth) hold them.
+    constexpr int KT_MAX_AT = 128 * KT_D, KT_SUM_AT = 128 * KT_D + 128;
+    constexpr long long stride = 128LL * (KT_D + 8);
     float *first = ws + static_cast<long long>(w.slot) * KT_SPLIT * stride;
     float *mine = first + w.split * stride;
+    const int real = min(128, w.unitRows - w.firstRow);
 #pragma unroll 1
     for (int c = 0; c < KT_D; c += 16) {
       float v[16] = {};
       if (blocks > 0) {
-        kt_tmem_ld16(tmem + lanes + KT_O_COL + c, v);
+        kt_tmem_ld16(tmem + lanes + KT_O_COL + c, v); // warp-wide
       }
+      if (store) {
 #pragma unroll
-      for (int i = 0; i < 16; ++i) {
-        mine[(c + i) * 128 + t] = v[i];
+        for (int i = 0; i < 16; i += 4) {
+          *reinterpret_cast<float4 *>(mine + row * KT_D + c + i) =
+              make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+        }
       }
     }
-    mine[KT_D * 128 + t] = m;
-    mine[(KT_D + 1) * 128 + t] = l;
+    if (store) {
+      mine[KT_MAX_AT + row] = m;
+      mine[KT_SUM_AT + row] = l;
+    }
     __threadfence();
     kt_named_sync(1, 128);
     if (t == 0) {
@@ -275,47 +282,45 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     kt_named_sync(1, 128);
     if (*arrived == KT_SPLIT - 1) {
       __threadfence();
-      float top = KT_NEG_INF;
-      for (int sl = 0; sl < KT_SPLIT; ++sl) {
-        top = fmaxf(top, __ldcg(first + sl * stride + KT_D * 128 + t));
-      }
-      float sum = 0.0f;
-      for (int sl = 0; sl < KT_SPLIT; ++sl) {
-        const float *theirs = first + sl * stride;
-        const float wt =
-            top == KT_NEG_INF ? 0.0f
-                              : kt_exp2(__ldcg(theirs + KT_D * 128 + t) - top);
-        sum += wt * __ldcg(theirs + (KT_D + 1) * 128 + t);
-      }
-      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-#pragma unroll 1
-      for (int c = 0; c < KT_D; c += 8) {
-        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+      for (int e = t; e < real * (KT_D / 4); e += 128) {
+        const int r = e / (KT_D / 4), col = 4 * (e % (KT_D / 4));
+        float mx[KT_SPLIT];
+        float top = KT_NEG_INF;
+#pragma unroll
+        for (int sl = 0; sl < KT_SPLIT; ++sl) {
+          mx[sl] = __ldcg(first + sl * stride + KT_MAX_AT + r);
+          top = fmaxf(top, mx[sl]);
+        }
+        float sum = 0.0f;
+        float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
         for (int sl = 0; sl < KT_SPLIT; ++sl) {
           const float *theirs = first + sl * stride;
-          const float wt =
-              top == KT_NEG_INF
-                  ? 0.0f
-                  : kt_exp2(__ldcg(theirs + KT_D * 128 + t) - top);
-#pragma unroll
-          for (int i = 0; i < 8; ++i) {
-            acc[i] += wt * __ldcg(theirs + (c + i) * 128 + t);
-          }
+          const float wt = top == KT_NEG_INF ? 0.0f : kt_exp2(mx[sl] - top);
+          const float4 v = __ldcg(
+              reinterpret_cast<const float4 *>(theirs + r * KT_D + col));
+          sum += wt * __ldcg(theirs + KT_SUM_AT + r);
+          acc.x += wt * v.x;
+          acc.y += wt * v.y;
+          acc.z += wt * v.z;
+          acc.w += wt * v.w;
         }
-        if (store) {
-          uint4 v;
-          v.x = kt_pack(acc[0] * inv, acc[1] * inv);
-          v.y = kt_pack(acc[2] * inv, acc[3] * inv);
-          v.z = kt_pack(acc[4] * inv, acc[5] * inv);
-          v.w = kt_pack(acc[6] * inv, acc[7] * inv);
-          *reinterpret_cast<uint4 *>(out + c) = v;
-        }
+        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+        int s, h;
+        kt_row(w.firstRow + r, w.hu, s, h);
+        u32 *dst = reinterpret_cast<u32 *>(
+            O + kt_q_offset(w.b, h, s, Hq, Sq) + col);
+        dst[0] = kt_pack(acc.x * inv, acc.y * inv);
+        dst[1] = kt_pack(acc.z * inv, acc.w * inv);
       }
       if (t == 0) {
         sems[w.slot] = 0; // Ready for the next launch.
       }
     }
 #else
+    int s, h;
+    kt_row(store ? lr : 0, w.hu, s, h);
+    u16 *out = O + kt_q_offset(w.b, h, s, Hq, Sq);
     const float inv = l > 0.0f ? 1.0f / l : 0.0f;
 #pragma unroll 1
     for (int c = 0; c < KT_D; c += 16) {

@@ -689,21 +689,37 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 
 #if KT_SPLIT > 1
   {
-    // This thread's partials, 128 threads apart: coalesced in and out: d / 2
-    // outputs, two row maxima and two row sums.
-    constexpr int KT_PART = KT_D / 2 + 4;
-    const long long part = static_cast<long long>(KT_CONS) * 128 * KT_PART;
-    float *first = ws + static_cast<long long>(w.slot) * KT_SPLIT * part +
-                   cons * 128 * KT_PART;
+    // Partials row-major, per consumer: 64 rows of d outputs, then 64 row
+    // maxima and 64 row sums, in the 64 x (d + 8) floats the launch
+    // reserves per consumer (its semaphore). Only the tile's real rows are
+    // written and merged: a packed decode tile has a few real rows of 64,
+    // and the merge spreads them over all 128 threads, four columns each,
+    // with every split's loads independent (unrolled), so it costs a few L2
+    // round trips rather than one per split.
+    constexpr int KT_MAX_AT = 64 * KT_D, KT_SUM_AT = 64 * KT_D + 64;
+    constexpr long long region = 64LL * (KT_D + 8);
+    const long long part = KT_CONS * region;
+    float *first =
+        ws + static_cast<long long>(w.slot) * KT_SPLIT * part + cons * region;
     float *mine = first + w.split * part;
+    const int real = min(64, w.unitRows - w.firstRow - cons * 64);
 #pragma unroll
-    for (int i = 0; i < KT_D / 2; ++i) {
-      mine[i * 128 + t] = o[i];
+    for (int half = 0; half < 2; ++half) {
+      const int r = 16 * warp + lane / 4 + 8 * half; // row within consumer
+      if (r >= real) {
+        continue;
+      }
+      float *dst = mine + r * KT_D + 2 * (lane % 4);
+#pragma unroll
+      for (int i = 2 * half; i < KT_D / 2; i += 4) {
+        *reinterpret_cast<float2 *>(dst + 8 * (i / 4)) =
+            make_float2(o[i], o[i + 1]);
+      }
+      if (lane % 4 == 0) {
+        mine[KT_MAX_AT + r] = m[half];
+        mine[KT_SUM_AT + r] = l[half];
+      }
     }
-    mine[(KT_D / 2) * 128 + t] = m[0];
-    mine[(KT_D / 2 + 1) * 128 + t] = m[1];
-    mine[(KT_D / 2 + 2) * 128 + t] = l[0];
-    mine[(KT_D / 2 + 3) * 128 + t] = l[1];
     __threadfence();
     kt_named_sync(1 + cons, 128);
     if (t == 0) {
@@ -715,46 +731,43 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     }
     __threadfence();
     // Merge the splits in order (deterministic): rescale each to the
-    // largest maximum.
-    float top[2] = {KT_NEG_INF, KT_NEG_INF};
-    for (int sl = 0; sl < KT_SPLIT; ++sl) {
+    // largest maximum; a row that saw no key stores 0.
+    for (int e = t; e < real * (KT_D / 4); e += 128) {
+      const int r = e / (KT_D / 4), col = 4 * (e % (KT_D / 4));
+      float mx[KT_SPLIT];
+      float top = KT_NEG_INF;
 #pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        top[half] = fmaxf(top[half],
-                          __ldcg(first + sl * part + (KT_D / 2 + half) * 128 + t));
+      for (int sl = 0; sl < KT_SPLIT; ++sl) {
+        mx[sl] = __ldcg(first + sl * part + KT_MAX_AT + r);
+        top = fmaxf(top, mx[sl]);
       }
-    }
-    float wt[2], sum[2] = {0.0f, 0.0f};
-    float acc[KT_D / 2];
+      float sum = 0.0f;
+      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 #pragma unroll
-    for (int i = 0; i < KT_D / 2; ++i) {
-      acc[i] = 0.0f;
-    }
-    for (int sl = 0; sl < KT_SPLIT; ++sl) {
-      const float *theirs = first + sl * part;
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const float mh = __ldcg(theirs + (KT_D / 2 + half) * 128 + t);
-        wt[half] = top[half] == KT_NEG_INF ? 0.0f : kt_exp2(mh - top[half]);
-        sum[half] += wt[half] * __ldcg(theirs + (KT_D / 2 + 2 + half) * 128 + t);
+      for (int sl = 0; sl < KT_SPLIT; ++sl) {
+        const float *theirs = first + sl * part;
+        const float wt = top == KT_NEG_INF ? 0.0f : kt_exp2(mx[sl] - top);
+        const float4 v =
+            __ldcg(reinterpret_cast<const float4 *>(theirs + r * KT_D + col));
+        sum += wt * __ldcg(theirs + KT_SUM_AT + r);
+        acc.x += wt * v.x;
+        acc.y += wt * v.y;
+        acc.z += wt * v.z;
+        acc.w += wt * v.w;
       }
-#pragma unroll
-      for (int i = 0; i < KT_D / 2; ++i) {
-        acc[i] += wt[(i / 2) % 2] * __ldcg(theirs + i * 128 + t);
-      }
+      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+      int s, h;
+      kt_row(w.firstRow + cons * 64 + r, w.hu, s, h);
+      u32 *out = reinterpret_cast<u32 *>(O + kt_q_offset(w.b, h, s, Hq, Sq) +
+                                         col);
+      out[0] = kt_pack(acc.x * inv, acc.y * inv);
+      out[1] = kt_pack(acc.z * inv, acc.w * inv);
     }
-#pragma unroll
-    for (int i = 0; i < KT_D / 2; ++i) {
-      o[i] = acc[i];
-    }
-    l[0] = sum[0];
-    l[1] = sum[1];
     if (t == 0) {
       sems[w.slot * KT_CONS + cons] = 0; // Ready for the next launch.
     }
   }
-#endif
-
+#else
   // Store O / l; a row that saw no key stores 0. Output element i of this
   // thread is row row0 + 8 * ((i / 2) % 2), column 8 * (i / 4) +
   // 2 * (lane % 4) + i % 2.
@@ -774,6 +787,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
           kt_pack(o[i] * inv, o[i + 1] * inv);
     }
   }
+#endif
 }
 )CUDA";
 

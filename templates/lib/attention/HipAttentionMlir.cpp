@@ -125,9 +125,10 @@ Result<KernelSource> HipAttentionMlir::instantiate(const Config &c,
   launch.split = int(q.split);
   launch.pack = int(q.pack ? p.hq / p.hkv : 1);
   // One semaphore per tile: a split CTA stores at most 128 x (d / 2 + 4)
-  // floats (CUDA: per thread d / 2 outputs, two maxima and two sums; HIP:
-  // per lane d / 4 outputs, a maximum and a sum, at most 256 lanes), what
-  // the scratch rule (cuda::attentionWorkspaceBytes) gives a semaphore.
+  // = 64 x (d + 8) floats (CUDA: per thread d / 2 outputs, two maxima and
+  // two sums; HIP: per lane d / 4 outputs, a maximum and a sum, at most 256
+  // lanes), what the scratch rule (cuda::attentionWorkspaceBytes) gives a
+  // semaphore.
   launch.semaphoresPerTile = 1;
   launch.pointers = true;
   return KernelSource{"mlir", hipattnmlir::kernelSource(q, p, t.arch),

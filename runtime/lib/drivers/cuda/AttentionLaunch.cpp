@@ -79,9 +79,10 @@ uint64_t attentionWorkspaceBytes(const AttentionLaunchSpec &spec,
   if (spec.split <= 1) {
     return 0;
   }
-  // Per consumer thread: d / 2 outputs, two maxima and two sums.
+  // Per semaphore and split: 64 rows x (d + 8) floats (outputs, row maxima
+  // and sums; AttentionLaunchSpec::semaphoresPerTile).
   return uint64_t(tileCount(spec, p)) * uint64_t(spec.split) *
-         uint64_t(spec.semaphoresPerTile) * 128 * uint64_t(p.d / 2 + 4) * 4;
+         uint64_t(spec.semaphoresPerTile) * 64 * uint64_t(p.d + 8) * 4;
 }
 
 uint64_t attentionSemaphores(const AttentionLaunchSpec &spec,
@@ -121,6 +122,12 @@ Status checkAttentionOperands(const AttentionLaunchSpec &spec,
         "{} zeroed semaphores",
         p.key(), spec.split, attentionWorkspaceBytes(spec, p),
         attentionSemaphores(spec, p)));
+  }
+  if (spec.split > 1 && (ops.workspace % 16 != 0 || ops.semaphores % 4 != 0)) {
+    return invalidArgument(fmt::format(
+        "{}: the split-KV workspace must be 16-byte aligned (the kernels "
+        "read it as float4); pass the start of an allocation",
+        p.key()));
   }
   return Status::ok();
 }

@@ -31,8 +31,10 @@ struct AttentionLaunchSpec {
   int kvRows = 0; ///< KV rows per block (the TMA box height).
   int split = 1;
   int pack = 1;
-  /// Semaphores (and workspace partial blocks) per tile: one per consumer
-  /// warpgroup.
+  /// Semaphores per tile, and the split-KV scratch: each semaphore brings
+  /// 64 rows x (d + 8) floats per split (one per sm90 consumer warpgroup;
+  /// rows / 64, at least one, for the other kernels), so that a split of a
+  /// tile may keep rows x (d + 8) floats: outputs, row maxima and sums.
   int semaphoresPerTile = 1;
   /// The other signature, of kernels specialised to one problem's shapes
   /// (cuda.attention.mlir): kt_attention(const T *Q, const T *K, const T *V,
