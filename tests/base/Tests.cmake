@@ -5,3 +5,6 @@ kt_add_test(HashTest base
 kt_add_test(StatusTest base
   SOURCES base/StatusTest.cpp
   LIBS ktune_runtime)
+kt_add_test(SubprocessTest base
+  SOURCES base/SubprocessTest.cpp
+  LIBS ktune_runtime)

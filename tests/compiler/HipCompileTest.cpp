@@ -294,3 +294,26 @@ TEST_CASE("a HIP source that does not compile returns clang's messages") {
   auto notElf = readHipMetadata("not an ELF file", "kt_gemm");
   REQUIRE_FALSE(notElf.isOk());
 }
+
+TEST_CASE("a clang compile past its time limit is stopped and named") {
+  auto compiler =
+      HipCompiler::create(*parseTarget("hip:gfx950"), "", HipFrontend::Clang);
+  REQUIRE(compiler.isOk());
+  // Clang's start and the HIP headers alone take far longer than 10 ms.
+  compiler->setClangTimeout(0.01);
+  auto bin = compiler->compile(
+      {"hip", "extern \"C\" __attribute__((global)) void kt_gemm() {}",
+       "kt_gemm", ""},
+      "slow");
+  REQUIRE_FALSE(bin.isOk());
+  REQUIRE(bin.status().code() == StatusCode::DeadlineExceeded);
+  REQUIRE_THAT(bin.status().message(), Catch::Contains("did not finish"));
+  compiler->setClangTimeout(0);
+  REQUIRE(
+      compiler
+          ->compile({"hip",
+                     "extern \"C\" __attribute__((global)) void kt_gemm() {}",
+                     "kt_gemm", ""},
+                    "quick")
+          .isOk());
+}

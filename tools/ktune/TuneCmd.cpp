@@ -178,6 +178,7 @@ Result<std::unique_ptr<GpuTuner>> makeHipTuner(const TuneArgs &a,
   opt.budgetSeconds = a.budget;
   opt.worker = workerOptions(a, "ktune-hip-worker", "KTUNE_HIP_WORKER");
   opt.frontend = frontend;
+  opt.compileTimeoutSeconds = a.compileTimeout;
   opt.progress = !a.quiet;
   opt.cancel = &gCancel;
   opt.vendorAlgorithms = a.noVendor ? 0 : 4;

@@ -95,6 +95,7 @@ Result<ProblemOutcome> HipTuner::run(ProblemOutcome outcome, const char *op,
   KT_ASSIGN_OR_RETURN(
       HipCompiler compiler,
       HipCompiler::create(target_, opt_.worker.cacheDir, opt_.frontend));
+  compiler.setClangTimeout(opt_.compileTimeoutSeconds);
   // The reference kernels, compiled once per problem for the worker.
   KT_ASSIGN_OR_RETURN(
       HipKernelBinary reference,

@@ -263,7 +263,7 @@ Result<std::string> HipCompiler::runClang(const KernelSource &src,
   argv.push_back("--offload-arch=" + target_.arch);
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.insert(argv.end(), {in, "-o", out});
-  KT_ASSIGN_OR_RETURN(int rc, runProcess(argv, "", err));
+  KT_ASSIGN_OR_RETURN(int rc, runProcess(argv, "", err, clangTimeoutSeconds_));
   std::string messages = readTextFile(err);
   if (rc != 0) {
     return invalidArgument(

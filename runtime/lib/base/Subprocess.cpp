@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -14,7 +17,8 @@
 namespace kt {
 
 Result<int> runProcess(const std::vector<std::string> &argv,
-                       const std::string &outPath, const std::string &errPath) {
+                       const std::string &outPath, const std::string &errPath,
+                       double timeoutSeconds) {
   if (argv.empty() || ::access(argv[0].c_str(), X_OK) != 0) {
     return unavailable(fmt::format("cannot run '{}': not an executable file",
                                    argv.empty() ? "" : argv[0]));
@@ -45,7 +49,30 @@ Result<int> runProcess(const std::vector<std::string> &argv,
     ::_exit(127);
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (timeoutSeconds > 0) {
+    // Poll: no signal handler or thread to install, and a compile is long
+    // next to the 10 ms step.
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration<double>(timeoutSeconds);
+    for (;;) {
+      const pid_t done = ::waitpid(pid, &status, WNOHANG);
+      if (done == pid || (done < 0 && errno != EINTR)) {
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        return Status(StatusCode::DeadlineExceeded,
+                      fmt::format("{} did not finish within {} s and was "
+                                  "stopped",
+                                  argv[0], timeoutSeconds));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } else {
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
   if (WIFSIGNALED(status)) {
     return internalError(fmt::format("{} was killed by signal {} ({})", argv[0],

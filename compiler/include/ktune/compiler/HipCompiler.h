@@ -75,6 +75,10 @@ public:
   Result<std::string> emit(const KernelSource &src, bool llvmIr) const;
   /// llvm-objdump's disassembly of a code object for this arch.
   Result<std::string> disassemble(const std::string &codeObject) const;
+  /// Kills a clang compile still running after `seconds` (0: no limit, the
+  /// default); the candidate then fails with DeadlineExceeded. hiprtc and
+  /// MLIR compile in this process and are not limited.
+  void setClangTimeout(double seconds) { clangTimeoutSeconds_ = seconds; }
 
 private:
   HipCompiler() = default;
@@ -86,6 +90,7 @@ private:
   HipFrontend frontend_ = HipFrontend::Clang;
   std::string cacheDir_;
   std::string fingerprint_;
+  double clangTimeoutSeconds_ = 0;
 };
 
 } // namespace kt

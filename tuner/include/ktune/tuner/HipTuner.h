@@ -30,6 +30,9 @@ struct HipTuneOptions {
   int vendorAlgorithms = 4;
   GpuWorkerOptions worker; ///< worker.device selects the GPU.
   HipFrontend frontend = HipFrontend::Auto;
+  /// A candidate's clang compile still running after this long is killed
+  /// and recorded as failed (hiprtc and MLIR compile in process, unlimited).
+  double compileTimeoutSeconds = 300;
   uint64_t seed = 42;
   bool progress = true;
   std::atomic<bool> *cancel = nullptr;
