@@ -141,6 +141,53 @@ kt_load_kv(u16 *sK, u16 *sV, const KtTensorMap *tmK, const KtTensorMap *tmV,
     kt_tma_load(sV + c * KT_KV * 64, tmV, fullV, x0 + c * 64, y0 + blk * KT_KV);
   }
 }
+
+#if KT_SPLIT > 1
+// The last split of a tile merges the splits' partials and stores O: split
+// sl's partial at first + sl * stride holds `rows` rows of KT_D unnormalised
+// outputs (row-major), then their maxima, then their sums; its rows are the
+// tile's rows row0.. and the first `real` of them exist. The real rows are
+// spread over the 128 calling threads (t), four columns each; the loops over
+// the splits are unrolled, so each thread's loads are independent. In split
+// order (deterministic), each rescaled to the largest maximum; a row that
+// saw no key stores 0.
+static __device__ __forceinline__ void
+kt_merge_splits(const float *first, long long stride, int rows, int real,
+                int row0, const KtWork &w, u16 *O, int Hq, int Sq, int t) {
+  const int maxAt = rows * KT_D, sumAt = rows * KT_D + rows;
+  for (int e = t; e < real * (KT_D / 4); e += 128) {
+    const int r = e / (KT_D / 4), col = 4 * (e % (KT_D / 4));
+    float mx[KT_SPLIT];
+    float top = KT_NEG_INF;
+#pragma unroll
+    for (int sl = 0; sl < KT_SPLIT; ++sl) {
+      mx[sl] = __ldcg(first + sl * stride + maxAt + r);
+      top = fmaxf(top, mx[sl]);
+    }
+    float sum = 0.0f;
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+    for (int sl = 0; sl < KT_SPLIT; ++sl) {
+      const float *theirs = first + sl * stride;
+      const float wt = top == KT_NEG_INF ? 0.0f : kt_exp2(mx[sl] - top);
+      const float4 v =
+          __ldcg(reinterpret_cast<const float4 *>(theirs + r * KT_D + col));
+      sum += wt * __ldcg(theirs + sumAt + r);
+      acc.x += wt * v.x;
+      acc.y += wt * v.y;
+      acc.z += wt * v.z;
+      acc.w += wt * v.w;
+    }
+    const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+    int s, h;
+    kt_row(w.firstRow + row0 + r, w.hu, s, h);
+    u32 *out =
+        reinterpret_cast<u32 *>(O + kt_q_offset(w.b, h, s, Hq, Sq) + col);
+    out[0] = kt_pack(acc.x * inv, acc.y * inv);
+    out[1] = kt_pack(acc.z * inv, acc.w * inv);
+  }
+}
+#endif
 )CUDA";
 }
 

@@ -9,8 +9,8 @@ namespace kt::cudaattn {
 /// exp2, the generic-to-async proxy fence, named barriers, the packed row
 /// mapping (GQA packing), Q / O offsets, the CTA's work unit (tile, batch,
 /// head unit, KV split, the KV blocks it walks and the first that needs a
-/// mask), the swizzled Q load into shared memory and the producer's TMA
-/// load of one K and V block.
+/// mask), the swizzled Q load into shared memory, the producer's TMA
+/// load of one K and V block and the split-KV merge.
 const char *deviceSource();
 
 } // namespace kt::cudaattn

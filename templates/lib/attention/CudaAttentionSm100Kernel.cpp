@@ -247,10 +247,9 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 #if KT_SPLIT > 1
     // Split-KV, as in the sm90 kernel: the real rows' unnormalised outputs
     // go to the workspace row-major (128 rows of d, then 128 maxima and 128
-    // sums), and the last split to arrive merges them with all 128 threads,
-    // four columns each, every split's loads independent (unrolled). The
-    // rows x (d + 8) floats per tile and split that the launch reserves
-    // (two semaphores' worth) hold them.
+    // sums) in the rows x (d + 8) floats per tile and split that the launch
+    // reserves (two semaphores' worth); the last split to arrive merges
+    // them (kt_merge_splits).
     constexpr int KT_MAX_AT = 128 * KT_D, KT_SUM_AT = 128 * KT_D + 128;
     constexpr long long stride = 128LL * (KT_D + 8);
     float *first = ws + static_cast<long long>(w.slot) * KT_SPLIT * stride;
@@ -282,37 +281,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     kt_named_sync(1, 128);
     if (*arrived == KT_SPLIT - 1) {
       __threadfence();
-      for (int e = t; e < real * (KT_D / 4); e += 128) {
-        const int r = e / (KT_D / 4), col = 4 * (e % (KT_D / 4));
-        float mx[KT_SPLIT];
-        float top = KT_NEG_INF;
-#pragma unroll
-        for (int sl = 0; sl < KT_SPLIT; ++sl) {
-          mx[sl] = __ldcg(first + sl * stride + KT_MAX_AT + r);
-          top = fmaxf(top, mx[sl]);
-        }
-        float sum = 0.0f;
-        float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-        for (int sl = 0; sl < KT_SPLIT; ++sl) {
-          const float *theirs = first + sl * stride;
-          const float wt = top == KT_NEG_INF ? 0.0f : kt_exp2(mx[sl] - top);
-          const float4 v = __ldcg(
-              reinterpret_cast<const float4 *>(theirs + r * KT_D + col));
-          sum += wt * __ldcg(theirs + KT_SUM_AT + r);
-          acc.x += wt * v.x;
-          acc.y += wt * v.y;
-          acc.z += wt * v.z;
-          acc.w += wt * v.w;
-        }
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-        int s, h;
-        kt_row(w.firstRow + r, w.hu, s, h);
-        u32 *dst = reinterpret_cast<u32 *>(
-            O + kt_q_offset(w.b, h, s, Hq, Sq) + col);
-        dst[0] = kt_pack(acc.x * inv, acc.y * inv);
-        dst[1] = kt_pack(acc.z * inv, acc.w * inv);
-      }
+      kt_merge_splits(first, stride, 128, real, 0, w, O, Hq, Sq, t);
       if (t == 0) {
         sems[w.slot] = 0; // Ready for the next launch.
       }

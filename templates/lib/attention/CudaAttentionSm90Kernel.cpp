@@ -692,10 +692,8 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     // Partials row-major, per consumer: 64 rows of d outputs, then 64 row
     // maxima and 64 row sums, in the 64 x (d + 8) floats the launch
     // reserves per consumer (its semaphore). Only the tile's real rows are
-    // written and merged: a packed decode tile has a few real rows of 64,
-    // and the merge spreads them over all 128 threads, four columns each,
-    // with every split's loads independent (unrolled), so it costs a few L2
-    // round trips rather than one per split.
+    // written and merged (a packed decode tile has a few real rows of 64);
+    // kt_merge_splits spreads them over the consumer's 128 threads.
     constexpr int KT_MAX_AT = 64 * KT_D, KT_SUM_AT = 64 * KT_D + 64;
     constexpr long long region = 64LL * (KT_D + 8);
     const long long part = KT_CONS * region;
@@ -730,39 +728,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
       return; // A later split finishes this tile.
     }
     __threadfence();
-    // Merge the splits in order (deterministic): rescale each to the
-    // largest maximum; a row that saw no key stores 0.
-    for (int e = t; e < real * (KT_D / 4); e += 128) {
-      const int r = e / (KT_D / 4), col = 4 * (e % (KT_D / 4));
-      float mx[KT_SPLIT];
-      float top = KT_NEG_INF;
-#pragma unroll
-      for (int sl = 0; sl < KT_SPLIT; ++sl) {
-        mx[sl] = __ldcg(first + sl * part + KT_MAX_AT + r);
-        top = fmaxf(top, mx[sl]);
-      }
-      float sum = 0.0f;
-      float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll
-      for (int sl = 0; sl < KT_SPLIT; ++sl) {
-        const float *theirs = first + sl * part;
-        const float wt = top == KT_NEG_INF ? 0.0f : kt_exp2(mx[sl] - top);
-        const float4 v =
-            __ldcg(reinterpret_cast<const float4 *>(theirs + r * KT_D + col));
-        sum += wt * __ldcg(theirs + KT_SUM_AT + r);
-        acc.x += wt * v.x;
-        acc.y += wt * v.y;
-        acc.z += wt * v.z;
-        acc.w += wt * v.w;
-      }
-      const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-      int s, h;
-      kt_row(w.firstRow + cons * 64 + r, w.hu, s, h);
-      u32 *out = reinterpret_cast<u32 *>(O + kt_q_offset(w.b, h, s, Hq, Sq) +
-                                         col);
-      out[0] = kt_pack(acc.x * inv, acc.y * inv);
-      out[1] = kt_pack(acc.z * inv, acc.w * inv);
-    }
+    kt_merge_splits(first, part, 64, real, cons * 64, w, O, Hq, Sq, t);
     if (t == 0) {
       sems[w.slot * KT_CONS + cons] = 0; // Ready for the next launch.
     }
