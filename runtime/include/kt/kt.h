@@ -345,8 +345,8 @@ kt_status kt_gemm_get_cuda_launch(kt_context *ctx, const kt_kernel *kernel,
 /// Asynchronous: returns once the launch is queued and never synchronises.
 /// Q, K, V and O must be 16-byte aligned. `workspace`: see
 /// kt_kernel_info.workspace_bytes (split-KV decode kernels; NULL if it is
-/// 0), 16-byte aligned. Safe from many threads; launches on different streams need different
-/// workspaces (API 1.2).
+/// 0), 16-byte aligned. Safe from many threads; launches on different streams
+/// need different workspaces (API 1.2).
 kt_status kt_attention_launch_cuda(kt_context *ctx, const kt_kernel *kernel,
                                    void *stream, const void *q, const void *k,
                                    const void *v, void *o, float scale,
