@@ -143,10 +143,18 @@ kt_load_kv(u16 *sK, u16 *sV, const KtTensorMap *tmK, const KtTensorMap *tmV,
 }
 
 #if KT_SPLIT > 1
+// A split's partial for `rows` rows: rows x KT_D unnormalised outputs
+// (row-major, row r at region + r * KT_D), then the rows' maxima, then their
+// sums. kt_split_stats() stores row r's maximum and sum.
+static __device__ __forceinline__ void kt_split_stats(float *region, int rows,
+                                                      int r, float m, float l) {
+  region[rows * KT_D + r] = m;
+  region[rows * KT_D + rows + r] = l;
+}
+
 // The last split of a tile merges the splits' partials and stores O: split
-// sl's partial at first + sl * stride holds `rows` rows of KT_D unnormalised
-// outputs (row-major), then their maxima, then their sums; its rows are the
-// tile's rows row0.. and the first `real` of them exist. The real rows are
+// sl's partial (laid out as above) is at first + sl * stride; its rows are
+// the tile's rows row0.. and the first `real` of them exist. The real rows are
 // spread over the 128 calling threads (t), four columns each; the loops over
 // the splits are unrolled, so each thread's loads are independent. In split
 // order (deterministic), each rescaled to the largest maximum; a row that

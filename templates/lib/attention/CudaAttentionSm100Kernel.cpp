@@ -250,7 +250,6 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     // sums) in the rows x (d + 8) floats per tile and split that the launch
     // reserves (two semaphores' worth); the last split to arrive merges
     // them (kt_merge_splits).
-    constexpr int KT_MAX_AT = 128 * KT_D, KT_SUM_AT = 128 * KT_D + 128;
     constexpr long long stride = 128LL * (KT_D + 8);
     float *first = ws + static_cast<long long>(w.slot) * KT_SPLIT * stride;
     float *mine = first + w.split * stride;
@@ -270,8 +269,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
       }
     }
     if (store) {
-      mine[KT_MAX_AT + row] = m;
-      mine[KT_SUM_AT + row] = l;
+      kt_split_stats(mine, 128, row, m, l);
     }
     __threadfence();
     kt_named_sync(1, 128);

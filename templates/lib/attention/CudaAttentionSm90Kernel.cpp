@@ -694,7 +694,6 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     // reserves per consumer (its semaphore). Only the tile's real rows are
     // written and merged (a packed decode tile has a few real rows of 64);
     // kt_merge_splits spreads them over the consumer's 128 threads.
-    constexpr int KT_MAX_AT = 64 * KT_D, KT_SUM_AT = 64 * KT_D + 64;
     constexpr long long region = 64LL * (KT_D + 8);
     const long long part = KT_CONS * region;
     float *first =
@@ -714,8 +713,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
             make_float2(o[i], o[i + 1]);
       }
       if (lane % 4 == 0) {
-        mine[KT_MAX_AT + r] = m[half];
-        mine[KT_SUM_AT + r] = l[half];
+        kt_split_stats(mine, 64, r, m[half], l[half]);
       }
     }
     __threadfence();
