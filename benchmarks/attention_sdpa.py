@@ -55,6 +55,7 @@ class ContextOptions(ctypes.Structure):
         ("fallback", ctypes.c_int),
         ("jit", ctypes.c_int),
         ("jit_compiler", ctypes.c_char_p),
+        ("jit_timeout_s", ctypes.c_double),
     ]
 
 

@@ -26,7 +26,7 @@ set_tests_properties(CApiTestShared PROPERTIES LABELS lookup)
 add_library(kt_test_gemm_kernel SHARED lookup/TestGemmKernel.c)
 kt_add_test(LookupTest lookup
   SOURCES lookup/LookupTest.cpp lookup/MissesTest.cpp
-          lookup/LookupIndexTest.cpp
+          lookup/LookupIndexTest.cpp lookup/JitTest.cpp
   LIBS ktune_lookup)
 target_compile_definitions(LookupTest PRIVATE
   KT_TEST_GEMM_KERNEL_PATH="$<TARGET_FILE:kt_test_gemm_kernel>")

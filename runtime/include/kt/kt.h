@@ -36,7 +36,7 @@ extern "C" {
 /// appended to structs (detected through struct_size) and new functions
 /// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
-#define KT_API_MINOR_VERSION 4
+#define KT_API_MINOR_VERSION 5
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -123,11 +123,18 @@ typedef struct kt_context_options {
   int jit;
   /// The ktune executable used by `jit`; NULL: "ktune" on the PATH.
   const char *jit_compiler;
+  /* Appended in API 1.5. */
+
+  /// Seconds one `jit` compile may take; a compiler still running then is
+  /// killed and the entry becomes KT_NOT_FOUND with a message naming the
+  /// limit. 0: the default (300); negative: no limit.
+  double jit_timeout_s;
 } kt_context_options;
 
 /// Sets struct_size and the defaults: no path, device NULL, num_threads 0,
 /// check_validators 1, record_misses 1, no misses CSV, no report,
-/// load_on_first_use 0, fallback 1, jit 0, jit_compiler NULL.
+/// load_on_first_use 0, fallback 1, jit 0, jit_compiler NULL,
+/// jit_timeout_s 300.
 void kt_context_options_init(kt_context_options *options);
 
 /// Opens the results file and the device. On success *out_ctx is a new

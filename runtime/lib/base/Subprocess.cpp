@@ -49,7 +49,9 @@ Result<int> runProcess(const std::vector<std::string> &argv,
     ::_exit(127);
   }
   int status = 0;
-  if (timeoutSeconds > 0) {
+  // Limits past a year (infinity included) are no limit: the deadline
+  // would overflow the clock.
+  if (timeoutSeconds > 0 && timeoutSeconds < 3.2e7) {
     // Poll: no signal handler or thread to install, and a compile is long
     // next to the 10 ms step.
     const auto deadline = std::chrono::steady_clock::now() +

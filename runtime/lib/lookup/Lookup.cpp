@@ -281,6 +281,7 @@ void kt_context_options_init(kt_context_options *options) {
   options->check_validators = 1;
   options->record_misses = 1;
   options->fallback = 1;
+  options->jit_timeout_s = 300;
 }
 
 void kt_gemm_desc_init(kt_gemm_desc *desc) {
@@ -316,7 +317,10 @@ kt_status kt_context_create(const kt_context_options *options,
     opts.device = options->device ? options->device : "";
     opts.numThreads = options->num_threads;
     opts.checkValidators = options->check_validators != 0;
-    if (options->struct_size >= sizeof(kt_context_options)) {
+    // Fields a caller built against an older kt.h does not have keep
+    // their defaults.
+    if (options->struct_size >=
+        offsetof(kt_context_options, jit_compiler) + sizeof(const char *)) {
       opts.recordMisses = options->record_misses != 0;
       opts.missesCsvPath =
           options->misses_csv_path ? options->misses_csv_path : "";
@@ -325,6 +329,16 @@ kt_status kt_context_create(const kt_context_options *options,
       opts.fallback = options->fallback != 0;
       opts.jit = options->jit != 0;
       opts.jitCompiler = options->jit_compiler ? options->jit_compiler : "";
+    }
+    if (options->struct_size >=
+        offsetof(kt_context_options, jit_timeout_s) + sizeof(double)) {
+      if (std::isnan(options->jit_timeout_s)) {
+        return fail(invalidArgument(
+            "kt_context_create: options->jit_timeout_s is NaN; pass seconds "
+            "(0: the default 300, negative: no limit)"));
+      }
+      opts.jitTimeoutSeconds =
+          options->jit_timeout_s == 0 ? 300 : options->jit_timeout_s;
     }
     Result<std::unique_ptr<kt_context>> ctx = kt_context::create(opts);
     if (!ctx.isOk()) {

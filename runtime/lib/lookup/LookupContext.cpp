@@ -416,21 +416,30 @@ Result<std::string> kt_context::compileNow(const TuningRecord &r) {
       runProcess({compiler, "compile", "--target", validators_.target,
                   "--problem", r.problemKey, "--template", r.templateName,
                   "--config", r.params, "--emit", emit, "-o", out},
-                 "", err);
+                 "", err, options_.jitTimeoutSeconds);
+  // Not found, as documented: the problem has no kernel here, and the
+  // caller goes on with its default.
+  if (!rc.isOk() && rc.status().code() == StatusCode::DeadlineExceeded) {
+    return notFound(fmt::format(
+        "compiling {} {} with '{}' took longer than jit_timeout_s ({} s) "
+        "and was stopped; raise jit_timeout_s, or tune the problem ahead "
+        "so that the results file carries its code object",
+        r.templateName, r.params, compiler, options_.jitTimeoutSeconds));
+  }
   if (!rc.isOk() || *rc != 0) {
     std::string log = readTextFile(err);
     if (log.size() > 2000) {
       log = "..." + log.substr(log.size() - 2000);
     }
-    return internalError(fmt::format(
-        "compiling {} {} with '{}' failed ({}): {}", r.templateName, r.params,
-        compiler,
-        rc.isOk() ? fmt::format("exit status {}", *rc) : rc.status().message(),
-        log));
+    return notFound(fmt::format("compiling {} {} with '{}' failed ({}): {}",
+                                r.templateName, r.params, compiler,
+                                rc.isOk() ? fmt::format("exit status {}", *rc)
+                                          : rc.status().message(),
+                                log));
   }
   std::string bytes = readTextFile(out);
   if (bytes.empty()) {
-    return internalError(
+    return notFound(
         fmt::format("'{}' wrote no code object to {}", compiler, out));
   }
   return bytes;

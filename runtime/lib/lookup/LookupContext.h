@@ -44,7 +44,8 @@ struct ContextOptions {
   bool loadOnFirstUse = false;
   bool fallback = true;
   bool jit = false;
-  std::string jitCompiler; ///< "" = "ktune" on the PATH.
+  std::string jitCompiler;        ///< "" = "ktune" on the PATH.
+  double jitTimeoutSeconds = 300; ///< <= 0: no limit.
 };
 
 /// Lookup counters, summed over the per-thread shards.

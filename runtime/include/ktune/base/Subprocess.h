@@ -12,7 +12,8 @@ namespace kt {
 /// `errPath` ("" : /dev/null). Returns the exit code; a signal or a
 /// missing program is an error naming it. With `timeoutSeconds` > 0 a
 /// child still running after that long is killed (SIGKILL) and the result
-/// is DeadlineExceeded naming the program and the limit.
+/// is DeadlineExceeded naming the program and the limit. Limits of a year
+/// or more (and NaN) mean none.
 Result<int> runProcess(const std::vector<std::string> &argv,
                        const std::string &outPath, const std::string &errPath,
                        double timeoutSeconds = 0);
