@@ -91,7 +91,8 @@ int64_t spreadMismatches(cuda::Context &ctx, const CudaCompiler &compiler,
     ops.workspace = ws.ptr();
     ops.semaphores = sem.ptr();
   }
-  auto prepared = cuda::prepareAttention(ctx, *fn, *spec, p, ops);
+  // smCount 0: one CTA per work unit, persistent or not.
+  auto prepared = cuda::prepareAttention(ctx, *fn, *spec, p, ops, 0);
   INFO(prepared.status().toString());
   REQUIRE(prepared.isOk());
   Status s = cuda::launchPrepared(ctx, *prepared);
@@ -161,7 +162,16 @@ TEST_CASE("sm90 attention kernels match a host reference on the GPU") {
       test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 1),
       test::sm90AttentionConfig(64, 1, 2, 16, 1, 1, 0, 1),
       test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 1),
-      test::sm90AttentionConfig(64, 1, 2, 32, 1, 2, 0, 1)};
+      test::sm90AttentionConfig(64, 1, 2, 32, 1, 2, 0, 1),
+      // persist=1 in each block loop (runAttentionOnGpu launches 5 CTAs,
+      // then one per SM): pingpong, lazy, packed heads, 3-4 stages.
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 0, 1),
+      test::sm90AttentionConfig(64, 1, 4, 1, 1, 0, 0, 0, 1),
+      test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 0, 1),
+      test::sm90AttentionConfig(64, 1, 3, 1, 1, 1, 0, 1, 1),
+      test::sm90AttentionConfig(64, 3, 2, 1, 0, 2, 0, 1, 1),
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 1, 1),
+      test::sm90AttentionConfig(192, 1, 3, 1, 0, 2, 0, 0, 1)};
   test::runAttentionOnGpu(CudaAttentionSm90(), *compiler, *gpu, configs);
 }
 

@@ -177,6 +177,16 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
        test::sm90AttentionConfig(64, 1, 2, 16, 1, 1, 0, 1)},
       {problem(DType::BF16, L::BHSD, 128, 32, 8, 1, 8192, false),
        test::sm90AttentionConfig(128, 1, 3, 8, 1, 2, 0, 1)},
+      // persist=1 (CTAs walking tiles) in each block loop, with pingpong,
+      // lazy and packed heads.
+      {problem(DType::BF16, L::BSHD, 128, 16, 16, 1000, 1000, true),
+       test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 0, 1)},
+      {problem(DType::BF16, L::BHSD, 128, 16, 4, 2048, 2048, false),
+       test::sm90AttentionConfig(64, 2, 2, 1, 0, 1, 0, 0, 1)},
+      {problem(DType::F16, L::BSHD, 64, 16, 16, 2048, 2048, false),
+       test::sm90AttentionConfig(64, 3, 4, 1, 0, 2, 1, 1, 1)},
+      {problem(DType::BF16, L::BSHD, 128, 32, 8, 32, 8192, true),
+       test::sm90AttentionConfig(64, 1, 3, 1, 1, 2, 0, 1, 1)},
   };
   for (const Case &k : cases) {
     INFO(k.p.key() << " " << k.c.toString());
@@ -213,6 +223,11 @@ TEST_CASE("sampled sm90 attention configurations compile within sm_90a's "
     if (k.c.get("split") > 1) {
       REQUIRE_THAT(bin.ptx, Catch::Contains("atom.global.add.u32"));
     }
+    // Persistent: the launch says so, and the tile loop strides by the
+    // grid size.
+    const bool persist = k.c.get("persist") == 1;
+    REQUIRE(launch->persistent == persist);
+    REQUIRE((bin.ptx.find("%nctaid.x") != std::string::npos) == persist);
     // Overlap: products left in flight (a wait that leaves one group
     // pending) with the softmax between commit and wait; serial: every
     // commit waited for at once.
@@ -373,8 +388,52 @@ TEST_CASE("sm90 attention space and defaults are legal; bad input is named") {
     REQUIRE_THAT(lazy->text, Catch::Contains("#define KT_LAZY 1\n"));
     REQUIRE_THAT(lazy->text, Catch::Contains("__any_sync(0xffffffffu, grow)"));
   }
+  // Persistent CTAs: offered where the tiles take more than one wave of
+  // CTAs (not for decode, nor for a prefill of few tiles), never with a
+  // split; the default is not persistent.
+  const AttentionProblem small =
+      problem(DType::BF16, L::BSHD, 128, 8, 8, 512, 512, false);
+  REQUIRE(t.defaultConfig(prefill, target).get("persist") == 0);
+  auto persists = [&](const AttentionProblem &p) {
+    const auto space = t.space(p, target);
+    return std::count_if(space.begin(), space.end(),
+                         [](const Config &c) { return c.get("persist") == 1; });
+  };
+  REQUIRE(persists(prefill) > 0);
+  REQUIRE(persists(small) == 0);
+  REQUIRE(persists(decode) == 0);
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 2, 2, 1, 0, 0, 0, 0, 2), mha,
+                 target)
+          .message(),
+      Catch::Contains("persist=2 must be 0 or 1"));
+  REQUIRE_THAT(
+      t.validate(test::sm90AttentionConfig(128, 1, 3, 8, 1, 0, 0, 0, 1), decode,
+                 target)
+          .message(),
+      Catch::Contains("takes no KV split"));
+  auto persistent = t.instantiate(
+      test::sm90AttentionConfig(128, 2, 2, 1, 0, 2, 1, 0, 1), prefill, target);
+  REQUIRE(persistent.isOk());
+  REQUIRE_THAT(persistent->text, Catch::Contains("#define KT_PERSIST 1\n"));
+  REQUIRE_THAT(persistent->launch, Catch::EndsWith(";grid=persistent"));
+  auto persistentSpec = cuda::parseAttentionLaunchSpec(persistent->launch);
+  REQUIRE(persistentSpec.isOk());
+  REQUIRE(persistentSpec->persistent);
+  REQUIRE(persistentSpec->toString() == persistent->launch);
+  // One CTA per work unit, or one per SM where there are more units.
+  const uint64_t units = cuda::attentionGridSize(*persistentSpec, prefill);
+  REQUIRE(units == 32 * 32 * 2); // 4096 / 128 tiles x 32 heads x batch 2
+  REQUIRE(cuda::attentionGridSize(*persistentSpec, prefill, 132) == 132);
+  REQUIRE(cuda::attentionGridSize(*persistentSpec, small, 132) == 4 * 8 * 2);
+  persistentSpec->persistent = false;
+  REQUIRE(cuda::attentionGridSize(*persistentSpec, prefill, 132) == units);
+
   auto launch = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64");
   REQUIRE_THAT(launch.status().message(), Catch::Contains("lacks"));
+  auto grid = cuda::parseAttentionLaunchSpec(
+      "threads=256;smem=1;rows=64;kv=64;split=1;pack=1;sems=1;grid=wide");
+  REQUIRE_THAT(grid.status().message(), Catch::Contains("grid=wide"));
   auto field = cuda::parseAttentionLaunchSpec(
       "threads=256;smem=1;rows=64;kv=x;split=1;pack=1;sems=1");
   REQUIRE_THAT(field.status().message(), Catch::Contains("kv=x"));

@@ -91,7 +91,6 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
         auto spec = cuda::parseAttentionLaunchSpec(src->launch);
         REQUIRE(spec.isOk());
         const uint32_t nan = dt == DType::BF16 ? 0x7FC07FC0u : 0x7E007E00u;
-        REQUIRE((*ctx)->fill32(*dO, nan, q.size() / 2).isOk());
         cuda::AttentionOperands ops{dQ->ptr(), dK->ptr(), dV->ptr(), dO->ptr(),
                                     scale};
         const uint64_t wsBytes = cuda::attentionWorkspaceBytes(*spec, p);
@@ -104,10 +103,15 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
           ops.workspace = ws.ptr();
           ops.semaphores = sem.ptr();
         }
-        // Twice: the second launch checks that split kernels leave their
-        // semaphores zeroed.
-        for (int round = 0; round < 2; ++round) {
-          auto prepared = cuda::prepareAttention(**ctx, *fn, *spec, p, ops);
+        // Twice, O poisoned and checked each time: the second launch checks
+        // that split kernels leave their semaphores zeroed. A persistent
+        // kernel gets 5 CTAs the first time (each walks many tiles, the
+        // K / V ring running on across them), one per SM the second.
+        for (int smCount : {5, gpu.smCount}) {
+          INFO("launched for " << smCount << " SMs");
+          REQUIRE((*ctx)->fill32(*dO, nan, q.size() / 2).isOk());
+          auto prepared =
+              cuda::prepareAttention(**ctx, *fn, *spec, p, ops, smCount);
           INFO(prepared.status().toString());
           REQUIRE(prepared.isOk());
           Status s = cuda::launchPrepared(**ctx, *prepared);
@@ -116,23 +120,23 @@ inline void runAttentionOnGpu(const AttentionTemplate &t,
           Status sync = (*ctx)->synchronize();
           INFO(sync.toString());
           REQUIRE(sync.isOk());
+          std::vector<uint16_t> out(q.size());
+          REQUIRE((*ctx)->copyToHost(out.data(), *dO, out.size() * 2).isOk());
+          int64_t bad = 0;
+          for (size_t i = 0; i < out.size() && bad < 5; ++i) {
+            const double got = fromBits(dt, out[i]);
+            // P rounded to 16 bits before P V (2^-8 of |V| <= 1) and O
+            // rounded on store.
+            const double tol = 8e-3 + std::ldexp(std::fabs(ref[i]), -7);
+            if (!(std::fabs(got - ref[i]) <= tol)) {
+              ++bad;
+              UNSCOPED_INFO("O[" << i << "] = " << got << ", expected "
+                                 << ref[i]);
+            }
+          }
+          REQUIRE(bad == 0);
         }
         ++launched;
-        std::vector<uint16_t> out(q.size());
-        REQUIRE((*ctx)->copyToHost(out.data(), *dO, out.size() * 2).isOk());
-        int64_t bad = 0;
-        for (size_t i = 0; i < out.size() && bad < 5; ++i) {
-          const double got = fromBits(dt, out[i]);
-          // P rounded to 16 bits before P V (2^-8 of |V| <= 1) and O
-          // rounded on store.
-          const double tol = 8e-3 + std::ldexp(std::fabs(ref[i]), -7);
-          if (!(std::fabs(got - ref[i]) <= tol)) {
-            ++bad;
-            UNSCOPED_INFO("O[" << i << "] = " << got << ", expected "
-                               << ref[i]);
-          }
-        }
-        REQUIRE(bad == 0);
       }
     }
   }

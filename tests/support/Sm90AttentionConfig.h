@@ -11,7 +11,7 @@ namespace kt::test {
 inline Config sm90AttentionConfig(int64_t kv, int64_t cons, int64_t stages,
                                   int64_t split, int64_t pack,
                                   int64_t overlap = 0, int64_t pingpong = 0,
-                                  int64_t lazy = 0) {
+                                  int64_t lazy = 0, int64_t persist = 0) {
   return {{"kv", kv},
           {"cons", cons},
           {"stages", stages},
@@ -19,7 +19,8 @@ inline Config sm90AttentionConfig(int64_t kv, int64_t cons, int64_t stages,
           {"pack", pack},
           {"overlap", overlap},
           {"pingpong", pingpong},
-          {"lazy", lazy}};
+          {"lazy", lazy},
+          {"persist", persist}};
 }
 
 } // namespace kt::test

@@ -676,7 +676,8 @@ kt_context::prepareCudaAttention(const kt_kernel &kernel, void *stream,
                                   cudaSemaphoreOffset(kernel), workspace,
                                   ops.workspace, ops.semaphores));
   return cuda::prepareAttention(*ctx, kernel.cudaFunction, kernel.attentionSpec,
-                                kernel.attention, ops, stream);
+                                kernel.attention, ops, cudaSmCountOf(*kernels_),
+                                stream);
 }
 
 Status kt_context::launchCuda(const cuda::PreparedAttention &prepared) const {

@@ -60,14 +60,15 @@ struct KtWork {
   int blkBegin, blkEnd, unmasked;
 };
 
-static __device__ __forceinline__ KtWork kt_work(int B, int Hq, int Hkv,
-                                                 int Sq, int Skv) {
+static __device__ __forceinline__ KtWork kt_work_at(unsigned unit, int B,
+                                                    int Hq, int Hkv, int Sq,
+                                                    int Skv) {
   KtWork w;
   const int hUnits = KT_PACK > 1 ? Hkv : Hq;
   w.unitRows = Sq * KT_PACK;
   const int tiles = (w.unitRows + KT_ROWS - 1) / KT_ROWS;
-  w.split = blockIdx.x % KT_SPLIT;
-  w.slot = blockIdx.x / KT_SPLIT; // the tile's workspace slot
+  w.split = unit % KT_SPLIT;
+  w.slot = unit / KT_SPLIT; // the tile's workspace slot
   w.hu = w.slot % hUnits;
   w.b = (w.slot / hUnits) % B;
   const int tile = tiles - 1 - w.slot / (hUnits * B);
@@ -86,6 +87,22 @@ static __device__ __forceinline__ KtWork kt_work(int B, int Hq, int Hkv,
   w.blkBegin = min(blocks, w.split * per);
   w.blkEnd = min(blocks, w.blkBegin + per);
   return w;
+}
+
+// The work units of a launch: query tiles x head units x batch x splits.
+// One CTA each, unless the kernel is persistent (KT_PERSIST: CTAs stride
+// over them by the grid size).
+static __device__ __forceinline__ __attribute__((unused)) unsigned
+kt_units(int B, int Hq, int Hkv, int Sq) {
+  const int hUnits = KT_PACK > 1 ? Hkv : Hq;
+  return unsigned((Sq * KT_PACK + KT_ROWS - 1) / KT_ROWS) * hUnits * B *
+         KT_SPLIT;
+}
+
+// This CTA's work unit (one per CTA).
+static __device__ __forceinline__ __attribute__((unused)) KtWork kt_work(int B, int Hq, int Hkv,
+                                                 int Sq, int Skv) {
+  return kt_work_at(blockIdx.x, B, Hq, Hkv, Sq, Skv);
 }
 
 // The first key packed row `lr` may not see (Skv without a causal mask).

@@ -17,7 +17,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way.
-constexpr const char *kGeneratorVersion = "cuda.attention.sm90/3";
+constexpr const char *kGeneratorVersion = "cuda.attention.sm90/4";
 
 /// Dynamic shared memory a block may opt in to on sm_90 (227 KiB).
 constexpr int64_t kSm90SharedPerBlock = 232448;
@@ -28,8 +28,8 @@ constexpr int64_t kOverheadRegisters = 48;
 /// fewer than this many CTAs twice over.
 constexpr int64_t kSms = 132;
 
-// overlap, pingpong and lazy are optional: configurations stored before
-// they existed lack them (0).
+// overlap, pingpong, lazy and persist are optional: configurations stored
+// before they existed lack them (0).
 constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
 
 } // namespace
@@ -37,7 +37,7 @@ constexpr const char *kKeys[] = {"kv", "cons", "stages", "split", "pack"};
 std::string CudaAttentionSm90::sourceHash() const {
   // The generator version plus the text of one instance per block loop
   // covers the body; the lazy=1 instance covers the KT_LAZY blocks, which
-  // the lazy=0 text leaves out.
+  // the lazy=0 text leaves out; persist=1 is only a #define away.
   const AttentionProblem p = attnparams::hashProblem(128);
   std::string text = kGeneratorVersion;
   for (int64_t overlap : {0, 1, 2}) {
@@ -91,6 +91,14 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
   if (q.lazy != 0 && q.lazy != 1) {
     return invalidArgument(fmt::format("lazy={} must be 0 or 1", q.lazy));
   }
+  if (q.persist != 0 && q.persist != 1) {
+    return invalidArgument(fmt::format("persist={} must be 0 or 1", q.persist));
+  }
+  if (q.persist == 1 && q.split != 1) {
+    return invalidArgument(fmt::format(
+        "persist=1 walks whole tiles; it takes no KV split (got split={})",
+        q.split));
+  }
   if (q.pingpong == 1 && (q.cons < 2 || q.overlap != 2)) {
     return invalidArgument(fmt::format(
         "pingpong=1 needs two or more consumer warpgroups taking turns and "
@@ -124,10 +132,11 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
   // (overlap=0) and the eager softmax (lazy=0): the others have not run on
   // a GPU yet.
   if (!attnparams::isDecode(p, 64)) {
-    return {{"kv", 128}, {"cons", 2},    {"stages", 2},   {"split", 1},
-            {"pack", 0}, {"overlap", 0}, {"pingpong", 0}, {"lazy", 0}};
+    return {{"kv", 128},     {"cons", 2}, {"stages", 2},
+            {"split", 1},    {"pack", 0}, {"overlap", 0},
+            {"pingpong", 0}, {"lazy", 0}, {"persist", 0}};
   }
-  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0, 0, 0, 0};
+  attn90::Params q{128, 1, 4, 1, p.hq > p.hkv ? 1 : 0, 0, 0, 0, 0};
   while (q.stages > 2 && attn90::sharedBytes(q, p.d) > kSm90SharedPerBlock) {
     --q.stages;
   }
@@ -139,7 +148,8 @@ Config CudaAttentionSm90::defaultConfig(const AttentionProblem &p,
           {"pack", q.pack},
           {"overlap", q.overlap},
           {"pingpong", q.pingpong},
-          {"lazy", q.lazy}};
+          {"lazy", q.lazy},
+          {"persist", q.persist}};
 }
 
 std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
@@ -157,16 +167,20 @@ std::vector<Config> CudaAttentionSm90::space(const AttentionProblem &p,
        {"pack", {0, 1}},
        {"overlap", {0, 1, 2}},
        {"pingpong", {0, 1}},
-       {"lazy", {0, 1}}},
+       {"lazy", {0, 1}},
+       {"persist", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;
         }
         const attn90::Params q = attn90::readParams(c);
-        // Splits only while the tiles leave SMs idle; tiles no taller than
+        // Splits only while the tiles leave SMs idle; persistent CTAs only
+        // where the tiles take more than one wave; tiles no taller than
         // twice the rows.
         return attnparams::splitWorthTrying(p, attn90::rows(q), q.pack, q.kv,
                                             q.split, kSms) &&
+               (q.persist == 0 ||
+                attnparams::tileCount(p, attn90::rows(q), q.pack) > kSms) &&
                (q.cons == 1 ||
                 attn90::rows(q) <= 2 * attnparams::unitRows(p, q.pack));
       });
@@ -185,6 +199,7 @@ Result<KernelSource> CudaAttentionSm90::instantiate(const Config &c,
   launch.split = int(q.split);
   launch.pack = int(q.pack ? p.hq / p.hkv : 1);
   launch.semaphoresPerTile = int(q.cons);
+  launch.persistent = q.persist == 1;
   return KernelSource{"cuda", attn90::kernelSource(q, p), "kt_attention",
                       launch.toString()};
 }

@@ -74,7 +74,8 @@ kt_load_block(u16 *dst, const KtTensorMap *tm, u64 *full, const KtWork &w,
 }
 
 // What a consumer's block steps read: the K / V ring and its barriers, the
-// warpgroup's Q tile, its two rows' key limits.
+// warpgroup's Q tile, its two rows' key limits, and where the tile's first
+// block sits in the ring (it0: the blocks of the CTA's earlier tiles).
 struct KtCtx {
   u16 *sK, *sV;
   u64 *fullK, *fullV, *emptyK, *emptyV;
@@ -82,7 +83,16 @@ struct KtCtx {
   int blkBegin, unmasked, lane;
   int lim[2];
   float scaleLog2;
+  int it0;
 };
+
+// The ring stage, and the phase of its barriers, of the tile's block j.
+static __device__ __forceinline__ int kt_stage(const KtCtx &c, int j) {
+  return (c.it0 + j) % KT_STAGES;
+}
+static __device__ __forceinline__ u32 kt_phase(const KtCtx &c, int j) {
+  return ((c.it0 + j) / KT_STAGES) & 1;
+}
 
 // S = Q K^T for the K block in stage st, into s: issued and committed, not
 // waited for. The first k16 step ignores what s holds (scale-d 0), so no
@@ -241,8 +251,8 @@ static __device__ __forceinline__ void
 kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
         float (&o)[KT_D / 2], u32 (&pa)[KT_KV / 16][4], float (&m)[2],
         float (&l)[2], const KtCtx &c, int j) {
-  const int st = j % KT_STAGES, sn = (j + 1) % KT_STAGES;
-  kt_bar_wait(&c.fullK[sn], ((j + 1) / KT_STAGES) & 1);
+  const int st = kt_stage(c, j), sn = kt_stage(c, j + 1);
+  kt_bar_wait(&c.fullK[sn], kt_phase(c, j + 1));
   kt_issue_s(nxt, c, sn);
   float alpha[2];
 #if KT_LAZY
@@ -256,7 +266,7 @@ kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
   kt_pin(o);
   kt_pin(cur);
   if (j > 0) {
-    kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
+    kt_bar_arrive(&c.emptyV[kt_stage(c, j + KT_STAGES - 1)]); // block j - 1
   }
 #if KT_LAZY
   if (grew) {
@@ -266,7 +276,7 @@ kt_step(float (&cur)[KT_KV / 2], float (&nxt)[KT_KV / 2],
   kt_rescale(o, alpha);
 #endif
   kt_pack_p(cur, pa);
-  kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
+  kt_bar_wait(&c.fullV[st], kt_phase(c, j));
   kt_issue_o(o, pa, c, st);
   // In flight: the next scores, this P V. Leaving one retires the scores.
   kt_wgmma_wait<1>();
@@ -279,7 +289,7 @@ static __device__ __forceinline__ void
 kt_last(float (&cur)[KT_KV / 2], float (&o)[KT_D / 2],
         u32 (&pa)[KT_KV / 16][4], float (&m)[2], float (&l)[2],
         const KtCtx &c, int j) {
-  const int st = j % KT_STAGES;
+  const int st = kt_stage(c, j);
   float alpha[2];
 #if KT_LAZY
   const bool grew = kt_softmax(cur, m, l, alpha, c, c.blkBegin + j);
@@ -290,7 +300,7 @@ kt_last(float (&cur)[KT_KV / 2], float (&o)[KT_D / 2],
   kt_pin(o);
   kt_pin(cur);
   if (j > 0) {
-    kt_bar_arrive(&c.emptyV[(j + KT_STAGES - 1) % KT_STAGES]);
+    kt_bar_arrive(&c.emptyV[kt_stage(c, j + KT_STAGES - 1)]); // block j - 1
   }
 #if KT_LAZY
   if (grew) {
@@ -300,7 +310,7 @@ kt_last(float (&cur)[KT_KV / 2], float (&o)[KT_D / 2],
   kt_rescale(o, alpha);
 #endif
   kt_pack_p(cur, pa);
-  kt_bar_wait(&c.fullV[st], (j / KT_STAGES) & 1);
+  kt_bar_wait(&c.fullV[st], kt_phase(c, j));
   kt_issue_o(o, pa, c, st);
   kt_wgmma_wait<0>();
   kt_pin(o);
@@ -368,8 +378,14 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
                                                       KT_STAGES); // per consumer
 #endif
 
+#if KT_PERSIST
+#if KT_SPLIT > 1
+#error "a persistent kernel takes no KV split"
+#endif
+  const unsigned units = kt_units(B, Hq, Hkv, Sq);
+#else
   const KtWork w = kt_work(B, Hq, Hkv, Sq, Skv);
-
+#endif
   const int wg = threadIdx.x / 128;
   if (threadIdx.x == 0) {
     for (int s = 0; s < KT_STAGES; ++s) {
@@ -392,18 +408,27 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     if (threadIdx.x != 0) {
       return;
     }
+    // The ring runs on across a persistent CTA's tiles: the next tile's
+    // first blocks load while the consumers finish this one.
     int it = 0;
-    for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
-      const int s = it % KT_STAGES;
-      kt_bar_wait(&emptyK[s], ((it / KT_STAGES) & 1) ^ 1);
-#if KT_OVERLAP
-      kt_load_block(sK + s * KT_KV_ELEMS, &tmK, &fullK[s], w, Hkv, Skv, blk);
-      kt_bar_wait(&emptyV[s], ((it / KT_STAGES) & 1) ^ 1);
-      kt_load_block(sV + s * KT_KV_ELEMS, &tmV, &fullV[s], w, Hkv, Skv, blk);
+#if KT_PERSIST
+    for (unsigned unit = blockIdx.x; unit < units; unit += gridDim.x) {
+      const KtWork w = kt_work_at(unit, B, Hq, Hkv, Sq, Skv);
 #else
-      kt_load_kv(sK + s * KT_KV_ELEMS, sV + s * KT_KV_ELEMS, &tmK, &tmV,
-                 &fullK[s], &fullV[s], w, Hkv, Skv, blk);
+    {
 #endif
+      for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
+        const int s = it % KT_STAGES;
+        kt_bar_wait(&emptyK[s], ((it / KT_STAGES) & 1) ^ 1);
+#if KT_OVERLAP
+        kt_load_block(sK + s * KT_KV_ELEMS, &tmK, &fullK[s], w, Hkv, Skv, blk);
+        kt_bar_wait(&emptyV[s], ((it / KT_STAGES) & 1) ^ 1);
+        kt_load_block(sV + s * KT_KV_ELEMS, &tmV, &fullV[s], w, Hkv, Skv, blk);
+#else
+        kt_load_kv(sK + s * KT_KV_ELEMS, sV + s * KT_KV_ELEMS, &tmK, &tmV,
+                   &fullK[s], &fullV[s], w, Hkv, Skv, blk);
+#endif
+      }
     }
     return;
   }
@@ -417,6 +442,19 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   const int cons = wg - 1;
   const int t = threadIdx.x % 128;
   const int warp = t / 32, lane = t % 32;
+
+  // Blocks of the CTA's earlier tiles (persistent): where this tile's
+  // first block sits in the ring.
+  int ring = 0;
+#if KT_PERSIST
+  for (unsigned unit = blockIdx.x; unit < units; unit += gridDim.x) {
+    const KtWork w = kt_work_at(unit, B, Hq, Hkv, Sq, Skv);
+    // Every warp of the warpgroup is past the previous tile's products
+    // before its Q rows are overwritten.
+    kt_named_sync(1 + cons, 128);
+#else
+  {
+#endif
 
   // This warpgroup's 64 Q rows into shared memory.
   kt_load_q(sQ, Q, w, Hq, Sq, cons * 64, 64, t, 128);
@@ -439,7 +477,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   const u32 qBase = kt_smem(sQ) + cons * 64 * 128;
 
 #if KT_OVERLAP == 0
-  int it = 0;
+  int it = ring;
   for (int blk = w.blkBegin; blk < w.blkEnd; ++blk, ++it) {
     const int st = it % KT_STAGES;
     const u32 phase = (it / KT_STAGES) & 1;
@@ -573,7 +611,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   // blk * kv + 8 * (i / 4) + 2 * (lane % 4) + i % 2.
   const KtCtx c = {sK,        sV,     fullK,      fullV,
                    emptyK,    emptyV, qBase,      w.blkBegin,
-                   w.unmasked, lane,  {lim[0], lim[1]}, scaleLog2};
+                   w.unmasked, lane,  {lim[0], lim[1]}, scaleLog2, ring};
   const int n = w.blkEnd - w.blkBegin; // may be 0 (no key for any row)
   u32 pa[KT_KV / 16][4];
 #if KT_OVERLAP == 1
@@ -591,11 +629,11 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   // any): ptxas follows the wgmma pipeline through straight-line code only,
   // and serialises it where an issue may or may not have happened.
   if (n > 0) {
-    kt_bar_wait(&fullK[0], 0);
-    kt_issue_s(sa, c, 0);
+    kt_bar_wait(&fullK[kt_stage(c, 0)], kt_phase(c, 0));
+    kt_issue_s(sa, c, kt_stage(c, 0));
     kt_wgmma_wait<0>();
     kt_pin(sa);
-    kt_bar_arrive(&emptyK[0]);
+    kt_bar_arrive(&emptyK[kt_stage(c, 0)]);
     int j = 0;
     for (; j + 2 < n; j += 2) {
       kt_step(sa, sb, o, pa, m, l, c, j);
@@ -624,13 +662,13 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   float alpha[2];
   if (n > 0) {
     kt_turn_begin(cons);
-    kt_bar_wait(&fullK[0], 0);
+    kt_bar_wait(&fullK[kt_stage(c, 0)], kt_phase(c, 0));
     kt_turn_wait(cons);
-    kt_issue_s(sc, c, 0);
+    kt_issue_s(sc, c, kt_stage(c, 0));
     kt_turn_pass(cons, false);
     kt_wgmma_wait<0>();
     kt_pin(sc);
-    kt_bar_arrive(&emptyK[0]);
+    kt_bar_arrive(&emptyK[kt_stage(c, 0)]);
     kt_softmax(sc, m, l, alpha, c, w.blkBegin); // o is 0: no rescale
     kt_pack_p(sc, pa);
   }
@@ -639,9 +677,9 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
   // code only, and serialises it where an issue may or may not have
   // happened.
   for (int j = 0; j + 1 < n; ++j) {
-    const int st = j % KT_STAGES, sn = (j + 1) % KT_STAGES;
-    kt_bar_wait(&fullK[sn], ((j + 1) / KT_STAGES) & 1);
-    kt_bar_wait(&fullV[st], (j / KT_STAGES) & 1);
+    const int st = kt_stage(c, j), sn = kt_stage(c, j + 1);
+    kt_bar_wait(&fullK[sn], kt_phase(c, j + 1));
+    kt_bar_wait(&fullV[st], kt_phase(c, j));
     kt_turn_wait(cons);
     kt_issue_s(sc, c, sn);
     kt_issue_o(o, pa, c, st);
@@ -669,8 +707,8 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     kt_pack_p(sc, pa);
   }
   if (n > 0) {
-    const int st = (n - 1) % KT_STAGES;
-    kt_bar_wait(&fullV[st], ((n - 1) / KT_STAGES) & 1);
+    const int st = kt_stage(c, n - 1);
+    kt_bar_wait(&fullV[st], kt_phase(c, n - 1));
     kt_turn_wait(cons);
     kt_issue_o(o, pa, c, st);
     kt_turn_pass(cons, true);
@@ -752,6 +790,8 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
     }
   }
 #endif
+  ring += w.blkEnd - w.blkBegin;
+  } // the tile
 }
 )CUDA";
 
@@ -805,15 +845,17 @@ std::string kernelSource(const Params &q, const AttentionProblem &p) {
   // and its blocks resolved to their #else branches.
   std::string o = fmt::format(
       "// ktune cuda.attention.sm90: {} kv={} cons={} stages={} split={} "
-      "pack={} overlap={} pingpong={}{}\n"
+      "pack={} overlap={} pingpong={}{}{}\n"
       "#define KT_D {}\n#define KT_ROWS {}\n#define KT_KV {}\n"
       "#define KT_STAGES {}\n#define KT_CONS {}\n#define KT_SPLIT {}\n"
       "#define KT_PACK {}\n#define KT_OVERLAP {}\n#define KT_PINGPONG {}\n"
+      "#define KT_PERSIST {}\n"
       "{}#define KT_BSHD {}\n#define KT_CAUSAL {}\n"
       "#define KT_BF16 {}\n#define KT_SM100 0\n",
       p.key(), q.kv, q.cons, q.stages, q.split, q.pack, q.overlap, q.pingpong,
-      q.lazy ? " lazy=1" : "", p.d, rows(q), q.kv, q.stages, q.cons, q.split,
-      pack, q.overlap, q.pingpong, q.lazy ? "#define KT_LAZY 1\n" : "",
+      q.lazy ? " lazy=1" : "", q.persist ? " persist=1" : "", p.d, rows(q),
+      q.kv, q.stages, q.cons, q.split, pack, q.overlap, q.pingpong, q.persist,
+      q.lazy ? "#define KT_LAZY 1\n" : "",
       p.layout == AttentionProblem::Layout::BSHD ? 1 : 0, p.causal ? 1 : 0,
       p.dtype == DType::BF16 ? 1 : 0);
   // With overlap the producer loads K and V on their own barriers

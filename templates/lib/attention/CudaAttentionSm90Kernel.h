@@ -17,17 +17,20 @@ namespace kt::attn90 {
 /// GEMMs (overlap 2, two or more consumers). lazy: FlashAttention-4's lazy
 /// rescaling, the rows of a warp keep their stale running maxima (and O is
 /// not rescaled) until one of them would grow by more than 8 in log2 units.
-/// All three are absent from configurations stored before they existed,
-/// which means 0.
+/// persist: one CTA per SM, each walking tiles by the grid size; the
+/// producer loads the next tile's first K / V blocks while the consumers
+/// finish this one (no KV split). All four are absent from configurations
+/// stored before they existed, which means 0.
 struct Params {
   int64_t kv, cons, stages, split, pack, overlap, pingpong;
   int64_t lazy = 0;
+  int64_t persist = 0;
 };
 
 inline Params readParams(const Config &c) {
-  return {c.get("kv"),          c.get("cons"),   c.get("stages"),
-          c.get("split"),       c.get("pack"),   c.get("overlap", 0),
-          c.get("pingpong", 0), c.get("lazy", 0)};
+  return {c.get("kv"),          c.get("cons"),    c.get("stages"),
+          c.get("split"),       c.get("pack"),    c.get("overlap", 0),
+          c.get("pingpong", 0), c.get("lazy", 0), c.get("persist", 0)};
 }
 
 /// Query rows per CTA: 64 per consumer warpgroup.

@@ -61,7 +61,8 @@ CudaAttentionBench::measure(void *function,
                                 set->o.ptr()};
     ops.workspace = wsBytes ? scratch_->workspace.ptr() : 0;
     ops.semaphores = sems ? scratch_->semaphores.ptr() : 0;
-    auto a = cuda::prepareAttention(*ctx_, function, spec, p, ops);
+    auto a =
+        cuda::prepareAttention(*ctx_, function, spec, p, ops, device_.smCount);
     if (!a) {
       return cudabench::rejected(a.status());
     }

@@ -14,9 +14,10 @@ using launchtext::parseInt;
 
 std::string AttentionLaunchSpec::toString() const {
   return fmt::format("threads={};smem={};rows={};kv={};split={};pack={};"
-                     "sems={}{}",
+                     "sems={}{}{}",
                      threads, sharedBytes, rows, kvRows, split, pack,
-                     semaphoresPerTile, pointers ? ";args=pointers" : "");
+                     semaphoresPerTile, pointers ? ";args=pointers" : "",
+                     persistent ? ";grid=persistent" : "");
 }
 
 Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
@@ -38,13 +39,18 @@ Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
       s.pointers = val == "pointers";
       continue;
     }
+    if (key == "grid" && (val == "persistent" || val == "tiles")) {
+      s.persistent = val == "persistent";
+      continue;
+    }
     auto f = std::find_if(std::begin(fields), std::end(fields),
                           [&](const Field &x) { return key == x.key; });
     if (f == std::end(fields) || !parseInt(val, *f->value) ||
         *f->value < f->min) {
       return invalidArgument(fmt::format(
           "attention launch description '{}': bad field '{}={}' (expected "
-          "threads=N;smem=N;rows=N;kv=N;split=N;pack=N;sems=N[;args=pointers])",
+          "threads=N;smem=N;rows=N;kv=N;split=N;pack=N;sems=N[;args=pointers]"
+          "[;grid=persistent])",
           text, key, val));
     }
     f->seen = true;
@@ -70,8 +76,12 @@ int64_t tileCount(const AttentionLaunchSpec &spec, const AttentionProblem &p) {
 } // namespace
 
 unsigned attentionGridSize(const AttentionLaunchSpec &spec,
-                           const AttentionProblem &p) {
-  return unsigned(tileCount(spec, p) * spec.split);
+                           const AttentionProblem &p, int smCount) {
+  const int64_t units = tileCount(spec, p) * spec.split;
+  if (!spec.persistent || smCount <= 0) {
+    return unsigned(units);
+  }
+  return unsigned(std::min<int64_t>(units, smCount));
 }
 
 uint64_t attentionWorkspaceBytes(const AttentionLaunchSpec &spec,
@@ -141,13 +151,13 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
                                            const AttentionLaunchSpec &spec,
                                            const AttentionProblem &p,
                                            const AttentionOperands &ops,
-                                           void *stream) {
+                                           int smCount, void *stream) {
   KT_RETURN_IF_ERROR(checkAttentionOperands(spec, p, ops, !spec.pointers));
   if (spec.pointers) {
     PreparedAttention a;
     a.function = function;
     a.pointers = true;
-    a.config.grid[0] = attentionGridSize(spec, p);
+    a.config.grid[0] = attentionGridSize(spec, p, smCount);
     a.config.block[0] = unsigned(spec.threads);
     a.config.sharedBytes = unsigned(spec.sharedBytes);
     a.config.stream = stream;
@@ -181,7 +191,7 @@ Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
   KT_ASSIGN_OR_RETURN(a.mapV, ctx.encodeTensorMap(view(ops.v)));
   KT_RETURN_IF_ERROR(ctx.setMaxDynamicShared(function, spec.sharedBytes));
   a.function = function;
-  a.config.grid[0] = attentionGridSize(spec, p);
+  a.config.grid[0] = attentionGridSize(spec, p, smCount);
   a.config.block[0] = unsigned(spec.threads);
   a.config.sharedBytes = unsigned(spec.sharedBytes);
   a.config.stream = stream;

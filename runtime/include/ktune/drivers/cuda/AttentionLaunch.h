@@ -23,7 +23,8 @@ namespace kt::cuda {
 /// pack > 1 a head unit is a KV head whose `pack` query heads share the
 /// rows. Split kernels (split > 1) need an f32 workspace and zeroed
 /// semaphores (attentionWorkspaceBytes / attentionSemaphores) and leave the
-/// semaphores zeroed.
+/// semaphores zeroed. Persistent kernels take at most one CTA per SM, each
+/// walking the work units by the grid size.
 struct AttentionLaunchSpec {
   int threads = 0;
   int sharedBytes = 0;
@@ -41,9 +42,13 @@ struct AttentionLaunchSpec {
   /// T *O, float scaleLog2), and with split > 1 also (float *workspace,
   /// unsigned *semaphores); the same grid.
   bool pointers = false;
+  /// One CTA per SM at most, looping over the work units (any grid size
+  /// computes the whole problem).
+  bool persistent = false;
 
   /// "threads=384;smem=197760;rows=128;kv=128;split=1;pack=1;sems=2", then
-  /// ";args=pointers" for pointer kernels.
+  /// ";args=pointers" for pointer kernels and ";grid=persistent" for
+  /// persistent ones.
   std::string toString() const;
 };
 
@@ -70,9 +75,11 @@ Status checkAttentionOperands(const AttentionLaunchSpec &spec,
 /// exponentiate with exp2.
 float attentionScaleLog2(const AttentionProblem &p, float scale);
 
-/// CTAs a launch of `spec` uses for `p`.
+/// CTAs a launch of `spec` uses for `p` on `smCount` SMs: one per work
+/// unit, or for persistent kernels at most one per SM (smCount <= 0: one per
+/// unit).
 unsigned attentionGridSize(const AttentionLaunchSpec &spec,
-                           const AttentionProblem &p);
+                           const AttentionProblem &p, int smCount = 0);
 /// Workspace bytes and semaphore count a split launch needs (0 if none).
 uint64_t attentionWorkspaceBytes(const AttentionLaunchSpec &spec,
                                  const AttentionProblem &p);
@@ -97,13 +104,15 @@ struct PreparedAttention {
 };
 
 /// Encodes the K and V tensor maps and raises the function's dynamic shared
-/// memory limit. InvalidArgument where the problem or the pointers do not
-/// suit the kernel (alignment, dtype, head dim, split buffers).
+/// memory limit; persistent kernels get at most `smCount` CTAs (<= 0: one
+/// per work unit).
+/// InvalidArgument where the problem or the pointers do not suit the kernel
+/// (alignment, dtype, head dim, split buffers).
 Result<PreparedAttention> prepareAttention(const Context &ctx, void *function,
                                            const AttentionLaunchSpec &spec,
                                            const AttentionProblem &p,
                                            const AttentionOperands &ops,
-                                           void *stream = nullptr);
+                                           int smCount, void *stream = nullptr);
 
 /// Launches a prepared attention (asynchronously, on its stream).
 Status launchPrepared(const Context &ctx, const PreparedAttention &a);
