@@ -455,6 +455,7 @@ kt_attention(const __grid_constant__ KtTensorMap tmK,
 #else
   {
 #endif
+  // The tile. (Its body keeps the indentation of the one-tile kernel.)
 
   // This warpgroup's 64 Q rows into shared memory.
   kt_load_q(sQ, Q, w, Hq, Sq, cons * 64, 64, t, 128);
