@@ -100,8 +100,8 @@ kt_units(int B, int Hq, int Hkv, int Sq) {
 }
 
 // This CTA's work unit (one per CTA).
-static __device__ __forceinline__ __attribute__((unused)) KtWork kt_work(int B, int Hq, int Hkv,
-                                                 int Sq, int Skv) {
+static __device__ __forceinline__ __attribute__((unused)) KtWork
+kt_work(int B, int Hq, int Hkv, int Sq, int Skv) {
   return kt_work_at(blockIdx.x, B, Hq, Hkv, Sq, Skv);
 }
 
