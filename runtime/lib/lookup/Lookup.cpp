@@ -281,7 +281,7 @@ void kt_context_options_init(kt_context_options *options) {
   options->check_validators = 1;
   options->record_misses = 1;
   options->fallback = 1;
-  options->jit_timeout_s = 300;
+  options->jit_timeout_s = lookup::kDefaultJitTimeoutSeconds;
 }
 
 void kt_gemm_desc_init(kt_gemm_desc *desc) {
@@ -333,12 +333,14 @@ kt_status kt_context_create(const kt_context_options *options,
     if (options->struct_size >=
         offsetof(kt_context_options, jit_timeout_s) + sizeof(double)) {
       if (std::isnan(options->jit_timeout_s)) {
-        return fail(invalidArgument(
+        return fail(invalidArgument(fmt::format(
             "kt_context_create: options->jit_timeout_s is NaN; pass seconds "
-            "(0: the default 300, negative: no limit)"));
+            "(0: the default {}, negative: no limit)",
+            lookup::kDefaultJitTimeoutSeconds)));
       }
-      opts.jitTimeoutSeconds =
-          options->jit_timeout_s == 0 ? 300 : options->jit_timeout_s;
+      if (options->jit_timeout_s != 0) {
+        opts.jitTimeoutSeconds = options->jit_timeout_s;
+      }
     }
     Result<std::unique_ptr<kt_context>> ctx = kt_context::create(opts);
     if (!ctx.isOk()) {

@@ -30,6 +30,10 @@
 
 namespace kt::lookup {
 
+/// Seconds a jit compile may take unless the options say otherwise
+/// (kt_context_options.jit_timeout_s).
+inline constexpr double kDefaultJitTimeoutSeconds = 300;
+
 /// What kt_context_create() was asked for, in C++ types.
 struct ContextOptions {
   std::string resultsPath;
@@ -44,8 +48,8 @@ struct ContextOptions {
   bool loadOnFirstUse = false;
   bool fallback = true;
   bool jit = false;
-  std::string jitCompiler;        ///< "" = "ktune" on the PATH.
-  double jitTimeoutSeconds = 300; ///< <= 0: no limit.
+  std::string jitCompiler; ///< "" = "ktune" on the PATH.
+  double jitTimeoutSeconds = kDefaultJitTimeoutSeconds; ///< <= 0: no limit.
 };
 
 /// Lookup counters, summed over the per-thread shards.
