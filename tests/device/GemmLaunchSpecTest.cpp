@@ -174,9 +174,25 @@ TEST_CASE("attention launch descriptions round-trip and size the grid") {
       parseAttentionProblem("attn_bf16_BHSD_b1_hq8_hkv8_sq1000_skv1000_d64");
   REQUIRE(cuda::attentionGridSize(s, *prefill) == 16 * 8);
   REQUIRE(cuda::attentionWorkspaceBytes(s, *prefill) == 0);
+  // Persistent: one CTA per work unit, or one per SM where there are more
+  // units (none known: one per unit).
+  s.persistent = true;
+  REQUIRE_THAT(s.toString(), Catch::EndsWith(";grid=persistent"));
+  auto persistent = cuda::parseAttentionLaunchSpec(s.toString());
+  REQUIRE(persistent.isOk());
+  REQUIRE(persistent->persistent);
+  REQUIRE(persistent->toString() == s.toString());
+  REQUIRE(cuda::attentionGridSize(s, *prefill, 100) == 100);
+  REQUIRE(cuda::attentionGridSize(s, *prefill, 132) == 16 * 8);
+  REQUIRE(cuda::attentionGridSize(s, *prefill) == 16 * 8);
+  s.persistent = false;
+  REQUIRE(cuda::attentionGridSize(s, *prefill, 100) == 16 * 8);
   auto bad = cuda::parseAttentionLaunchSpec("threads=256;smem=1;rows=64;kv=128;"
                                             "split=0;pack=1;sems=1");
   REQUIRE_THAT(bad.status().message(), Catch::Contains("split=0"));
+  auto grid = cuda::parseAttentionLaunchSpec(
+      "threads=256;smem=1;rows=64;kv=64;split=1;pack=1;sems=1;grid=wide");
+  REQUIRE_THAT(grid.status().message(), Catch::Contains("grid=wide"));
 }
 
 TEST_CASE("attention launches refuse operands the kernel cannot use") {
