@@ -13,8 +13,11 @@
 
 #include <bit>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <string>
 #include <thread>
+#include <utility>
 
 using namespace kt;
 
@@ -27,15 +30,54 @@ AttentionProblem attn(const char *sig) {
   return *p;
 }
 
-/// Compiles `config` for `p`, runs every block and returns the worst
-/// |O - reference|, or infinity if an element is not finite.
-double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
-               CpuDevice &device, const AttentionProblem &p,
-               const Config &config) {
-  auto src = t.instantiate(config, p, device.target());
-  INFO(src.status().toString());
-  REQUIRE(src.isOk());
-  auto bin = compiler.compile(*src, p.key() + config.toString());
+/// Q, K, V of a problem and the double-precision reference of O.
+struct Inputs {
+  std::vector<float> q, k, v;
+  std::vector<double> ref;
+  float scale = 0;
+};
+
+/// Q and K uniform in [-2, 2], V in [-1, 1], scale 1 / sqrt(d).
+Inputs randomInputs(const AttentionProblem &p) {
+  std::mt19937 rng(11);
+  Inputs in;
+  in.q = test::randomTensor(p.qElements(), rng, 2.0f);
+  in.k = test::randomTensor(p.kvElements(), rng, 2.0f);
+  in.v = test::randomTensor(p.kvElements(), rng);
+  in.scale = 1.0f / std::sqrt(float(p.d));
+  in.ref = test::attentionReference(p, in.q, in.k, in.v, in.scale);
+  return in;
+}
+
+/// Inputs of large score spread: Q, K, V uniform in [-1, 1], K's quarter q
+/// of the KV length scaled by 3.5^q (1, 3.5, 12.25, 42.9), scale 0.5. The
+/// rows' maxima grow across quarters by far more than lazy rescaling's
+/// threshold, and by small steps within the first: both of its paths run.
+Inputs spreadInputs(const AttentionProblem &p) {
+  std::mt19937 rng(9);
+  Inputs in;
+  in.q = test::randomTensor(p.qElements(), rng);
+  in.k = test::randomTensor(p.kvElements(), rng);
+  in.v = test::randomTensor(p.kvElements(), rng);
+  for (size_t i = 0; i < in.k.size(); ++i) {
+    const int64_t e = int64_t(i) / p.d;
+    const int64_t key = p.layout == AttentionProblem::Layout::BSHD
+                            ? e / p.hkv % p.skv
+                            : e % p.skv;
+    in.k[i] = float(in.k[i] * std::pow(3.5, double(4 * key / p.skv)));
+  }
+  in.scale = 0.5f;
+  in.ref = test::attentionReference(p, in.q, in.k, in.v, in.scale);
+  return in;
+}
+
+/// Compiles `src` (an instance for `p` with `splits` KV splits), runs every
+/// block on `in` and returns the worst |O - reference|, or infinity if an
+/// element is not finite (O is poisoned with NaN first).
+double runSource(const CpuCompiler &compiler, CpuDevice &device,
+                 const AttentionProblem &p, const KernelSource &src,
+                 int64_t splits, const Inputs &in) {
+  auto bin = compiler.compile(src, p.key());
   INFO(bin.status().toString());
   REQUIRE(bin.isOk());
   auto mod = device.loadModule(bin->bytes);
@@ -43,24 +85,41 @@ double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
   auto kernel = CpuAttentionKernel::resolve(**mod);
   INFO(kernel.status().toString());
   REQUIRE(kernel.isOk());
-  REQUIRE(kernel->splits == config.get("split", 1));
-  std::mt19937 rng(11);
-  std::vector<float> q = test::randomTensor(p.qElements(), rng, 2.0f);
-  std::vector<float> k = test::randomTensor(p.kvElements(), rng, 2.0f);
-  std::vector<float> v = test::randomTensor(p.kvElements(), rng);
+  REQUIRE(kernel->splits == splits);
   std::vector<float> o(size_t(p.qElements()),
                        std::numeric_limits<float>::quiet_NaN());
-  const float scale = 1.0f / std::sqrt(float(p.d));
-  kernel->run(device.pool(), q.data(), k.data(), v.data(), o.data(), scale);
-  std::vector<double> ref = test::attentionReference(p, q, k, v, scale);
+  kernel->run(device.pool(), in.q.data(), in.k.data(), in.v.data(), o.data(),
+              in.scale);
   double worst = 0;
   for (size_t i = 0; i < o.size(); ++i) {
     if (!std::isfinite(o[i])) {
       return std::numeric_limits<double>::infinity();
     }
-    worst = std::max(worst, std::fabs(double(o[i]) - ref[i]));
+    worst = std::max(worst, std::fabs(double(o[i]) - in.ref[i]));
   }
   return worst;
+}
+
+/// runSource on `config`'s instance and random inputs.
+double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
+               CpuDevice &device, const AttentionProblem &p,
+               const Config &config) {
+  auto src = t.instantiate(config, p, device.target());
+  INFO(src.status().toString());
+  REQUIRE(src.isOk());
+  return runSource(compiler, device, p, *src, config.get("split", 1),
+                   randomInputs(p));
+}
+
+/// `text` with every `from` replaced by `to` (which must occur).
+std::string mutate(std::string text, const std::string &from,
+                   const std::string &to) {
+  size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  for (; at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
 }
 
 } // namespace
@@ -162,4 +221,72 @@ TEST_CASE("cpu.attention.mlir splits decode KV across cores", "[compiler]") {
   auto odd = (*t)->validate({{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"split", 3}},
                             small, target);
   CHECK_THAT(odd.message(), Catch::Contains("power of two up to 16"));
+}
+
+TEST_CASE("cpu.attention.mlir lazy rescaling stays exact where maxima jump",
+          "[compiler]") {
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const char *problems[] = {
+      "attn_f32_BSHD_b1_hq8_hkv2_sq200_skv200_d64_causal",
+      "attn_f32_BHSD_b2_hq4_hkv4_sq37_skv300_d32",
+      "attn_f32_BSHD_b1_hq8_hkv1_sq1_skv1000_d128", // decode, MQA, splits
+  };
+  // The eager softmax as a control, then lazy=1 with 1, 2 and 4 rows per
+  // P V step and with splits (each part keeps its own stale maxima).
+  const std::vector<Config> configs = {
+      {{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pr", 2}},
+      {{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pr", 2}, {"lazy", 1}},
+      {{"bq", 1}, {"bkv", 32}, {"ku", 1}, {"pr", 1}, {"lazy", 1}},
+      {{"bq", 16}, {"bkv", 64}, {"ku", 8}, {"pr", 4}, {"lazy", 1}},
+      {{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"pr", 1}, {"split", 4}, {"lazy", 1}},
+  };
+  // Mutations of the lazy text that these inputs must expose: a row's
+  // outputs not rescaled when it moves its maximum, and P taken against
+  // the new maximum while O and l keep the stale one.
+  const std::pair<std::string, std::string> mutations[] = {
+      {"arith.cmpf une, %ck", "arith.cmpf uno, %ck"},
+      {"%mref = arith.select %dead, %zr, %mnew",
+       "%mref = arith.select %dead, %zr, %mnext"}};
+  for (const char *sig : problems) {
+    const AttentionProblem p = attn(sig);
+    const Inputs in = spreadInputs(p);
+    for (const Config &c : configs) {
+      INFO(sig << " " << c.toString());
+      REQUIRE((*t)->validate(c, p, device.target()).isOk());
+      auto src = (*t)->instantiate(c, p, device.target());
+      REQUIRE(src.isOk());
+      const int64_t splits = c.get("split", 1);
+      CHECK(runSource(compiler, device, p, *src, splits, in) < 2e-5);
+      if (c.get("lazy", 0) != 1) {
+        CHECK(src->text.find("%grow") == std::string::npos);
+        continue;
+      }
+      for (size_t mi = 0; mi < std::size(mutations); ++mi) {
+        INFO("mutation " << mi);
+        KernelSource bad = *src;
+        bad.text = mutate(bad.text, mutations[mi].first, mutations[mi].second);
+        const bool caught =
+            runSource(compiler, device, p, bad, splits, in) > 2e-5;
+        // The d 128 decode's last quarter (scores spread widest) outweighs
+        // the rest by far and rises past the threshold at nearly every
+        // block, so the stale maxima's error (mutation 1) may stay below
+        // the tolerance there; every prefill instance exposes both.
+        CHECK((caught || (mi == 1 && p.sq == 1)));
+      }
+    }
+  }
+  // Only 0 and 1 are variants.
+  const AttentionProblem p = attn(problems[0]);
+  auto bad = (*t)->validate({{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"lazy", 2}}, p,
+                            device.target());
+  CHECK_THAT(bad.message(), Catch::Contains("lazy=2 must be 0 or 1"));
+  bool offered[2] = {};
+  for (const Config &c : (*t)->space(p, device.target())) {
+    offered[c.get("lazy")] = true;
+  }
+  CHECK(offered[0]);
+  CHECK(offered[1]);
 }

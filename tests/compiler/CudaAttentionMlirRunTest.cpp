@@ -14,10 +14,10 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
   }
   auto compiler = test::mlirCompiler("cuda:sm_90a");
   REQUIRE(compiler.has_value());
-  // Prefill tiles, GQA-packed rows (prefill and decode) and split-KV
-  // merges (with causal splits that see no key); configurations a case
-  // does not admit (pack without GQA, more splits than KV blocks) are
-  // skipped for it.
+  // Prefill tiles, GQA-packed rows (prefill and decode), split-KV merges
+  // (with causal splits that see no key), eager and lazy rescaling;
+  // configurations a case does not admit (pack without GQA, more splits
+  // than KV blocks) are skipped for it.
   test::runAttentionOnGpu(
       CudaAttentionMlir(), *compiler, *gpu,
       {{{"warps", 4}, {"kv", 64}},
@@ -26,5 +26,8 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
        {{"warps", 4}, {"kv", 32}, {"split", 1}, {"pack", 1}},
        {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}},
        {{"warps", 2}, {"kv", 64}, {"split", 4}, {"pack", 0}},
-       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"pack", 0}}});
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"pack", 0}},
+       // Lazy rescaling: a prefill tile and a packed split decode.
+       {{"warps", 4}, {"kv", 64}, {"lazy", 1}},
+       {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"lazy", 1}}});
 }

@@ -1,7 +1,8 @@
 // cuda.attention.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins for sm_90a
 // and sm_100a without a GPU (the mma.sync, exp2 and quad shuffles in the
 // PTX; the split-KV fence and atomic exactly in split kernels; no spills;
-// registers within the block's share), and the split / pack parameters.
+// registers within the block's share; the warp vote of lazy rescaling),
+// and the split / pack parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/AttentionSplitPackCheck.h"
@@ -14,8 +15,13 @@ using namespace kt;
 
 namespace {
 
-Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0) {
-  return {{"warps", warps}, {"kv", kv}, {"split", split}, {"pack", pack}};
+Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0,
+           int64_t lazy = 0) {
+  return {{"warps", warps},
+          {"kv", kv},
+          {"split", split},
+          {"pack", pack},
+          {"lazy", lazy}};
 }
 
 } // namespace
@@ -41,6 +47,12 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
         {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
          cfg(2, 32, 4, 0)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", cfg(1, 32, 16, 1)},
+        // Lazy rescaling: prefill, and the split packed decode.
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         cfg(4, 64, 1, 0, 1)},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         cfg(2, 32, 1, 0, 1)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", cfg(1, 32, 16, 1, 1)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -65,6 +77,14 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
                                             ty + "." + ty + ".f32"));
       REQUIRE_THAT(bin.ptx, Catch::Contains("ex2.approx.ftz.f32"));
       REQUIRE_THAT(bin.ptx, Catch::Contains("shfl.sync.bfly"));
+      // Lazy kernels vote per warp on moving the maxima, then branch
+      // around O's rescale; eager ones do not vote.
+      if (k.c.get("lazy") == 1) {
+        REQUIRE_THAT(src->text, Catch::Contains(" lazy=1"));
+        REQUIRE_THAT(bin.ptx, Catch::Contains("vote.sync.any.pred"));
+      } else {
+        REQUIRE_THAT(bin.ptx, !Catch::Contains("vote."));
+      }
       // Split kernels take the workspace and semaphores (parameters 5 and
       // 6), publish their partials with a GPU-scope fence and count their
       // tile's arrivals; the others have neither.

@@ -184,9 +184,13 @@ TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
 
 TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
   HipAttentionMlir t;
-  auto mlirCfg = [](int64_t waves, int64_t kv, int64_t split, int64_t pack) {
-    return Config{
-        {"waves", waves}, {"kv", kv}, {"split", split}, {"pack", pack}};
+  auto mlirCfg = [](int64_t waves, int64_t kv, int64_t split, int64_t pack,
+                    int64_t lazy = 0) {
+    return Config{{"waves", waves},
+                  {"kv", kv},
+                  {"split", split},
+                  {"pack", pack},
+                  {"lazy", lazy}};
   };
   for (const char *arch : {"gfx950", "gfx942"}) {
     auto compiler =
@@ -205,6 +209,11 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
          mlirCfg(4, 32, 2, 1)},
         {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
          mlirCfg(2, 32, 4, 0)},
+        // Lazy rescaling: prefill, and the split packed decode.
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         mlirCfg(4, 64, 1, 0, 1)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         mlirCfg(1, 64, 8, 1, 1)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -229,6 +238,10 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
       REQUIRE_THAT(*dis, Catch::Contains("v_mfma_f32_16x16x" +
                                          std::to_string(km) + "_" + ty));
       REQUIRE_THAT(*dis, Catch::Contains("v_exp_f32"));
+      // Lazy kernels take a wave ballot on moving the maxima (a uniform
+      // scalar branch around O's rescale).
+      REQUIRE((src->text.find("rocdl.ballot") != std::string::npos) ==
+              (c.get("lazy", 0) == 1));
       // Split kernels count their tile's arrivals; the others have no
       // atomics.
       if (c.get("split") > 1) {

@@ -183,10 +183,90 @@ std::string AttentionMlirEmitter::both(const std::string &a,
 }
 
 std::string AttentionMlirEmitter::workText() const {
-  if (w_.split == 1 && !w_.pack) {
+  std::string text;
+  if (w_.split != 1 || w_.pack) {
+    text = fmt::format(" split={} pack={}", w_.split, w_.pack ? 1 : 0);
+  }
+  return w_.lazy ? text + " lazy=1" : text;
+}
+
+std::string AttentionMlirEmitter::newMaxima(const std::vector<std::string> &m,
+                                            std::vector<std::string> &next) {
+  if (!w_.lazy) {
     return "";
   }
-  return fmt::format(" split={} pack={}", w_.split, w_.pack ? 1 : 0);
+  const std::string tau = tmp();
+  line(fmt::format("{} = arith.constant 8.0 : f32", tau));
+  std::string grows;
+  for (size_t i = 0; i < m.size(); ++i) {
+    const std::string g = tmp();
+    line(fmt::format("{} = arith.cmpf ogt, {}, {} : f32", g,
+                     fop("subf", next[i], m[i]), tau));
+    if (grows.empty()) {
+      grows = g;
+    } else {
+      const std::string o = tmp();
+      line(fmt::format("{} = arith.ori {}, {} : i1", o, grows, g));
+      grows = o;
+    }
+  }
+  const std::string vote = anyLane(grows);
+  for (size_t i = 0; i < m.size(); ++i) {
+    const std::string s = tmp();
+    line(fmt::format("{} = arith.select {}, {}, {} : f32", s, vote, next[i],
+                     m[i]));
+    next[i] = s;
+  }
+  return vote;
+}
+
+std::string AttentionMlirEmitter::rescaleFactor(const std::string &m,
+                                                const std::string &base,
+                                                const std::string &vote) {
+  const std::string alpha = exp2(fop("subf", m, base));
+  if (vote.empty()) {
+    return alpha;
+  }
+  const std::string r = tmp();
+  line(fmt::format("{} = arith.select {}, {}, %one_f32 : f32", r, vote, alpha));
+  return r;
+}
+
+std::vector<std::string> AttentionMlirEmitter::rescale(
+    const std::vector<std::string> &o, const std::vector<std::string> &factor,
+    const std::string &type, const std::string &vote) {
+  auto products = [&] {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < o.size(); ++i) {
+      out.push_back(tmp());
+      line(fmt::format("{} = arith.mulf {}, {} : {}", out.back(), o[i],
+                       factor[i], type));
+    }
+    return out;
+  };
+  if (vote.empty()) {
+    return products();
+  }
+  std::string types, kept;
+  for (size_t i = 0; i < o.size(); ++i) {
+    types += (i ? ", " : "") + type;
+    kept += (i ? ", " : "") + o[i];
+  }
+  const std::string r = tmp();
+  line(fmt::format("{}:{} = scf.if {} -> ({}) {{", r, o.size(), vote, types));
+  std::string yields;
+  for (const std::string &v : products()) {
+    yields += (yields.empty() ? "" : ", ") + v;
+  }
+  line(fmt::format("scf.yield {} : {}", yields, types));
+  line("} else {");
+  line(fmt::format("scf.yield {} : {}", kept, types));
+  line("}");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < o.size(); ++i) {
+    out.push_back(fmt::format("{}#{}", r, i));
+  }
+  return out;
 }
 
 std::string AttentionMlirEmitter::mergeSplits(std::vector<RowState> &rows,

@@ -24,6 +24,8 @@ namespace kt::attnmlirgpu {
 struct AttentionWork {
   int64_t rows = 16, split = 1;
   bool pack = false;
+  /// The softmax numerics variant: lazy rescaling (see newMaxima()).
+  bool lazy = false;
 };
 
 /// One query row's online-softmax state as a thread holds it: the running
@@ -58,6 +60,30 @@ protected:
                      const std::string &s, bool kv);
   /// exp2 of an f32 value with the target's instruction.
   virtual std::string exp2(const std::string &x) = 0;
+  /// An i1 that is true in every lane of the warp / wave where `pred` (i1)
+  /// is true in some lane (all lanes must reach it).
+  virtual std::string anyLane(const std::string &pred) = 0;
+  /// The online softmax's new running maxima (log2 domain) from the
+  /// thread's rows' maxima `m` and the maxima with the block's scores,
+  /// `next`. Eager: `next`; the returned vote is "". Lazy (FlashAttention-4's
+  /// lazy rescaling): the warp / wave votes whether any of its rows grows
+  /// by more than 8 (-inf to finite is growth, -inf to -inf is not); if so
+  /// every row takes `next`, else every row keeps its stale maximum, so
+  /// P = exp2(s - m) <= 2^8 and O and l need no rescale. Returns the vote
+  /// (i1, uniform across the lanes).
+  std::string newMaxima(const std::vector<std::string> &m,
+                        std::vector<std::string> &next);
+  /// The rescale factor exp2(m - base): with a vote, exactly 1 where the
+  /// vote is false.
+  std::string rescaleFactor(const std::string &m, const std::string &base,
+                            const std::string &vote);
+  /// `o` (values of `type`) times `factor` (one per value, of `type`).
+  /// With a vote the products sit in an scf.if on it, so a block that
+  /// keeps its maxima skips them.
+  std::vector<std::string> rescale(const std::vector<std::string> &o,
+                                   const std::vector<std::string> &factor,
+                                   const std::string &type,
+                                   const std::string &vote);
   /// The CTA's work from gpu.block_id: %slot (its tile, counted over
   /// batch and head units), %split (its share of the KV blocks, with
   /// split > 1), %b (batch), %kvh (KV head), %h (query head, without
@@ -88,7 +114,8 @@ protected:
   std::string mergeSplits(std::vector<RowState> &rows, int64_t threads);
   /// `a` and `b` (i1 values), or `a` where `b` is empty.
   std::string both(const std::string &a, const std::string &b);
-  /// " split=S pack=P" for the module's header where not 1 / 0.
+  /// " split=S pack=P" for the module's header where not 1 / 0, then
+  /// " lazy=1" for lazy rescaling.
   std::string workText() const;
   /// A device-scope release / acquire fence around the split semaphore.
   virtual std::string fence(const char *ordering) const = 0;

@@ -1,7 +1,8 @@
 // Internal: what the GPU attention families share in their tuning spaces
 // and legality checks: the work decomposition into query tiles and KV
-// blocks, the split-KV and GQA-packing parameters, and the split a decode
-// problem starts from.
+// blocks, the split-KV and GQA-packing parameters, the split a decode
+// problem starts from, and (for every family, the CPU's too) the softmax
+// numerics variant.
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -69,6 +70,15 @@ inline Status validateSplitPack(const AttentionProblem &p, int64_t split,
         "pack=1 packs a GQA group's query heads; {} has one query head per "
         "KV head",
         p.key()));
+  }
+  return Status::ok();
+}
+
+/// lazy, the softmax numerics variant of every attention family: 0
+/// (eager rescaling) or 1 (lazy rescaling).
+inline Status validateLazy(int64_t lazy) {
+  if (lazy != 0 && lazy != 1) {
+    return invalidArgument(fmt::format("lazy={} must be 0 or 1", lazy));
   }
   return Status::ok();
 }

@@ -2,6 +2,7 @@
 #include "CpuAttentionMlir.h"
 
 #include "../gemm/TemplateParams.h"
+#include "AttentionParams.h"
 
 #include "ktune/base/Hash.h"
 #include "ktune/device/CpuAttentionAbi.h"
@@ -34,7 +35,16 @@ struct Params {
   int64_t pr = 1;
   /// KV splits per tile (split-KV decode; CpuAttentionAbi.h).
   int64_t split = 1;
+  /// The softmax numerics variant: 0 rescales a row whenever its maximum
+  /// rises; 1 keeps a stale maximum until a block raises it by more than
+  /// kLazyThreshold (lazy rescaling).
+  int64_t lazy = 0;
 };
+
+/// Lazy rescaling's threshold in natural-log units (scores are pre-scaled
+/// and exponentiated with exp): 8 ln 2, so a probability against a stale
+/// maximum is at most 2^8, as in the GPU families' log2 threshold of 8.
+constexpr const char *kLazyThreshold = "5.54517744";
 
 /// Blocks of (batch, key/value head, query tile): the parallelism a launch
 /// has without splits.
@@ -342,13 +352,27 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   // (their accumulators stay in registers across the block's keys).
   std::string pvInit, pvIters, pvTypes, pvFmas, pvYield, pvStores;
   for (int64_t k = 0; k < q.pr; ++k) {
+    // Lazy: a row whose factor is 1 (kept its maximum) is not multiplied.
     pvInit += fmt::format(
-        R"(        %rk{k} = arith.addi %r0, %cPr{k} : index
+        fmt::runtime(q.lazy
+                         ? R"(        %rk{k} = arith.addi %r0, %cPr{k} : index
+        %ck{k} = memref.load %crow[%rk{k}] : {mr}
+        %a0k{k} = vector.load %acc[%rk{k}, %c0] : {macc}, {vd}
+        %rsk{k} = arith.cmpf une, %ck{k}, %one : f32
+        %a1k{k} = scf.if %rsk{k} -> ({vd}) {{
+          %cvk{k} = vector.broadcast %ck{k} : f32 to {vd}
+          %ask{k} = arith.mulf %a0k{k}, %cvk{k} : {vd}
+          scf.yield %ask{k} : {vd}
+        }} else {{
+          scf.yield %a0k{k} : {vd}
+        }}
+)"
+                         : R"(        %rk{k} = arith.addi %r0, %cPr{k} : index
         %ck{k} = memref.load %crow[%rk{k}] : {mr}
         %cvk{k} = vector.broadcast %ck{k} : f32 to {vd}
         %a0k{k} = vector.load %acc[%rk{k}, %c0] : {macc}, {vd}
         %a1k{k} = arith.mulf %a0k{k}, %cvk{k} : {vd}
-)",
+)"),
         arg("k", k), arg("mr", mr), arg("vd", vd), arg("macc", macc));
     pvIters += fmt::format("{}%ak{} = %a1k{}", k ? ", " : "", k, k);
     pvTypes += fmt::format("{}{}", k ? ", " : "", vd);
@@ -519,6 +543,30 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         arg("wsSym", kCpuAttentionWorkspaceSymbol),
         arg("wsBytes", blocks * rows * record * 4));
   }
+  // The rows' new maxima and the factors that rescale their sums and
+  // outputs. Eager: every rise moves the maximum. Lazy: a row keeps its
+  // stale maximum (factor exactly 1) unless the block raises it by more
+  // than the threshold; -inf to a finite maximum is such a rise, -inf to
+  // -inf (NaN) is not.
+  std::string newMax =
+      fmt::format("      %mnew = arith.maximumf %mold, %bmax : {}\n", vr);
+  std::string corr = fmt::format("      %corr = math.exp %cd : {}\n", vr);
+  if (q.lazy) {
+    newMax = fmt::format(
+        R"(      %mnext = arith.maximumf %mold, %bmax : {vr}
+      %rise = arith.subf %mnext, %mold : {vr}
+      %tau = arith.constant dense<{tau}> : {vr}
+      %grow = arith.cmpf ogt, %rise, %tau : {vr}
+      %mnew = arith.select %grow, %mnext, %mold : vector<{rows}xi1>, {vr}
+)",
+        arg("vr", vr), arg("rows", rows), arg("tau", kLazyThreshold));
+    corr = fmt::format(
+        R"(      %cexp = math.exp %cd : {vr}
+      %onesr = arith.constant dense<1.0> : {vr}
+      %corr = arith.select %grow, %cexp, %onesr : vector<{rows}xi1>, {vr}
+)",
+        arg("vr", vr), arg("rows", rows));
+  }
   // Masks, the online softmax across rows, then P V per row.
   o += fmt::format(
       R"(      %bmax = scf.for %j = %c0 to %nkv step %c1 iter_args(%mx = %ninfr) -> ({vr}) {{
@@ -533,12 +581,10 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         scf.yield %mx2 : {vr}
       }}
       %mold = vector.load %mrow[%c0] : {mr}, {vr}
-      %mnew = arith.maximumf %mold, %bmax : {vr}
-      %dead = arith.cmpf oeq, %mnew, %ninfr : {vr}
+{newMax}      %dead = arith.cmpf oeq, %mnew, %ninfr : {vr}
       %mref = arith.select %dead, %zr, %mnew : vector<{rows}xi1>, {vr}
       %cd = arith.subf %mold, %mref : {vr}
-      %corr = math.exp %cd : {vr}
-      %psum = scf.for %j = %c0 to %nkv step %c1 iter_args(%ps = %zr) -> ({vr}) {{
+{corr}      %psum = scf.for %j = %c0 to %nkv step %c1 iter_args(%ps = %zr) -> ({vr}) {{
         %s = vector.load %sbuf[%j, %c0] : {ms}, {vr}
         %sd = arith.subf %s, %mref : {vr}
         %pv = math.exp %sd : {vr}
@@ -567,6 +613,7 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("vr", vr), arg("vri", vri), arg("ms", ms), arg("rows", rows),
       arg("mr", mr), arg("vd", vd), arg("macc", macc), arg("mkv", mkv),
       arg("mq", mq), arg("pvLoop", pvLoop), arg("epilogue", epilogue),
+      arg("newMax", newMax), arg("corr", corr),
       arg("blocksSym", kCpuAttentionBlocksSymbol), arg("blocks", blocks),
       arg("splitFuncs", splitFuncs));
   return o;
@@ -576,8 +623,8 @@ Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
   // pr and split are optional: configurations stored before they existed
   // used 1.
-  return Params{c.get("bq"), c.get("bkv"), c.get("ku"), c.get("pr", 1),
-                c.get("split", 1)};
+  return Params{c.get("bq"),    c.get("bkv"),      c.get("ku"),
+                c.get("pr", 1), c.get("split", 1), c.get("lazy", 0)};
 }
 
 } // namespace
@@ -591,10 +638,11 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.skv = 7;
   p.d = 16;
   p.causal = true;
-  // Unsplit and split (the part epilogue and the merge).
+  // Unsplit and split (the part epilogue and the merge), and lazy.
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
                    emitModule(p, Params{4, 16, 2, 2}) +
-                   emitModule(p, Params{4, 16, 2, 2, 2}))
+                   emitModule(p, Params{4, 16, 2, 2, 2}) +
+                   emitModule(p, Params{4, 16, 2, 2, 2, 1}))
       .substr(0, 16);
 }
 
@@ -654,6 +702,7 @@ Status CpuAttentionMlir::validate(const Config &config,
         "split={} exceeds the {} blocks of bkv={} keys that skv={} has",
         q.split, kvBlocks(problem, q), q.bkv, problem.skv));
   }
+  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
   if (stackBytes(problem, q) > kMaxStackBytes) {
     return invalidArgument(fmt::format(
         "bq={} bkv={}: the block's {} rows of d={} take {} KiB of stack "
@@ -686,8 +735,12 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
          kvBlocks(problem, q) / (q.split * 2) >= 4) {
     q.split *= 2;
   }
-  return Config(
-      {{"bq", bq}, {"bkv", bkv}, {"ku", 4}, {"pr", pr}, {"split", q.split}});
+  return Config({{"bq", bq},
+                 {"bkv", bkv},
+                 {"ku", 4},
+                 {"pr", pr},
+                 {"split", q.split},
+                 {"lazy", 0}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -701,7 +754,8 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
        {"bkv", {16, 32, 64, 128, 256}},
        {"ku", {1, 4, 8}},
        {"pr", {1, 2, 4}},
-       {"split", {1, 2, 4, 8, 16}}},
+       {"split", {1, 2, 4, 8, 16}},
+       {"lazy", {0, 1}}},
       [&](const Config &c) {
         // Splits only while the tile blocks are few and
         // each part keeps two key blocks.

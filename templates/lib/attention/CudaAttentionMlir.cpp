@@ -28,10 +28,12 @@ constexpr int64_t kSms = 132;
 std::string CudaAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
-  // (the merge and the packed rows).
+  // (the merge and the packed rows), and both with lazy rescaling.
   return sha256Hex(std::string(kGeneratorVersion) +
                    attnmlir::kernelSource({4, 32}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a"));
+                   attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a") +
+                   attnmlir::kernelSource({4, 32, 1, 0, 1}, p, "sm_90a") +
+                   attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a"));
 }
 
 bool CudaAttentionMlir::supports(const AttentionProblem &p,
@@ -60,6 +62,7 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("kv={} must be 16, 32 or 64", q.kv));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
+  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
@@ -79,8 +82,11 @@ Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
     q.split =
         attnparams::defaultSplit(p, attnmlir::rows(q), q.pack != 0, q.kv, kSms);
   }
-  return {
-      {"warps", q.warps}, {"kv", q.kv}, {"split", q.split}, {"pack", q.pack}};
+  return {{"warps", q.warps},
+          {"kv", q.kv},
+          {"split", q.split},
+          {"pack", q.pack},
+          {"lazy", q.lazy}};
 }
 
 std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
@@ -93,7 +99,8 @@ std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
       {{"warps", {1, 2, 4}},
        {"kv", {16, 32, 64}},
        {"split", {1, 2, 4, 8, 16, 32}},
-       {"pack", {0, 1}}},
+       {"pack", {0, 1}},
+       {"lazy", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

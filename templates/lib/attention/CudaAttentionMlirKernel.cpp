@@ -23,8 +23,8 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0}), q_(q),
-        arch_(arch) {
+      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0, q.lazy != 0}),
+        q_(q), arch_(arch) {
     opType_ = p.dtype == DType::BF16 ? "i32" : "vector<2xf16>";
   }
   std::string module();
@@ -35,6 +35,12 @@ private:
     line(fmt::format("{} = llvm.inline_asm \"ex2.approx.ftz.f32 $0, $1;\", "
                      "\"=f,f\" {} : (f32) -> f32",
                      r, x));
+    return r;
+  }
+  std::string anyLane(const std::string &pred) override {
+    const std::string mask = tmp(), r = tmp();
+    line(fmt::format("{} = arith.constant -1 : i32", mask));
+    line(fmt::format("{} = nvvm.vote.sync any {}, {} -> i1", r, mask, pred));
     return r;
   }
   std::string fence(const char *ordering) const override {
@@ -181,8 +187,20 @@ std::string Emitter::module() {
       s[size_t(j)].push_back(v);
     }
   }
-  // Online softmax per row half.
-  std::string base[2], mNew[2], alpha[2];
+  // Online softmax per row half. Lazy: the warp votes on moving its
+  // maxima once both halves have their candidates (newMaxima()); eager
+  // finishes each half as it goes.
+  std::string base[2], alpha[2], vote;
+  std::vector<std::string> mNew(2);
+  auto baseAndFactor = [&](int half) {
+    const std::string isInf = tmp();
+    line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf,
+                     mNew[size_t(half)]));
+    base[half] = tmp();
+    line(fmt::format("{} = arith.select {}, %zero_f32, {} : f32", base[half],
+                     isInf, mNew[size_t(half)]));
+    alpha[half] = rescaleFactor(half ? "%m1" : "%m0", base[half], vote);
+  };
   for (int half = 0; half < 2; ++half) {
     std::string mx = "%neg_inf";
     for (int64_t j = 0; j < nt; ++j) {
@@ -193,14 +211,15 @@ std::string Emitter::module() {
     mx = fop("maximumf", mx, shuffleXor(mx, 1, 32));
     mx = fop("maximumf", mx, shuffleXor(mx, 2, 32));
     const std::string scaled = fop("mulf", mx, "%scale");
-    mNew[half] = fop("maximumf", half ? "%m1" : "%m0", scaled);
-    const std::string isInf = tmp();
-    line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf,
-                     mNew[half]));
-    base[half] = tmp();
-    line(fmt::format("{} = arith.select {}, %zero_f32, {} : f32", base[half],
-                     isInf, mNew[half]));
-    alpha[half] = exp2(fop("subf", half ? "%m1" : "%m0", base[half]));
+    mNew[size_t(half)] = fop("maximumf", half ? "%m1" : "%m0", scaled);
+    if (!q_.lazy) {
+      baseAndFactor(half);
+    }
+  }
+  if (q_.lazy) {
+    vote = newMaxima({"%m0", "%m1"}, mNew);
+    baseAndFactor(0);
+    baseAndFactor(1);
   }
   // P = exp2(S * scale - base), the row sums, and P as A fragments.
   std::string lsum[2] = {fop("mulf", "%l0", alpha[0]),
@@ -215,11 +234,13 @@ std::string Emitter::module() {
       pv[size_t(j)].push_back(pe);
     }
   }
-  // O = O * alpha + P V.
-  std::vector<std::string> o(static_cast<size_t>(no));
+  // O = O * alpha + P V (lazy: O untouched where the warp kept its maxima).
+  std::vector<std::string> o, factor;
   for (int64_t i = 0; i < no; ++i) {
-    o[size_t(i)] = fop("mulf", fmt::format("%o{}", i), alpha[(i % 4) / 2]);
+    o.push_back(fmt::format("%o{}", i));
+    factor.push_back(alpha[(i % 4) / 2]);
   }
+  o = rescale(o, factor, "f32", vote);
   for (int64_t u = 0; u < q_.kv / 16; ++u) {
     const std::vector<std::string> &a = pv[size_t(2 * u)];
     const std::vector<std::string> &b = pv[size_t(2 * u + 1)];

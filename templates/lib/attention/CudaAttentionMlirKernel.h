@@ -12,12 +12,16 @@ namespace kt::attnmlir {
 struct Params {
   int64_t warps, kv;
   int64_t split = 1, pack = 0;
+  /// The softmax numerics variant: 1 is lazy rescaling (a warp keeps its
+  /// stale maxima until a row grows by more than 8 in log2 units).
+  int64_t lazy = 0;
 };
 
-/// split and pack are optional: configurations stored before they existed
-/// lack them (1 and 0).
+/// split, pack and lazy are optional: configurations stored before they
+/// existed lack them (1, 0 and 0).
 inline Params readParams(const Config &c) {
-  return {c.get("warps"), c.get("kv"), c.get("split", 1), c.get("pack", 0)};
+  return {c.get("warps"), c.get("kv"), c.get("split", 1), c.get("pack", 0),
+          c.get("lazy", 0)};
 }
 
 /// Query rows per CTA: 16 per warp (one m16 mma row block).

@@ -88,9 +88,7 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(
         fmt::format("pingpong={} must be 0 or 1", q.pingpong));
   }
-  if (q.lazy != 0 && q.lazy != 1) {
-    return invalidArgument(fmt::format("lazy={} must be 0 or 1", q.lazy));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
   if (q.persist != 0 && q.persist != 1) {
     return invalidArgument(fmt::format("persist={} must be 0 or 1", q.persist));
   }

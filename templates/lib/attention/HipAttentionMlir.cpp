@@ -31,10 +31,12 @@ constexpr int64_t kCus = 256;
 std::string HipAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
-  // (the merge and the packed rows).
+  // (the merge and the packed rows), and both with lazy rescaling.
   return sha256Hex(std::string(kGeneratorVersion) +
                    hipattnmlir::kernelSource({4, 32}, p, "gfx950") +
-                   hipattnmlir::kernelSource({1, 32, 4, 1}, p, "gfx950"));
+                   hipattnmlir::kernelSource({1, 32, 4, 1}, p, "gfx950") +
+                   hipattnmlir::kernelSource({4, 32, 1, 0, 1}, p, "gfx950") +
+                   hipattnmlir::kernelSource({1, 32, 4, 1, 1}, p, "gfx950"));
 }
 
 bool HipAttentionMlir::supports(const AttentionProblem &p,
@@ -63,6 +65,7 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("kv={} must be 32 or 64", q.kv));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
+  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
   if (hipattnmlir::ldsBytes(q, p.d) > ldsLimit(t.arch)) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of LDS; {} workgroups get at most {}", q.kv,
@@ -82,8 +85,11 @@ Config HipAttentionMlir::defaultConfig(const AttentionProblem &p,
     q.split = attnparams::defaultSplit(p, hipattnmlir::rows(q), q.pack != 0,
                                        q.kv, kCus);
   }
-  return {
-      {"waves", q.waves}, {"kv", q.kv}, {"split", q.split}, {"pack", q.pack}};
+  return {{"waves", q.waves},
+          {"kv", q.kv},
+          {"split", q.split},
+          {"pack", q.pack},
+          {"lazy", q.lazy}};
 }
 
 std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
@@ -96,7 +102,8 @@ std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
       {{"waves", {1, 2, 4}},
        {"kv", {32, 64}},
        {"split", {1, 2, 4, 8, 16, 32}},
-       {"pack", {0, 1}}},
+       {"pack", {0, 1}},
+       {"lazy", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

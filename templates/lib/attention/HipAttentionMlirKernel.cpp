@@ -19,8 +19,8 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0}), q_(q),
-        arch_(arch), km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
+      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0, q.lazy != 0}),
+        q_(q), arch_(arch), km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
     frag_ = fmt::format("vector<{}x{}>", vals_, elem_);
   }
   std::string module();
@@ -28,6 +28,13 @@ public:
 private:
   std::string fence(const char *ordering) const override {
     return fmt::format("llvm.fence syncscope(\"agent\") {}", ordering);
+  }
+  std::string anyLane(const std::string &pred) override {
+    const std::string ballot = tmp(), zero = tmp(), r = tmp();
+    line(fmt::format("{} = rocdl.ballot {} : i64", ballot, pred));
+    line(fmt::format("{} = arith.constant 0 : i64", zero));
+    line(fmt::format("{} = arith.cmpi ne, {}, {} : i64", r, ballot, zero));
+    return r;
   }
   std::string exp2(const std::string &x) override {
     const std::string r = tmp();
@@ -126,12 +133,15 @@ std::string Emitter::module() {
   }
   mx = fop("maximumf", mx, shuffleXor(mx, 16, 64));
   mx = fop("maximumf", mx, shuffleXor(mx, 32, 64));
-  const std::string next = fop("maximumf", "%m", fop("mulf", mx, "%scale"));
+  // Lazy: the wave votes on moving its maxima (newMaxima()).
+  std::vector<std::string> next = {
+      fop("maximumf", "%m", fop("mulf", mx, "%scale"))};
+  const std::string vote = newMaxima({"%m"}, next);
   const std::string isInf = tmp(), base = tmp();
-  line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf, next));
+  line(fmt::format("{} = arith.cmpf oeq, {}, %neg_inf : f32", isInf, next[0]));
   line(fmt::format("{} = arith.select {}, %zero_f32, {} : f32", base, isInf,
-                   next));
-  const std::string alpha = exp2(fop("subf", "%m", base));
+                   next[0]));
+  const std::string alpha = rescaleFactor("%m", base, vote);
   std::string l = fop("mulf", "%l", alpha);
   std::vector<std::vector<std::string>> pb(static_cast<size_t>(tb));
   for (int64_t t = 0; t < tb; ++t) {
@@ -146,12 +156,12 @@ std::string Emitter::module() {
   }
   const std::string alphaV = tmp();
   line(fmt::format("{} = vector.broadcast {} : f32 to {}", alphaV, alpha, acc));
-  std::vector<std::string> o(static_cast<size_t>(db));
+  // O^T = O^T * alpha (lazy: untouched where the wave kept its maxima).
+  std::vector<std::string> o;
   for (int64_t i = 0; i < db; ++i) {
-    o[size_t(i)] = tmp();
-    line(fmt::format("{} = arith.mulf %o{}, {} : {}", o[size_t(i)], i, alphaV,
-                     acc));
+    o.push_back(fmt::format("%o{}", i));
   }
+  o = rescale(o, std::vector<std::string>(o.size(), alphaV), acc, vote);
   // O^T += V^T P^T, km keys per MFMA: P's fragment is the lane's scores of
   // km / 16 blocks (keys 16 h + (lane / 16) * 4 + [0, 4) for block h of the
   // step), V^T's reads the same keys of row d.
@@ -190,7 +200,7 @@ std::string Emitter::module() {
     }
   }
   line("gpu.barrier");
-  std::string yields = next + ", " + l;
+  std::string yields = next[0] + ", " + l;
   for (int64_t i = 0; i < db; ++i) {
     yields += ", " + o[size_t(i)];
   }

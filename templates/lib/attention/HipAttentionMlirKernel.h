@@ -12,12 +12,16 @@ namespace kt::hipattnmlir {
 struct Params {
   int64_t waves, kv;
   int64_t split = 1, pack = 0;
+  /// The softmax numerics variant: 1 is lazy rescaling (a wave keeps its
+  /// stale maxima until a query grows by more than 8 in log2 units).
+  int64_t lazy = 0;
 };
 
-/// split and pack are optional: configurations stored before they existed
-/// lack them (1 and 0).
+/// split, pack and lazy are optional: configurations stored before they
+/// existed lack them (1, 0 and 0).
 inline Params readParams(const Config &c) {
-  return {c.get("waves"), c.get("kv"), c.get("split", 1), c.get("pack", 0)};
+  return {c.get("waves"), c.get("kv"), c.get("split", 1), c.get("pack", 0),
+          c.get("lazy", 0)};
 }
 
 /// Query rows per workgroup: 16 per wave.
