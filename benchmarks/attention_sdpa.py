@@ -66,8 +66,9 @@ class Kt:
         self.lib = ctypes.CDLL(path)
         lib = self.lib
         vp, cp = ctypes.c_void_p, ctypes.c_char_p
-        lib.kt_context_options_init.argtypes = [ctypes.POINTER(ContextOptions)]
-        lib.kt_context_options_init.restype = None
+        lib.kt_context_options_init_sized.argtypes = [
+            ctypes.POINTER(ContextOptions), ctypes.c_size_t]
+        lib.kt_context_options_init_sized.restype = None
         lib.kt_context_create.argtypes = [
             ctypes.POINTER(ContextOptions), ctypes.POINTER(vp)]
         lib.kt_context_create.restype = ctypes.c_int
@@ -86,7 +87,9 @@ class Kt:
 
     def open(self, results, device):
         opts = ContextOptions()
-        self.lib.kt_context_options_init(ctypes.byref(opts))
+        # The library writes only this mirror's size (kt.h API 1.6).
+        self.lib.kt_context_options_init_sized(
+            ctypes.byref(opts), ctypes.sizeof(opts))
         # Keep the encoded strings alive as long as the options.
         self._keep = [results.encode(), device.encode()]
         opts.results_path = self._keep[0]

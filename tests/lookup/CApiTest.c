@@ -1,6 +1,7 @@
 // Proves kt.h is a C11 header and checks the C API's error paths from C.
 #include "kt/kt.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,7 +44,8 @@ static void testOptionsInit(void) {
   EXPECT(opts.device == NULL);
   EXPECT(opts.num_threads == 0);
   EXPECT(opts.check_validators == 1);
-  kt_context_options_init(NULL);
+  (kt_context_options_init)(NULL);
+  kt_context_options_init_sized(NULL, sizeof opts);
 
   kt_gemm_desc desc;
   memset(&desc, 0xff, sizeof desc);
@@ -54,6 +56,80 @@ static void testOptionsInit(void) {
   EXPECT(desc.m == 0 && desc.n == 0 && desc.k == 0);
   EXPECT(desc.lda == 0 && desc.ldb == 0 && desc.ldc == 0);
   EXPECT(desc.out_f32 == 0);
+}
+
+/// True if bytes [from, to) of `p` are all `value`.
+static int bytesAre(const void *p, size_t from, size_t to, int value) {
+  const unsigned char *b = (const unsigned char *)p;
+  for (size_t i = from; i < to; ++i) {
+    if (b[i] != (unsigned char)value) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/// The _init_sized functions write exactly the caller's size: an older
+/// caller's smaller struct is not overrun, a newer caller's larger one is
+/// zeroed past this library's fields. The functions of the macros' names
+/// (for programs built against headers before 1.6) write the 1.5 struct.
+static void testInitSizes(void) {
+  union {
+    kt_context_options opts;
+    kt_gemm_desc gemm;
+    kt_attention_desc attn;
+    unsigned char bytes[512];
+  } buf;
+  /* API 1.0's kt_context_options ends after check_validators. */
+  const size_t optsV1 =
+      offsetof(kt_context_options, check_validators) + sizeof(int);
+  memset(&buf, 0xab, sizeof buf);
+  kt_context_options_init_sized(&buf.opts, optsV1);
+  EXPECT(buf.opts.struct_size == optsV1);
+  EXPECT(buf.opts.results_path == NULL && buf.opts.device == NULL);
+  EXPECT(buf.opts.num_threads == 0 && buf.opts.check_validators == 1);
+  EXPECT(bytesAre(&buf, optsV1, sizeof buf, 0xab));
+  /* A later header's larger struct. */
+  memset(&buf, 0xab, sizeof buf);
+  kt_context_options_init_sized(&buf.opts, sizeof buf.opts + 24);
+  EXPECT(buf.opts.struct_size == sizeof buf.opts + 24);
+  EXPECT(buf.opts.jit_timeout_s == 300.0 && buf.opts.fallback == 1);
+  EXPECT(bytesAre(&buf, sizeof buf.opts, sizeof buf.opts + 24, 0));
+  EXPECT(bytesAre(&buf, sizeof buf.opts + 24, sizeof buf, 0xab));
+  /* Too small to hold struct_size: nothing written. */
+  memset(&buf, 0xab, sizeof buf);
+  kt_context_options_init_sized(&buf.opts, 4);
+  EXPECT(bytesAre(&buf, 0, sizeof buf, 0xab));
+  /* The function for older programs: the 1.5 struct (this header's). */
+  memset(&buf, 0xab, sizeof buf);
+  (kt_context_options_init)(&buf.opts);
+  EXPECT(buf.opts.struct_size == sizeof(kt_context_options));
+  EXPECT(buf.opts.record_misses == 1 && buf.opts.jit == 0);
+  EXPECT(bytesAre(&buf, sizeof(kt_context_options), sizeof buf, 0xab));
+
+  /* kt_gemm_desc before out_f32 (API 1.0-1.3). */
+  const size_t gemmV1 = offsetof(kt_gemm_desc, ldc) + sizeof(int64_t);
+  memset(&buf, 0xab, sizeof buf);
+  kt_gemm_desc_init_sized(&buf.gemm, gemmV1);
+  EXPECT(buf.gemm.struct_size == gemmV1 && buf.gemm.dtype == KT_F32);
+  EXPECT(buf.gemm.m == 0 && buf.gemm.ldc == 0);
+  EXPECT(bytesAre(&buf, gemmV1, sizeof buf, 0xab));
+  memset(&buf, 0xab, sizeof buf);
+  (kt_gemm_desc_init)(&buf.gemm);
+  EXPECT(buf.gemm.struct_size == sizeof(kt_gemm_desc));
+  EXPECT(buf.gemm.out_f32 == 0);
+  EXPECT(bytesAre(&buf, sizeof(kt_gemm_desc), sizeof buf, 0xab));
+
+  memset(&buf, 0xab, sizeof buf);
+  kt_attention_desc_init_sized(&buf.attn, sizeof(kt_attention_desc));
+  EXPECT(buf.attn.struct_size == sizeof(kt_attention_desc));
+  EXPECT(buf.attn.dtype == KT_F32 && buf.attn.layout == KT_BSHD);
+  EXPECT(buf.attn.causal == 0 && buf.attn.head_dim == 0);
+  EXPECT(bytesAre(&buf, sizeof(kt_attention_desc), sizeof buf, 0xab));
+  memset(&buf, 0xab, sizeof buf);
+  (kt_attention_desc_init)(&buf.attn);
+  EXPECT(buf.attn.struct_size == sizeof(kt_attention_desc));
+  EXPECT(bytesAre(&buf, sizeof(kt_attention_desc), sizeof buf, 0xab));
 }
 
 static void testMissingResultsFile(void) {
@@ -154,6 +230,7 @@ static void testNullHandles(void) {
 int main(void) {
   testVersionAndStatusStrings();
   testOptionsInit();
+  testInitSizes();
   testMissingResultsFile();
   testCreateArguments();
   testNullHandles();

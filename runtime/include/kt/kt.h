@@ -36,7 +36,7 @@ extern "C" {
 /// appended to structs (detected through struct_size) and new functions
 /// raise KT_API_MINOR_VERSION instead.
 #define KT_API_VERSION 1
-#define KT_API_MINOR_VERSION 5
+#define KT_API_MINOR_VERSION 6
 
 /// The KT_API_VERSION the library was built with. Compare it with the
 /// header's KT_API_VERSION to detect a mismatched library.
@@ -131,11 +131,20 @@ typedef struct kt_context_options {
   double jit_timeout_s;
 } kt_context_options;
 
-/// Sets struct_size and the defaults: no path, device NULL, num_threads 0,
-/// check_validators 1, record_misses 1, no misses CSV, no report,
-/// load_on_first_use 0, fallback 1, jit 0, jit_compiler NULL,
-/// jit_timeout_s 300.
-void kt_context_options_init(kt_context_options *options);
+/// Sets struct_size to `size` and each field within the first `size` bytes
+/// to its default: no path, device NULL, num_threads 0, check_validators 1,
+/// record_misses 1, no misses CSV, no report, load_on_first_use 0,
+/// fallback 1, jit 0, jit_compiler NULL, jit_timeout_s 300. Bytes past this
+/// library's struct are zeroed; nothing past `size` is written (API 1.6).
+void kt_context_options_init_sized(kt_context_options *options, size_t size);
+/// Sets struct_size and the defaults. A macro since API 1.6: it passes this
+/// header's sizeof to kt_context_options_init_sized(), so a program never
+/// has its struct overrun by a later library. The function of this name
+/// remains for programs built against older headers; it writes the API 1.5
+/// struct.
+void(kt_context_options_init)(kt_context_options *options);
+#define kt_context_options_init(options)                                       \
+  kt_context_options_init_sized((options), sizeof(*(options)))
 
 /// Opens the results file and the device. On success *out_ctx is a new
 /// context; on failure it is set to NULL and the status says why:
@@ -187,9 +196,14 @@ typedef struct kt_gemm_desc {
   int out_f32;           ///< API 1.4; 0: C has `dtype`.
 } kt_gemm_desc;
 
-/// Sets struct_size and zeroes the rest (f32, NN, all sizes 0, packed, C of
-/// the input type).
-void kt_gemm_desc_init(kt_gemm_desc *desc);
+/// Sets struct_size to `size` and zeroes the rest of the first `size` bytes
+/// (f32, NN, all sizes 0, packed, C of the input type; API 1.6).
+void kt_gemm_desc_init_sized(kt_gemm_desc *desc, size_t size);
+/// Sets struct_size and zeroes the rest: a macro over
+/// kt_gemm_desc_init_sized() with this header's sizeof since API 1.6 (the
+/// function remains for older programs; it writes the API 1.5 struct).
+void(kt_gemm_desc_init)(kt_gemm_desc *desc);
+#define kt_gemm_desc_init(desc) kt_gemm_desc_init_sized((desc), sizeof(*(desc)))
 
 /// Finds the tuned kernel for `desc` on this context's device.
 /// KT_OK: *out_kernel is valid until kt_context_destroy(ctx); there is no
@@ -229,8 +243,15 @@ typedef struct kt_attention_desc {
   int causal;
 } kt_attention_desc;
 
-/// Sets struct_size and zeroes the rest (f32, BSHD, sizes 0, not causal).
-void kt_attention_desc_init(kt_attention_desc *desc);
+/// Sets struct_size to `size` and zeroes the rest of the first `size` bytes
+/// (f32, BSHD, sizes 0, not causal; API 1.6).
+void kt_attention_desc_init_sized(kt_attention_desc *desc, size_t size);
+/// Sets struct_size and zeroes the rest: a macro over
+/// kt_attention_desc_init_sized() with this header's sizeof since API 1.6
+/// (the function remains for older programs; it writes the API 1.5 struct).
+void(kt_attention_desc_init)(kt_attention_desc *desc);
+#define kt_attention_desc_init(desc)                                           \
+  kt_attention_desc_init_sized((desc), sizeof(*(desc)))
 
 /// Finds the tuned attention kernel for `desc`; as kt_gemm_lookup() (a hit
 /// is a probe of an immutable table; misses are counted and recorded).

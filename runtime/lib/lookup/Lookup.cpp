@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -243,6 +244,39 @@ constexpr size_t kContextOptionsV1Size =
 constexpr size_t kKernelInfoV1Size =
     offsetof(kt_kernel_info, grid_n) + sizeof(int64_t);
 
+/// `n` rounded up to a multiple of `align`.
+constexpr size_t roundUp(size_t n, size_t align) {
+  return (n + align - 1) / align * align;
+}
+
+/// sizeof the structs the _init functions filled as API 1.5 defined them
+/// (the functions of those names write exactly this much, for programs
+/// built against headers before 1.6).
+constexpr size_t kContextOptionsV15Size =
+    roundUp(offsetof(kt_context_options, jit_timeout_s) + sizeof(double),
+            alignof(kt_context_options));
+constexpr size_t kGemmDescV15Size = roundUp(
+    offsetof(kt_gemm_desc, out_f32) + sizeof(int), alignof(kt_gemm_desc));
+constexpr size_t kAttentionDescV15Size =
+    roundUp(offsetof(kt_attention_desc, causal) + sizeof(int),
+            alignof(kt_attention_desc));
+
+/// The _init_sized functions: `defaults` (this library's struct) into the
+/// first `size` bytes of `out`, struct_size = size, and zeros past this
+/// library's struct. Nothing is written for a size that cannot hold
+/// struct_size.
+template <class T> void initSized(T *out, T defaults, size_t size) {
+  if (out == nullptr || size < sizeof(size_t)) {
+    return;
+  }
+  defaults.struct_size = size;
+  const size_t n = std::min(size, sizeof(T));
+  std::memcpy(out, &defaults, n);
+  if (size > n) {
+    std::memset(reinterpret_cast<char *>(out) + n, 0, size - n);
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -272,25 +306,27 @@ const char *kt_context_last_error(const kt_context *ctx) {
   return lastError().c_str();
 }
 
-void kt_context_options_init(kt_context_options *options) {
-  if (options == nullptr) {
-    return;
-  }
-  *options = kt_context_options{};
-  options->struct_size = sizeof(kt_context_options);
-  options->check_validators = 1;
-  options->record_misses = 1;
-  options->fallback = 1;
-  options->jit_timeout_s = lookup::kDefaultJitTimeoutSeconds;
+void kt_context_options_init_sized(kt_context_options *options, size_t size) {
+  kt_context_options d{};
+  d.check_validators = 1;
+  d.record_misses = 1;
+  d.fallback = 1;
+  d.jit_timeout_s = lookup::kDefaultJitTimeoutSeconds;
+  initSized(options, d, size);
 }
 
-void kt_gemm_desc_init(kt_gemm_desc *desc) {
-  if (desc == nullptr) {
-    return;
-  }
-  *desc = kt_gemm_desc{};
-  desc->struct_size = sizeof(kt_gemm_desc);
-  desc->dtype = KT_F32;
+void(kt_context_options_init)(kt_context_options *options) {
+  kt_context_options_init_sized(options, kContextOptionsV15Size);
+}
+
+void kt_gemm_desc_init_sized(kt_gemm_desc *desc, size_t size) {
+  kt_gemm_desc d{};
+  d.dtype = KT_F32;
+  initSized(desc, d, size);
+}
+
+void(kt_gemm_desc_init)(kt_gemm_desc *desc) {
+  kt_gemm_desc_init_sized(desc, kGemmDescV15Size);
 }
 
 kt_status kt_context_create(const kt_context_options *options,
@@ -401,14 +437,15 @@ kt_status kt_lookup(kt_context *ctx, const char *signature,
   });
 }
 
-void kt_attention_desc_init(kt_attention_desc *desc) {
-  if (desc == nullptr) {
-    return;
-  }
-  *desc = kt_attention_desc{};
-  desc->struct_size = sizeof(kt_attention_desc);
-  desc->dtype = KT_F32;
-  desc->layout = KT_BSHD;
+void kt_attention_desc_init_sized(kt_attention_desc *desc, size_t size) {
+  kt_attention_desc d{};
+  d.dtype = KT_F32;
+  d.layout = KT_BSHD;
+  initSized(desc, d, size);
+}
+
+void(kt_attention_desc_init)(kt_attention_desc *desc) {
+  kt_attention_desc_init_sized(desc, kAttentionDescV15Size);
 }
 
 kt_status kt_attention_lookup(kt_context *ctx, const kt_attention_desc *desc,
