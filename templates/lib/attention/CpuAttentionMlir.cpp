@@ -621,8 +621,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  // pr and split are optional: configurations stored before they existed
-  // used 1.
+  // pr, split and lazy are optional: configurations stored before they
+  // existed used 1, 1 and 0.
   return Params{c.get("bq"),    c.get("bkv"),      c.get("ku"),
                 c.get("pr", 1), c.get("split", 1), c.get("lazy", 0)};
 }
