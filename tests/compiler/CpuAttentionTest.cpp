@@ -8,6 +8,7 @@
 #include "ktune/device/CpuDevice.h"
 #include "ktune/templates/AttentionTemplate.h"
 #include "support/AttentionReference.h"
+#include "support/MutateText.h"
 
 #include <catch2/catch.hpp>
 
@@ -109,17 +110,6 @@ double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
   REQUIRE(src.isOk());
   return runSource(compiler, device, p, *src, config.get("split", 1),
                    randomInputs(p));
-}
-
-/// `text` with every `from` replaced by `to` (which must occur).
-std::string mutate(std::string text, const std::string &from,
-                   const std::string &to) {
-  size_t at = text.find(from);
-  REQUIRE(at != std::string::npos);
-  for (; at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 } // namespace
@@ -267,7 +257,8 @@ TEST_CASE("cpu.attention.mlir lazy rescaling stays exact where maxima jump",
       for (size_t mi = 0; mi < std::size(mutations); ++mi) {
         INFO("mutation " << mi);
         KernelSource bad = *src;
-        bad.text = mutate(bad.text, mutations[mi].first, mutations[mi].second);
+        bad.text = test::mutateAll(bad.text, mutations[mi].first,
+                                   mutations[mi].second);
         const bool caught =
             runSource(compiler, device, p, bad, splits, in) > 2e-5;
         // The d 128 decode's last quarter (scores spread widest) outweighs

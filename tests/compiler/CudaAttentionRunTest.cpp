@@ -7,6 +7,7 @@
 #include "ktune/templates/attention/CudaAttentionSm90.h"
 #include "support/GpuAttentionCheck.h"
 #include "support/GpuGemmCheck.h"
+#include "support/MutateText.h"
 #include "support/Sm90AttentionConfig.h"
 
 #include <iterator>
@@ -110,17 +111,6 @@ int64_t spreadMismatches(cuda::Context &ctx, const CudaCompiler &compiler,
     bad += !(std::fabs(got - in.ref[i]) <= tol);
   }
   return bad;
-}
-
-/// `text` with every `from` replaced by `to` (at least one).
-std::string mutate(std::string text, const std::string &from,
-                   const std::string &to) {
-  size_t at = text.find(from);
-  REQUIRE(at != std::string::npos);
-  for (; at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
 }
 
 } // namespace
@@ -237,7 +227,8 @@ TEST_CASE("sm90 lazy attention stays exact where the maxima jump") {
       ++tried;
       for (size_t mi = 0; mi < std::size(mutations); ++mi) {
         KernelSource bad = *src;
-        bad.text = mutate(bad.text, mutations[mi].first, mutations[mi].second);
+        bad.text = test::mutateAll(bad.text, mutations[mi].first,
+                                   mutations[mi].second);
         failed[mi] += spreadMismatches(**ctx, *compiler, bad, p, in,
                                        c.toString() + p.key() + " mutation " +
                                            std::to_string(mi)) > 0;

@@ -1,0 +1,23 @@
+// Shared test helper: mutations of generated kernel text, which tests that
+// check a kernel's numerics must catch.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+namespace kt::test {
+
+/// `text` with every `from` replaced by `to` (at least one).
+inline std::string mutateAll(std::string text, const std::string &from,
+                             const std::string &to) {
+  size_t at = text.find(from);
+  INFO(from);
+  REQUIRE(at != std::string::npos);
+  for (; at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+} // namespace kt::test
