@@ -1,8 +1,8 @@
 // Internal: what the GPU attention families share in their tuning spaces
 // and legality checks: the work decomposition into query tiles and KV
 // blocks, the split-KV and GQA-packing parameters, the split a decode
-// problem starts from, and (for every family, the CPU's too) the softmax
-// numerics variant.
+// problem starts from, and the check of 0 / 1 parameters (for every
+// family, the CPU's too: lazy).
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -49,6 +49,15 @@ inline bool isDecode(const AttentionProblem &p, int64_t rows) {
   return unitRows(p, p.hq > p.hkv) <= rows;
 }
 
+/// A parameter that is off or on (pack, pingpong, persist, and lazy, the
+/// softmax numerics variant of every attention family): 0 or 1.
+inline Status validateFlag(const char *name, int64_t value) {
+  if (value != 0 && value != 1) {
+    return invalidArgument(fmt::format("{}={} must be 0 or 1", name, value));
+  }
+  return Status::ok();
+}
+
 /// split: a power of two up to 32, at most one per KV block of `kv`; pack:
 /// 0 or 1, 1 only with GQA / MQA.
 inline Status validateSplitPack(const AttentionProblem &p, int64_t split,
@@ -62,23 +71,12 @@ inline Status validateSplitPack(const AttentionProblem &p, int64_t split,
         fmt::format("split={} exceeds the {} KV blocks of {} that skv={} has",
                     split, kvBlocks(p, kv), kv, p.skv));
   }
-  if (pack != 0 && pack != 1) {
-    return invalidArgument(fmt::format("pack={} must be 0 or 1", pack));
-  }
+  KT_RETURN_IF_ERROR(validateFlag("pack", pack));
   if (pack == 1 && p.hq == p.hkv) {
     return invalidArgument(fmt::format(
         "pack=1 packs a GQA group's query heads; {} has one query head per "
         "KV head",
         p.key()));
-  }
-  return Status::ok();
-}
-
-/// lazy, the softmax numerics variant of every attention family: 0
-/// (eager rescaling) or 1 (lazy rescaling).
-inline Status validateLazy(int64_t lazy) {
-  if (lazy != 0 && lazy != 1) {
-    return invalidArgument(fmt::format("lazy={} must be 0 or 1", lazy));
   }
   return Status::ok();
 }

@@ -702,7 +702,7 @@ Status CpuAttentionMlir::validate(const Config &config,
         "split={} exceeds the {} blocks of bkv={} keys that skv={} has",
         q.split, kvBlocks(problem, q), q.bkv, problem.skv));
   }
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   if (stackBytes(problem, q) > kMaxStackBytes) {
     return invalidArgument(fmt::format(
         "bq={} bkv={}: the block's {} rows of d={} take {} KiB of stack "

@@ -62,7 +62,7 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("kv={} must be 16, 32 or 64", q.kv));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,

@@ -64,7 +64,7 @@ Status CudaAttentionSm100::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   if (attn100::tmemColumns(q, p.d) > kTmemColumns) {
     return invalidArgument(
         fmt::format("kv={} d={} needs {} tensor-memory columns; an SM has {}",

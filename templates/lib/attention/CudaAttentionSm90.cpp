@@ -84,14 +84,9 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(
         fmt::format("overlap={} must be 0, 1 or 2", q.overlap));
   }
-  if (q.pingpong != 0 && q.pingpong != 1) {
-    return invalidArgument(
-        fmt::format("pingpong={} must be 0 or 1", q.pingpong));
-  }
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
-  if (q.persist != 0 && q.persist != 1) {
-    return invalidArgument(fmt::format("persist={} must be 0 or 1", q.persist));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("pingpong", q.pingpong));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("persist", q.persist));
   if (q.persist == 1 && q.split != 1) {
     return invalidArgument(fmt::format(
         "persist=1 walks whole tiles; it takes no KV split (got split={})",

@@ -84,7 +84,7 @@ Status HipAttentionMfma::validate(const Config &c, const AttentionProblem &p,
   if (q.stages != 1 && q.stages != 2) {
     return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
   }
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attnmfma::liveRegisters(q, p.d);
   if (regs > kMaxLiveRegisters) {

@@ -65,7 +65,7 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
     return invalidArgument(fmt::format("kv={} must be 32 or 64", q.kv));
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
-  KT_RETURN_IF_ERROR(attnparams::validateLazy(q.lazy));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   if (hipattnmlir::ldsBytes(q, p.d) > ldsLimit(t.arch)) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of LDS; {} workgroups get at most {}", q.kv,
