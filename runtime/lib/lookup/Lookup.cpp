@@ -249,9 +249,14 @@ constexpr size_t roundUp(size_t n, size_t align) {
   return (n + align - 1) / align * align;
 }
 
+/// kt_context_options as API 1.1 defined it (through jit_compiler).
+constexpr size_t kContextOptionsV11Size =
+    offsetof(kt_context_options, jit_compiler) + sizeof(const char *);
+
 /// sizeof the structs the _init functions filled as API 1.5 defined them
 /// (the functions of those names write exactly this much, for programs
-/// built against headers before 1.6).
+/// built against headers before 1.6); a kt_context_options this large holds
+/// jit_timeout_s.
 constexpr size_t kContextOptionsV15Size =
     roundUp(offsetof(kt_context_options, jit_timeout_s) + sizeof(double),
             alignof(kt_context_options));
@@ -355,8 +360,7 @@ kt_status kt_context_create(const kt_context_options *options,
     opts.checkValidators = options->check_validators != 0;
     // Fields a caller built against an older kt.h does not have keep
     // their defaults.
-    if (options->struct_size >=
-        offsetof(kt_context_options, jit_compiler) + sizeof(const char *)) {
+    if (options->struct_size >= kContextOptionsV11Size) {
       opts.recordMisses = options->record_misses != 0;
       opts.missesCsvPath =
           options->misses_csv_path ? options->misses_csv_path : "";
@@ -366,8 +370,7 @@ kt_status kt_context_create(const kt_context_options *options,
       opts.jit = options->jit != 0;
       opts.jitCompiler = options->jit_compiler ? options->jit_compiler : "";
     }
-    if (options->struct_size >=
-        offsetof(kt_context_options, jit_timeout_s) + sizeof(double)) {
+    if (options->struct_size >= kContextOptionsV15Size) {
       if (std::isnan(options->jit_timeout_s)) {
         return fail(invalidArgument(fmt::format(
             "kt_context_create: options->jit_timeout_s is NaN; pass seconds "
