@@ -346,7 +346,7 @@ TEST_CASE("the attention emulation fails kernels with a wrong mask, "
   };
   std::vector<std::pair<std::string, std::string>> texts;
   for (const Mutation &m : mutations) {
-    texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+    texts.emplace_back(mutateOnce(src.text, m.from, m.to), src.entry);
   }
   hipemu::KernelBuilder builder(texts, 2);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -413,7 +413,7 @@ TEST_CASE("the attention emulation fails lazy kernels that rescale wrongly") {
       sources.push_back(src);
       problems.push_back(m.split ? &decode : &prefill);
       what.push_back(std::string(arch) + ": " + m.what);
-      texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+      texts.emplace_back(mutateOnce(src.text, m.from, m.to), src.entry);
       intact.push_back(false);
     }
   }

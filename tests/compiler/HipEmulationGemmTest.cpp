@@ -461,7 +461,7 @@ TEST_CASE("the GEMM emulation fails kernels with wrong layouts, missing "
   };
   std::vector<std::pair<std::string, std::string>> texts;
   for (const Mutation &m : mutations) {
-    texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+    texts.emplace_back(mutateOnce(src.text, m.from, m.to), src.entry);
   }
   hipemu::KernelBuilder builder(texts, 2);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -505,7 +505,7 @@ TEST_CASE("the GEMM emulation fails an f32-output kernel that rounds C "
   std::vector<std::pair<std::string, std::string>> texts = {
       {src.text, src.entry}};
   for (const Mutation &m : mutations) {
-    texts.emplace_back(mutate(src.text, m.from, m.to), src.entry);
+    texts.emplace_back(mutateOnce(src.text, m.from, m.to), src.entry);
   }
   hipemu::KernelBuilder builder(texts, 2);
   for (size_t i = 0; i < texts.size(); ++i) {

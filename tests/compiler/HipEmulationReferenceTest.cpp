@@ -558,7 +558,7 @@ TEST_CASE("the reference kernels' emulation fails a reference with a wrong "
   auto mutated = [&](const std::string &entry, int threads,
                      const std::string &from, const std::string &to) {
     std::pair<std::string, std::string> t = referenceText(entry, threads);
-    t.first = mutate(t.first, from, to);
+    t.first = mutateOnce(t.first, from, to);
     return t;
   };
   hipemu::KernelBuilder builder(

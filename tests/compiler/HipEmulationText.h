@@ -1,11 +1,13 @@
 // Test helper for the emulation tests: kernel texts to run. A template's
 // instance for a configuration it must accept, and a deliberately broken
-// copy of a text (a test that such a copy fails shows the check can fail).
+// copy of a text (support/MutateText.h; a test that such a copy fails shows
+// the check can fail).
 #pragma once
 
 #include "ktune/device/TargetDesc.h"
 #include "ktune/problem/Config.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "support/MutateText.h"
 
 #include <catch2/catch.hpp>
 
@@ -27,16 +29,6 @@ KernelSource instantiateValid(const Template &t, const std::string &arch,
   auto src = t.instantiate(config, p, *target);
   REQUIRE(src.isOk());
   return *src;
-}
-
-/// `text` with its one occurrence of `from` replaced by `to`.
-inline std::string mutate(std::string text, const std::string &from,
-                          const std::string &to) {
-  const size_t at = text.find(from);
-  INFO(from);
-  REQUIRE(at != std::string::npos);
-  REQUIRE(text.find(from, at + 1) == std::string::npos);
-  return text.replace(at, from.size(), to);
 }
 
 } // namespace kt::test
