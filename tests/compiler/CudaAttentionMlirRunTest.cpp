@@ -15,7 +15,8 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
   auto compiler = test::mlirCompiler("cuda:sm_90a");
   REQUIRE(compiler.has_value());
   // Prefill tiles, GQA-packed rows (prefill and decode), split-KV merges
-  // (with causal splits that see no key), eager and lazy rescaling;
+  // (with causal splits that see no key), eager and lazy rescaling,
+  // synchronous and prefetched K / V staging;
   // configurations a case does not admit (pack without GQA, more splits
   // than KV blocks) are skipped for it.
   test::runAttentionOnGpu(
@@ -29,5 +30,12 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
        {{"warps", 1}, {"kv", 16}, {"split", 32}, {"pack", 0}},
        // Lazy rescaling: a prefill tile and a packed split decode.
        {{"warps", 4}, {"kv", 64}, {"lazy", 1}},
-       {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"lazy", 1}}});
+       {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"lazy", 1}},
+       // The next block prefetched into registers: prefill tiles (one
+       // lazy), a packed split decode, and causal splits that see no key
+       // (no block to prefetch).
+       {{"warps", 4}, {"kv", 64}, {"stages", 2}},
+       {{"warps", 2}, {"kv", 32}, {"lazy", 1}, {"stages", 2}},
+       {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"stages", 2}},
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"stages", 2}}});
 }

@@ -1,27 +1,40 @@
 // cuda.attention.mlir: MLIR -> NVVM -> PTX -> nvJitLink cubins for sm_90a
 // and sm_100a without a GPU (the mma.sync, exp2 and quad shuffles in the
 // PTX; the split-KV fence and atomic exactly in split kernels; no spills;
-// registers within the block's share; the warp vote of lazy rescaling),
-// and the split / pack parameters.
+// registers within the block's share; the warp vote of lazy rescaling;
+// the 16-byte K / V loads of stages=2), and the split / pack and stages
+// parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/AttentionSplitPackCheck.h"
+#include "support/AttentionStagesCheck.h"
 #include "support/CudaGemmCompile.h"
 #include "support/MlirCudaCompiler.h"
 
 #include <catch2/catch.hpp>
+
+#include <set>
+#include <string>
+#include <utility>
 
 using namespace kt;
 
 namespace {
 
 Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0,
-           int64_t lazy = 0) {
-  return {{"warps", warps},
-          {"kv", kv},
-          {"split", split},
-          {"pack", pack},
-          {"lazy", lazy}};
+           int64_t lazy = 0, int64_t stages = 1) {
+  return {{"warps", warps}, {"kv", kv},     {"split", split},
+          {"pack", pack},   {"lazy", lazy}, {"stages", stages}};
+}
+
+/// Occurrences of `what` in `text`.
+size_t count(const std::string &text, const std::string &what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
 }
 
 } // namespace
@@ -53,6 +66,14 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
         {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
          cfg(2, 32, 1, 0, 1)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128", cfg(1, 32, 16, 1, 1)},
+        // The next block prefetched: prefill (with lazy), the split packed
+        // decode.
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         cfg(4, 64, 1, 0, 0, 2)},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         cfg(2, 32, 1, 0, 1, 2)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         cfg(1, 32, 16, 1, 0, 2)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -85,6 +106,20 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
       } else {
         REQUIRE_THAT(bin.ptx, !Catch::Contains("vote."));
       }
+      // stages=2 fetches each block in 16-byte loads and stores (the
+      // first block before the loop, the next one in it: each thread
+      // kv * d / 8 / threads chunks of K and of V, twice), with one
+      // barrier more; stages=1 loads element by element.
+      const int64_t chunks =
+          k.c.get("kv") * p->d / 8 / int64_t(launch->threads);
+      if (k.c.get("stages") == 2) {
+        REQUIRE(count(bin.ptx, "ld.global.v4.b32") == size_t(4 * chunks));
+        REQUIRE(count(bin.ptx, "st.shared.v4.b32") == size_t(4 * chunks));
+      } else {
+        REQUIRE(count(bin.ptx, "ld.global.v4") == 0);
+      }
+      REQUIRE(count(bin.ptx, "bar.sync") ==
+              size_t(k.c.get("stages") == 2 ? 3 : 2) + (split ? 2 : 0));
       // Split kernels take the workspace and semaphores (parameters 5 and
       // 6), publish their partials with a GPU-scope fence and count their
       // tile's arrivals; the others have neither.
@@ -106,4 +141,43 @@ TEST_CASE("MLIR attention: split and pack in the space, decode defaults, "
           "refusals") {
   test::checkSplitPack(CudaAttentionMlir(), *parseTarget("cuda:sm_90a"),
                        {{"warps", 4}, {"kv", 64}});
+}
+
+TEST_CASE("MLIR attention: stages in the space, the default, refusals") {
+  test::checkStages(CudaAttentionMlir(), *parseTarget("cuda:sm_90a"),
+                    {{"warps", 4}, {"kv", 64}});
+}
+
+TEST_CASE("MLIR attention: every prefetching (warps, kv) the space offers "
+          "compiles without spills") {
+  auto compiler = test::mlirCompiler("cuda:sm_90a");
+  if (!compiler) {
+    return;
+  }
+  CudaAttentionMlir t;
+  // Head dim 128 (the most each thread holds); a prefill and the packed
+  // decode.
+  for (const char *sig : {"attn_bf16_BSHD_b1_hq16_hkv16_sq4096_skv4096_d128",
+                          "attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
+    auto p = parseAttentionProblem(sig);
+    REQUIRE(p.isOk());
+    std::set<std::pair<int64_t, int64_t>> seen;
+    for (const Config &c : t.space(*p, compiler->target())) {
+      if (c.get("stages") != 2 ||
+          !seen.insert({c.get("warps"), c.get("kv")}).second) {
+        continue;
+      }
+      INFO(p->key() << " " << c.toString());
+      auto src = t.instantiate(c, *p, compiler->target());
+      REQUIRE(src.isOk());
+      auto launch = cuda::parseAttentionLaunchSpec(src->launch);
+      REQUIRE(launch.isOk());
+      test::compileSourceWithinLimits(
+          *compiler, *src, c.toString() + p->key(), launch->threads,
+          int(2 * c.get("kv") * (p->d + 8) * 2 + (c.get("split") > 1 ? 4 : 0)));
+    }
+    // At least the decode's one warp with kv 16; the prefill's four warps
+    // with every kv.
+    REQUIRE(!seen.empty());
+  }
 }

@@ -4,12 +4,14 @@
 // and fp16), each with the eager and the lazy softmax (lazy=0 / 1). The
 // disassembly holds the chip's MFMA for the type, the cross-lane maxima and
 // hardware exp2; the metadata shows wave64, no scratch or spills, registers
-// and LDS within the chip's limits. Nothing here runs an AMD kernel.
+// and LDS within the chip's limits; hip.attention.mlir's stages=2 stages K
+// in 16-byte LDS writes. Nothing here runs an AMD kernel.
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "ktune/templates/attention/HipAttentionMfma.h"
 #include "ktune/templates/attention/HipAttentionMlir.h"
 #include "support/AttentionSplitPackCheck.h"
+#include "support/AttentionStagesCheck.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -185,12 +187,9 @@ TEST_CASE("MFMA attention spaces and defaults are legal on both chips") {
 TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
   HipAttentionMlir t;
   auto mlirCfg = [](int64_t waves, int64_t kv, int64_t split, int64_t pack,
-                    int64_t lazy = 0) {
-    return Config{{"waves", waves},
-                  {"kv", kv},
-                  {"split", split},
-                  {"pack", pack},
-                  {"lazy", lazy}};
+                    int64_t lazy = 0, int64_t stages = 1) {
+    return Config{{"waves", waves}, {"kv", kv},     {"split", split},
+                  {"pack", pack},   {"lazy", lazy}, {"stages", stages}};
   };
   for (const char *arch : {"gfx950", "gfx942"}) {
     auto compiler =
@@ -214,6 +213,12 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
          mlirCfg(4, 64, 1, 0, 1)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
          mlirCfg(1, 64, 8, 1, 1)},
+        // The next block prefetched: prefill (with lazy), the split packed
+        // decode.
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         mlirCfg(4, 64, 1, 0, 1, 2)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         mlirCfg(1, 64, 8, 1, 0, 2)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -242,6 +247,10 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
       // scalar branch around O's rescale).
       REQUIRE((src->text.find("rocdl.ballot") != std::string::npos) ==
               (c.get("lazy", 0) == 1));
+      // stages=2 writes K's 16-byte chunks to LDS whole; stages=1 stages
+      // element by element.
+      REQUIRE((dis->find("ds_write_b128") != std::string::npos) ==
+              (c.get("stages", 1) == 2));
       // Split kernels count their tile's arrivals; the others have no
       // atomics.
       if (c.get("split") > 1) {
@@ -268,4 +277,9 @@ TEST_CASE("MLIR MFMA attention: split and pack in the space, decode "
           "defaults, refusals") {
   test::checkSplitPack(HipAttentionMlir(), *parseTarget("hip:gfx950"),
                        {{"waves", 4}, {"kv", 64}});
+}
+
+TEST_CASE("MLIR MFMA attention: stages in the space, the default, refusals") {
+  test::checkStages(HipAttentionMlir(), *parseTarget("hip:gfx950"),
+                    {{"waves", 4}, {"kv", 64}});
 }

@@ -187,7 +187,13 @@ std::string AttentionMlirEmitter::workText() const {
   if (w_.split != 1 || w_.pack) {
     text = fmt::format(" split={} pack={}", w_.split, w_.pack ? 1 : 0);
   }
-  return w_.lazy ? text + " lazy=1" : text;
+  if (w_.lazy) {
+    text += " lazy=1";
+  }
+  if (w_.stages != 1) {
+    text += fmt::format(" stages={}", w_.stages);
+  }
+  return text;
 }
 
 std::string AttentionMlirEmitter::newMaxima(const std::vector<std::string> &m,
@@ -415,17 +421,15 @@ std::string AttentionMlirEmitter::mergeSplits(std::vector<RowState> &rows,
   return last;
 }
 
-void AttentionMlirEmitter::loadKv(const std::string &blk, int64_t kv,
-                                  int64_t threads, const std::string &kType,
-                                  const std::string &vBuf,
-                                  const std::string &vType, bool vTransposed) {
+void AttentionMlirEmitter::loadKv(const std::string &blk,
+                                  const KvBuffers &buf) {
   const std::string e = tmp();
-  line(fmt::format("scf.for {} = %tid to {} step {} {{", e, c(kv * p_.d),
-                   c(threads)));
+  line(fmt::format("scf.for {} = %tid to {} step {} {{", e, c(buf.kv * p_.d),
+                   c(buf.threads)));
   const std::string r = tmp(), col = tmp();
   line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(p_.d)));
   line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(p_.d)));
-  const std::string key = add(mul(blk, c(kv)), r);
+  const std::string key = add(mul(blk, c(buf.kv)), r);
   const std::string in = tmp(), kvv = tmp();
   line(fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
   line(fmt::format("{}:2 = scf.if {} -> ({}, {}) {{", kvv, in, elem_, elem_));
@@ -439,10 +443,121 @@ void AttentionMlirEmitter::loadKv(const std::string &blk, int64_t kv,
   line("} else {");
   line(fmt::format("scf.yield %zero_h, %zero_h : {}, {}", elem_, elem_));
   line("}");
-  line(fmt::format("memref.store {}#0, %sk[{}, {}] : {}", kvv, r, col, kType));
-  line(fmt::format("memref.store {}#1, {}[{}, {}] : {}", kvv, vBuf,
-                   vTransposed ? col : r, vTransposed ? r : col, vType));
+  line(fmt::format("memref.store {}#0, %sk[{}, {}] : {}", kvv, r, col,
+                   buf.kType));
+  line(fmt::format("memref.store {}#1, {}[{}, {}] : {}", kvv, buf.vBuf,
+                   buf.vTransposed ? col : r, buf.vTransposed ? r : col,
+                   buf.vType));
   line("}");
+}
+
+AttentionMlirEmitter::KvFetch
+AttentionMlirEmitter::fetchKv(const std::string &blk, const std::string &live,
+                              const KvBuffers &buf) {
+  const int64_t perRow = p_.d / 8, chunks = buf.kv * perRow;
+  const std::string vec = fmt::format("vector<8x{}>", elem_);
+  const std::string kvType = flatType(p_.kvElements());
+  KvFetch f;
+  for (int64_t i = 0; i * buf.threads < chunks; ++i) {
+    const std::string e = add("%tid", c(i * buf.threads));
+    const std::string r = tmp(), col = tmp();
+    line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(perRow)));
+    line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(perRow)));
+    const std::string col8 = mul(col, c(8));
+    const std::string key = add(mul(blk, c(buf.kv)), r);
+    const std::string in = tmp();
+    line(
+        fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
+    std::string ok = both(in, live), chunkIn;
+    if ((i + 1) * buf.threads > chunks) {
+      chunkIn = tmp();
+      line(fmt::format("{} = arith.cmpi ult, {}, {} : index", chunkIn, e,
+                       c(chunks)));
+      ok = both(ok, chunkIn);
+    }
+    const std::string kv = tmp();
+    line(fmt::format("{}:2 = scf.if {} -> ({}, {}) {{", kv, ok, vec, vec));
+    const std::string at = add(offset("%b", "%kvh", key, true), col8);
+    const std::string k = tmp(), v = tmp();
+    line(fmt::format("{} = vector.load %K[{}] {{alignment = 16 : i64}} : {}, "
+                     "{}",
+                     k, at, kvType, vec));
+    line(fmt::format("{} = vector.load %V[{}] {{alignment = 16 : i64}} : {}, "
+                     "{}",
+                     v, at, kvType, vec));
+    line(fmt::format("scf.yield {}, {} : {}, {}", k, v, vec, vec));
+    line("} else {");
+    line(fmt::format("scf.yield %zero_v8, %zero_v8 : {}, {}", vec, vec));
+    line("}");
+    f.k.push_back(kv + "#0");
+    f.v.push_back(kv + "#1");
+    f.row.push_back(r);
+    f.col.push_back(col8);
+    f.inRange.push_back(chunkIn);
+  }
+  return f;
+}
+
+void AttentionMlirEmitter::storeKv(const KvFetch &f, const KvBuffers &buf) {
+  const std::string vec = fmt::format("vector<8x{}>", elem_);
+  for (size_t i = 0; i < f.k.size(); ++i) {
+    if (!f.inRange[i].empty()) {
+      line(fmt::format("scf.if {} {{", f.inRange[i]));
+    }
+    line(fmt::format("vector.store {}, %sk[{}, {}] {{alignment = 16 : i64}} "
+                     ": {}, {}",
+                     f.k[i], f.row[i], f.col[i], buf.kType, vec));
+    if (!buf.vTransposed) {
+      line(fmt::format("vector.store {}, {}[{}, {}] {{alignment = 16 : i64}} "
+                       ": {}, {}",
+                       f.v[i], buf.vBuf, f.row[i], f.col[i], buf.vType, vec));
+    } else {
+      for (int j = 0; j < 8; ++j) {
+        const std::string x = tmp();
+        line(fmt::format("{} = vector.extract {}[{}] : {} from {}", x, f.v[i],
+                         j, elem_, vec));
+        line(fmt::format("memref.store {}, {}[{}, {}] : {}", x, buf.vBuf,
+                         add(f.col[i], c(j)), f.row[i], buf.vType));
+      }
+    }
+    if (!f.inRange[i].empty()) {
+      line("}");
+    }
+  }
+}
+
+void AttentionMlirEmitter::stageFirst(const std::string &blk0,
+                                      const std::string &blk1,
+                                      const KvBuffers &buf) {
+  if (w_.stages == 1) {
+    return;
+  }
+  line(fmt::format("%zero_v8 = arith.constant dense<0.0> : vector<8x{}>",
+                   elem_));
+  const std::string live = tmp();
+  line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, blk0, blk1));
+  storeKv(fetchKv(blk0, live, buf), buf);
+  line("gpu.barrier");
+}
+
+void AttentionMlirEmitter::stageTop(const std::string &blk1,
+                                    const KvBuffers &buf) {
+  if (w_.stages == 1) {
+    loadKv("%blk", buf);
+    line("gpu.barrier");
+    return;
+  }
+  const std::string next = add("%blk", c(1)), live = tmp();
+  line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, next, blk1));
+  pending_ = fetchKv(next, live, buf);
+}
+
+void AttentionMlirEmitter::stageBottom(const KvBuffers &buf) {
+  if (w_.stages == 1) {
+    return;
+  }
+  storeKv(pending_, buf);
+  line("gpu.barrier");
 }
 
 std::string AttentionMlirEmitter::finish(const std::string &header,

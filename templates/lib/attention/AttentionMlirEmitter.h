@@ -2,10 +2,12 @@
 // vendors. The base holds what does not depend on the target: SSA names and
 // constants, index and f32 arithmetic, cross-lane shuffles, the problem's
 // tensor offsets, the work decomposition (query tiles, GQA packing, KV
-// splits), the causal key limit and block range, the K / V staging loop,
-// the split-KV merge and the module around the kernel; each target's
-// emitter adds its MMA and fragment layout (CudaAttentionMlirKernel.cpp:
-// nvvm mma.sync; HipAttentionMlirKernel.cpp: amdgpu.mfma).
+// splits), the causal key limit and block range, the K / V staging by
+// `stages` (synchronous, or the next block fetched into registers during
+// the compute), the split-KV merge and the module around the kernel; each
+// target's emitter adds its MMA and fragment layout
+// (CudaAttentionMlirKernel.cpp: nvvm mma.sync; HipAttentionMlirKernel.cpp:
+// amdgpu.mfma).
 #pragma once
 
 #include "ktune/problem/AttentionProblem.h"
@@ -26,6 +28,17 @@ struct AttentionWork {
   bool pack = false;
   /// The softmax numerics variant: lazy rescaling (see newMaxima()).
   bool lazy = false;
+  /// K / V staging: 1 synchronous, 2 the next block prefetched into
+  /// registers (see stageTop()).
+  int64_t stages = 1;
+};
+
+/// Where the KV loop stages a block: K as %sk ([key][d], rows padded),
+/// V as `vBuf` ([key][d], or [d][key] when `vTransposed`).
+struct KvBuffers {
+  int64_t kv, threads;
+  std::string kType, vBuf, vType;
+  bool vTransposed;
 };
 
 /// One query row's online-softmax state as a thread holds it: the running
@@ -115,16 +128,22 @@ protected:
   /// `a` and `b` (i1 values), or `a` where `b` is empty.
   std::string both(const std::string &a, const std::string &b);
   /// " split=S pack=P" for the module's header where not 1 / 0, then
-  /// " lazy=1" for lazy rescaling.
+  /// " lazy=1" for lazy rescaling and " stages=S" where not 1.
   std::string workText() const;
   /// A device-scope release / acquire fence around the split semaphore.
   virtual std::string fence(const char *ordering) const = 0;
-  /// The K and V rows of block `blk` (keys past skv as zeros) into the
-  /// workgroup buffers %sk ([key][d]) and `vBuf` ([key][d], or [d][key]
-  /// when `vTransposed`), by `threads` threads; %b and %kvh name the head.
-  void loadKv(const std::string &blk, int64_t kv, int64_t threads,
-              const std::string &kType, const std::string &vBuf,
-              const std::string &vType, bool vTransposed);
+  /// The K / V staging of the KV loop over blocks [blk0, blk1), by
+  /// `stages`. stages=1: each iteration loads its block %blk element by
+  /// element into the buffers (loadKv) and waits at a barrier before the
+  /// compute. stages=2: the first block is fetched and stored before the
+  /// loop (stageFirst); each iteration issues the 16-byte loads of block
+  /// %blk + 1 into registers before its compute (stageTop), so their
+  /// latency hides behind the compute, and stores them after the compute's
+  /// closing barrier, then waits at another (stageBottom).
+  void stageFirst(const std::string &blk0, const std::string &blk1,
+                  const KvBuffers &buf);
+  void stageTop(const std::string &blk1, const KvBuffers &buf);
+  void stageBottom(const KvBuffers &buf);
   /// The module: gpu.module with `targetAttr`, the kernel kt_attention(Q,
   /// K, V, O, scaleLog2[, workspace, semaphores]) with `workgroup`
   /// attributions around the body emitted so far, `threads` per block.
@@ -138,8 +157,25 @@ protected:
   std::string elem_; ///< "bf16" or "f16".
 
 private:
+  /// The K and V rows of block `blk` (keys past skv as zeros) into the
+  /// buffers element by element; %b and %kvh name the head.
+  void loadKv(const std::string &blk, const KvBuffers &buf);
+  /// A block's K and V as a thread fetched it: 16-byte vectors, chunk i
+  /// being the block's chunk %tid + i * threads (key `row`, d columns
+  /// [col, col + 8)); `inRange` is "" or the i1 of a chunk past the block.
+  struct KvFetch {
+    std::vector<std::string> k, v, row, col, inRange;
+  };
+  /// Loads block `blk`'s chunks (zeros for keys past skv and where `live`
+  /// is false) with 16-byte vector loads (the launch requires K and V
+  /// 16-byte aligned; d is a multiple of 8).
+  KvFetch fetchKv(const std::string &blk, const std::string &live,
+                  const KvBuffers &buf);
+  /// Stores fetched chunks into the buffers.
+  void storeKv(const KvFetch &f, const KvBuffers &buf);
   /// Elements of the workspace and semaphore memrefs.
   int64_t tiles() const;
+  KvFetch pending_;
   int64_t workspaceElements_ = 0;
   std::string body_;
   std::set<int64_t> consts_;

@@ -101,4 +101,13 @@ inline bool splitWorthTrying(const AttentionProblem &p, int64_t rows, bool pack,
                         kvBlocks(p, kv) / split >= 2);
 }
 
+/// Whether the MLIR GPU forms' spaces offer stages=2 (the next KV block
+/// held in registers during the compute): while a thread holds at most 8
+/// 16-byte chunks each of K and V (kv * d / 8 / threads). At 16 the sm_90a
+/// kernels of one warp reach 255 registers and some spill (d 128: kv 32
+/// prefill 48 bytes, kv 64 decode ~1 KB).
+inline bool prefetchFits(int64_t kv, int64_t d, int64_t threads) {
+  return kv * d / 8 <= 8 * threads;
+}
+
 } // namespace kt::attnparams

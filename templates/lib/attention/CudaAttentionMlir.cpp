@@ -28,12 +28,15 @@ constexpr int64_t kSms = 132;
 std::string CudaAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
-  // (the merge and the packed rows), and both with lazy rescaling.
+  // (the merge and the packed rows), both with lazy rescaling, and both
+  // with the next block prefetched.
   return sha256Hex(std::string(kGeneratorVersion) +
                    attnmlir::kernelSource({4, 32}, p, "sm_90a") +
                    attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a") +
                    attnmlir::kernelSource({4, 32, 1, 0, 1}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a"));
+                   attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a") +
+                   attnmlir::kernelSource({4, 32, 1, 0, 0, 2}, p, "sm_90a") +
+                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "sm_90a"));
 }
 
 bool CudaAttentionMlir::supports(const AttentionProblem &p,
@@ -63,6 +66,9 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
+  if (q.stages != 1 && q.stages != 2) {
+    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
+  }
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
@@ -82,11 +88,8 @@ Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
     q.split =
         attnparams::defaultSplit(p, attnmlir::rows(q), q.pack != 0, q.kv, kSms);
   }
-  return {{"warps", q.warps},
-          {"kv", q.kv},
-          {"split", q.split},
-          {"pack", q.pack},
-          {"lazy", q.lazy}};
+  return {{"warps", q.warps}, {"kv", q.kv},     {"split", q.split},
+          {"pack", q.pack},   {"lazy", q.lazy}, {"stages", q.stages}};
 }
 
 std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
@@ -100,14 +103,19 @@ std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
        {"kv", {16, 32, 64}},
        {"split", {1, 2, 4, 8, 16, 32}},
        {"pack", {0, 1}},
-       {"lazy", {0, 1}}},
+       {"lazy", {0, 1}},
+       {"stages", {1, 2}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;
         }
-        // Splits only while the tiles leave SMs idle; tiles no taller than
-        // twice the rows.
+        // Prefetching only what registers hold; splits only while the
+        // tiles leave SMs idle; tiles no taller than twice the rows.
         const attnmlir::Params q = attnmlir::readParams(c);
+        if (q.stages == 2 &&
+            !attnparams::prefetchFits(q.kv, p.d, attnmlir::threads(q))) {
+          return false;
+        }
         return attnparams::splitWorthTrying(p, attnmlir::rows(q), q.pack != 0,
                                             q.kv, q.split, kSms) &&
                attnmlir::rows(q) <=

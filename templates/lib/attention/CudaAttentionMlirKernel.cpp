@@ -23,7 +23,8 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0, q.lazy != 0}),
+      : AttentionMlirEmitter(
+            p, {rows(q), q.split, q.pack != 0, q.lazy != 0, q.stages}),
         q_(q), arch_(arch) {
     opType_ = p.dtype == DType::BF16 ? "i32" : "vector<2xf16>";
   }
@@ -139,11 +140,13 @@ std::string Emitter::module() {
     iters += fmt::format(", %o{} = %zero_f32", i);
     types += ", f32";
   }
+  const attnmlirgpu::KvBuffers buf{q_.kv, threads(q_), smemType(),
+                                   "%sv", smemType(),  false};
+  stageFirst(blk0, blk1, buf);
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    no + 4, blk0, blk1, c(1), iters, types));
-  loadKv("%blk", q_.kv, threads(q_), smemType(), "%sv", smemType(), false);
-  line("gpu.barrier");
+  stageTop(blk1, buf);
   const std::string key0 = mul("%blk", c(q_.kv));
   // S = Q K^T, one n8 tile of keys at a time.
   std::vector<std::vector<std::string>> s(static_cast<size_t>(nt));
@@ -283,6 +286,7 @@ std::string Emitter::module() {
     }
   }
   line("gpu.barrier");
+  stageBottom(buf);
   std::string yields =
       fmt::format("{}, {}, {}, {}", mNew[0], mNew[1], lsum[0], lsum[1]);
   for (int64_t i = 0; i < no; ++i) {

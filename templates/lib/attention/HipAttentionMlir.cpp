@@ -31,12 +31,15 @@ constexpr int64_t kCus = 256;
 std::string HipAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
-  // (the merge and the packed rows), and both with lazy rescaling.
+  // (the merge and the packed rows), both with lazy rescaling, and both
+  // with the next block prefetched.
   return sha256Hex(std::string(kGeneratorVersion) +
                    hipattnmlir::kernelSource({4, 32}, p, "gfx950") +
                    hipattnmlir::kernelSource({1, 32, 4, 1}, p, "gfx950") +
                    hipattnmlir::kernelSource({4, 32, 1, 0, 1}, p, "gfx950") +
-                   hipattnmlir::kernelSource({1, 32, 4, 1, 1}, p, "gfx950"));
+                   hipattnmlir::kernelSource({1, 32, 4, 1, 1}, p, "gfx950") +
+                   hipattnmlir::kernelSource({4, 32, 1, 0, 0, 2}, p, "gfx950") +
+                   hipattnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "gfx950"));
 }
 
 bool HipAttentionMlir::supports(const AttentionProblem &p,
@@ -66,6 +69,9 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
+  if (q.stages != 1 && q.stages != 2) {
+    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
+  }
   if (hipattnmlir::ldsBytes(q, p.d) > ldsLimit(t.arch)) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of LDS; {} workgroups get at most {}", q.kv,
@@ -85,11 +91,8 @@ Config HipAttentionMlir::defaultConfig(const AttentionProblem &p,
     q.split = attnparams::defaultSplit(p, hipattnmlir::rows(q), q.pack != 0,
                                        q.kv, kCus);
   }
-  return {{"waves", q.waves},
-          {"kv", q.kv},
-          {"split", q.split},
-          {"pack", q.pack},
-          {"lazy", q.lazy}};
+  return {{"waves", q.waves}, {"kv", q.kv},     {"split", q.split},
+          {"pack", q.pack},   {"lazy", q.lazy}, {"stages", q.stages}};
 }
 
 std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
@@ -103,14 +106,19 @@ std::vector<Config> HipAttentionMlir::space(const AttentionProblem &p,
        {"kv", {32, 64}},
        {"split", {1, 2, 4, 8, 16, 32}},
        {"pack", {0, 1}},
-       {"lazy", {0, 1}}},
+       {"lazy", {0, 1}},
+       {"stages", {1, 2}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;
         }
-        // Splits only while the tiles leave CUs idle; tiles no taller than
-        // twice the rows.
+        // Prefetching only what registers hold; splits only while the
+        // tiles leave CUs idle; tiles no taller than twice the rows.
         const hipattnmlir::Params q = hipattnmlir::readParams(c);
+        if (q.stages == 2 &&
+            !attnparams::prefetchFits(q.kv, p.d, hipattnmlir::threads(q))) {
+          return false;
+        }
         return attnparams::splitWorthTrying(p, hipattnmlir::rows(q),
                                             q.pack != 0, q.kv, q.split, kCus) &&
                hipattnmlir::rows(q) <=

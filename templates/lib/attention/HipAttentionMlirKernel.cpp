@@ -19,7 +19,8 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0, q.lazy != 0}),
+      : AttentionMlirEmitter(
+            p, {rows(q), q.split, q.pack != 0, q.lazy != 0, q.stages}),
         q_(q), arch_(arch), km_(arch == "gfx950" ? 32 : 16), vals_(km_ / 4) {
     frag_ = fmt::format("vector<{}x{}>", vals_, elem_);
   }
@@ -94,11 +95,13 @@ std::string Emitter::module() {
     iters += fmt::format(", %o{} = %zero_v4", i);
     types += ", " + acc;
   }
+  const attnmlirgpu::KvBuffers buf{q_.kv,  threads(q_), kType(),
+                                   "%svt", vType(),     true};
+  stageFirst(blk0, blk1, buf);
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    db + 2, blk0, blk1, c(1), iters, types));
-  loadKv("%blk", q_.kv, threads(q_), kType(), "%svt", vType(), true);
-  line("gpu.barrier");
+  stageTop(blk1, buf);
   const std::string key0 = mul("%blk", c(q_.kv));
   // S^T blocks: element r of block t is key key0 + 16 t + (lane / 16) * 4
   // + r of the lane's query.
@@ -200,6 +203,7 @@ std::string Emitter::module() {
     }
   }
   line("gpu.barrier");
+  stageBottom(buf);
   std::string yields = next[0] + ", " + l;
   for (int64_t i = 0; i < db; ++i) {
     yields += ", " + o[size_t(i)];

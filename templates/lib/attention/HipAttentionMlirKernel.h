@@ -15,13 +15,16 @@ struct Params {
   /// The softmax numerics variant: 1 is lazy rescaling (a wave keeps its
   /// stale maxima until a query grows by more than 8 in log2 units).
   int64_t lazy = 0;
+  /// K / V staging: 1 synchronous; 2 the next block fetched into registers
+  /// (16-byte loads) while the current one is computed.
+  int64_t stages = 1;
 };
 
-/// split, pack and lazy are optional: configurations stored before they
-/// existed lack them (1, 0 and 0).
+/// split, pack, lazy and stages are optional: configurations stored before
+/// they existed lack them (1, 0, 0 and 1).
 inline Params readParams(const Config &c) {
-  return {c.get("waves"), c.get("kv"), c.get("split", 1), c.get("pack", 0),
-          c.get("lazy", 0)};
+  return {c.get("waves"),   c.get("kv"),      c.get("split", 1),
+          c.get("pack", 0), c.get("lazy", 0), c.get("stages", 1)};
 }
 
 /// Query rows per workgroup: 16 per wave.
