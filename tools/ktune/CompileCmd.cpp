@@ -240,22 +240,19 @@ Runner addCompile(CLI::App &app) {
 namespace kt::cli {
 
 Runner addCompileWorker(CLI::App &app) {
-  struct Args {
-    std::string source, entry = "kt_gemm", identity, cacheDir, out;
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<CompileWorkerArgs>();
   CLI::App *c = app.add_subcommand(
       "compile-worker", "Internal: compile one candidate for `ktune tune`");
   c->group(""); // Hidden from --help.
-  c->add_option("--source", a->source)->required();
+  c->add_option("--source", a->sourcePath)->required();
   c->add_option("--entry", a->entry);
   c->add_option("--identity", a->identity);
   c->add_option("--cache-dir", a->cacheDir);
-  c->add_option("--out", a->out)->required();
-  return [a] {
-    return runCompileWorker(a->source, a->entry, a->identity, a->cacheDir,
-                            a->out);
-  };
+  c->add_option("--out", a->outPath)->required();
+  c->add_option("--target", a->target);
+  c->add_option("--language", a->language);
+  c->add_option("--hip-compiler", a->hipFrontend);
+  return [a] { return runCompileWorker(*a); };
 }
 
 } // namespace kt::cli

@@ -108,6 +108,18 @@ std::string findWorker(const char *name, const char *env) {
   return (self / name).string();
 }
 
+/// The limits of the compile workers (for the CPU and the GPU candidates
+/// compiled here) from the command line.
+CompileLimits compileLimits(const TuneArgs &a) {
+  CompileLimits l;
+  if (!a.inProcess) {
+    l.worker = selfExecutable();
+  }
+  l.timeoutSeconds = a.compileTimeout;
+  l.memoryBytes = a.compileMemMiB << 20;
+  return l;
+}
+
 /// The worker options every GPU tuner takes from the command line.
 GpuWorkerOptions workerOptions(const TuneArgs &a, const char *name,
                                const char *env) {
@@ -149,6 +161,7 @@ Result<std::unique_ptr<GpuTuner>> makeCudaTuner(const TuneArgs &a,
   opt.cancel = &gCancel;
   opt.vendorAlgorithms = a.noVendor ? 0 : 4;
   opt.mlir = mlirPtxFrontend();
+  opt.compileLimits = compileLimits(a);
   return std::unique_ptr<GpuTuner>(
       std::make_unique<CudaTuner>(gpu, toolchain, store, opt));
 }
@@ -179,6 +192,7 @@ Result<std::unique_ptr<GpuTuner>> makeHipTuner(const TuneArgs &a,
   opt.worker = workerOptions(a, "ktune-hip-worker", "KTUNE_HIP_WORKER");
   opt.frontend = frontend;
   opt.compileTimeoutSeconds = a.compileTimeout;
+  opt.compileLimits = compileLimits(a);
   opt.progress = !a.quiet;
   opt.cancel = &gCancel;
   opt.vendorAlgorithms = a.noVendor ? 0 : 4;
@@ -243,7 +257,8 @@ Runner addTune(CLI::App &app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   c->add_flag("--in-process-compile", a->inProcess,
-              "Compile in this process (no worker, no timeout or memory cap)");
+              "Compile in this process (no worker, no timeout or memory cap; "
+              "a HIP clang compile keeps its timeout)");
   return [a] {
     const bool wantAuto = a->target == "auto";
     const bool wantCuda =
@@ -325,11 +340,7 @@ Runner addTune(CLI::App &app) {
       opt.rotateBytes = a->rotateMiB << 20;
     }
     opt.overlap = a->overlap;
-    if (!a->inProcess) {
-      opt.compileLimits.worker = selfExecutable();
-    }
-    opt.compileLimits.timeoutSeconds = a->compileTimeout;
-    opt.compileLimits.memoryBytes = a->compileMemMiB << 20;
+    opt.compileLimits = compileLimits(*a);
     opt.progress = !a->quiet;
     opt.cancel = &gCancel;
     std::signal(SIGINT, onSigint);

@@ -110,12 +110,17 @@ Result<ProblemOutcome> CudaTuner::run(ProblemOutcome outcome, const char *op,
   search.cancel = opt_.cancel;
   search.worker = opt_.worker;
   search.vendorFamily = kCublasLtFamily;
-  // MLIR families: compiled here (the worker links no MLIR), as cubins.
-  // Made at the first candidate that needs it, then reused for the run.
+  // MLIR families: compiled here (the worker links no MLIR), as cubins:
+  // in a compile worker where there is one, else in this process with a
+  // compiler made at the first candidate that needs it.
   std::optional<CudaCompiler> compiler;
   search.compile =
       [this, &compiler](const KernelSource &src,
                         const std::string &identity) -> Result<std::string> {
+    if (!opt_.compileLimits.worker.empty()) {
+      return compileGpuLimited(target_, "", opt_.worker.cacheDir, src, identity,
+                               opt_.compileLimits);
+    }
     if (!compiler) {
       KT_ASSIGN_OR_RETURN(
           CudaCompiler made,

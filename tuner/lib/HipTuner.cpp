@@ -112,9 +112,16 @@ Result<ProblemOutcome> HipTuner::run(ProblemOutcome outcome, const char *op,
   search.cancel = opt_.cancel;
   search.worker = opt_.worker;
   search.vendorFamily = kHipBlasLtFamily;
+  // Candidates compile in a compile worker where there is one (with the
+  // front end chosen here), else in this process.
   search.compile =
-      [&compiler](const KernelSource &src,
-                  const std::string &identity) -> Result<std::string> {
+      [this, &compiler](const KernelSource &src,
+                        const std::string &identity) -> Result<std::string> {
+    if (!opt_.compileLimits.worker.empty()) {
+      return compileGpuLimited(target_, hipFrontendName(compiler.frontend()),
+                               opt_.worker.cacheDir, src, identity,
+                               opt_.compileLimits);
+    }
     KT_ASSIGN_OR_RETURN(HipKernelBinary bin, compiler.compile(src, identity));
     return bin.codeObject;
   };

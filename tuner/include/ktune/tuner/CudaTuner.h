@@ -13,6 +13,7 @@
 #include "ktune/problem/AttentionProblem.h"
 #include "ktune/problem/GemmProblem.h"
 #include "ktune/templates/GemmTemplate.h"
+#include "ktune/tuner/CompileLimits.h"
 #include "ktune/tuner/GpuTuner.h"
 #include "ktune/tuner/GpuWorker.h"
 #include "ktune/tuner/ProblemOutcome.h"
@@ -41,6 +42,10 @@ struct CudaTuneOptions {
   /// Compiles MLIR families (cuda.gemm.mlir) in this process before their
   /// cubins go to the worker; without it those families are left out.
   PtxFrontend mlir;
+  /// With a worker executable, those MLIR compiles run in it instead
+  /// (compileGpuLimited), killed at the timeout; else in this process,
+  /// unlimited.
+  CompileLimits compileLimits;
 };
 
 /// Thread-compatible: one tuneOne() at a time.

@@ -10,6 +10,7 @@
 #include "ktune/cache/ResultsStore.h"
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/drivers/hip/HipDriver.h"
+#include "ktune/tuner/CompileLimits.h"
 #include "ktune/tuner/GpuTuner.h"
 #include "ktune/tuner/GpuWorker.h"
 
@@ -30,8 +31,13 @@ struct HipTuneOptions {
   int vendorAlgorithms = 4;
   GpuWorkerOptions worker; ///< worker.device selects the GPU.
   HipFrontend frontend = HipFrontend::Auto;
+  /// With a worker executable every candidate compiles in it
+  /// (compileGpuLimited), killed at the timeout; else in this process,
+  /// where only a clang compile is limited (by compileTimeoutSeconds:
+  /// hiprtc and MLIR are not).
+  CompileLimits compileLimits;
   /// A candidate's clang compile still running after this long is killed
-  /// and recorded as failed (hiprtc and MLIR compile in process, unlimited).
+  /// and recorded as failed.
   double compileTimeoutSeconds = 300;
   uint64_t seed = 42;
   bool progress = true;
