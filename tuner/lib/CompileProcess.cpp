@@ -1,11 +1,11 @@
 #include "CompileProcess.h"
 
+#include "gpu/WorkerProtocol.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
 #include <csignal>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <fcntl.h>
@@ -30,19 +30,6 @@ namespace kt {
 namespace compileproc {
 
 namespace fs = std::filesystem;
-
-std::string readAll(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-bool writeAll(const fs::path &p, const std::string &bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  return bool(out);
-}
 
 Result<std::string> runCompileProcess(std::vector<std::string> args,
                                       const fs::path &dir, const fs::path &out,
@@ -98,7 +85,7 @@ Result<std::string> runCompileProcess(std::vector<std::string> args,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  std::string log = readAll(errPath);
+  std::string log = worker::readFile(errPath);
   while (!log.empty() && (log.back() == '\n' || log.back() == ' ')) {
     log.pop_back();
   }
@@ -115,7 +102,7 @@ Result<std::string> runCompileProcess(std::vector<std::string> args,
     }
     return internalError(log.empty() ? "compile worker failed" : log);
   }
-  std::string bytes = readAll(out);
+  std::string bytes = worker::readFile(out.string());
   if (bytes.empty()) {
     return internalError("compile worker wrote no code object");
   }
@@ -129,7 +116,7 @@ Status writeSource(const ScratchDir &dir, const KernelSource &src,
                          "worker under " +
                          fs::temp_directory_path().string());
   }
-  if (!writeAll(dir.path / name, src.text)) {
+  if (!worker::writeFile((dir.path / name).string(), src.text)) {
     return internalError("could not write " + (dir.path / name).string());
   }
   return Status::ok();

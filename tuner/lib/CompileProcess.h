@@ -11,9 +11,6 @@
 
 namespace kt::compileproc {
 
-std::string readAll(const std::filesystem::path &p);
-bool writeAll(const std::filesystem::path &p, const std::string &bytes);
-
 /// Writes the source a worker compiles into its scratch folder `dir`
 /// (failing where the folder could not be made).
 Status writeSource(const ScratchDir &dir, const KernelSource &src,

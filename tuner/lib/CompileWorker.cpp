@@ -1,6 +1,7 @@
 #include "ktune/tuner/CompileWorker.h"
 
 #include "CompileProcess.h"
+#include "gpu/WorkerProtocol.h"
 
 #include "ktune/base/Hash.h"
 #include "ktune/compiler/CudaCompiler.h"
@@ -16,8 +17,8 @@
 namespace kt {
 
 namespace fs = std::filesystem;
-using compileproc::readAll;
-using compileproc::writeAll;
+using worker::readFile;
+using worker::writeFile;
 
 Result<CompiledKernel> compileLimited(const CpuCompiler &compiler,
                                       const KernelSource &src,
@@ -73,7 +74,7 @@ int runCompileWorker(const CompileWorkerArgs &a) {
   KernelSource src;
   src.language = a.language;
   src.entry = a.entry;
-  src.text = readAll(a.sourcePath);
+  src.text = readFile(a.sourcePath);
   if (src.text.empty()) {
     fmt::print(stderr, "compile worker: cannot read {}\n", a.sourcePath);
     return 2;
@@ -103,7 +104,7 @@ int runCompileWorker(const CompileWorkerArgs &a) {
     }
     bytes = std::move(*code);
   }
-  if (!writeAll(a.outPath, bytes)) {
+  if (!writeFile(a.outPath, bytes)) {
     fmt::print(stderr, "compile worker: cannot write {}\n", a.outPath);
     return 2;
   }

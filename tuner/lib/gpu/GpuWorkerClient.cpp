@@ -3,6 +3,8 @@
 // has a result.
 #include "ktune/tuner/GpuWorker.h"
 
+#include "WorkerProtocol.h"
+
 #include "ktune/base/Hash.h"
 
 #include "ktune/base/ScratchDir.h"
@@ -13,9 +15,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -39,13 +39,6 @@ std::vector<std::string> splitTabs(const std::string &line) {
   }
   out.push_back(line.substr(from));
   return out;
-}
-
-std::string readFile(const fs::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 /// The last few lines of a worker's stderr, for failure messages.
@@ -210,7 +203,8 @@ Result<GpuWorkerDevice> measureInWorker(
             r.binaryHash = f[7];
             r.message = f[8];
             if (r.status == "ok") {
-              r.binary = readFile(scratch.path / (r.binaryHash + ".bin"));
+              r.binary = worker::readFile(
+                  (scratch.path / (r.binaryHash + ".bin")).string());
             }
             ++run.finished;
             inFlight.reset();
@@ -239,7 +233,7 @@ Result<GpuWorkerDevice> measureInWorker(
       std::string why = !errorLine.empty()
                             ? errorLine
                             : fmt::format("{}: {}", describeExit(status),
-                                          tail(readFile(errPath)));
+                                          tail(worker::readFile(errPath)));
       return unavailable("the measurement worker could not start: " + why);
     }
     if (inFlight) {
@@ -253,14 +247,15 @@ Result<GpuWorkerDevice> measureInWorker(
                                o.candidateTimeoutSeconds)
                  : fmt::format("the measurement worker died running this "
                                "candidate ({}): {}",
-                               describeExit(status), tail(readFile(errPath)));
+                               describeExit(status),
+                               tail(worker::readFile(errPath)));
       ++run.finished;
       KT_RETURN_IF_ERROR(onResult(r));
     } else if (run.finished == 0 && next + run.finished < configs.size()) {
       return internalError(fmt::format(
           "the measurement worker ended ({}) before measuring anything: "
           "{}",
-          describeExit(status), tail(readFile(errPath))));
+          describeExit(status), tail(worker::readFile(errPath))));
     }
     next += run.finished;
   }
