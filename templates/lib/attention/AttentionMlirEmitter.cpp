@@ -451,9 +451,9 @@ void AttentionMlirEmitter::loadKv(const std::string &blk,
   line("}");
 }
 
-AttentionMlirEmitter::KvFetch
-AttentionMlirEmitter::fetchKv(const std::string &blk, const std::string &live,
-                              const KvBuffers &buf) {
+KvFetch AttentionMlirEmitter::fetchKv(const std::string &blk,
+                                      const std::string &live,
+                                      const KvBuffers &buf) {
   const int64_t perRow = p_.d / 8, chunks = buf.kv * perRow;
   const std::string vec = fmt::format("vector<8x{}>", elem_);
   const std::string kvType = flatType(p_.kvElements());
@@ -540,23 +540,24 @@ void AttentionMlirEmitter::stageFirst(const std::string &blk0,
   line("gpu.barrier");
 }
 
-void AttentionMlirEmitter::stageTop(const std::string &blk1,
-                                    const KvBuffers &buf) {
+KvFetch AttentionMlirEmitter::stageTop(const std::string &blk1,
+                                       const KvBuffers &buf) {
   if (w_.stages == 1) {
     loadKv("%blk", buf);
     line("gpu.barrier");
-    return;
+    return {};
   }
   const std::string next = add("%blk", c(1)), live = tmp();
   line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, next, blk1));
-  pending_ = fetchKv(next, live, buf);
+  return fetchKv(next, live, buf);
 }
 
-void AttentionMlirEmitter::stageBottom(const KvBuffers &buf) {
+void AttentionMlirEmitter::stageBottom(const KvFetch &next,
+                                       const KvBuffers &buf) {
   if (w_.stages == 1) {
     return;
   }
-  storeKv(pending_, buf);
+  storeKv(next, buf);
   line("gpu.barrier");
 }
 

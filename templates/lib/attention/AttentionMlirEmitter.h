@@ -41,6 +41,14 @@ struct KvBuffers {
   bool vTransposed;
 };
 
+/// A block's K and V as a thread fetched it with stages=2: 16-byte
+/// vectors, chunk i being the block's chunk %tid + i * threads (key `row`,
+/// d columns [col, col + 8)); `inRange` is "" or the i1 of a chunk past the
+/// block. Empty with stages=1.
+struct KvFetch {
+  std::vector<std::string> k, v, row, col, inRange;
+};
+
 /// One query row's online-softmax state as a thread holds it: the running
 /// maximum (scaled, log2 domain), the thread's share of the sum and its
 /// outputs of the row (f32 SSA values).
@@ -137,13 +145,14 @@ protected:
   /// element into the buffers (loadKv) and waits at a barrier before the
   /// compute. stages=2: the first block is fetched and stored before the
   /// loop (stageFirst); each iteration issues the 16-byte loads of block
-  /// %blk + 1 into registers before its compute (stageTop), so their
-  /// latency hides behind the compute, and stores them after the compute's
-  /// closing barrier, then waits at another (stageBottom).
+  /// %blk + 1 into registers before its compute (stageTop, which returns
+  /// them), so their latency hides behind the compute, and stores them
+  /// after the compute's closing barrier, then waits at another
+  /// (stageBottom).
   void stageFirst(const std::string &blk0, const std::string &blk1,
                   const KvBuffers &buf);
-  void stageTop(const std::string &blk1, const KvBuffers &buf);
-  void stageBottom(const KvBuffers &buf);
+  KvFetch stageTop(const std::string &blk1, const KvBuffers &buf);
+  void stageBottom(const KvFetch &next, const KvBuffers &buf);
   /// The module: gpu.module with `targetAttr`, the kernel kt_attention(Q,
   /// K, V, O, scaleLog2[, workspace, semaphores]) with `workgroup`
   /// attributions around the body emitted so far, `threads` per block.
@@ -160,12 +169,6 @@ private:
   /// The K and V rows of block `blk` (keys past skv as zeros) into the
   /// buffers element by element; %b and %kvh name the head.
   void loadKv(const std::string &blk, const KvBuffers &buf);
-  /// A block's K and V as a thread fetched it: 16-byte vectors, chunk i
-  /// being the block's chunk %tid + i * threads (key `row`, d columns
-  /// [col, col + 8)); `inRange` is "" or the i1 of a chunk past the block.
-  struct KvFetch {
-    std::vector<std::string> k, v, row, col, inRange;
-  };
   /// Loads block `blk`'s chunks (zeros for keys past skv and where `live`
   /// is false) with 16-byte vector loads (the launch requires K and V
   /// 16-byte aligned; d is a multiple of 8).
@@ -175,7 +178,6 @@ private:
   void storeKv(const KvFetch &f, const KvBuffers &buf);
   /// Elements of the workspace and semaphore memrefs.
   int64_t tiles() const;
-  KvFetch pending_;
   int64_t workspaceElements_ = 0;
   std::string body_;
   std::set<int64_t> consts_;

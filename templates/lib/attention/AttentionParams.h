@@ -1,8 +1,8 @@
 // Internal: what the GPU attention families share in their tuning spaces
 // and legality checks: the work decomposition into query tiles and KV
 // blocks, the split-KV and GQA-packing parameters, the split a decode
-// problem starts from, and the check of 0 / 1 parameters (for every
-// family, the CPU's too: lazy).
+// problem starts from, and the checks of 0 / 1 parameters (for every
+// family, the CPU's too: lazy) and of `stages`.
 #pragma once
 
 #include "ktune/base/Status.h"
@@ -54,6 +54,16 @@ inline bool isDecode(const AttentionProblem &p, int64_t rows) {
 inline Status validateFlag(const char *name, int64_t value) {
   if (value != 0 && value != 1) {
     return invalidArgument(fmt::format("{}={} must be 0 or 1", name, value));
+  }
+  return Status::ok();
+}
+
+/// stages: lo..hi ("must be 1 or 2" where those are the only two).
+inline Status validateStages(int64_t stages, int64_t lo, int64_t hi) {
+  if (stages < lo || stages > hi) {
+    return invalidArgument(
+        hi == lo + 1 ? fmt::format("stages={} must be {} or {}", stages, lo, hi)
+                     : fmt::format("stages={} must be {}..{}", stages, lo, hi));
   }
   return Status::ok();
 }

@@ -66,9 +66,7 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
-  if (q.stages != 1 && q.stages != 2) {
-    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 1, 2));
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,

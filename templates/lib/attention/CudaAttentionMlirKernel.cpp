@@ -146,7 +146,7 @@ std::string Emitter::module() {
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    no + 4, blk0, blk1, c(1), iters, types));
-  stageTop(blk1, buf);
+  const attnmlirgpu::KvFetch fetched = stageTop(blk1, buf);
   const std::string key0 = mul("%blk", c(q_.kv));
   // S = Q K^T, one n8 tile of keys at a time.
   std::vector<std::vector<std::string>> s(static_cast<size_t>(nt));
@@ -286,7 +286,7 @@ std::string Emitter::module() {
     }
   }
   line("gpu.barrier");
-  stageBottom(buf);
+  stageBottom(fetched, buf);
   std::string yields =
       fmt::format("{}, {}, {}, {}", mNew[0], mNew[1], lsum[0], lsum[1]);
   for (int64_t i = 0; i < no; ++i) {

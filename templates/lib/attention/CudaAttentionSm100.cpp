@@ -60,9 +60,7 @@ Status CudaAttentionSm100::validate(const Config &c, const AttentionProblem &p,
   if (q.kv != 64 && q.kv != 128) {
     return invalidArgument(fmt::format("kv={} must be 64 or 128", q.kv));
   }
-  if (q.stages < 2 || q.stages > 4) {
-    return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 2, 4));
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   if (attn100::tmemColumns(q, p.d) > kTmemColumns) {

@@ -77,9 +77,7 @@ Status CudaAttentionSm90::validate(const Config &c, const AttentionProblem &p,
   if (q.cons < 1 || q.cons > 3) {
     return invalidArgument(fmt::format("cons={} must be 1, 2 or 3", q.cons));
   }
-  if (q.stages < 2 || q.stages > 4) {
-    return invalidArgument(fmt::format("stages={} must be 2..4", q.stages));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 2, 4));
   if (q.overlap < 0 || q.overlap > 2) {
     return invalidArgument(
         fmt::format("overlap={} must be 0, 1 or 2", q.overlap));

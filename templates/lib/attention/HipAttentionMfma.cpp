@@ -81,9 +81,7 @@ Status HipAttentionMfma::validate(const Config &c, const AttentionProblem &p,
   if (q.kv != 32 && q.kv != 64 && q.kv != 128) {
     return invalidArgument(fmt::format("kv={} must be 32, 64 or 128", q.kv));
   }
-  if (q.stages != 1 && q.stages != 2) {
-    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 1, 2));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   const int64_t regs = attnmfma::liveRegisters(q, p.d);

@@ -69,9 +69,7 @@ Status HipAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   }
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
-  if (q.stages != 1 && q.stages != 2) {
-    return invalidArgument(fmt::format("stages={} must be 1 or 2", q.stages));
-  }
+  KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 1, 2));
   if (hipattnmlir::ldsBytes(q, p.d) > ldsLimit(t.arch)) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of LDS; {} workgroups get at most {}", q.kv,

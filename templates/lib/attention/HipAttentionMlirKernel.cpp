@@ -101,7 +101,7 @@ std::string Emitter::module() {
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
                    db + 2, blk0, blk1, c(1), iters, types));
-  stageTop(blk1, buf);
+  const attnmlirgpu::KvFetch fetched = stageTop(blk1, buf);
   const std::string key0 = mul("%blk", c(q_.kv));
   // S^T blocks: element r of block t is key key0 + 16 t + (lane / 16) * 4
   // + r of the lane's query.
@@ -203,7 +203,7 @@ std::string Emitter::module() {
     }
   }
   line("gpu.barrier");
-  stageBottom(buf);
+  stageBottom(fetched, buf);
   std::string yields = next[0] + ", " + l;
   for (int64_t i = 0; i < db; ++i) {
     yields += ", " + o[size_t(i)];
