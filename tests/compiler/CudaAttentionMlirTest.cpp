@@ -8,6 +8,7 @@
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/AttentionSplitPackCheck.h"
 #include "support/AttentionStagesCheck.h"
+#include "support/CountText.h"
 #include "support/CudaGemmCompile.h"
 #include "support/MlirCudaCompiler.h"
 
@@ -27,15 +28,7 @@ Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0,
           {"pack", pack},   {"lazy", lazy}, {"stages", stages}};
 }
 
-/// Occurrences of `what` in `text`.
-size_t count(const std::string &text, const std::string &what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos;
-       at = text.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
-}
+using test::count;
 
 } // namespace
 

@@ -12,6 +12,7 @@
 #include "ktune/compiler/HipCompiler.h"
 #include "ktune/templates/gemm/HipGemmMfma.h"
 #include "ktune/templates/gemm/HipGemmMlir.h"
+#include "support/CountText.h"
 #include "support/GemmProblems.h"
 
 #include <catch2/catch.hpp>
@@ -67,15 +68,7 @@ std::string compileMfma(HipCompiler &compiler, const Config &c,
   return *dis;
 }
 
-/// Occurrences of `what` in `text`.
-size_t count(std::string_view text, std::string_view what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string_view::npos;
-       at = text.find(what, at + 1)) {
-    ++n;
-  }
-  return n;
-}
+using test::count;
 } // namespace
 
 TEST_CASE("sampled MFMA configurations compile for gfx950 and gfx942") {
