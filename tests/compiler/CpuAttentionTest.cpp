@@ -163,6 +163,12 @@ TEST_CASE("attention problems parse, print and validate", "[compiler]") {
   CHECK(c.keyLimit(16) == 1);
   CHECK(c.keyLimit(31) == 16);
   CHECK(c.flops() == 4.0 * 3 * 4 * 32 * 16 * 64 / 2);
+  // Query tiles: per query head (4 x 3), or per KV head (2 x 3) with the
+  // group's 2 heads packed into 64 rows.
+  CHECK(c.queryTiles(16) == 2 * 4 * 3);
+  CHECK(c.queryTiles(64) == 1 * 4 * 3);
+  CHECK(c.queryTiles(16, 2) == 4 * 2 * 3);
+  CHECK(p.queryTiles(64, 4) == 8);
   for (const char *bad :
        {"attn_f32_BSHD_b1_hq6_hkv4_sq1_skv1_d64", "attn_f32_XY_b1",
         "attn_f32_BSHD_b1_hq4_hkv4_sq1_skv1_d60",

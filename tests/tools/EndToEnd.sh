@@ -88,6 +88,26 @@ grep -q "^gemm_f32_NN_5x5x5_ld_5_5_5 " misses.out
 "$ktune" inspect --db tuned.db | grep -q "^misses .* 0 still untuned"
 "$ktune" tune --from-misses --db tuned.db --quiet | grep -q "nothing to tune"
 
+# A wrong HIP front end is a usage error whatever the target, as an option
+# or as the $KTUNE_HIP_COMPILER default, before any tuning.
+for how in "--hip-compiler hipcc" "env"; do
+  set +e
+  if [ "$how" = env ]; then
+    KTUNE_HIP_COMPILER=hipcc "$ktune" tune --target cpu --db tuned.db \
+      --from-misses --quiet > hipc.out 2>&1
+  else
+    "$ktune" tune --target cpu --db tuned.db --from-misses --quiet \
+      $how > hipc.out 2>&1
+  fi
+  rc=$?
+  set -e
+  [ $rc != 0 ] && grep -q "hipcc" hipc.out || {
+    echo "FAIL: a wrong HIP compiler ($how) was not refused"
+    cat hipc.out
+    exit 1
+  }
+done
+
 # Merging: the re-imported file (no code objects) then the tuned one, whose
 # equally fast results with code objects replace them; merging again
 # changes nothing.

@@ -30,7 +30,13 @@ void addHipCompilerOption(CLI::App *command, std::string &value) {
                    "HIP C++ front end for hip targets: auto (hiprtc where "
                    "a ROCm install can target the arch, else clang-22) | "
                    "hiprtc | clang (default: $KTUNE_HIP_COMPILER or auto)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(
+          [](const std::string &text) -> std::string {
+            auto f = parseHipFrontend(text);
+            return f ? std::string() : f.status().message();
+          },
+          "auto|hiprtc|clang");
 }
 
 Result<std::string> emitHip(const HipCompiler &compiler,

@@ -15,7 +15,8 @@ namespace kt::cli {
 
 /// $KTUNE_HIP_COMPILER, or "auto".
 std::string defaultHipCompiler();
-/// --hip-compiler auto|hiprtc|clang into `value`.
+/// --hip-compiler auto|hiprtc|clang into `value`; any other value is a
+/// usage error whatever the target.
 void addHipCompilerOption(CLI::App *command, std::string &value);
 
 /// "hip", "llvm", "asm", "hsaco", "resources" or "disasm".

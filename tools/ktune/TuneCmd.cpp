@@ -280,6 +280,11 @@ Runner addTune(CLI::App &app) {
         return fail(t.status().message());
       }
     }
+    // Checked whatever the target: a wrong $KTUNE_HIP_COMPILER (the
+    // default) is an error here too, not only once a HIP GPU is found.
+    if (auto f = parseHipFrontend(a->hipCompiler); !f) {
+      return fail(f.status().message());
+    }
     if (a->problems.empty() && !a->fromMisses) {
       return fail("pass --problems FILE, or --from-misses to tune what "
                   "runtime lookups missed");

@@ -51,9 +51,18 @@ void CpuAttentionKernel::run(ThreadPool &pool, const void *q, const void *k,
     return;
   }
   // Every part writes all of its rows' states, so the workspace needs no
-  // clearing.
+  // clearing. The calling thread keeps it for its next launch (a decode
+  // loop asks for the same size each step), but a launch that needs less
+  // than half of a workspace over kKeptWorkspaceBytes gets a fresh one: a
+  // rare large split launch does not pin its memory for the thread's
+  // lifetime.
   thread_local std::vector<float> workspace;
-  workspace.resize(size_t((workspaceBytes + 3) / 4));
+  const size_t floats = size_t((workspaceBytes + 3) / 4);
+  if (workspace.capacity() > kKeptWorkspaceBytes / 4 &&
+      workspace.capacity() > 2 * floats) {
+    std::vector<float>().swap(workspace);
+  }
+  workspace.resize(floats);
   void *ws = workspace.data();
   pool.parallelFor(blocks, [&](int64_t b) { block(q, k, v, ws, scale, b); });
   pool.parallelFor(blocks / splits, [&](int64_t t) { merge(ws, o, t); });

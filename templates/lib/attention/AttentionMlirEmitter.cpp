@@ -78,8 +78,7 @@ int64_t AttentionMlirEmitter::unitRows() const {
 }
 
 int64_t AttentionMlirEmitter::tiles() const {
-  return (unitRows() + w_.rows - 1) / w_.rows * (w_.pack ? p_.hkv : p_.hq) *
-         p_.batch;
+  return p_.queryTiles(w_.rows, w_.pack ? p_.hq / p_.hkv : 1);
 }
 
 void AttentionMlirEmitter::tileCoordinates() {

@@ -40,8 +40,7 @@ inline int64_t unitRows(const AttentionProblem &p, bool pack) {
 
 /// Query tiles of `rows` rows over every (batch, head unit).
 inline int64_t tileCount(const AttentionProblem &p, int64_t rows, bool pack) {
-  return ((unitRows(p, pack) + rows - 1) / rows) * (pack ? p.hkv : p.hq) *
-         p.batch;
+  return p.queryTiles(rows, pack ? p.hq / p.hkv : 1);
 }
 
 /// A decode problem: the group's rows fit in one tile of `rows`.

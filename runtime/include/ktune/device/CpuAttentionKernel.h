@@ -9,6 +9,7 @@
 #include "ktune/device/Device.h"
 #include "ktune/device/ThreadPool.h"
 
+#include <cstddef>
 #include <cstdint>
 
 namespace kt {
@@ -25,8 +26,13 @@ struct CpuAttentionKernel {
   /// inconsistent.
   static Result<CpuAttentionKernel> resolve(const Module &module);
 
+  /// A calling thread's split workspace up to this size is kept for its
+  /// next launch whatever that needs; a larger one only while the next
+  /// launch needs at least half of it.
+  static constexpr size_t kKeptWorkspaceBytes = size_t(64) << 20;
+
   /// O = attention(Q, K, V) on `pool`. Split kernels use a workspace owned
-  /// by the calling thread (reused across its launches).
+  /// by the calling thread (reused across its launches, kKeptWorkspaceBytes).
   void run(ThreadPool &pool, const void *q, const void *k, const void *v,
            void *o, float scale) const;
 };

@@ -50,6 +50,12 @@ struct AttentionProblem {
     return layout == Layout::BSHD ? ((b * skv + s) * hkv + h) * d
                                   : ((b * hkv + h) * skv + s) * d;
   }
+  /// Query tiles of `rows` rows over every (batch, head unit). A head unit
+  /// is a query head or, with `pack` > 1, a key/value head whose `pack`
+  /// (= hq / hkv) query heads are tiled together: sq * pack rows.
+  int64_t queryTiles(int64_t rows, int64_t pack = 1) const {
+    return (sq * pack + rows - 1) / rows * (pack > 1 ? hkv : hq) * batch;
+  }
   /// The first key query row `i` may not see (causal), or skv.
   int64_t keyLimit(int64_t i) const {
     if (!causal) {

@@ -64,20 +64,9 @@ Result<AttentionLaunchSpec> parseAttentionLaunchSpec(std::string_view text) {
   return s;
 }
 
-namespace {
-
-/// Query tiles of one head unit times the head units times the batch.
-int64_t tileCount(const AttentionLaunchSpec &spec, const AttentionProblem &p) {
-  const int64_t hUnits = spec.pack > 1 ? p.hkv : p.hq;
-  const int64_t rows = p.sq * spec.pack;
-  return ((rows + spec.rows - 1) / spec.rows) * hUnits * p.batch;
-}
-
-} // namespace
-
 unsigned attentionGridSize(const AttentionLaunchSpec &spec,
                            const AttentionProblem &p, int smCount) {
-  const int64_t units = tileCount(spec, p) * spec.split;
+  const int64_t units = p.queryTiles(spec.rows, spec.pack) * spec.split;
   if (!spec.persistent || smCount <= 0) {
     return unsigned(units);
   }
@@ -91,15 +80,15 @@ uint64_t attentionWorkspaceBytes(const AttentionLaunchSpec &spec,
   }
   // Per semaphore and split: 64 rows x (d + 8) floats (outputs, row maxima
   // and sums; AttentionLaunchSpec::semaphoresPerTile).
-  return uint64_t(tileCount(spec, p)) * uint64_t(spec.split) *
+  return uint64_t(p.queryTiles(spec.rows, spec.pack)) * uint64_t(spec.split) *
          uint64_t(spec.semaphoresPerTile) * 64 * uint64_t(p.d + 8) * 4;
 }
 
 uint64_t attentionSemaphores(const AttentionLaunchSpec &spec,
                              const AttentionProblem &p) {
-  return spec.split <= 1
-             ? 0
-             : uint64_t(tileCount(spec, p)) * uint64_t(spec.semaphoresPerTile);
+  return spec.split <= 1 ? 0
+                         : uint64_t(p.queryTiles(spec.rows, spec.pack)) *
+                               uint64_t(spec.semaphoresPerTile);
 }
 
 Status checkAttentionOperands(const AttentionLaunchSpec &spec,
