@@ -7,9 +7,12 @@
 #include "ktune/device/CpuDevice.h"
 #include "ktune/device/HostInfo.h"
 #include "ktune/problem/AttentionProblem.h"
+#include "ktune/templates/AttentionTemplate.h"
 #include "ktune/tuner/AttentionBench.h"
 #include "ktune/tuner/GemmBench.h"
 #include "ktune/tuner/Tuner.h"
+
+#include "OpenBlasCore.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -77,6 +80,38 @@ std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   return out;
 }
 
+/// The measured configuration of `p`: `config` set over cpu.attention.mlir's
+/// default, compiled, checked against the reference, timed on `args`.
+Result<TuningRecord> measureConfig(CpuDevice &device,
+                                   const CpuCompiler &compiler,
+                                   const AttentionProblem &p,
+                                   const std::string &config,
+                                   RotatingAttentionArgs &args, float scale) {
+  KT_ASSIGN_OR_RETURN(const AttentionTemplate *t,
+                      findAttentionTemplate("cpu.attention.mlir"));
+  KT_ASSIGN_OR_RETURN(
+      Config c, applyConfig(t->defaultConfig(p, device.target()), config));
+  KT_ASSIGN_OR_RETURN(KernelSource src, t->instantiate(c, p, device.target()));
+  KT_ASSIGN_OR_RETURN(
+      CompiledKernel kernel,
+      compiler.compile(src, t->sourceHash() + c.toString() + p.key()));
+  KT_ASSIGN_OR_RETURN(LoadedAttention loaded,
+                      loadAttention(device, kernel.bytes));
+  AttentionRunFn run = loaded.runner(device);
+  KT_ASSIGN_OR_RETURN(double err, checkAttention(run, p, 43));
+  if (!(err <= 1.0)) {
+    return internalError(
+        fmt::format("{} is {:.2f}x over the tolerance", c.toString(), err));
+  }
+  Timing timing = timeRotating(
+      [&](int i) { run(args.q(i), args.k(i), args.v(i), args.o(i), scale); },
+      args.sets(), TimingOptions());
+  TuningRecord r;
+  r.params = c.toString();
+  r.timeMs = timing.medianMs;
+  return r;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -94,7 +129,12 @@ int main(int argc, char **argv) {
   app.add_option("--only", only,
                  "Only the shapes whose problem key contains this text "
                  "(e.g. sq4096_skv4096_d128_causal)");
+  std::string config;
+  app.add_option("--config", config,
+                 "Measure this configuration of cpu.attention.mlir (set over "
+                 "each shape's default, e.g. 'ku=8;pr=2') instead of tuning");
   CLI11_PARSE(app, argc, argv);
+  bench::warnIfWeakOpenBlasCore();
 
   CpuDevice device(threads);
   openblas_set_num_threads(device.threads());
@@ -115,12 +155,17 @@ int main(int argc, char **argv) {
   const int64_t rotate =
       std::min<int64_t>(2 * device.info().lastLevelCacheBytes, 1 << 30);
 
-  fmt::print("bench_attention: cpu ({}, {} threads), f32, {} candidates per "
-             "shape; TFLOP/s = 4*b*hq*sq*skv*d (/2 causal) / time; ratio = "
+  const std::string searched =
+      config.empty()
+          ? fmt::format("{} candidates per shape", maxCandidates)
+          : fmt::format("configuration '{}' over the default", config);
+  fmt::print("bench_attention: cpu ({}, {} threads), f32, {}; TFLOP/s = "
+             "4*b*hq*sq*skv*d (/2 causal) / time; ratio = "
              "ktune / reference (OpenBLAS GEMMs + softmax); gemms = the "
              "reference's two OpenBLAS GEMMs alone (all scores, causal or "
-             "not), vs gemm = ktune / gemms\n",
-             device.info().name, device.threads(), maxCandidates);
+             "not), vs gemm = ktune / gemms; OpenBLAS core {}\n",
+             device.info().name, device.threads(), searched,
+             bench::openBlasCoreLine());
   fmt::print("{:<8} {:<50} {:>9} {:>9} {:>7} {:>9} {:>8}  {}\n", "kind",
              "problem", "ktune", "ref", "ratio", "gemms", "vs gemm", "winner");
   std::vector<Row> rows;
@@ -128,15 +173,26 @@ int main(int argc, char **argv) {
     if (!only.empty() && p.key().find(only) == std::string::npos) {
       continue;
     }
-    auto o = tuner.tuneAttention(p);
-    if (!o.isOk() || !o->winner) {
-      fmt::print("{:<8} {:<50} tuning failed: {}\n", kind, p.key(),
-                 o.isOk() ? "no correct candidate" : o.status().message());
-      continue;
-    }
-    const TuningRecord &w = *o->winner;
     RotatingAttentionArgs args(p, rotate, 42);
     const float scale = 1.0f / std::sqrt(float(p.d));
+    TuningRecord w;
+    if (!config.empty()) {
+      auto m = measureConfig(device, compiler, p, config, args, scale);
+      if (!m.isOk()) {
+        fmt::print("{:<8} {:<50} failed: {}\n", kind, p.key(),
+                   m.status().message());
+        continue;
+      }
+      w = *m;
+    } else {
+      auto o = tuner.tuneAttention(p);
+      if (!o.isOk() || !o->winner) {
+        fmt::print("{:<8} {:<50} tuning failed: {}\n", kind, p.key(),
+                   o.isOk() ? "no correct candidate" : o.status().message());
+        continue;
+      }
+      w = *o->winner;
+    }
     TimingOptions t;
     Timing ref = timeRotating(
         [&](int i) {

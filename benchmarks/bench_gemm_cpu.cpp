@@ -9,6 +9,8 @@
 #include "ktune/tuner/GemmBench.h"
 #include "ktune/tuner/Tuner.h"
 
+#include "OpenBlasCore.h"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -277,8 +279,10 @@ int run(const Options &opt) {
   rotate = std::min(rotate, int64_t(1) << 30);
 
   const char *blasConfig = openblas_get_config();
-  fmt::print("ktune CPU GEMM benchmark (f32): ktune vs OpenBLAS ({})\n",
-             blasConfig ? blasConfig : "unknown configuration");
+  fmt::print("ktune CPU GEMM benchmark (f32): ktune vs OpenBLAS ({}; core "
+             "{})\n",
+             blasConfig ? blasConfig : "unknown configuration",
+             bench::openBlasCoreLine());
   fmt::print("host: {}, {} logical cores, last-level cache {} KiB\n",
              host.cpuModel, host.logicalCores, host.lastLevelCacheBytes >> 10);
   fmt::print("tuning: once per shape on the multi-threaded device ({} "
@@ -478,6 +482,7 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--json", opt.json, "Also write the rows as a JSON array");
   CLI11_PARSE(app, argc, argv);
+  bench::warnIfWeakOpenBlasCore();
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   return run(opt);

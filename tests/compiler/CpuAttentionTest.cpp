@@ -129,8 +129,9 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
   };
   for (const char *sig : problems) {
     AttentionProblem p = attn(sig);
-    // pr (rows per P V step) 1, 2 and 4; a configuration without pr or
-    // split (as stored before they existed) means 1. Split-KV 2 to 16
+    // pr (rows per P V step) 1, 2, 4 and 8; a configuration without pr or
+    // split (as stored before they existed) means 1, without pc V read in
+    // place. Split-KV 2 to 16
     // where the problem has the key blocks (causal parts that see no key
     // included).
     std::vector<Config> configs = {
@@ -140,7 +141,12 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
         {{"bq", 8}, {"bkv", 128}, {"ku", 8}, {"pr", 4}},
         {{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"pr", 1}, {"split", 2}},
         {{"bq", 4}, {"bkv", 16}, {"ku", 1}, {"pr", 2}, {"split", 4}},
-        {{"bq", 1}, {"bkv", 16}, {"ku", 8}, {"pr", 1}, {"split", 16}}};
+        {{"bq", 1}, {"bkv", 16}, {"ku", 8}, {"pr", 1}, {"split", 16}},
+        // P V from the packed V block, 8 columns per step (one chunk for
+        // d 8, sixteen for d 128), with and without splits.
+        {{"bq", 8}, {"bkv", 32}, {"ku", 4}, {"pr", 8}, {"pc", 8}},
+        {{"bq", 2}, {"bkv", 16}, {"ku", 1}, {"pr", 2}, {"pc", 8}, {"split", 2}},
+        {{"bq", 4}, {"bkv", 64}, {"ku", 4}, {"pr", 4}, {"pc", 8}, {"lazy", 1}}};
     for (const Config &c : configs) {
       if (!(*t)->validate(c, p, device.target()).isOk()) {
         REQUIRE(c.get("split", 1) > 1); // Only splits may exceed the keys.
@@ -230,14 +236,16 @@ TEST_CASE("cpu.attention.mlir lazy rescaling stays exact where maxima jump",
       "attn_f32_BHSD_b2_hq4_hkv4_sq37_skv300_d32",
       "attn_f32_BSHD_b1_hq8_hkv1_sq1_skv1000_d128", // decode, MQA, splits
   };
-  // The eager softmax as a control, then lazy=1 with 1, 2 and 4 rows per
-  // P V step and with splits (each part keeps its own stale maxima).
+  // The eager softmax as a control, then lazy=1 with 1, 2, 4 and 8 rows per
+  // P V step (8 from the packed V block) and with splits (each part keeps
+  // its own stale maxima).
   const std::vector<Config> configs = {
       {{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pr", 2}},
       {{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pr", 2}, {"lazy", 1}},
       {{"bq", 1}, {"bkv", 32}, {"ku", 1}, {"pr", 1}, {"lazy", 1}},
       {{"bq", 16}, {"bkv", 64}, {"ku", 8}, {"pr", 4}, {"lazy", 1}},
       {{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"pr", 1}, {"split", 4}, {"lazy", 1}},
+      {{"bq", 16}, {"bkv", 64}, {"ku", 4}, {"pr", 8}, {"pc", 16}, {"lazy", 1}},
   };
   // Mutations of the lazy text that these inputs must expose: a row's
   // outputs not rescaled when it moves its maximum, and P taken against
@@ -286,4 +294,60 @@ TEST_CASE("cpu.attention.mlir lazy rescaling stays exact where maxima jump",
   }
   CHECK(offered[0]);
   CHECK(offered[1]);
+}
+
+TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
+          "[compiler]") {
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  // With and without AVX-512 (the packed P V default is for AVX-512 blocks
+  // of 16 rows or more), for groups that are not powers of two too.
+  auto host = parseTarget("cpu");
+  REQUIRE(host.isOk());
+  TargetDesc avx2 = *host, avx512 = *host;
+  avx2.features = {"avx2", "fma"};
+  avx512.features = {"avx2", "fma", "avx512f"};
+  for (const TargetDesc &target : {avx2, avx512}) {
+    for (int64_t group : {1, 2, 3, 4, 5, 6, 8, 12, 16}) {
+      for (int64_t sq : {1, 3, 64, 1000}) {
+        for (int64_t d : {8, 24, 64, 128, 256}) {
+          AttentionProblem p;
+          p.hkv = 2;
+          p.hq = 2 * group;
+          p.sq = sq;
+          p.skv = 1000;
+          p.d = d;
+          const Config c = (*t)->defaultConfig(p, target);
+          INFO(p.key() << " " << c.toString() << " on "
+                       << target.featureString());
+          CHECK((*t)->validate(c, p, target).isOk());
+          const bool packed = c.get("pc") > 0;
+          CHECK(packed == (target.hasFeature("avx512f") && d % 32 == 0 &&
+                           c.get("bq") * group >= 16));
+        }
+      }
+    }
+  }
+  // A prefill block on AVX-512: 64 rows, 8 per P V step, 32 columns.
+  AttentionProblem p = attn("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128");
+  const Config c = (*t)->defaultConfig(p, avx512);
+  CHECK(c.get("bq") == 64);
+  CHECK(c.get("pr") == 8);
+  CHECK(c.get("pc") == 32);
+  CHECK(c.get("bkv") == 128);
+  // pc divides d in multiples of 8; 0 reads V in place.
+  auto bad = (*t)->validate({{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pc", 48}}, p,
+                            avx512);
+  CHECK_THAT(bad.message(), Catch::Contains("pc=48"));
+  CHECK(
+      (*t)->validate({{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pc", 0}}, p, avx512)
+          .isOk());
+  bool offered[65] = {};
+  for (const Config &s : (*t)->space(p, avx512)) {
+    offered[s.get("pc")] = true;
+    CHECK(s.get("pr") * (s.get("pc") > 0 ? s.get("pc") : p.d) <= 512);
+  }
+  CHECK(offered[0]);
+  CHECK(offered[32]);
+  CHECK(offered[64]);
 }

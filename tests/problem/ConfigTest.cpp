@@ -43,3 +43,16 @@ TEST_CASE("Config errors name the bad token", "[problem]") {
     CHECK(c.status().message().find(mention) != std::string::npos);
   }
 }
+
+TEST_CASE("applyConfig sets parameters over a base", "[problem]") {
+  const Config base{{"mr", 6}, {"nr", 16}};
+  Result<Config> c = applyConfig(base, "nr=32;kc=128");
+  REQUIRE(c.isOk());
+  CHECK(c->toString() == "kc=128;mr=6;nr=32");
+  Result<Config> same = applyConfig(base, "");
+  REQUIRE(same.isOk());
+  CHECK(*same == base);
+  Result<Config> bad = applyConfig(base, "nr=x");
+  REQUIRE_FALSE(bad.isOk());
+  CHECK(bad.status().message().find("'nr=x'") != std::string::npos);
+}

@@ -34,17 +34,6 @@ struct Chosen {
   std::function<Result<KernelSource>(const Config &)> instantiate;
 };
 
-/// `config` with the parameters of `text` ("mr=6;nv=2") applied over it.
-Result<Config> applyConfig(Config config, const std::string &text) {
-  if (!text.empty()) {
-    KT_ASSIGN_OR_RETURN(Config parsed, parseConfig(text));
-    for (const auto &[k, v] : parsed.values()) {
-      config.set(k, v);
-    }
-  }
-  return config;
-}
-
 /// Emits every chosen family's instance of the problem `key` on `target` at
 /// the `emitArg` stage (default: the source), printed or written to
 /// `output`.

@@ -29,7 +29,8 @@ Result<ProblemOutcome> Tuner::tuneAttention(const AttentionProblem &problem) {
   }
   if (families.empty()) {
     return invalidArgument(fmt::format(
-        "no attention family serves {} on {} (the CPU family takes f32)",
+        "no attention family serves {} on {} (the CPU family takes f32 and "
+        "bf16)",
         problem.key(), target.toString()));
   }
   RotatingAttentionArgs args(problem, rotatingBytes(opt_, device_.info()),

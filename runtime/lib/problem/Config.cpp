@@ -106,4 +106,12 @@ Result<Config> parseConfig(std::string_view s) {
   return config;
 }
 
+Result<Config> applyConfig(Config base, std::string_view text) {
+  KT_ASSIGN_OR_RETURN(Config parsed, parseConfig(text));
+  for (const auto &[k, v] : parsed.values()) {
+    base.set(k, v);
+  }
+  return base;
+}
+
 } // namespace kt

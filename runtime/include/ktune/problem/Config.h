@@ -34,4 +34,8 @@ private:
 /// Parses "a=1;b=2" (also accepts ',' or whitespace as separators).
 Result<Config> parseConfig(std::string_view s);
 
+/// `base` with the parameters of `text` ("mr=6;nv=2", parseConfig's syntax)
+/// set over it; an empty `text` leaves it as it is.
+Result<Config> applyConfig(Config base, std::string_view text);
+
 } // namespace kt
