@@ -7,10 +7,10 @@
 // all rows are broadcast FMAs on vector<rows>, ku keys at a time; the
 // online softmax runs across rows; P V accumulates a vector<d x f32> per
 // row, pr rows at a time, from V in place or from the block's V packed in
-// chunks of pc columns (pc > 0). The score matrix is never materialised beyond bkv x rows scores.
-// f32 and bf16 tensors (bf16 widened on load, f32 arithmetic, rounded once
-// at the store). Decode with few blocks splits the KV length into parts
-// merged by a second entry point (CpuAttentionAbi.h). See
+// chunks of pc columns (pc > 0). The score matrix is never materialised beyond
+// bkv x rows scores. f32 and bf16 tensors (bf16 widened on load, f32
+// arithmetic, rounded once at the store). Decode with few blocks splits the KV
+// length into parts merged by a second entry point (CpuAttentionAbi.h). See
 // docs/attention.md.
 #pragma once
 
