@@ -856,8 +856,10 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   const int64_t sqCap = int64_t(std::bit_ceil(uint64_t(problem.sq)));
   const int64_t skvCap =
       std::max<int64_t>(8, int64_t(std::bit_ceil(uint64_t(problem.skv))));
-  // Accumulators of one P V step (pr rows of pc, or all d, columns): at
-  // most the vector register file, 32 zmm or 16 ymm.
+  // P V steps the space had before pc and pr = 8 (whole rows in place, up
+  // to 4 rows) stay; the new ones only where a step's accumulators (pr rows
+  // of pc, or all d, columns) fit the vector register file, 32 zmm or 16
+  // ymm.
   const int64_t accFloats = target.hasFeature("avx512f") ? 32 * 16 : 16 * 8;
   return enumerateSpace(
       defaultConfig(problem, target),
@@ -877,9 +879,10 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
           return false;
         }
         const int64_t pc = c.get("pc") > 0 ? c.get("pc") : problem.d;
+        const bool before = c.get("pc") == 0 && c.get("pr") <= 4;
         return c.get("bq") <= sqCap &&
                c.get("bkv") <= std::max<int64_t>(16, skvCap) &&
-               c.get("pr") * pc <= accFloats &&
+               (before || c.get("pr") * pc <= accFloats) &&
                validate(c, problem, target).isOk();
       });
 }
