@@ -6,6 +6,7 @@
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuAttentionKernel.h"
 #include "ktune/device/CpuDevice.h"
+#include "ktune/device/ThreadStack.h"
 #include "ktune/templates/AttentionTemplate.h"
 #include "support/AttentionReference.h"
 #include "support/MutateText.h"
@@ -352,4 +353,47 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
   CHECK(offered[0]);
   CHECK(offered[32]);
   CHECK(offered[64]);
+}
+
+TEST_CASE("cpu.attention.mlir runs from a thread with a small stack",
+          "[compiler]") {
+  // The AVX-512 prefill default keeps about 160 KiB on the stack per block
+  // (the largest configurations 384 KiB): a caller with a 128 KiB stack
+  // must leave its blocks to the pool's workers, or with no workers to a
+  // thread of the launch's own, and not overflow.
+  CpuCompiler compiler(TargetDesc::host(), "");
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const AttentionProblem p =
+      attn("attn_f32_BSHD_b1_hq4_hkv4_sq128_skv256_d128_causal");
+  const Config c{{"bq", 64}, {"bkv", 256}, {"ku", 4}, {"pr", 8}, {"pc", 32}};
+  for (int threads : {2, 1}) {
+    CpuDevice device(threads);
+    REQUIRE((*t)->validate(c, p, device.target()).isOk());
+    auto src = (*t)->instantiate(c, p, device.target());
+    REQUIRE(src.isOk());
+    const Inputs in = randomInputs(p);
+    double worst = -1;
+    // Catch's assertions stay on this thread: the small thread only runs.
+    std::vector<float> o(size_t(p.qElements()),
+                         std::numeric_limits<float>::quiet_NaN());
+    auto bin = compiler.compile(*src, p.key());
+    REQUIRE(bin.isOk());
+    auto mod = device.loadModule(bin->bytes);
+    REQUIRE(mod.isOk());
+    auto kernel = CpuAttentionKernel::resolve(**mod);
+    REQUIRE(kernel.isOk());
+    REQUIRE(runOnStack(int64_t(128) << 10, [&] {
+      kernel->run(device.pool(), in.q.data(), in.k.data(), in.v.data(),
+                  o.data(), in.scale);
+    }));
+    worst = 0;
+    for (size_t i = 0; i < o.size(); ++i) {
+      worst = std::isfinite(o[i])
+                  ? std::max(worst, std::fabs(double(o[i]) - in.ref[i]))
+                  : std::numeric_limits<double>::infinity();
+    }
+    INFO(threads << " threads");
+    CHECK(worst < 2e-5);
+  }
 }

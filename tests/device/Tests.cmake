@@ -9,7 +9,7 @@ kt_add_test(GemmLaunchSpecTest device
   SOURCES device/GemmLaunchSpecTest.cpp device/HipGemmLaunchSpecTest.cpp
   LIBS ktune_runtime)
 kt_add_test(ThreadPoolTest device
-  SOURCES device/ThreadPoolTest.cpp
+  SOURCES device/ThreadPoolTest.cpp device/ThreadStackTest.cpp
   LIBS ktune_runtime)
 
 # A real shared object, built with the project, for loadModule() to load.

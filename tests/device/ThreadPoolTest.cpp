@@ -132,3 +132,26 @@ TEST_CASE("destroying an idle pool joins its workers", "[threadpool]") {
   }
   SUCCEED();
 }
+
+TEST_CASE("a caller that does not run leaves every index to the workers",
+          "[threadpool]") {
+  kt::ThreadPool pool(3);
+  for (int64_t count : {1, 2, 7, 1000}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+    std::atomic<bool> onCaller{false};
+    const std::thread::id caller = std::this_thread::get_id();
+    pool.parallelFor(
+        count,
+        [&](int64_t i) {
+          hits[size_t(i)].fetch_add(1);
+          if (std::this_thread::get_id() == caller) {
+            onCaller = true;
+          }
+        },
+        /*callerRuns=*/false);
+    for (auto &h : hits) {
+      CHECK(h.load() == 1);
+    }
+    CHECK_FALSE(onCaller.load());
+  }
+}

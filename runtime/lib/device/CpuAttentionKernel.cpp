@@ -1,5 +1,7 @@
 #include "ktune/device/CpuAttentionKernel.h"
 
+#include "ktune/device/ThreadStack.h"
+
 #include <fmt/format.h>
 
 #include <vector>
@@ -46,8 +48,30 @@ Result<CpuAttentionKernel> CpuAttentionKernel::resolve(const Module &module) {
 
 void CpuAttentionKernel::run(ThreadPool &pool, const void *q, const void *k,
                              const void *v, void *o, float scale) const {
+  // Blocks keep their buffers on the stack (up to 384 KiB; 160 KiB for the
+  // AVX-512 prefill default). A caller with less stack left than
+  // kCallerStackBytes only waits while the pool's workers run them, or,
+  // without workers, hands the launch to a thread of its own.
+  const int64_t left = threadStackBytesLeft();
+  if (left >= 0 && left < kCallerStackBytes) {
+    if (pool.size() > 1) {
+      launch(pool, q, k, v, o, scale, /*callerRuns=*/false);
+      return;
+    }
+    if (runOnStack(kLaunchStackBytes,
+                   [&] { launch(pool, q, k, v, o, scale, true); })) {
+      return;
+    }
+  }
+  launch(pool, q, k, v, o, scale, true);
+}
+
+void CpuAttentionKernel::launch(ThreadPool &pool, const void *q, const void *k,
+                                const void *v, void *o, float scale,
+                                bool callerRuns) const {
   if (splits <= 1) {
-    pool.parallelFor(blocks, [&](int64_t b) { block(q, k, v, o, scale, b); });
+    pool.parallelFor(
+        blocks, [&](int64_t b) { block(q, k, v, o, scale, b); }, callerRuns);
     return;
   }
   // Every part writes all of its rows' states, so the workspace needs no
@@ -64,8 +88,10 @@ void CpuAttentionKernel::run(ThreadPool &pool, const void *q, const void *k,
   }
   workspace.resize(floats);
   void *ws = workspace.data();
-  pool.parallelFor(blocks, [&](int64_t b) { block(q, k, v, ws, scale, b); });
-  pool.parallelFor(blocks / splits, [&](int64_t t) { merge(ws, o, t); });
+  pool.parallelFor(
+      blocks, [&](int64_t b) { block(q, k, v, ws, scale, b); }, callerRuns);
+  pool.parallelFor(
+      blocks / splits, [&](int64_t t) { merge(ws, o, t); }, callerRuns);
 }
 
 } // namespace kt

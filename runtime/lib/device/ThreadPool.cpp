@@ -33,11 +33,12 @@ void ThreadPool::runIndices(const std::function<void(int64_t)> &fn,
 }
 
 void ThreadPool::parallelFor(int64_t count,
-                             const std::function<void(int64_t)> &fn) {
+                             const std::function<void(int64_t)> &fn,
+                             bool callerRuns) {
   if (count <= 0) {
     return;
   }
-  if (workers_.empty() || count == 1) {
+  if (workers_.empty() || (count == 1 && callerRuns)) {
     // Nothing to share: run on the calling thread without waking anyone.
     for (int64_t i = 0; i < count; ++i) {
       fn(i);
@@ -52,16 +53,26 @@ void ThreadPool::parallelFor(int64_t count,
     count_ = count;
     next_.store(0, std::memory_order_relaxed);
     // The caller takes indices too, so at most count - 1 workers help.
-    slots_ = int(std::min<int64_t>(int64_t(workers_.size()), count - 1));
+    slots_ = int(std::min<int64_t>(int64_t(workers_.size()),
+                                   callerRuns ? count - 1 : count));
     ++generation_;
   }
   wake_.notify_all();
 
-  runIndices(fn, count);
-
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (callerRuns) {
+    lock.unlock();
+    runIndices(fn, count);
+    lock.lock();
+  } else {
+    // Until the workers have claimed every index (the last to finish one
+    // wakes done_).
+    done_.wait(lock, [&] {
+      return next_.load(std::memory_order_relaxed) >= count && active_ == 0;
+    });
+  }
   // Every index is claimed now. Workers that have not joined yet are no
   // longer needed; wait only for those still running an index.
-  std::unique_lock<std::mutex> lock(mutex_);
   slots_ = 0;
   done_.wait(lock, [this] { return active_ == 0; });
   job_ = nullptr;

@@ -31,10 +31,22 @@ struct CpuAttentionKernel {
   /// launch needs at least half of it.
   static constexpr size_t kKeptWorkspaceBytes = size_t(64) << 20;
 
+  /// Stack a thread must have left to run blocks (their buffers, at most
+  /// 384 KiB, and the frames around them), and the stack of the thread a
+  /// launch moves to when the caller has less and the pool no workers.
+  static constexpr int64_t kCallerStackBytes = int64_t(512) << 10;
+  static constexpr int64_t kLaunchStackBytes = int64_t(2) << 20;
+
   /// O = attention(Q, K, V) on `pool`. Split kernels use a workspace owned
   /// by the calling thread (reused across its launches, kKeptWorkspaceBytes).
+  /// A caller with less than kCallerStackBytes of stack left runs no block
+  /// itself (ThreadStack.h).
   void run(ThreadPool &pool, const void *q, const void *k, const void *v,
            void *o, float scale) const;
+
+private:
+  void launch(ThreadPool &pool, const void *q, const void *k, const void *v,
+              void *o, float scale, bool callerRuns) const;
 };
 
 } // namespace kt

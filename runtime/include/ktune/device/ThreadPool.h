@@ -14,7 +14,9 @@ namespace kt {
 /// parallelFor() hands indices [0, count) to the workers and the calling
 /// thread through an atomic counter (dynamic balancing) and returns when all
 /// are done. One parallelFor() at a time per pool (calls are serialised);
-/// a pool of size 1 runs everything on the calling thread.
+/// a pool of size 1 runs everything on the calling thread. With
+/// `callerRuns` false the caller only waits (its stack may be too small for
+/// the work); the pool must then have workers (size() > 1).
 class ThreadPool {
 public:
   explicit ThreadPool(int threads);
@@ -23,7 +25,8 @@ public:
   ThreadPool &operator=(const ThreadPool &) = delete;
 
   int size() const { return int(workers_.size()) + 1; }
-  void parallelFor(int64_t count, const std::function<void(int64_t)> &fn);
+  void parallelFor(int64_t count, const std::function<void(int64_t)> &fn,
+                   bool callerRuns = true);
 
 private:
   void workerLoop();

@@ -1,0 +1,21 @@
+// The calling thread's stack: how much of it is left, and running work on
+// a thread with a stack of known size. CPU attention blocks keep their
+// buffers on the stack (up to 384 KiB each), and the thread pool's caller
+// runs blocks too; a caller with a small stack (a runtime's green or
+// worker thread) must not.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace kt {
+
+/// Bytes between the current stack pointer and the end of the calling
+/// thread's stack, or -1 where the system does not say.
+int64_t threadStackBytesLeft();
+
+/// Runs `fn` on a new thread with a stack of `bytes` and waits for it.
+/// Returns false (without running `fn`) if no such thread could be made.
+bool runOnStack(int64_t bytes, const std::function<void()> &fn);
+
+} // namespace kt

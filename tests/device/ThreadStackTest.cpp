@@ -1,0 +1,16 @@
+// ThreadStack: the stack left on the calling thread, and threads with a
+// stack of a given size.
+#include "ktune/device/ThreadStack.h"
+
+#include <catch2/catch.hpp>
+
+TEST_CASE("a thread's stack left is known and a new one has what it asked",
+          "[device]") {
+  const int64_t here = kt::threadStackBytesLeft();
+  REQUIRE(here > 0);
+  int64_t inside = -1;
+  REQUIRE(kt::runOnStack(int64_t(256) << 10,
+                         [&] { inside = kt::threadStackBytesLeft(); }));
+  CHECK(inside > int64_t(200) << 10);
+  CHECK(inside <= int64_t(256) << 10);
+}
