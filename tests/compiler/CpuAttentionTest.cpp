@@ -15,6 +15,7 @@
 
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -76,9 +77,12 @@ Inputs spreadInputs(const AttentionProblem &p) {
 /// Compiles `src` (an instance for `p` with `splits` KV splits), runs every
 /// block on `in` and returns the worst |O - reference|, or infinity if an
 /// element is not finite (O is poisoned with NaN first).
-double runSource(const CpuCompiler &compiler, CpuDevice &device,
-                 const AttentionProblem &p, const KernelSource &src,
-                 int64_t splits, const Inputs &in) {
+/// `via`, if given, runs the launch it is handed (on another thread, say).
+double
+runSource(const CpuCompiler &compiler, CpuDevice &device,
+          const AttentionProblem &p, const KernelSource &src, int64_t splits,
+          const Inputs &in,
+          const std::function<void(const std::function<void()> &)> &via = {}) {
   auto bin = compiler.compile(src, p.key());
   INFO(bin.status().toString());
   REQUIRE(bin.isOk());
@@ -90,8 +94,15 @@ double runSource(const CpuCompiler &compiler, CpuDevice &device,
   REQUIRE(kernel->splits == splits);
   std::vector<float> o(size_t(p.qElements()),
                        std::numeric_limits<float>::quiet_NaN());
-  kernel->run(device.pool(), in.q.data(), in.k.data(), in.v.data(), o.data(),
-              in.scale);
+  const std::function<void()> launch = [&] {
+    kernel->run(device.pool(), in.q.data(), in.k.data(), in.v.data(), o.data(),
+                in.scale);
+  };
+  if (via) {
+    via(launch);
+  } else {
+    launch();
+  }
   double worst = 0;
   for (size_t i = 0; i < o.size(); ++i) {
     if (!std::isfinite(o[i])) {
@@ -372,27 +383,12 @@ TEST_CASE("cpu.attention.mlir runs from a thread with a small stack",
     REQUIRE((*t)->validate(c, p, device.target()).isOk());
     auto src = (*t)->instantiate(c, p, device.target());
     REQUIRE(src.isOk());
-    const Inputs in = randomInputs(p);
-    double worst = -1;
-    // Catch's assertions stay on this thread: the small thread only runs.
-    std::vector<float> o(size_t(p.qElements()),
-                         std::numeric_limits<float>::quiet_NaN());
-    auto bin = compiler.compile(*src, p.key());
-    REQUIRE(bin.isOk());
-    auto mod = device.loadModule(bin->bytes);
-    REQUIRE(mod.isOk());
-    auto kernel = CpuAttentionKernel::resolve(**mod);
-    REQUIRE(kernel.isOk());
-    REQUIRE(runOnStack(int64_t(128) << 10, [&] {
-      kernel->run(device.pool(), in.q.data(), in.k.data(), in.v.data(),
-                  o.data(), in.scale);
-    }));
-    worst = 0;
-    for (size_t i = 0; i < o.size(); ++i) {
-      worst = std::isfinite(o[i])
-                  ? std::max(worst, std::fabs(double(o[i]) - in.ref[i]))
-                  : std::numeric_limits<double>::infinity();
-    }
+    // Catch's assertions stay on this thread: the small one only launches.
+    const double worst =
+        runSource(compiler, device, p, *src, 1, randomInputs(p),
+                  [](const std::function<void()> &launch) {
+                    REQUIRE(runOnStack(int64_t(128) << 10, launch));
+                  });
     INFO(threads << " threads");
     CHECK(worst < 2e-5);
   }
