@@ -38,17 +38,19 @@ void initTargetsOnce() {
   });
 }
 
+/// Every feature the host reports, on ("+") and off ("-"). The off ones
+/// matter: the CPU name implies its model's features, and a hypervisor may
+/// hide some of them (AVX-512 on a Zen 4 guest), which the code must then
+/// not use.
 std::string hostFeatureString() {
   llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
-  std::vector<std::string> on;
+  std::vector<std::string> all;
   for (const auto &kv : f) {
-    if (kv.second) {
-      on.push_back("+" + kv.first().str());
-    }
+    all.push_back((kv.second ? "+" : "-") + kv.first().str());
   }
-  std::sort(on.begin(), on.end());
+  std::sort(all.begin(), all.end());
   std::string s;
-  for (const std::string &x : on) {
+  for (const std::string &x : all) {
     s += (s.empty() ? "" : ",") + x;
   }
   return s;

@@ -8,6 +8,7 @@
 #include "ktune/device/CpuDevice.h"
 #include "ktune/device/ThreadStack.h"
 #include "ktune/templates/AttentionTemplate.h"
+#include "ktune/tuner/AttentionBench.h"
 #include "support/AttentionReference.h"
 #include "support/MutateText.h"
 
@@ -15,6 +16,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <iterator>
 #include <limits>
@@ -158,10 +160,22 @@ TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
         // d 8, sixteen for d 128), with and without splits.
         {{"bq", 8}, {"bkv", 32}, {"ku", 4}, {"pr", 8}, {"pc", 8}},
         {{"bq", 2}, {"bkv", 16}, {"ku", 1}, {"pr", 2}, {"pc", 8}, {"split", 2}},
-        {{"bq", 4}, {"bkv", 64}, {"ku", 4}, {"pr", 4}, {"pc", 8}, {"lazy", 1}}};
+        {{"bq", 4}, {"bkv", 64}, {"ku", 4}, {"pr", 4}, {"pc", 8}, {"lazy", 1}},
+        // Dot-product scores, 8 and 16 lanes, with the other forms.
+        {{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}},
+        {{"bq", 2}, {"bkv", 32}, {"ku", 2}, {"pr", 2}, {"dl", 8}},
+        {{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"dl", 16}, {"split", 2}},
+        {{"bq", 4},
+         {"bkv", 64},
+         {"ku", 1},
+         {"pr", 4},
+         {"pc", 8},
+         {"dl", 8},
+         {"lazy", 1}}};
     for (const Config &c : configs) {
       if (!(*t)->validate(c, p, device.target()).isOk()) {
-        REQUIRE(c.get("split", 1) > 1); // Only splits may exceed the keys.
+        // Only splits may exceed the keys, only 16 lanes exceed d 8.
+        REQUIRE((c.get("split", 1) > 1 || p.d % c.get("dl", 1) != 0));
         continue;
       }
       INFO(sig << " " << c.toString());
@@ -336,6 +350,9 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
           const bool packed = c.get("pc") > 0;
           CHECK(packed == (target.hasFeature("avx512f") && d % 32 == 0 &&
                            c.get("bq") * group >= 16));
+          // Dot-product scores for AVX2 blocks of up to 8 rows.
+          CHECK((c.get("dl") == 8) ==
+                (!target.hasFeature("avx512f") && c.get("bq") * group <= 8));
         }
       }
     }
@@ -392,4 +409,122 @@ TEST_CASE("cpu.attention.mlir runs from a thread with a small stack",
     INFO(threads << " threads");
     CHECK(worst < 2e-5);
   }
+}
+
+TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
+          "[compiler]") {
+  // Rows (group x positions) that are not powers of two pad the lane-sum
+  // tree; more sums than lanes take several groups; bf16 keys are widened.
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const char *problems[] = {
+      "attn_f32_BSHD_b1_hq6_hkv2_sq5_skv77_d24_causal",
+      "attn_f32_BHSD_b2_hq8_hkv1_sq1_skv133_d64",
+      "attn_bf16_BSHD_b1_hq12_hkv4_sq2_skv90_d32",
+  };
+  for (const char *sig : problems) {
+    const AttentionProblem p = attn(sig);
+    const Inputs in = p.dtype == DType::F32 ? randomInputs(p) : Inputs{};
+    for (int64_t dl : {8, 16}) {
+      for (int64_t ku : {1, 2, 4}) {
+        for (int64_t bq : {1, 2, 4}) {
+          const Config c{{"bq", bq}, {"bkv", 16}, {"ku", ku}, {"dl", dl}};
+          INFO(sig << " " << c.toString());
+          const Status valid = (*t)->validate(c, p, device.target());
+          if (!valid.isOk()) {
+            // Lanes that do not divide d, or more than 64 sums per step.
+            const bool lanes = p.d % dl != 0;
+            REQUIRE((lanes || (p.hq / p.hkv) * bq * ku > 64));
+            CHECK_THAT(valid.message(),
+                       Catch::Contains(lanes ? "dl=16" : "at most 64"));
+            continue;
+          }
+          auto src = (*t)->instantiate(c, p, device.target());
+          REQUIRE(src.isOk());
+          if (p.dtype == DType::BF16) {
+            // The tuner's check: bf16 tensors, its bf16 tolerance.
+            auto bin = compiler.compile(*src, p.key());
+            REQUIRE(bin.isOk());
+            auto loaded = loadAttention(device, bin->bytes);
+            INFO(loaded.status().toString());
+            REQUIRE(loaded.isOk());
+            auto err = checkAttention(loaded->runner(device), p, 5);
+            INFO(err.status().toString());
+            REQUIRE(err.isOk());
+            CHECK(*err <= 1.0);
+            continue;
+          }
+          CHECK(runSource(compiler, device, p, *src, 1, in) < 2e-5);
+          if (p.dtype == DType::F32 && ku == 2 && bq == 2) {
+            // The tree's sums without the high halves of each pair.
+            KernelSource bad = *src;
+            bad.text = test::mutateAll(bad.text, "h : vector<", "l : vector<");
+            CHECK(runSource(compiler, device, p, bad, 1, in) > 2e-5);
+          }
+        }
+      }
+    }
+  }
+  // Too many dot products per step are refused by name.
+  const AttentionProblem p = attn(problems[0]);
+  auto many = (*t)->validate({{"bq", 32}, {"bkv", 16}, {"ku", 2}, {"dl", 8}}, p,
+                             device.target());
+  CHECK_THAT(many.message(), Catch::Contains("at most 64"));
+}
+
+TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",
+          "[compiler]") {
+  // On bf16-representable inputs the f32 and bf16 instances of one
+  // configuration compute the same f32 values; the bf16 output must be
+  // exactly those rounded to nearest even (not truncated).
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const AttentionProblem pf =
+      attn("attn_f32_BSHD_b1_hq4_hkv2_sq9_skv40_d32_causal");
+  const AttentionProblem pb =
+      attn("attn_bf16_BSHD_b1_hq4_hkv2_sq9_skv40_d32_causal");
+  Inputs in = randomInputs(pf);
+  auto toBf16 = [](float x) {
+    uint32_t u = std::bit_cast<uint32_t>(x);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return uint16_t(u >> 16);
+  };
+  auto widen = [](uint16_t h) {
+    return std::bit_cast<float>(uint32_t(h) << 16);
+  };
+  std::vector<uint16_t> qb, kb, vb;
+  for (auto [f, b] : {std::pair{&in.q, &qb}, {&in.k, &kb}, {&in.v, &vb}}) {
+    for (float &x : *f) {
+      b->push_back(toBf16(x));
+      x = widen(b->back());
+    }
+  }
+  const Config c{{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"pr", 2}};
+  auto run = [&](const AttentionProblem &p, const void *q, const void *k,
+                 const void *v, void *o) {
+    auto src = (*t)->instantiate(c, p, device.target());
+    REQUIRE(src.isOk());
+    auto bin = compiler.compile(*src, p.key());
+    INFO(bin.status().toString());
+    REQUIRE(bin.isOk());
+    auto loaded = loadAttention(device, bin->bytes);
+    INFO(loaded.status().toString());
+    REQUIRE(loaded.isOk());
+    loaded->runner(device)(q, k, v, o, in.scale);
+  };
+  std::vector<float> of(size_t(pf.qElements()));
+  std::vector<uint16_t> ob(size_t(pb.qElements()));
+  run(pf, in.q.data(), in.k.data(), in.v.data(), of.data());
+  run(pb, qb.data(), kb.data(), vb.data(), ob.data());
+  int64_t rounded = 0; // Outputs where rounding differs from truncation.
+  for (size_t i = 0; i < of.size(); ++i) {
+    INFO(i << ": " << of[i]);
+    REQUIRE(ob[i] == toBf16(of[i]));
+    rounded += ob[i] != uint16_t(std::bit_cast<uint32_t>(of[i]) >> 16);
+  }
+  CHECK(rounded > 0);
 }

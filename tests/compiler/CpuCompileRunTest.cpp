@@ -2,6 +2,7 @@
 // -> dlopen -> run, checked against OpenBLAS, for every layout and ragged
 // sizes; and the binary cache.
 #include "ktune/compiler/CpuCompiler.h"
+#include "ktune/compiler/HostCodegen.h"
 #include "ktune/templates/gemm/CpuGemmDotMlir.h"
 #include "ktune/templates/gemm/CpuGemmMlir.h"
 #include "ktune/tuner/CpuKernel.h"
@@ -10,7 +11,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
 
 using namespace kt;
 
@@ -143,4 +148,27 @@ TEST_CASE("emit prints each stage") {
   auto bad = src.value();
   bad.text = "this is not mlir";
   REQUIRE_FALSE(compiler.compile(bad, "x").isOk());
+}
+
+TEST_CASE("host code is generated for the features the host reports") {
+  // The CPU name implies its model's features; a hypervisor may hide some
+  // (AVX-512 on a Zen 4 guest). Each ISA extension the runtime sees as
+  // missing must be turned off explicitly, or the kernels die of SIGILL.
+  const std::string fp = hostCodegenFingerprint();
+  const size_t at = fp.find("features=");
+  REQUIRE(at != std::string::npos);
+  std::vector<std::string> flags;
+  std::stringstream list(fp.substr(at + 9));
+  for (std::string f; std::getline(list, f, ',');) {
+    flags.push_back(f);
+  }
+  auto has = [&](const std::string &f) {
+    return std::find(flags.begin(), flags.end(), f) != flags.end();
+  };
+  const TargetDesc host = TargetDesc::host();
+  for (const char *f :
+       {"avx", "fma", "avx2", "avx512f", "avx512dq", "avx512bw", "avx512vl"}) {
+    INFO(f << " in " << fp);
+    CHECK(has((host.hasFeature(f) ? "+" : "-") + std::string(f)));
+  }
 }

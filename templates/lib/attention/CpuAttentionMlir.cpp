@@ -13,13 +13,15 @@
 #include <array>
 #include <bit>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace kt {
 
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/5";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/6";
 
 constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
 /// Largest split-KV factor, and the most (tile) blocks a problem may have
@@ -43,6 +45,11 @@ struct Params {
   /// block's V is packed and P V takes pc columns (a multiple of 8 dividing
   /// d) per step.
   int64_t pc = 0;
+  /// 0: a key's scores are d broadcast FMAs on vector<R> (Q^T packed).
+  /// Otherwise dot products over d in vector<dl> lanes (Q packed by rows),
+  /// ku keys x R rows of them at a time, summed across lanes by a
+  /// transposing shuffle tree: fewer loads per FMA where R is small.
+  int64_t dl = 0;
 };
 
 /// Lazy rescaling's threshold in natural-log units (scores are pre-scaled
@@ -87,6 +94,183 @@ std::string indentLines(const std::string &text, int n) {
   return out;
 }
 
+/// MLIR summing each of `in` (n <= lanes values of vector<lanes x f32>)
+/// across its lanes; returns the text and the name of the vector<n x f32>
+/// whose lane i is the sum of in[i]. A transposing tree: each pair of
+/// vectors becomes one holding both halves' partial sums (two shuffles and
+/// an add), so the n sums take about 3 n instructions, not log2(lanes)
+/// shuffles and adds each. Vectors past n (up to a power of two) are `pad`.
+std::pair<std::string, std::string> laneSums(const std::vector<std::string> &in,
+                                             int64_t lanes,
+                                             const std::string &pad,
+                                             const std::string &prefix,
+                                             const std::string &indent) {
+  // A value and, per block of its lanes, the input whose partial sums the
+  // block holds (-1: padding).
+  struct Part {
+    std::string name;
+    std::vector<int64_t> order;
+  };
+  const int64_t n = int64_t(in.size());
+  const int64_t n2 = int64_t(std::bit_ceil(uint64_t(n)));
+  std::vector<Part> level;
+  for (int64_t i = 0; i < n2; ++i) {
+    level.push_back({i < n ? in[size_t(i)] : pad, {i < n ? i : -1}});
+  }
+  std::string o;
+  int step = 0;
+  auto emit = [&](const Part &a, const Part &b, int64_t width, bool pair,
+                  const std::string &name) {
+    // Blocks of w lanes halve: a block's low half plus its high half.
+    const int64_t w = width / int64_t(a.order.size()), h = w / 2;
+    std::string lo, hi;
+    for (size_t blk = 0; blk < a.order.size(); ++blk) {
+      for (int src = 0; src < (pair ? 2 : 1); ++src) {
+        for (int64_t t = 0; t < h; ++t) {
+          const int64_t at = src * width + int64_t(blk) * w + t;
+          lo += fmt::format("{}{}", lo.empty() ? "" : ", ", at);
+          hi += fmt::format("{}{}", hi.empty() ? "" : ", ", at + h);
+        }
+      }
+    }
+    const std::string vt = fmt::format("vector<{}xf32>", width);
+    const std::string rt =
+        fmt::format("vector<{}xf32>", pair ? width : width / 2);
+    o += fmt::format("{0}{1}l = vector.shuffle {2}, {3} [{4}] : {5}, {5}\n"
+                     "{0}{1}h = vector.shuffle {2}, {3} [{6}] : {5}, {5}\n"
+                     "{0}{1} = arith.addf {1}l, {1}h : {7}\n",
+                     indent, name, a.name, b.name, lo, vt, hi, rt);
+  };
+  while (level.size() > 1) {
+    std::vector<Part> next;
+    for (size_t i = 0; i < level.size(); i += 2) {
+      Part joined{fmt::format("{}{}_{}", prefix, step, i / 2), {}};
+      emit(level[i], level[i + 1], lanes, true, joined.name);
+      for (size_t blk = 0; blk < level[i].order.size(); ++blk) {
+        joined.order.push_back(level[i].order[blk]);
+        joined.order.push_back(level[i + 1].order[blk]);
+      }
+      next.push_back(std::move(joined));
+    }
+    level = std::move(next);
+    ++step;
+  }
+  // One value of n2 blocks: fold each block to one lane.
+  Part v = level[0];
+  for (int64_t width = lanes; width > n2; width /= 2, ++step) {
+    Part folded{fmt::format("{}{}", prefix, step), v.order};
+    emit(v, v, width, false, folded.name);
+    v = std::move(folded);
+  }
+  // Lane i of the result: the block holding in[i].
+  std::string perm;
+  bool identity = n == n2;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto at = std::find(v.order.begin(), v.order.end(), i);
+    const int64_t lane = int64_t(at - v.order.begin());
+    identity = identity && lane == i;
+    perm += fmt::format("{}{}", i ? ", " : "", lane);
+  }
+  if (identity) {
+    return {o, v.name};
+  }
+  const std::string name = prefix + "p";
+  o +=
+      fmt::format("{0}{1} = vector.shuffle {2}, {2} [{3}] : {4}, {4}\n", indent,
+                  name, v.name, perm, fmt::format("vector<{}xf32>", n2));
+  return {o, name};
+}
+
+/// The dot-product score form's block-level values: the scores as one flat
+/// buffer, the lane count, a zero vector, the rows' indices and the sums'
+/// group offsets.
+std::string dotDecls(const AttentionProblem &p, const Params &q) {
+  const int64_t rows = blockRows(p, q);
+  std::string o = fmt::format(
+      "    %sflat = memref.collapse_shape %sbuf [[0, 1]] : memref<{0}x{1}xf32> "
+      "into memref<{2}xf32>\n"
+      "    %cL = arith.constant {3} : index\n"
+      "    %zl = arith.constant dense<0.0> : vector<{3}xf32>\n",
+      q.bkv, rows, q.bkv * rows, q.dl);
+  for (int64_t r = 0; r < rows; ++r) {
+    o += fmt::format("    %cDr{0} = arith.constant {0} : index\n", r);
+  }
+  // Offsets of the groups of dl sums (dotScores).
+  for (int64_t g = 0; g * q.dl < rows * q.ku; ++g) {
+    o += fmt::format("    %cDg{} = arith.constant {} : index\n", g, g * q.dl);
+  }
+  return o;
+}
+
+/// Scores of `nk` keys from key j of the block (row %kRow of K) for every
+/// row: nk x R dot products over d, dl lanes at a time, summed across
+/// lanes and stored as scores (j .. j + nk - 1, every row).
+std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
+                      const std::string &mkv) {
+  const int64_t rows = blockRows(p, q), n = nk * rows;
+  const std::string vl = fmt::format("vector<{}xf32>", q.dl);
+  const std::string mqt = fmt::format("memref<{}x{}xf32>", rows, p.d);
+  std::string iters, types, body, next;
+  for (int64_t r = 0; r < rows; ++r) {
+    body += fmt::format("          %dq{0} = vector.load %qt[%cDr{0}, %e] : "
+                        "{1}, {2}\n",
+                        r, mqt, vl);
+  }
+  body += "          %kOff = arith.addi %kRow, %e : index\n";
+  for (int64_t u = 0; u < nk; ++u) {
+    body += fmt::format(
+        "          %dko{0} = arith.addi %kOff, %cKo{0} : index\n", u);
+    if (p.dtype == DType::BF16) {
+      body += fmt::format(
+          "          %dk{0}h = vector.load %K[%dko{0}] : {1}, "
+          "vector<{2}xbf16>\n"
+          "          %dk{0} = arith.extf %dk{0}h : vector<{2}xbf16> to {3}\n",
+          u, mkv, q.dl, vl);
+    } else {
+      body += fmt::format("          %dk{0} = vector.load %K[%dko{0}] : {1}, "
+                          "{2}\n",
+                          u, mkv, vl);
+    }
+  }
+  // Accumulator a = u R + r: key u's score for row r, at flat score index
+  // (j + u) R + r = j R + a.
+  std::vector<std::string> sums;
+  for (int64_t u = 0; u < nk; ++u) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t a = u * rows + r;
+      iters += fmt::format("{}%da{} = %zl", a ? ", " : "", a);
+      types += fmt::format("{}{}", a ? ", " : "", vl);
+      next += fmt::format("{}%dn{}", a ? ", " : "", a);
+      body += fmt::format(
+          "          %dn{0} = vector.fma %dq{1}, %dk{2}, %da{0} : {3}\n", a, r,
+          u, vl);
+      sums.push_back(fmt::format("%ds#{}", a));
+    }
+  }
+  std::string o = fmt::format(
+      R"(        %ds:{n} = scf.for %e = %c0 to %cD step %cL iter_args({iters}) -> ({types}) {{
+{body}          scf.yield {next} : {types}
+        }}
+        %dso = arith.muli %j, %cRows : index
+)",
+      fmt::arg("n", n), fmt::arg("iters", iters), fmt::arg("types", types),
+      fmt::arg("body", body), fmt::arg("next", next));
+  // Groups of dl accumulators, one vector of sums each.
+  for (int64_t g = 0; g * q.dl < n; ++g) {
+    const int64_t first = g * q.dl, count = std::min(q.dl, n - first);
+    const std::vector<std::string> group(sums.begin() + first,
+                                         sums.begin() + first + count);
+    auto [text, sum] =
+        laneSums(group, q.dl, "%zl", fmt::format("%dr{}_", g), "        ");
+    o += text +
+         fmt::format("        %dsg{0} = arith.addi %dso, %cDg{0} : index\n"
+                     "        vector.store {1}, %sflat[%dsg{0}] : "
+                     "memref<{2}xf32>, vector<{3}xf32>\n",
+                     g, sum, q.bkv * rows, count);
+  }
+  return o;
+}
+
 /// The module for one (problem, params): one block function and the grid.
 ///
 /// A block is (batch, key/value head, tile of bq query positions); its R
@@ -96,6 +280,7 @@ std::string indentLines(const std::string &text, int n) {
 /// time. The online softmax runs on vector<R> across rows; P V accumulates
 /// one vector<d> per row, pr rows and (packed, pc > 0) pc columns at a time.
 std::string emitModule(const AttentionProblem &p, const Params &q) {
+  const bool dot = q.dl > 0;
   const int64_t tiles = (p.sq + q.bq - 1) / q.bq;
   const bool split = q.split > 1;
   const int64_t blocks = tileBlocks(p, q) * q.split;
@@ -132,7 +317,10 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                        "{0}{1} = arith.extf {1}h : bf16 to f32\n",
                        indent, name, mem, index, memType);
   };
-  const std::string mqt = fmt::format("memref<{}x{}xf32>", p.d, rows);
+  // Q, scaled: transposed (qt[d][R]), or for dot products by rows.
+  const std::string mqt = dot ? fmt::format("memref<{}x{}xf32>", rows, p.d)
+                              : fmt::format("memref<{}x{}xf32>", p.d, rows);
+  const std::string qtAt = dot ? "%r, %e" : "%e, %r";
   const std::string macc = fmt::format("memref<{}x{}xf32>", rows, p.d);
   const std::string ms = fmt::format("memref<{}x{}xf32>", q.bkv, rows);
   const std::string mr = fmt::format("memref<{}xf32>", rows);
@@ -217,11 +405,12 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("qBatch", qBatchStride), arg("kvBatch", kvBatchStride), arg("vd", vd),
       arg("vr", vr), arg("mqt", mqt), arg("macc", macc), arg("ms", ms),
       arg("mr", mr), arg("mri", mri), arg("tileOf", split ? "%tb" : "%blk"),
-      arg("vpk", q.pc > 0
-                     ? fmt::format("    %vpk = memref.alloca() {{alignment "
-                                   "= 64 : i64}} : memref<{}x{}x{}xf32>\n",
-                                   p.d / q.pc, q.bkv, q.pc)
-                     : ""));
+      arg("vpk",
+          (q.pc > 0 ? fmt::format("    %vpk = memref.alloca() {{alignment "
+                                  "= 64 : i64}} : memref<{}x{}x{}xf32>\n",
+                                  p.d / q.pc, q.bkv, q.pc)
+                    : "") +
+              (dot ? dotDecls(p, q) : "")));
   // Per row r: head h0 + r / bq at position q0 + r % bq. Pack its query row
   // (scaled) as column r of qt and record the keys it may see.
   std::string lim =
@@ -248,12 +437,12 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         scf.for %e = %c0 to %cD step %c1 {{
           %qe = arith.addi %qOff, %e : index
 {loadQ}          %xs = arith.mulf %x, %scale : f32
-          memref.store %xs, %qt[%e, %r] : {mqt}
+          memref.store %xs, %qt[{qtAt}] : {mqt}
         }}
 {lim}        scf.yield %limR : i64
       }} else {{
         scf.for %e = %c0 to %cD step %c1 {{
-          memref.store %zero, %qt[%e, %r] : {mqt}
+          memref.store %zero, %qt[{qtAt}] : {mqt}
         }}
         scf.yield %c0i : i64
       }}
@@ -267,7 +456,8 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("lim", lim),
       arg("loadQ", loadScalar("          ", "%x", "%Q", "%qe", mq)),
       arg("mq", mq), arg("mqt", mqt), arg("mri", mri), arg("macc", macc),
-      arg("vd", vd), arg("mr", mr), arg("vr", vr), arg("vri", vri));
+      arg("vd", vd), arg("mr", mr), arg("vr", vr), arg("vri", vri),
+      arg("qtAt", qtAt));
   // The keys any row sees: all, or (causal) up to the last position's limit.
   if (p.causal) {
     o += R"(    %lastQ = arith.addi %q0, %pos : index
@@ -324,27 +514,38 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                           "        %cKo{u} = arith.constant {ko} : index\n",
                           arg("u", u), arg("ko", u * kvRowStride));
   }
-  o += fmt::format(
+  const std::string blockHead = fmt::format(
       R"(    scf.for %j0 = {jBegin} to {jEnd} step %cBkv {{
       %kvLeft = arith.subi {jEnd}, %j0 : index
       %nkv = arith.minui %kvLeft, %cBkv : index
       %nMain0 = arith.divui %nkv, %cKu : index
       %nMain = arith.muli %nMain0, %cKu : index
-{kuInit}      scf.for %j = %c0 to %nMain step %cKu {{
-        %kj = arith.addi %j0, %j : index
+{kuInit})",
+      arg("jBegin", jBegin), arg("jEnd", jEnd), arg("kuInit", kuInit));
+  // Key j's row of K.
+  const std::string keyRow = R"(        %kj = arith.addi %j0, %j : index
         %kRowOff = arith.muli %kj, %cKvRow : index
         %kRow = arith.addi %kvBase, %kRowOff : index
-        %sc:{ku} = scf.for %e = %c0 to %cD step %c1 iter_args({kuIters}) -> ({kuYieldTypes}) {{
+)";
+  if (dot) {
+    // Dot products: ku keys at a time, then the tail's keys one by one.
+    o += blockHead + "      scf.for %j = %c0 to %nMain step %cKu {\n" + keyRow +
+         dotScores(p, q, q.ku, mkv) +
+         "      }\n      scf.for %j = %nMain to %nkv step %c1 {\n" + keyRow +
+         dotScores(p, q, 1, mkv) + "      }\n";
+  } else {
+    // Broadcast FMAs: ku keys at a time, then the tail's keys one by one.
+    o += blockHead +
+         fmt::format(
+             R"(      scf.for %j = %c0 to %nMain step %cKu {{
+{keyRow}        %sc:{ku} = scf.for %e = %c0 to %cD step %c1 iter_args({kuIters}) -> ({kuYieldTypes}) {{
             %qv = vector.load %qt[%e, %c0] : {mqt}, {vr}
             %kOff = arith.addi %kRow, %e : index
 {kuBody}            scf.yield {kuNext} : {kuYieldTypes}
         }}
 {kuStores}      }}
       scf.for %j = %nMain to %nkv step %c1 {{
-        %kj = arith.addi %j0, %j : index
-        %kRowOff = arith.muli %kj, %cKvRow : index
-        %kRow = arith.addi %kvBase, %kRowOff : index
-        %s1 = scf.for %e = %c0 to %cD step %c1 iter_args(%s = %zr) -> ({vr}) {{
+{keyRow}        %s1 = scf.for %e = %c0 to %cD step %c1 iter_args(%s = %zr) -> ({vr}) {{
           %qv = vector.load %qt[%e, %c0] : {mqt}, {vr}
           %kOff = arith.addi %kRow, %e : index
 {loadKTail}          %kbv = vector.broadcast %kx : f32 to {vr}
@@ -354,12 +555,13 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
         vector.store %s1, %sbuf[%j, %c0] : {ms}, {vr}
       }}
 )",
-      arg("jBegin", jBegin), arg("jEnd", jEnd), arg("kuInit", kuInit),
-      arg("ku", q.ku), arg("kuIters", kuIters),
-      arg("kuYieldTypes", kuYieldTypes), arg("mqt", mqt), arg("vr", vr),
-      arg("kuBody", kuBody), arg("kuNext", kuNext), arg("kuStores", kuStores),
-      arg("mkv", mkv), arg("ms", ms),
-      arg("loadKTail", loadScalar("          ", "%kx", "%K", "%kOff", mkv)));
+             arg("keyRow", keyRow), arg("ku", q.ku), arg("kuIters", kuIters),
+             arg("kuYieldTypes", kuYieldTypes), arg("mqt", mqt), arg("vr", vr),
+             arg("kuBody", kuBody), arg("kuNext", kuNext),
+             arg("kuStores", kuStores), arg("mkv", mkv), arg("ms", ms),
+             arg("loadKTail",
+                 loadScalar("          ", "%kx", "%K", "%kOff", mkv)));
+  }
   // P V reads V in place, a whole row per key (no `pc`), or from a packed
   // copy of the block's V, in column chunks of pc: vpk[chunk][key][pc], so a
   // chunk's keys are contiguous (in place they are a row stride apart, 4 KiB
@@ -383,10 +585,30 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
                            mkv, vde, vde, vd)
              : fmt::format("          %vv = vector.load %V[%vOff] : {}, {}\n",
                            mkv, vd);
+  // bf16 outputs are rounded to nearest even in integer arithmetic (NaN
+  // stays NaN): arith.truncf would become a call to __truncsfbf2 on hosts
+  // without AVX512-BF16, a symbol the code object cannot resolve.
   const std::string storeO =
-      bf16 ? fmt::format("        %resh = arith.truncf %res : {} to {}\n"
-                         "        vector.store %resh, %O[%oOff] : {}, {}\n",
-                         vd, vde, mq, vde)
+      bf16 ? fmt::format(
+                 R"(        %rbits = arith.bitcast %res : {vd} to {vdi}
+        %c16v = arith.constant dense<16> : {vdi}
+        %c1v = arith.constant dense<1> : {vdi}
+        %cHalf = arith.constant dense<32767> : {vdi}
+        %lsbS = arith.shrui %rbits, %c16v : {vdi}
+        %lsb = arith.andi %lsbS, %c1v : {vdi}
+        %rndA = arith.addi %rbits, %cHalf : {vdi}
+        %rnd = arith.addi %rndA, %lsb : {vdi}
+        %rhi = arith.shrui %rnd, %c16v : {vdi}
+        %r16 = arith.trunci %rhi : {vdi} to {vds}
+        %isNan = arith.cmpf uno, %res, %res : {vd}
+        %qnan = arith.constant dense<32704> : {vds}
+        %rsel = arith.select %isNan, %qnan, %r16 : vector<{d}xi1>, {vds}
+        %resh = arith.bitcast %rsel : {vds} to {vde}
+        vector.store %resh, %O[%oOff] : {mq}, {vde}
+)",
+                 arg("vd", vd), arg("vde", vde), arg("mq", mq), arg("d", p.d),
+                 arg("vdi", fmt::format("vector<{}xi32>", p.d)),
+                 arg("vds", fmt::format("vector<{}xi16>", p.d)))
            : fmt::format("        vector.store %res, %O[%oOff] : {}, {}\n", mq,
                          vd);
   // P V, pr rows at a time: each value row (chunk) is loaded once for the
@@ -702,11 +924,11 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  // pr, split, lazy and pc are optional: configurations stored before they
-  // existed used 1, 1, 0 and all of d.
+  // pr, split, lazy, pc and dl are optional: configurations stored before
+  // they existed used 1, 1, 0, all of d and broadcast scores.
   return Params{c.get("bq"),    c.get("bkv"),      c.get("ku"),
                 c.get("pr", 1), c.get("split", 1), c.get("lazy", 0),
-                c.get("pc", 0)};
+                c.get("pc", 0), c.get("dl", 0)};
 }
 
 } // namespace
@@ -720,13 +942,14 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.skv = 7;
   p.d = 16;
   p.causal = true;
-  // Unsplit and split (the part epilogue and the merge), lazy, and P V in
-  // column chunks.
+  // Unsplit and split (the part epilogue and the merge), lazy, P V in
+  // column chunks, and dot-product scores.
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
                    emitModule(p, Params{4, 16, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2, 2, 1}) +
-                   emitModule(p, Params{4, 16, 2, 2, 1, 0, 8}))
+                   emitModule(p, Params{4, 16, 2, 2, 1, 0, 8}) +
+                   emitModule(p, Params{4, 16, 2, 2, 1, 0, 0, 8}))
       .substr(0, 16);
 }
 
@@ -772,6 +995,18 @@ Status CpuAttentionMlir::validate(const Config &config,
         fmt::format("pc={}: output columns per P V step are 0 (V read in "
                     "place, all d columns) or a multiple of 8 dividing d={}",
                     q.pc, problem.d));
+  }
+  if ((q.dl != 0 && q.dl != 8 && q.dl != 16) ||
+      (q.dl > 0 && problem.d % q.dl != 0)) {
+    return invalidArgument(fmt::format(
+        "dl={}: score lanes are 0 (broadcast FMAs across the block's rows) or "
+        "8 or 16 dividing d={} (dot products over d)",
+        q.dl, problem.d));
+  }
+  if (q.dl > 0 && rows * q.ku > 64) {
+    return invalidArgument(fmt::format(
+        "dl={} ku={}: {} rows x {} keys = {} dot products per step; at most 64",
+        q.dl, q.ku, rows, q.ku, rows * q.ku));
   }
   if (blockRows(problem, q) % q.pr != 0) {
     return invalidArgument(
@@ -833,6 +1068,15 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
     // vector registers (16 zmm with AVX-512, 8 ymm otherwise).
     const int64_t lanes = avx512 ? 16 : 8;
     q.pr = (group * q.bq) % 2 == 0 && 2 * problem.d / lanes <= 16 ? 2 : 1;
+    // AVX2 blocks of at most 8 rows (decode): dot-product scores, 8 sums
+    // per step. Measured on an AVX2 (Zen 4 guest) host against the
+    // broadcast form: 1.25-1.4x for decode at 4k-64k keys. AVX-512 hosts
+    // keep the broadcast form (not measured there).
+    const int64_t rows = blockRows(problem, q);
+    if (!avx512 && rows <= 8) {
+      q.dl = 8;
+      q.ku = std::min<int64_t>(4, 8 / rows);
+    }
   }
   // Decode with fewer tile blocks than cores: the KV length split until
   // every core has a part, each part keeping at least four key blocks.
@@ -848,7 +1092,8 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
                  {"pr", q.pr},
                  {"split", q.split},
                  {"lazy", 0},
-                 {"pc", q.pc}});
+                 {"pc", q.pc},
+                 {"dl", q.dl}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -865,11 +1110,12 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
       defaultConfig(problem, target),
       {{"bq", {1, 2, 4, 8, 16, 32, 64}},
        {"bkv", {16, 32, 64, 128, 256}},
-       {"ku", {1, 4, 8}},
+       {"ku", {1, 2, 4, 8}},
        {"pr", {1, 2, 4, 8}},
        {"split", {1, 2, 4, 8, 16}},
        {"lazy", {0, 1}},
-       {"pc", {0, 32, 64}}},
+       {"pc", {0, 32, 64}},
+       {"dl", {0, 8, 16}}},
       [&](const Config &c) {
         // Splits only while the tile blocks are few and
         // each part keeps two key blocks.
@@ -880,6 +1126,15 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
         }
         const int64_t pc = c.get("pc") > 0 ? c.get("pc") : problem.d;
         const bool before = c.get("pc") == 0 && c.get("pr") <= 4;
+        // Dot-product scores where a step's accumulators (ku keys x R rows
+        // of dl lanes) fill at most half the register file; ku 2 only
+        // there.
+        const int64_t dl = c.get("dl");
+        const Params r{c.get("bq"), c.get("bkv"), c.get("ku")};
+        if (dl > 0 ? blockRows(problem, r) * r.ku * dl > accFloats / 2
+                   : r.ku == 2) {
+          return false;
+        }
         return c.get("bq") <= sqCap &&
                c.get("bkv") <= std::max<int64_t>(16, skvCap) &&
                (before || c.get("pr") * pc <= accFloats) &&
