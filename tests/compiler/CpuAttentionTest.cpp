@@ -472,6 +472,29 @@ TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
   auto many = (*t)->validate({{"bq", 32}, {"bkv", 16}, {"ku", 2}, {"dl", 8}}, p,
                              device.target());
   CHECK_THAT(many.message(), Catch::Contains("at most 64"));
+  // The space offers dot products to decode (8 and, with AVX-512, 16
+  // lanes), never to prefill.
+  auto host = parseTarget("cpu");
+  REQUIRE(host.isOk());
+  TargetDesc avx2 = *host, avx512 = *host;
+  avx2.features = {"avx2", "fma"};
+  avx512.features = {"avx2", "fma", "avx512f"};
+  const AttentionProblem decode =
+      attn("attn_f32_BSHD_b1_hq32_hkv4_sq1_skv4096_d128");
+  const AttentionProblem prefill =
+      attn("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128_causal");
+  for (const TargetDesc &target : {avx2, avx512}) {
+    bool offered[17] = {};
+    for (const Config &c : (*t)->space(decode, target)) {
+      offered[c.get("dl")] = true;
+    }
+    CHECK(offered[0]);
+    CHECK(offered[8]);
+    CHECK(offered[16] == target.hasFeature("avx512f"));
+    for (const Config &c : (*t)->space(prefill, target)) {
+      CHECK(c.get("dl") == 0);
+    }
+  }
 }
 
 TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",

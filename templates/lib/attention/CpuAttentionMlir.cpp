@@ -1106,6 +1106,7 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   // of pc, or all d, columns) fit the vector register file, 32 zmm or 16
   // ymm.
   const int64_t accFloats = target.hasFeature("avx512f") ? 32 * 16 : 16 * 8;
+  const bool fewRows = (problem.hq / problem.hkv) * problem.sq <= 16;
   return enumerateSpace(
       defaultConfig(problem, target),
       {{"bq", {1, 2, 4, 8, 16, 32, 64}},
@@ -1126,12 +1127,14 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
         }
         const int64_t pc = c.get("pc") > 0 ? c.get("pc") : problem.d;
         const bool before = c.get("pc") == 0 && c.get("pr") <= 4;
-        // Dot-product scores where a step's accumulators (ku keys x R rows
-        // of dl lanes) fill at most half the register file; ku 2 only
-        // there.
+        // Dot-product scores for decode-like problems (a group's whole
+        // query in at most 16 rows) where a step's accumulators (ku keys x
+        // R rows of dl lanes) fill at most half the register file; ku 2
+        // only there.
         const int64_t dl = c.get("dl");
         const Params r{c.get("bq"), c.get("bkv"), c.get("ku")};
-        if (dl > 0 ? blockRows(problem, r) * r.ku * dl > accFloats / 2
+        if (dl > 0 ? !fewRows ||
+                         blockRows(problem, r) * r.ku * dl > accFloats / 2
                    : r.ku == 2) {
           return false;
         }
