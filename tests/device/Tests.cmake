@@ -56,3 +56,7 @@ kt_add_test(HipBlasLtTest hip
 kt_add_test(HipLaunchTest hip
   SOURCES device/HipLaunchTest.cpp
   LIBS ktune_compiler)
+# The pool's workers under a small `ulimit -s` (new threads default to it).
+add_test(NAME ThreadPoolSmallStack
+  COMMAND sh -c "ulimit -s 1024 && exec \"$0\" '[stack]'"
+    $<TARGET_FILE:ThreadPoolTest>)

@@ -155,3 +155,28 @@ TEST_CASE("a caller that does not run leaves every index to the workers",
     CHECK_FALSE(onCaller.load());
   }
 }
+
+TEST_CASE("workers have stacks of at least 8 MiB", "[threadpool][stack]") {
+  // Whatever `ulimit -s` says: CTest also runs this case under
+  // `ulimit -s 1024` (ThreadPoolSmallStack), where the system's default
+  // for new threads is 1 MiB.
+  CHECK(kt::ThreadPool::workerStackBytes() >=
+        kt::ThreadPool::kMinWorkerStackBytes);
+  kt::ThreadPool pool(3);
+  REQUIRE(pool.size() == 3);
+  std::mutex m;
+  std::vector<int64_t> left;
+  // Workers only (callerRuns false): the caller's stack is not the pool's.
+  pool.parallelFor(
+      64,
+      [&](int64_t) {
+        const int64_t bytes = kt::threadStackBytesLeft();
+        std::lock_guard<std::mutex> lock(m);
+        left.push_back(bytes);
+      },
+      false);
+  REQUIRE(left.size() == 64);
+  for (int64_t bytes : left) {
+    CHECK(bytes > kt::ThreadPool::kMinWorkerStackBytes - (int64_t(64) << 10));
+  }
+}

@@ -5,11 +5,20 @@
 
 namespace kt {
 
+int64_t ThreadPool::workerStackBytes() {
+  return std::max<int64_t>(kMinWorkerStackBytes, defaultThreadStackBytes());
+}
+
 ThreadPool::ThreadPool(int threads) {
   int workers = std::max(threads, 1) - 1;
   workers_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
-    workers_.emplace_back([this] { workerLoop(); });
+    auto worker = std::make_unique<StackThread>(workerStackBytes(),
+                                                [this] { workerLoop(); });
+    if (!worker->started()) {
+      break; // The system would not make more: a smaller pool.
+    }
+    workers_.push_back(std::move(worker));
   }
 }
 
@@ -19,9 +28,7 @@ ThreadPool::~ThreadPool() {
     stop_ = true;
   }
   wake_.notify_all();
-  for (std::thread &worker : workers_) {
-    worker.join();
-  }
+  workers_.clear(); // Each joins.
 }
 
 void ThreadPool::runIndices(const std::function<void(int64_t)> &fn,

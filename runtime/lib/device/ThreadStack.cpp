@@ -4,6 +4,8 @@
 
 #include <pthread.h>
 
+#include <utility>
+
 namespace kt {
 
 int64_t threadStackBytesLeft() {
@@ -35,21 +37,45 @@ void *runFunction(void *arg) {
 
 } // namespace
 
-bool runOnStack(int64_t bytes, const std::function<void()> &fn) {
+StackThread::StackThread(int64_t bytes, std::function<void()> fn)
+    : fn_(std::move(fn)) {
+  static_assert(sizeof(pthread_t) <= sizeof(handle_));
   pthread_attr_t attr;
   if (pthread_attr_init(&attr) != 0) {
-    return false;
+    return;
   }
   pthread_t thread;
-  const bool made =
-      pthread_attr_setstacksize(&attr, size_t(bytes)) == 0 &&
-      pthread_create(&thread, &attr, runFunction,
-                     const_cast<std::function<void()> *>(&fn)) == 0;
+  started_ = pthread_attr_setstacksize(&attr, size_t(bytes)) == 0 &&
+             pthread_create(&thread, &attr, runFunction, &fn_) == 0;
   pthread_attr_destroy(&attr);
-  if (made) {
-    pthread_join(thread, nullptr);
+  if (started_) {
+    handle_ = static_cast<unsigned long>(thread);
   }
-  return made;
+}
+
+StackThread::~StackThread() { join(); }
+
+void StackThread::join() {
+  if (started_) {
+    pthread_join(static_cast<pthread_t>(handle_), nullptr);
+    started_ = false;
+  }
+}
+
+bool runOnStack(int64_t bytes, const std::function<void()> &fn) {
+  StackThread thread(bytes, fn);
+  return thread.started(); // Joined by the destructor.
+}
+
+int64_t defaultThreadStackBytes() {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) {
+    return -1;
+  }
+  size_t size = 0;
+  const int rc = pthread_attr_getstacksize(&attr, &size);
+  pthread_attr_destroy(&attr);
+  return rc == 0 ? int64_t(size) : -1;
 }
 
 } // namespace kt

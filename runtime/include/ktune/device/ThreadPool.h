@@ -1,12 +1,14 @@
 // ThreadPool: a fixed set of workers that runs index ranges in parallel.
 #pragma once
 
+#include "ktune/device/ThreadStack.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 namespace kt {
@@ -17,8 +19,15 @@ namespace kt {
 /// a pool of size 1 runs everything on the calling thread. With
 /// `callerRuns` false the caller only waits (its stack may be too small for
 /// the work); the pool must then have workers (size() > 1).
+///
+/// Workers get stacks of workerStackBytes(): at least 8 MiB whatever
+/// `ulimit -s` says (CPU attention blocks keep up to 384 KiB on the stack).
+/// If the system makes fewer threads than asked, the pool is smaller.
 class ThreadPool {
 public:
+  static constexpr int64_t kMinWorkerStackBytes = int64_t(8) << 20;
+  static int64_t workerStackBytes();
+
   explicit ThreadPool(int threads);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
@@ -33,7 +42,7 @@ private:
   /// Claims indices from next_ and runs them until none are left.
   void runIndices(const std::function<void(int64_t)> &fn, int64_t count);
 
-  std::vector<std::thread> workers_;
+  std::vector<std::unique_ptr<StackThread>> workers_;
   std::mutex runMutex_; // serialises parallelFor callers
   std::mutex mutex_;    // guards everything below except next_
   std::condition_variable wake_, done_;
