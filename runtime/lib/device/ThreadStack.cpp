@@ -8,24 +8,45 @@
 
 namespace kt {
 
-int64_t threadStackBytesLeft() {
+namespace {
+
+/// The calling thread's stack bounds, asked once per thread:
+/// pthread_getattr_np reads /proc/self/maps for the main thread (about 50
+/// us, as much as a small attention launch), and the bounds do not move.
+struct StackBounds {
+  uintptr_t low = 0;
+  size_t size = 0;
+  bool known = false;
+};
+
+StackBounds askStackBounds() {
+  StackBounds b;
   pthread_attr_t attr;
   if (pthread_getattr_np(pthread_self(), &attr) != 0) {
-    return -1;
+    return b;
   }
   void *base = nullptr;
-  size_t size = 0;
-  const int rc = pthread_attr_getstack(&attr, &base, &size);
+  const int rc = pthread_attr_getstack(&attr, &base, &b.size);
   pthread_attr_destroy(&attr);
-  if (rc != 0 || base == nullptr) {
+  b.low = reinterpret_cast<uintptr_t>(base);
+  b.known = rc == 0 && base != nullptr;
+  return b;
+}
+
+} // namespace
+
+int64_t threadStackBytesLeft() {
+  thread_local const StackBounds bounds = askStackBounds();
+  if (!bounds.known) {
     return -1;
   }
-  // The stack grows down from base + size to base; a local marks where it
-  // is now.
+  // The stack grows down from low + size to low; a local marks where it is
+  // now.
   volatile char here = 0;
   const auto sp = reinterpret_cast<uintptr_t>(&here);
-  const auto low = reinterpret_cast<uintptr_t>(base);
-  return sp > low && sp - low <= size ? int64_t(sp - low) : -1;
+  return sp > bounds.low && sp - bounds.low <= bounds.size
+             ? int64_t(sp - bounds.low)
+             : -1;
 }
 
 namespace {
