@@ -326,8 +326,8 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
           "[compiler]") {
   auto t = findAttentionTemplate("cpu.attention.mlir");
   REQUIRE(t.isOk());
-  // With and without AVX-512 (the packed P V default is for AVX-512 blocks
-  // of 16 rows or more), for groups that are not powers of two too.
+  // With and without AVX-512 (the packed P V default is for blocks of 16
+  // rows or more), for groups that are not powers of two too.
   auto host = parseTarget("cpu");
   REQUIRE(host.isOk());
   TargetDesc avx2 = *host, avx512 = *host;
@@ -348,8 +348,7 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
                        << target.featureString());
           CHECK((*t)->validate(c, p, target).isOk());
           const bool packed = c.get("pc") > 0;
-          CHECK(packed == (target.hasFeature("avx512f") && d % 32 == 0 &&
-                           c.get("bq") * group >= 16));
+          CHECK(packed == (d % 32 == 0 && c.get("bq") * group >= 16));
           // Dot-product scores for AVX2 blocks of up to 8 rows.
           CHECK((c.get("dl") == 8) ==
                 (!target.hasFeature("avx512f") && c.get("bq") * group <= 8));
@@ -364,6 +363,13 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
   CHECK(c.get("pr") == 8);
   CHECK(c.get("pc") == 32);
   CHECK(c.get("bkv") == 128);
+  // Without AVX-512: 32 rows, 2 keys' scores and 2 rows by 32 columns of
+  // P V per step, in half the 16 ymm registers.
+  const Config c2 = (*t)->defaultConfig(p, avx2);
+  CHECK(c2.get("bq") == 32);
+  CHECK(c2.get("ku") == 2);
+  CHECK(c2.get("pr") == 2);
+  CHECK(c2.get("pc") == 32);
   // pc divides d in multiples of 8; 0 reads V in place.
   auto bad = (*t)->validate({{"bq", 8}, {"bkv", 16}, {"ku", 4}, {"pc", 48}}, p,
                             avx512);
