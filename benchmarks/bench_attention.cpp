@@ -127,13 +127,35 @@ int main(int argc, char **argv) {
   app.add_option("--json", json, "Also write the rows as a JSON array");
   std::string only;
   app.add_option("--only", only,
-                 "Only the shapes whose problem key contains this text "
+                 "Only the shapes of this kind (prefill, decode) or whose "
+                 "problem key contains this text "
                  "(e.g. sq4096_skv4096_d128_causal)");
   std::string config;
   app.add_option("--config", config,
                  "Measure this configuration of cpu.attention.mlir (set over "
                  "each shape's default, e.g. 'ku=8;pr=2') instead of tuning");
   CLI11_PARSE(app, argc, argv);
+  // A shape is run if its kind ("prefill", "decode") is `only` or its key
+  // contains it; a filter that matches nothing is a usage error.
+  auto wanted = [&](const std::string &kind, const AttentionProblem &p) {
+    return only.empty() || kind == only ||
+           p.key().find(only) != std::string::npos;
+  };
+  {
+    std::string keys;
+    bool any = false;
+    for (const auto &[kind, p] : shapes(quick)) {
+      any = any || wanted(kind, p);
+      keys += fmt::format("\n  {} {}", kind, p.key());
+    }
+    if (!any) {
+      fmt::print(stderr,
+                 "bench_attention: --only '{}' matches no shape; give a kind "
+                 "(prefill, decode) or part of one of these keys:{}\n",
+                 only, keys);
+      return 2;
+    }
+  }
   bench::warnIfWeakOpenBlasCore();
 
   CpuDevice device(threads);
@@ -170,7 +192,7 @@ int main(int argc, char **argv) {
              "problem", "ktune", "ref", "ratio", "gemms", "vs gemm", "winner");
   std::vector<Row> rows;
   for (const auto &[kind, p] : shapes(quick)) {
-    if (!only.empty() && p.key().find(only) == std::string::npos) {
+    if (!wanted(kind, p)) {
       continue;
     }
     RotatingAttentionArgs args(p, rotate, 42);
