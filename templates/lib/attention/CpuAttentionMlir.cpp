@@ -942,9 +942,12 @@ std::string CpuAttentionMlir::sourceHash() const {
   p.skv = 7;
   p.d = 16;
   p.causal = true;
+  AttentionProblem pb = p;
+  pb.dtype = DType::BF16;
   // Unsplit and split (the part epilogue and the merge), lazy, P V in
-  // column chunks, and dot-product scores.
+  // column chunks, dot-product scores, and bf16 tensors.
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
+                   emitModule(pb, Params{4, 16, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2, 2, 1}) +
