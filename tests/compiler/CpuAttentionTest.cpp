@@ -76,6 +76,18 @@ Inputs spreadInputs(const AttentionProblem &p) {
   return in;
 }
 
+/// Compiles and loads `src`.
+LoadedAttention loadSource(const CpuCompiler &compiler, CpuDevice &device,
+                           const KernelSource &src, const std::string &id) {
+  auto bin = compiler.compile(src, id);
+  INFO(bin.status().toString());
+  REQUIRE(bin.isOk());
+  auto loaded = loadAttention(device, bin->bytes);
+  INFO(loaded.status().toString());
+  REQUIRE(loaded.isOk());
+  return std::move(*loaded);
+}
+
 /// Compiles `src` (an instance for `p` with `splits` KV splits), runs every
 /// block on `in` and returns the worst |O - reference|, or infinity if an
 /// element is not finite (O is poisoned with NaN first).
@@ -85,14 +97,8 @@ runSource(const CpuCompiler &compiler, CpuDevice &device,
           const AttentionProblem &p, const KernelSource &src, int64_t splits,
           const Inputs &in,
           const std::function<void(const std::function<void()> &)> &via = {}) {
-  auto bin = compiler.compile(src, p.key());
-  INFO(bin.status().toString());
-  REQUIRE(bin.isOk());
-  auto mod = device.loadModule(bin->bytes);
-  REQUIRE(mod.isOk());
-  auto kernel = CpuAttentionKernel::resolve(**mod);
-  INFO(kernel.status().toString());
-  REQUIRE(kernel.isOk());
+  const LoadedAttention loaded = loadSource(compiler, device, src, p.key());
+  const CpuAttentionKernel *kernel = &loaded.kernel;
   REQUIRE(kernel->splits == splits);
   std::vector<float> o(size_t(p.qElements()),
                        std::numeric_limits<float>::quiet_NaN());
@@ -451,12 +457,9 @@ TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
           REQUIRE(src.isOk());
           if (p.dtype == DType::BF16) {
             // The tuner's check: bf16 tensors, its bf16 tolerance.
-            auto bin = compiler.compile(*src, p.key());
-            REQUIRE(bin.isOk());
-            auto loaded = loadAttention(device, bin->bytes);
-            INFO(loaded.status().toString());
-            REQUIRE(loaded.isOk());
-            auto err = checkAttention(loaded->runner(device), p, 5);
+            const LoadedAttention loaded =
+                loadSource(compiler, device, *src, p.key());
+            auto err = checkAttention(loaded.runner(device), p, 5);
             INFO(err.status().toString());
             REQUIRE(err.isOk());
             CHECK(*err <= 1.0);
@@ -537,13 +540,8 @@ TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",
                  const void *v, void *o) {
     auto src = (*t)->instantiate(c, p, device.target());
     REQUIRE(src.isOk());
-    auto bin = compiler.compile(*src, p.key());
-    INFO(bin.status().toString());
-    REQUIRE(bin.isOk());
-    auto loaded = loadAttention(device, bin->bytes);
-    INFO(loaded.status().toString());
-    REQUIRE(loaded.isOk());
-    loaded->runner(device)(q, k, v, o, in.scale);
+    loadSource(compiler, device, *src, p.key())
+        .runner(device)(q, k, v, o, in.scale);
   };
   std::vector<float> of(size_t(pf.qElements()));
   std::vector<uint16_t> ob(size_t(pb.qElements()));

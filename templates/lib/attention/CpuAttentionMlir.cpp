@@ -1147,8 +1147,8 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
         // R rows of dl lanes) fill at most half the register file.
         const int64_t dl = c.get("dl");
         const Params r{c.get("bq"), c.get("bkv"), c.get("ku")};
-        if (dl > 0 && (!fewRows ||
-                       blockRows(problem, r) * r.ku * dl > accFloats / 2)) {
+        if (dl > 0 &&
+            (!fewRows || blockRows(problem, r) * r.ku * dl > accFloats / 2)) {
           return false;
         }
         return c.get("bq") <= sqCap &&
