@@ -28,6 +28,7 @@ TEST_CASE("a StackThread runs once, is joined, and reports what it got",
     thread.join();
     CHECK(runs == 1); // Joined: its writes are visible.
     thread.join();    // A second join does nothing.
+    CHECK(thread.started());
   }
   CHECK(runs == 1);
   CHECK(inside > int64_t(900) << 10);

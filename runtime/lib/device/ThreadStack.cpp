@@ -77,9 +77,9 @@ StackThread::StackThread(int64_t bytes, std::function<void()> fn)
 StackThread::~StackThread() { join(); }
 
 void StackThread::join() {
-  if (started_) {
+  if (started_ && !joined_) {
     pthread_join(static_cast<pthread_t>(handle_), nullptr);
-    started_ = false;
+    joined_ = true;
   }
 }
 

@@ -37,6 +37,7 @@ private:
   std::function<void()> fn_;
   unsigned long handle_ = 0; // pthread_t
   bool started_ = false;
+  bool joined_ = false;
 };
 
 /// Stack bytes a new thread gets by default (pthread's default attribute,
