@@ -355,12 +355,36 @@ TEST_CASE("cpu.attention.mlir defaults are valid for any head group",
           CHECK((*t)->validate(c, p, target).isOk());
           const bool packed = c.get("pc") > 0;
           CHECK(packed == (d % 32 == 0 && c.get("bq") * group >= 16));
-          // Dot-product scores for AVX2 blocks of up to 8 rows.
-          CHECK((c.get("dl") == 8) ==
-                (!target.hasFeature("avx512f") && c.get("bq") * group <= 8));
+          // Dot-product scores for AVX2 blocks of up to 8 rows, and for
+          // unpacked AVX-512 blocks of up to 16 rows (d a multiple of 16).
+          const int64_t rows = c.get("bq") * group;
+          const bool avx512 = target.hasFeature("avx512f");
+          const int64_t dl = !avx512 ? (rows <= 8 ? 8 : 0)
+                             : !packed && rows <= 16 && d % 16 == 0 ? 16
+                                                                    : 0;
+          CHECK(c.get("dl") == dl);
+          // Several key/value heads per block only with dot products in
+          // BSHD, at most 16 rows in all, dividing the key/value heads.
+          const int64_t hb = c.get("hb");
+          CHECK(p.hkv % hb == 0);
+          CHECK((hb == 1 || (avx512 && dl > 0 && hb * rows <= 16)));
         }
       }
     }
+  }
+  // MHA decode in BSHD on AVX-512: one row per head, so up to 16 heads per
+  // block while the blocks still cover the cores; in BHSD one head.
+  {
+    const int64_t cores =
+        std::max<int64_t>(1, std::thread::hardware_concurrency());
+    AttentionProblem mha = attn("attn_f32_BSHD_b1_hq32_hkv32_sq1_skv4096_d128");
+    const int64_t hb = (*t)->defaultConfig(mha, avx512).get("hb");
+    INFO("cores " << cores << " hb " << hb);
+    CHECK(32 / hb >= std::min<int64_t>(cores, 32));
+    CHECK((hb == 16 || 32 / (2 * hb) < std::min<int64_t>(cores, 32)));
+    CHECK((*t)->defaultConfig(mha, avx2).get("hb") == 1);
+    mha.layout = AttentionProblem::Layout::BHSD;
+    CHECK((*t)->defaultConfig(mha, avx512).get("hb") == 1);
   }
   // A prefill block on AVX-512: 64 rows, 8 per P V step, 32 columns.
   AttentionProblem p = attn("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128");
@@ -504,6 +528,102 @@ TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
       CHECK(c.get("dl") == 0);
     }
   }
+}
+
+TEST_CASE("cpu.attention.mlir blocks of several key/value heads",
+          "[compiler]") {
+  // hb heads per block: each head's rows score against and accumulate
+  // that head's K and V, in both layouts, with splits and ragged tails.
+  CpuDevice device(2);
+  CpuCompiler compiler(device.target(), "");
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  const char *problems[] = {
+      "attn_f32_BSHD_b2_hq8_hkv8_sq1_skv133_d32",        // MHA decode
+      "attn_f32_BSHD_b1_hq12_hkv4_sq2_skv90_d32_causal", // GQA, 3 x 2 rows
+      "attn_f32_BHSD_b1_hq8_hkv4_sq3_skv77_d16",
+      "attn_bf16_BSHD_b1_hq8_hkv4_sq1_skv70_d32",
+  };
+  for (const char *sig : problems) {
+    const AttentionProblem p = attn(sig);
+    const Inputs in = p.dtype == DType::F32 ? randomInputs(p) : Inputs{};
+    for (int64_t hb : {2, 4, 8}) {
+      for (const Config &base :
+           {Config{{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}},
+            Config{{"bq", 2}, {"bkv", 32}, {"ku", 2}, {"dl", 16}, {"pr", 2}},
+            Config{{"bq", 1}, {"bkv", 16}, {"ku", 4}, {"dl", 8}, {"split", 2}},
+            Config{
+                {"bq", 4}, {"bkv", 16}, {"ku", 1}, {"dl", 16}, {"lazy", 1}}}) {
+        Config c = base;
+        c.set("hb", hb);
+        INFO(sig << " " << c.toString());
+        const Status valid = (*t)->validate(c, p, device.target());
+        if (!valid.isOk()) {
+          // hb beyond the key/value heads, lanes beyond d, too many sums.
+          REQUIRE((p.hkv % hb != 0 || p.d % c.get("dl") != 0 ||
+                   (p.hq / p.hkv) * c.get("bq") * c.get("ku") > 64 ||
+                   (p.hq / p.hkv) * c.get("bq") % c.get("pr", 1) != 0));
+          continue;
+        }
+        auto src = (*t)->instantiate(c, p, device.target());
+        REQUIRE(src.isOk());
+        if (p.dtype == DType::BF16) {
+          const LoadedAttention loaded =
+              loadSource(compiler, device, *src, p.key());
+          auto err = checkAttention(loaded.runner(device), p, 5);
+          INFO(err.status().toString());
+          REQUIRE(err.isOk());
+          CHECK(*err <= 1.0);
+          continue;
+        }
+        CHECK(runSource(compiler, device, p, *src, c.get("split", 1), in) <
+              2e-5);
+        if (c.get("split", 1) == 1 && c.get("ku") == 1) {
+          // Every head's rows scored against the first head's keys, or
+          // accumulating the first head's values, are caught.
+          for (const auto &[from, to] :
+               {std::pair<std::string, std::string>{
+                    "kRowH = arith.addi %kRow, ", "kRowH = arith.addi %c0, "},
+                {"%kvBaseH = arith.addi %kvBase, %hOff",
+                 "%kvBaseH = arith.addi %kvBase, %c0"}}) {
+            KernelSource bad = *src;
+            bad.text = test::mutateAll(bad.text, from, to);
+            CHECK(runSource(compiler, device, p, bad, 1, in) > 2e-5);
+          }
+        }
+      }
+    }
+  }
+  // What several heads per block need is refused by name.
+  const AttentionProblem p = attn(problems[1]);
+  const TargetDesc &target = device.target();
+  auto refused = [&](const Config &c, const char *what) {
+    const Status s = (*t)->validate(c, p, target);
+    INFO(c.toString());
+    CHECK_THAT(s.message(), Catch::Contains(what));
+  };
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}, {"hb", 3}},
+          "1, 2, 4, 8 or 16");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}, {"hb", 8}},
+          "does not divide the 4 key/value heads");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"hb", 2}},
+          "need dot-product scores");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}, {"pc", 8}, {"hb", 2}},
+          "V read in place");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 8}, {"pr", 2}, {"hb", 2}},
+          "dividing a head's 3 rows");
+  // The space offers them to BSHD decode, not to BHSD or prefill.
+  auto offers = [&](const char *sig) {
+    for (const Config &c : (*t)->space(attn(sig), target)) {
+      if (c.get("hb") > 1) {
+        return true;
+      }
+    }
+    return false;
+  };
+  CHECK(offers("attn_f32_BSHD_b1_hq32_hkv4_sq1_skv4096_d128"));
+  CHECK_FALSE(offers("attn_f32_BHSD_b1_hq32_hkv4_sq1_skv4096_d128"));
+  CHECK_FALSE(offers("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128_causal"));
 }
 
 TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",
