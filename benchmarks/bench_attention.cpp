@@ -55,9 +55,9 @@ AttentionProblem attn(int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
   return p;
 }
 
-/// Prefill (seq 1k-16k, head dims 64 and 128, causal and not, 8 heads) and
+/// Prefill (seq 1k and 4k, head dims 64 and 128, causal and not, 8 heads) and
 /// decode (one query row, KV 1k-128k, GQA 8:1 with 32 query heads; MQA
-/// with 8 query heads over 32k keys).
+/// with 8 query heads over 32k keys; MHA with 32 heads over 4k keys).
 std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   std::vector<std::pair<std::string, AttentionProblem>> out;
   std::vector<int64_t> prefill =
@@ -77,6 +77,10 @@ std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   }
   // MQA decode: one (batch, KV head) block, parallel only through split-KV.
   out.push_back({"decode", attn(8, 1, 1, quick ? 4096 : 32768, 128, false)});
+  if (!quick) {
+    // MHA decode: one query row per key/value head, 32 of them.
+    out.push_back({"decode", attn(32, 32, 1, 4096, 128, false)});
+  }
   return out;
 }
 
