@@ -102,7 +102,8 @@ Result<TuningRecord> measureConfig(CpuDevice &device,
   KT_ASSIGN_OR_RETURN(LoadedAttention loaded,
                       loadAttention(device, kernel.bytes));
   AttentionRunFn run = loaded.runner(device);
-  KT_ASSIGN_OR_RETURN(double err, checkAttention(run, p, 43));
+  KT_ASSIGN_OR_RETURN(double err,
+                      checkAttention(run, p, 43, t->probabilityRounding(c)));
   if (!(err <= 1.0)) {
     return internalError(
         fmt::format("{} is {:.2f}x over the tolerance", c.toString(), err));

@@ -20,6 +20,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -624,6 +625,140 @@ TEST_CASE("cpu.attention.mlir blocks of several key/value heads",
   CHECK(offers("attn_f32_BSHD_b1_hq32_hkv4_sq1_skv4096_d128"));
   CHECK_FALSE(offers("attn_f32_BHSD_b1_hq32_hkv4_sq1_skv4096_d128"));
   CHECK_FALSE(offers("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128_causal"));
+}
+
+TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
+  auto t = findAttentionTemplate("cpu.attention.mlir");
+  REQUIRE(t.isOk());
+  CpuDevice device(2);
+  const TargetDesc &host = device.target();
+  // What bd needs is refused by name, on any host.
+  TargetDesc bf16Host = host, plain = host;
+  bf16Host.features = {"avx2", "avx512bf16", "avx512f", "fma"};
+  plain.features = {"avx2", "avx512f", "fma"};
+  const AttentionProblem pb =
+      attn("attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d32_causal");
+  const AttentionProblem pf =
+      attn("attn_f32_BSHD_b1_hq8_hkv2_sq40_skv77_d32_causal");
+  auto refused = [&](const Config &c, const AttentionProblem &p,
+                     const TargetDesc &target, const char *what) {
+    INFO(c.toString() << " " << p.key());
+    CHECK_THAT((*t)->validate(c, p, target).message(), Catch::Contains(what));
+  };
+  const Config ok{{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"pc", 16}, {"bd", 2}};
+  CHECK((*t)->validate(ok, pb, bf16Host).isOk());
+  refused(ok, pb, plain, "AVX512-BF16");
+  refused(ok, pf, bf16Host, "bf16 tensors (not f32)");
+  refused({{"bq", 2}, {"bkv", 16}, {"ku", 2}, {"bd", 1}}, pb, bf16Host,
+          "multiple of 16 rows per block (not 8)");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 2}}, pb, bf16Host,
+          "packed V block");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"pc", 8}, {"bd", 2}}, pb,
+          bf16Host, "pc, not 8");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"dl", 8}, {"bd", 1}}, pb,
+          bf16Host, "dl 0, not 8");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 3}}, pb, bf16Host, "bd=3");
+  // The default and the space: bf16 prefill on AVX512-BF16 hosts only.
+  const AttentionProblem prefill =
+      attn("attn_bf16_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128_causal");
+  CHECK((*t)->defaultConfig(prefill, bf16Host).get("bd") == 2);
+  CHECK((*t)->defaultConfig(prefill, plain).get("bd") == 0);
+  AttentionProblem prefillF32 = prefill;
+  prefillF32.dtype = DType::F32;
+  CHECK((*t)->defaultConfig(prefillF32, bf16Host).get("bd") == 0);
+  auto offered = [&](const AttentionProblem &p, const TargetDesc &target) {
+    std::set<int64_t> bd;
+    for (const Config &c : (*t)->space(p, target)) {
+      bd.insert(c.get("bd"));
+    }
+    return bd;
+  };
+  CHECK(offered(prefill, bf16Host) == std::set<int64_t>{0, 1, 2});
+  CHECK(offered(prefill, plain) == std::set<int64_t>{0});
+  CHECK(offered(prefillF32, bf16Host) == std::set<int64_t>{0});
+  if (!host.hasFeature("avx512bf16")) {
+    WARN("this host lacks AVX512-BF16: bd kernels are not run");
+    return;
+  }
+  // Kernels: scores alone and with P V, odd key blocks (77 keys, blocks
+  // of 16: the last pair padded), causal, GQA and MHA, splits, lazy.
+  CpuCompiler compiler(host, "");
+  const char *problems[] = {
+      "attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d32_causal",
+      "attn_bf16_BHSD_b2_hq4_hkv4_sq33_skv50_d64",
+      "attn_bf16_BSHD_b1_hq16_hkv1_sq5_skv129_d16",
+  };
+  for (const char *sig : problems) {
+    const AttentionProblem p = attn(sig);
+    for (const Config &c :
+         {Config{{"bq", 16}, {"bkv", 16}, {"ku", 2}, {"bd", 1}},
+          Config{{"bq", 16},
+                 {"bkv", 32},
+                 {"ku", 4},
+                 {"pc", 16},
+                 {"pr", 4},
+                 {"bd", 2}},
+          Config{{"bq", 4},
+                 {"bkv", 16},
+                 {"ku", 1},
+                 {"pc", 16},
+                 {"pr", 8},
+                 {"bd", 2},
+                 {"split", 2},
+                 {"lazy", 1}},
+          Config{{"bq", 32},
+                 {"bkv", 64},
+                 {"ku", 4},
+                 {"pc", 32},
+                 {"pr", 8},
+                 {"bd", 2}}}) {
+      INFO(sig << " " << c.toString());
+      if (!(*t)->validate(c, p, host).isOk()) {
+        // Rows that are not a multiple of 16, or pc beyond d.
+        REQUIRE(((p.hq / p.hkv) * c.get("bq") % 16 != 0 ||
+                 p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0));
+        continue;
+      }
+      auto src = (*t)->instantiate(c, p, host);
+      REQUIRE(src.isOk());
+      CHECK_THAT(src->text, Catch::Contains("x86vector.avx512.dot"));
+      const double pRounding = (*t)->probabilityRounding(c);
+      CHECK(pRounding == (c.get("bd") == 2 ? std::ldexp(1.0, -9) : 0.0));
+      auto check = [&](const KernelSource &s) {
+        const LoadedAttention loaded = loadSource(compiler, device, s, p.key());
+        return checkAttention(loaded.runner(device), p, 5, pRounding);
+      };
+      auto err = check(*src);
+      INFO(err.status().toString());
+      REQUIRE(err.isOk());
+      CHECK(*err <= 1.0);
+      if (c.get("bd") == 2 && c.get("split", 1) == 1) {
+        // Unscaled scores, the padded key of an odd block taking its
+        // partner's probability and value row (counting that key twice),
+        // and the two keys of a V pair swapped are caught.
+        using Edits = std::vector<std::pair<std::string, std::string>>;
+        std::vector<Edits> mutations = {
+            {{"%s = arith.mulf %su, %scaleR", "%s = arith.addf %su, %zr"}},
+            {{"%xi = vector.shuffle %xa, %xb",
+              "%xi = vector.shuffle %xb, %xa"}}};
+        if (p.causal || (p.skv % c.get("bkv")) % 2 == 1) {
+          // Some block has an odd number of keys.
+          mutations.push_back({{"%pbv = arith.select %hasB, %pbl, %zr",
+                                "%pbv = arith.select %hasB, %pbl, %pbl"},
+                               {"%xb = arith.select %hasB, %xb0, %zpc",
+                                "%xb = arith.select %hasB, %xb0, %xb0"}});
+        }
+        for (const Edits &edits : mutations) {
+          KernelSource bad = *src;
+          for (const auto &[from, to] : edits) {
+            bad.text = test::mutateAll(bad.text, from, to);
+          }
+          INFO(edits.front().first);
+          CHECK(!check(bad).isOk());
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",

@@ -26,7 +26,8 @@ TEST_CASE("host info is sane", "[hostinfo]") {
 
 TEST_CASE("host features are known names, sorted and unique", "[hostinfo]") {
   const std::set<std::string> known = {
-      "avx", "avx2", "avx512bw", "avx512dq", "avx512f", "avx512vl", "fma"};
+      "avx",      "avx2",     "avx512bf16", "avx512bw",
+      "avx512dq", "avx512f", "avx512vl",   "fma"};
   const std::vector<std::string> &features = kt::hostInfo().features;
   CHECK(std::is_sorted(features.begin(), features.end()));
   CHECK(std::adjacent_find(features.begin(), features.end()) == features.end());
@@ -41,7 +42,8 @@ TEST_CASE("host features are known names, sorted and unique", "[hostinfo]") {
   if (has("avx2") || has("fma")) {
     CHECK(has("avx"));
   }
-  if (has("avx512bw") || has("avx512dq") || has("avx512vl")) {
+  if (has("avx512bw") || has("avx512dq") || has("avx512vl") ||
+      has("avx512bf16")) {
     CHECK(has("avx512f"));
   }
 }

@@ -125,7 +125,8 @@ void referenceAttention(const AttentionProblem &p, const float *q,
 }
 
 Result<double> checkAttention(const AttentionRunFn &run,
-                              const AttentionProblem &p, uint64_t seed) {
+                              const AttentionProblem &p, uint64_t seed,
+                              double pRounding) {
   RotatingAttentionArgs args(p, 0, seed);
   // Poison O: NaN in every element (0x7FC0 is a bf16 NaN, in both halves).
   if (p.dtype == DType::BF16) {
@@ -144,6 +145,16 @@ Result<double> checkAttention(const AttentionRunFn &run,
   std::vector<float> o = attentionToFloat(args.o(0), p.qElements(), p.dtype);
   std::vector<float> ref(size_t(p.qElements()));
   referenceAttention(p, q.data(), k.data(), v.data(), ref.data(), scale);
+  // Rounded probabilities: the outputs' magnitudes sum_j p_j |v_j| / l.
+  std::vector<float> mag;
+  if (pRounding > 0) {
+    std::vector<float> absV(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      absV[i] = std::fabs(v[i]);
+    }
+    mag.resize(ref.size());
+    referenceAttention(p, q.data(), k.data(), absV.data(), mag.data(), scale);
+  }
   // Outputs are weighted means of V rows (|v| <= 1). Two f32 softmaxes of
   // the same scores differ by a few ulps per weight, accumulating like
   // sqrt(skv); a dropped key or a wrong mask moves an output by about
@@ -155,7 +166,8 @@ Result<double> checkAttention(const AttentionRunFn &run,
   for (int64_t i = 0; i < p.qElements(); ++i) {
     const double got = o[size_t(i)];
     const double want = ref[size_t(i)];
-    const double tol = base + rel * std::fabs(want);
+    const double tol = base + rel * std::fabs(want) +
+                       (mag.empty() ? 0.0 : 2 * pRounding * mag[size_t(i)]);
     const double err = std::fabs(got - want);
     if (!(err <= tol)) {
       const int64_t row = i / p.d;

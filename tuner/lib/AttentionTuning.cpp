@@ -42,7 +42,16 @@ Result<ProblemOutcome> Tuner::tuneAttention(const AttentionProblem &problem) {
     AttentionRunFn run = loaded ? loaded->runner(device_) : AttentionRunFn();
     return checkAndTime(
         r, loaded.status(),
-        [&] { return checkAttention(run, problem, opt_.seed + 1); },
+        [&] {
+          // The family's rounding of P for this configuration.
+          double pRounding = 0;
+          auto t = findAttentionTemplate(r.templateName);
+          auto c = parseConfig(r.params);
+          if (t.isOk() && c.isOk()) {
+            pRounding = (*t)->probabilityRounding(*c);
+          }
+          return checkAttention(run, problem, opt_.seed + 1, pRounding);
+        },
         [&](const TimingOptions &o) {
           return timeRotating(
               [&](int i) {

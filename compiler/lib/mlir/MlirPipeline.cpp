@@ -41,7 +41,8 @@ constexpr const char *kLowering =
     "func.func(canonicalize,cse,canonicalize,convert-linalg-to-loops,"
     "convert-vector-"
     "to-scf{full-unroll=true},lower-affine,convert-scf-to-cf),expand-strided-"
-    "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm,"
+    "metadata,lower-affine,finalize-memref-to-llvm,convert-vector-to-llvm{"
+    "enable-x86vector=1},"
     "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},convert-cf-to-"
     "llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
@@ -156,7 +157,7 @@ Status lower(Session &s, mlir::ModuleOp m) {
 
 } // namespace
 
-const char *mlirPipelineVersion() { return "kt-cpu-lower/2"; }
+const char *mlirPipelineVersion() { return "kt-cpu-lower/3"; }
 
 std::string nvvmPipeline(const std::string &arch, const char *format) {
   // sm_100a needs PTX 8.6, sm_90a 8.0; kernels are specialised to static

@@ -197,6 +197,12 @@ std::vector<std::string> detectFeatures() {
       if (ebx & (1u << 31)) {
         features.push_back("avx512vl");
       }
+      // Leaf 7 sub-leaf 1, EAX bit 5: the BF16 dot products (vdpbf16ps).
+      unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
+      if (eax >= 1 && __get_cpuid_count(7, 1, &a1, &b1, &c1, &d1) &&
+          (a1 & (1u << 5))) {
+        features.push_back("avx512bf16");
+      }
     }
   }
 #endif

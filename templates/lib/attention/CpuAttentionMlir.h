@@ -33,6 +33,7 @@ public:
   Result<KernelSource> instantiate(const Config &config,
                                    const AttentionProblem &problem,
                                    const TargetDesc &target) const override;
+  double probabilityRounding(const Config &config) const override;
 };
 
 } // namespace kt

@@ -33,6 +33,10 @@ public:
   virtual Result<KernelSource> instantiate(const Config &config,
                                            const AttentionProblem &problem,
                                            const TargetDesc &target) const = 0;
+  /// The relative rounding a configuration applies to each probability
+  /// before P V (2^-9 where P is rounded to bf16; 0: kept in f32). The
+  /// output check widens its tolerance by that bound on the output's error.
+  virtual double probabilityRounding(const Config &) const { return 0; }
 };
 
 /// Every attention family ktune knows, in a fixed order.

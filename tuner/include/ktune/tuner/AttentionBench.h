@@ -49,9 +49,14 @@ void referenceAttention(const AttentionProblem &p, const float *q,
 
 /// Checks `run` against referenceAttention on seeded data with O poisoned
 /// with NaN. Returns the worst error in units of the tolerance (<= 1
-/// passes) or an error saying where it differed.
+/// passes) or an error saying where it differed. `pRounding`: the
+/// relative rounding the kernel applies to each probability before P V
+/// (AttentionTemplate::probabilityRounding); it bounds the output's extra
+/// error by pRounding x sum_j p_j |v_j| / sum_j p_j, which the tolerance
+/// then admits twice over.
 Result<double> checkAttention(const AttentionRunFn &run,
-                              const AttentionProblem &p, uint64_t seed);
+                              const AttentionProblem &p, uint64_t seed,
+                              double pRounding = 0);
 
 /// A loaded CPU attention code object bound to a device's thread pool.
 struct LoadedAttention {
