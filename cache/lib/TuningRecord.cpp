@@ -20,6 +20,29 @@ void appendMismatch(std::string &out, const char *what,
 
 } // namespace
 
+bool featuresFit(const TuningRecord &r, const Validators &v) {
+  if (v.deviceFeatures.empty() || r.deviceFeatures == v.deviceFeatures) {
+    return true;
+  }
+  if (!v.featureSubset) {
+    return false;
+  }
+  const std::string have = "," + v.deviceFeatures + ",";
+  size_t at = 0;
+  while (at <= r.deviceFeatures.size()) {
+    size_t end = r.deviceFeatures.find(',', at);
+    if (end == std::string::npos) {
+      end = r.deviceFeatures.size();
+    }
+    const std::string f = r.deviceFeatures.substr(at, end - at);
+    if (!f.empty() && have.find("," + f + ",") == std::string::npos) {
+      return false;
+    }
+    at = end + 1;
+  }
+  return true;
+}
+
 std::string checkRecord(const TuningRecord &r, const Validators &v) {
   std::string why;
   if (r.target != v.target) {
@@ -28,7 +51,7 @@ std::string checkRecord(const TuningRecord &r, const Validators &v) {
   if (!v.deviceModel.empty() && r.deviceModel != v.deviceModel) {
     appendMismatch(why, "device model", r.deviceModel, v.deviceModel);
   }
-  if (!v.deviceFeatures.empty() && r.deviceFeatures != v.deviceFeatures) {
+  if (!featuresFit(r, v)) {
     appendMismatch(why, "device features", r.deviceFeatures, v.deviceFeatures);
   }
   if (!v.compilerFingerprint.empty() &&

@@ -120,7 +120,30 @@ TEST_CASE("results from another machine are not used", "[lookup]") {
   desc = gemmDesc(24, 24, 24);
   CHECK(kt_gemm_lookup(ctx, &desc, &kernel) == KT_NOT_FOUND);
   CHECK_THAT(lastError(), Catch::Contains("no stored code object"));
+
   kt_context_destroy(ctx);
+
+  SECTION("but those tuned here with fewer CPU features are") {
+    // All of this host's features but its last: the code uses none that
+    // this host lacks (a host that gained a reported feature keeps its
+    // results).
+    {
+      auto store = kt::openSqliteStore(path, /*readOnly=*/false);
+      REQUIRE(store.isOk());
+      const std::string hash =
+          kt::sha256Hex(readFile(KT_TEST_GEMM_KERNEL_PATH));
+      kt::TuningRecord fewer = hostRecord(gemmProblem(32, 32, 32), hash);
+      const size_t cut = fewer.deviceFeatures.rfind(',');
+      fewer.deviceFeatures.resize(cut == std::string::npos ? 0 : cut);
+      REQUIRE((*store)->put(fewer).isOk());
+    }
+    kt_context *again = openContext(path);
+    desc = gemmDesc(32, 32, 32);
+    kernel = nullptr;
+    CHECK(kt_gemm_lookup(again, &desc, &kernel) == KT_OK);
+    CHECK(kernel != nullptr);
+    kt_context_destroy(again);
+  }
 
   SECTION("unless validators are off") {
     kt_context *lax = openContext(path, /*checkValidators=*/0);

@@ -13,8 +13,9 @@ class CpuKernels final : public DeviceKernels {
 public:
   explicit CpuKernels(CpuDevice &device) : device_(device) {
     const TargetDesc &target = device.target();
+    // Records tuned on this model with a subset of its features run here.
     validators_ = Validators{target.toString(), hostInfo().cpuModel,
-                             target.featureString(), ""};
+                             target.featureString(), "", true};
   }
 
   const Validators &validators() const override { return validators_; }

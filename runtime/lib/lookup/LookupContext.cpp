@@ -82,7 +82,7 @@ std::string skipCategory(const TuningRecord &r, const Validators &v) {
   if (r.deviceModel != v.deviceModel) {
     return "measured on another device model";
   }
-  if (!v.deviceFeatures.empty() && r.deviceFeatures != v.deviceFeatures) {
+  if (!featuresFit(r, v)) {
     return v.target.rfind("cuda", 0) == 0
                ? "measured on a GPU with another SM count"
            : v.target.rfind("hip", 0) == 0

@@ -39,7 +39,16 @@ struct Validators {
   std::string deviceModel;
   std::string deviceFeatures;
   std::string compilerFingerprint; ///< Empty: do not check (no compiler here).
+  /// CPU lookups: a record whose features (comma-separated) are a subset
+  /// of deviceFeatures fits, since its code uses none that this host
+  /// lacks (a host that gained a reported feature keeps its tuned
+  /// results). Otherwise the features must be equal (the tuner re-tunes
+  /// for new features; for GPUs the field is the SM / CU count).
+  bool featureSubset = false;
 };
+
+/// Whether `r`'s device features fit `v` (above).
+bool featuresFit(const TuningRecord &r, const Validators &v);
 
 /// Empty if `r` fits `v`; else a sentence saying why not.
 std::string checkRecord(const TuningRecord &r, const Validators &v);
