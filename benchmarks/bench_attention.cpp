@@ -20,6 +20,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,12 +41,13 @@ struct Row {
   std::string winner;
 };
 
-/// The benchmark's shapes are f32: the rotating buffers hold floats.
+/// The reference's rotating buffers hold floats.
 const float *f32(const void *p) { return static_cast<const float *>(p); }
 
-AttentionProblem attn(int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
-                      int64_t d, bool causal) {
+AttentionProblem attn(DType dtype, int64_t hq, int64_t hkv, int64_t sq,
+                      int64_t skv, int64_t d, bool causal) {
   AttentionProblem p;
+  p.dtype = dtype;
   p.hq = hq;
   p.hkv = hkv;
   p.sq = sq;
@@ -58,7 +60,8 @@ AttentionProblem attn(int64_t hq, int64_t hkv, int64_t sq, int64_t skv,
 /// Prefill (seq 1k and 4k, head dims 64 and 128, causal and not, 8 heads) and
 /// decode (one query row, KV 1k-128k, GQA 8:1 with 32 query heads; MQA
 /// with 8 query heads over 32k keys; MHA with 32 heads over 4k keys).
-std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
+std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick,
+                                                             DType dtype) {
   std::vector<std::pair<std::string, AttentionProblem>> out;
   std::vector<int64_t> prefill =
       quick ? std::vector<int64_t>{256} : std::vector<int64_t>{1024, 4096};
@@ -68,18 +71,19 @@ std::vector<std::pair<std::string, AttentionProblem>> shapes(bool quick) {
   for (int64_t s : prefill) {
     for (int64_t d : {64, 128}) {
       for (bool causal : {false, true}) {
-        out.push_back({"prefill", attn(8, 8, s, s, d, causal)});
+        out.push_back({"prefill", attn(dtype, 8, 8, s, s, d, causal)});
       }
     }
   }
   for (int64_t s : decode) {
-    out.push_back({"decode", attn(32, 4, 1, s, 128, false)});
+    out.push_back({"decode", attn(dtype, 32, 4, 1, s, 128, false)});
   }
   // MQA decode: one (batch, KV head) block, parallel only through split-KV.
-  out.push_back({"decode", attn(8, 1, 1, quick ? 4096 : 32768, 128, false)});
+  out.push_back(
+      {"decode", attn(dtype, 8, 1, 1, quick ? 4096 : 32768, 128, false)});
   if (!quick) {
     // MHA decode: one query row per key/value head, 32 of them.
-    out.push_back({"decode", attn(32, 32, 1, 4096, 128, false)});
+    out.push_back({"decode", attn(dtype, 32, 32, 1, 4096, 128, false)});
   }
   return out;
 }
@@ -135,11 +139,25 @@ int main(int argc, char **argv) {
                  "Only the shapes of this kind (prefill, decode) or whose "
                  "problem key contains this text "
                  "(e.g. sq4096_skv4096_d128_causal)");
+  std::string dtypeArg = "f32";
+  app.add_option("--dtype", dtypeArg,
+                 "Tensor element type of ktune's kernels: f32 or bf16 (the "
+                 "reference runs in f32 on the same shapes: OpenBLAS has no "
+                 "bf16 GEMM here)")
+      ->capture_default_str();
   std::string config;
   app.add_option("--config", config,
                  "Measure this configuration of cpu.attention.mlir (set over "
                  "each shape's default, e.g. 'ku=8;pr=2') instead of tuning");
   CLI11_PARSE(app, argc, argv);
+  const Result<DType> dtype = parseDType(dtypeArg);
+  if (!dtype.isOk() || (*dtype != DType::F32 && *dtype != DType::BF16)) {
+    fmt::print(stderr,
+               "bench_attention: --dtype '{}': the CPU attention family takes "
+               "f32 or bf16\n",
+               dtypeArg);
+    return 2;
+  }
   // A shape is run if its kind ("prefill", "decode") is `only` or its key
   // contains it; a filter that matches nothing is a usage error.
   auto wanted = [&](const std::string &kind, const AttentionProblem &p) {
@@ -149,7 +167,7 @@ int main(int argc, char **argv) {
   {
     std::string keys;
     bool any = false;
-    for (const auto &[kind, p] : shapes(quick)) {
+    for (const auto &[kind, p] : shapes(quick, *dtype)) {
       any = any || wanted(kind, p);
       keys += fmt::format("\n  {} {}", kind, p.key());
     }
@@ -186,21 +204,30 @@ int main(int argc, char **argv) {
       config.empty()
           ? fmt::format("{} candidates per shape", maxCandidates)
           : fmt::format("configuration '{}' over the default", config);
-  fmt::print("bench_attention: cpu ({}, {} threads), f32, {}; TFLOP/s = "
+  fmt::print("bench_attention: cpu ({}, {} threads), {}, {}; TFLOP/s = "
              "4*b*hq*sq*skv*d (/2 causal) / time; ratio = "
              "ktune / reference (OpenBLAS GEMMs + softmax); gemms = the "
              "reference's two OpenBLAS GEMMs alone (all scores, causal or "
              "not), vs gemm = ktune / gemms; OpenBLAS core {}\n",
-             device.info().name, device.threads(), searched,
+             device.info().name, device.threads(), dtypeArg, searched,
              bench::openBlasCoreLine());
   fmt::print("{:<8} {:<50} {:>9} {:>9} {:>7} {:>9} {:>8}  {}\n", "kind",
              "problem", "ktune", "ref", "ratio", "gemms", "vs gemm", "winner");
   std::vector<Row> rows;
-  for (const auto &[kind, p] : shapes(quick)) {
+  for (const auto &[kind, p] : shapes(quick, *dtype)) {
     if (!wanted(kind, p)) {
       continue;
     }
     RotatingAttentionArgs args(p, rotate, 42);
+    // The reference's f32 inputs of the same shape (the same buffers for
+    // f32 problems).
+    AttentionProblem p32 = p;
+    p32.dtype = DType::F32;
+    std::optional<RotatingAttentionArgs> args32;
+    if (p.dtype != DType::F32) {
+      args32.emplace(p32, rotate, 42);
+    }
+    RotatingAttentionArgs &refArgs = args32 ? *args32 : args;
     const float scale = 1.0f / std::sqrt(float(p.d));
     TuningRecord w;
     if (!config.empty()) {
@@ -223,17 +250,19 @@ int main(int argc, char **argv) {
     TimingOptions t;
     Timing ref = timeRotating(
         [&](int i) {
-          referenceAttention(p, f32(args.q(i)), f32(args.k(i)), f32(args.v(i)),
-                             static_cast<float *>(args.o(i)), scale);
+          referenceAttention(p32, f32(refArgs.q(i)), f32(refArgs.k(i)),
+                             f32(refArgs.v(i)),
+                             static_cast<float *>(refArgs.o(i)), scale);
         },
-        args.sets(), t);
+        refArgs.sets(), t);
     Timing gemms = timeRotating(
         [&](int i) {
-          referenceAttention(p, f32(args.q(i)), f32(args.k(i)), f32(args.v(i)),
-                             static_cast<float *>(args.o(i)), scale,
+          referenceAttention(p32, f32(refArgs.q(i)), f32(refArgs.k(i)),
+                             f32(refArgs.v(i)),
+                             static_cast<float *>(refArgs.o(i)), scale,
                              /*gemmsOnly=*/true);
         },
-        args.sets(), t);
+        refArgs.sets(), t);
     Row r;
     r.problem = p;
     r.gemmTflops = p.flops() / (gemms.medianMs * 1e9) *
@@ -257,11 +286,12 @@ int main(int argc, char **argv) {
       const Row &r = rows[i];
       const AttentionProblem &p = r.problem;
       out += fmt::format(
-          "  {{\"target\": \"cpu\", \"kind\": \"{}\", \"b\": {}, \"hq\": {}, "
+          "  {{\"target\": \"cpu\", \"kind\": \"{}\", \"dtype\": \"{}\", "
+          "\"b\": {}, \"hq\": {}, "
           "\"hkv\": {}, \"sq\": {}, \"skv\": {}, \"d\": {}, \"causal\": {}, "
           "\"ktune_tflops\": {:.6f}, \"ref_tflops\": {:.6f}, \"ratio\": "
           "{:.4f}, \"gemm_tflops\": {:.6f}}}{}\n",
-          r.kind, p.batch, p.hq, p.hkv, p.sq, p.skv, p.d,
+          r.kind, dtypeName(p.dtype), p.batch, p.hq, p.hkv, p.sq, p.skv, p.d,
           p.causal ? "true" : "false", r.ktuneTflops, r.refTflops, r.ratio,
           r.gemmTflops, i + 1 < rows.size() ? "," : "");
     }
