@@ -127,6 +127,18 @@ TEST_CASE("bf16 attention tunes and its check catches a wrong kernel",
   // Every candidate (the default among them: P V from the packed V block
   // on AVX-512) within the bf16 tolerance.
   CHECK(o->failed == 0);
+  if (device.target().hasFeature("avx512bf16")) {
+    // The default there rounds P to bf16 (bd=2): the tuner's check admits
+    // that bound for it, and the candidate is stored as measured.
+    auto all = (*store)->measurements(p.key(), "cpu");
+    REQUIRE(all.isOk());
+    bool roundedP = false;
+    for (const TuningRecord &r : *all) {
+      roundedP = roundedP || (r.params.find("bd=2") != std::string::npos &&
+                              r.status == "ok");
+    }
+    CHECK(roundedP);
+  }
   // A kernel that writes zeros is caught, and an unwritten (NaN) output.
   auto zeros = [&](const void *, const void *, const void *, void *out, float) {
     std::fill_n(static_cast<uint16_t *>(out), p.qElements(), uint16_t(0));
