@@ -94,8 +94,12 @@ int64_t blockRows(const AttentionProblem &p, const Params &q) {
 
 int64_t stackBytes(const AttentionProblem &p, const Params &q) {
   const int64_t r = blockRows(p, q);
-  // Q^T, accumulators, scores, row state; the packed V block.
-  return 4 * (2 * r * p.d + q.bkv * r + 4 * r + (q.pc > 0 ? q.bkv * p.d : 0));
+  // Q^T (bf16 for bf16 dot products), accumulators, scores, row state; the
+  // packed V block (bf16 with bd = 2, and then the bf16 probabilities).
+  const int64_t qt = (q.bd > 0 ? 2 : 4) * r * p.d;
+  const int64_t vpk = q.pc > 0 ? (q.bd == 2 ? 2 : 4) * q.bkv * p.d : 0;
+  const int64_t pb = q.bd == 2 ? 2 * q.bkv * r : 0;
+  return qt + 4 * (r * p.d + q.bkv * r + 4 * r) + vpk + pb;
 }
 
 /// `text` with `n` spaces before each line.
