@@ -655,8 +655,16 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
           "packed V block");
   refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"pc", 8}, {"bd", 2}}, pb,
           bf16Host, "pc, not 8");
-  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"dl", 8}, {"bd", 1}}, pb,
-          bf16Host, "dl 0, not 8");
+  // Dot-product scores take bd=1 (2 dl elements of d per step), not P V.
+  CHECK(
+      (*t)->validate({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 16}, {"bd", 1}},
+                     pb, bf16Host)
+          .isOk());
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 8}, {"pc", 16}, {"bd", 2}},
+          pb, bf16Host, "for P V broadcast scores (dl 0, not 8)");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 16}, {"bd", 1}},
+          attn("attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d16"), bf16Host,
+          "d a multiple of 2 dl = 32 (not 16)");
   refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 3}}, pb, bf16Host, "bd=3");
   // The default and the space: bf16 prefill on AVX512-BF16 hosts only.
   const AttentionProblem prefill =
@@ -676,17 +684,26 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
   CHECK(offered(prefill, bf16Host) == std::set<int64_t>{0, 1, 2});
   CHECK(offered(prefill, plain) == std::set<int64_t>{0});
   CHECK(offered(prefillF32, bf16Host) == std::set<int64_t>{0});
+  // bf16 decode on AVX512-BF16 hosts: dot products with vdpbf16ps.
+  const AttentionProblem decode =
+      attn("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128");
+  CHECK((*t)->defaultConfig(decode, bf16Host).get("bd") == 1);
+  CHECK((*t)->defaultConfig(decode, bf16Host).get("dl") == 16);
+  CHECK((*t)->defaultConfig(decode, plain).get("bd") == 0);
+  CHECK(offered(decode, bf16Host) == std::set<int64_t>{0, 1});
   if (!host.hasFeature("avx512bf16")) {
     WARN("this host lacks AVX512-BF16: bd kernels are not run");
     return;
   }
   // Kernels: scores alone and with P V, odd key blocks (77 keys, blocks
-  // of 16: the last pair padded), causal, GQA and MHA, splits, lazy.
+  // of 16: the last pair padded), causal, GQA and MHA, splits, lazy; and
+  // decode's dot products (8 and 16 lanes, several heads per block).
   CpuCompiler compiler(host, "");
   const char *problems[] = {
       "attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d32_causal",
       "attn_bf16_BHSD_b2_hq4_hkv4_sq33_skv50_d64",
       "attn_bf16_BSHD_b1_hq16_hkv1_sq5_skv129_d16",
+      "attn_bf16_BSHD_b2_hq12_hkv4_sq1_skv133_d64",
   };
   for (const char *sig : problems) {
     const AttentionProblem p = attn(sig);
@@ -711,12 +728,32 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
                  {"ku", 4},
                  {"pc", 32},
                  {"pr", 8},
-                 {"bd", 2}}}) {
+                 {"bd", 2}},
+          Config{{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 16}, {"bd", 1}},
+          Config{{"bq", 1},
+                 {"bkv", 32},
+                 {"ku", 2},
+                 {"dl", 8},
+                 {"hb", 2},
+                 {"bd", 1},
+                 {"split", 2}},
+          Config{{"bq", 1},
+                 {"bkv", 16},
+                 {"ku", 4},
+                 {"dl", 16},
+                 {"hb", 4},
+                 {"bd", 1}}}) {
       INFO(sig << " " << c.toString());
       if (!(*t)->validate(c, p, host).isOk()) {
-        // Rows that are not a multiple of 16, or pc beyond d.
-        REQUIRE(((p.hq / p.hkv) * c.get("bq") % 16 != 0 ||
-                 p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0));
+        // Broadcast scores: rows that are not a multiple of 16, or pc
+        // beyond d. Dot products: d not a multiple of 2 dl, more than 64
+        // sums, heads that do not divide hkv, pr not dividing a head's rows.
+        const int64_t hr = (p.hq / p.hkv) * c.get("bq");
+        REQUIRE((c.get("dl", 0) == 0
+                     ? hr % 16 != 0 ||
+                           p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0
+                     : p.d % (2 * c.get("dl")) != 0 || hr * c.get("ku") > 64 ||
+                           p.hkv % c.get("hb", 1) != 0));
         continue;
       }
       auto src = (*t)->instantiate(c, p, host);
@@ -732,16 +769,18 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
       INFO(err.status().toString());
       REQUIRE(err.isOk());
       CHECK(*err <= 1.0);
-      if (c.get("bd") == 2 && c.get("split", 1) == 1) {
-        // Unscaled scores, the padded key of an odd block taking its
-        // partner's probability and value row (counting that key twice),
-        // and the two keys of a V pair swapped are caught.
+      if (c.get("split", 1) == 1) {
+        // Unscaled scores; with bf16 P V, the padded key of an odd block
+        // taking its partner's probability and value row (counting that
+        // key twice) and the two keys of a V pair swapped are caught.
         using Edits = std::vector<std::pair<std::string, std::string>>;
         std::vector<Edits> mutations = {
-            {{"%s = arith.mulf %su, %scaleR", "%s = arith.addf %su, %zr"}},
-            {{"%xi = vector.shuffle %xa, %xb",
-              "%xi = vector.shuffle %xb, %xa"}}};
-        if (p.causal || (p.skv % c.get("bkv")) % 2 == 1) {
+            {{"%s = arith.mulf %su, %scaleR", "%s = arith.addf %su, %zr"}}};
+        if (c.get("bd") == 2) {
+          mutations.push_back({{"%xi = vector.shuffle %xa, %xb",
+                                "%xi = vector.shuffle %xb, %xa"}});
+        }
+        if (c.get("bd") == 2 && (p.causal || (p.skv % c.get("bkv")) % 2 == 1)) {
           // Some block has an odd number of keys.
           mutations.push_back({{"%pbv = arith.select %hasB, %pbl, %zr",
                                 "%pbv = arith.select %hasB, %pbl, %pbl"},
