@@ -122,6 +122,39 @@ runSource(const CpuCompiler &compiler, CpuDevice &device,
   return worst;
 }
 
+/// The tuner's check of `src` (checkAttention: for bf16 tensors its bf16
+/// tolerance; `pRounding` as AttentionTemplate::probabilityRounding says).
+Result<double> checkSource(const CpuCompiler &compiler, CpuDevice &device,
+                           const KernelSource &src, const AttentionProblem &p,
+                           double pRounding = 0) {
+  const LoadedAttention loaded = loadSource(compiler, device, src, p.key());
+  return checkAttention(loaded.runner(device), p, 5, pRounding);
+}
+
+/// checkSource, required to pass.
+void requirePasses(const CpuCompiler &compiler, CpuDevice &device,
+                   const KernelSource &src, const AttentionProblem &p,
+                   double pRounding = 0) {
+  auto err = checkSource(compiler, device, src, p, pRounding);
+  INFO(err.status().toString());
+  REQUIRE(err.isOk());
+  CHECK(*err <= 1.0);
+}
+
+/// The tests' set-up: a 2-thread CPU device, a compiler without a disk
+/// cache, and the family (`t`, as findAttentionTemplate returns it).
+struct AttentionFamily {
+  CpuDevice device{2};
+  CpuCompiler compiler{device.target(), ""};
+  Result<const AttentionTemplate *> t = family();
+
+  static Result<const AttentionTemplate *> family() {
+    auto t = findAttentionTemplate("cpu.attention.mlir");
+    REQUIRE(t.isOk());
+    return t;
+  }
+};
+
 /// runSource on `config`'s instance and random inputs.
 double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
                CpuDevice &device, const AttentionProblem &p,
@@ -135,11 +168,8 @@ double runOnce(const AttentionTemplate &t, const CpuCompiler &compiler,
 
 } // namespace
 
-TEST_CASE("cpu.attention.mlir matches the reference", "[compiler]") {
-  CpuDevice device(2);
-  CpuCompiler compiler(device.target(), "");
-  auto t = findAttentionTemplate("cpu.attention.mlir");
-  REQUIRE(t.isOk());
+TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir matches the reference",
+                 "[compiler]") {
   const char *problems[] = {
       "attn_f32_BSHD_b2_hq4_hkv4_sq37_skv53_d32",
       "attn_f32_BSHD_b1_hq8_hkv2_sq64_skv64_d64_causal",
@@ -258,12 +288,10 @@ TEST_CASE("cpu.attention.mlir splits decode KV across cores", "[compiler]") {
   CHECK_THAT(odd.message(), Catch::Contains("power of two up to 16"));
 }
 
-TEST_CASE("cpu.attention.mlir lazy rescaling stays exact where maxima jump",
-          "[compiler]") {
-  CpuDevice device(2);
-  CpuCompiler compiler(device.target(), "");
-  auto t = findAttentionTemplate("cpu.attention.mlir");
-  REQUIRE(t.isOk());
+TEST_CASE_METHOD(
+    AttentionFamily,
+    "cpu.attention.mlir lazy rescaling stays exact where maxima jump",
+    "[compiler]") {
   const char *problems[] = {
       "attn_f32_BSHD_b1_hq8_hkv2_sq200_skv200_d64_causal",
       "attn_f32_BHSD_b2_hq4_hkv4_sq37_skv300_d32",
@@ -448,14 +476,11 @@ TEST_CASE("cpu.attention.mlir runs from a thread with a small stack",
   }
 }
 
-TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
-          "[compiler]") {
+TEST_CASE_METHOD(AttentionFamily,
+                 "cpu.attention.mlir dot-product scores for any row count",
+                 "[compiler]") {
   // Rows (group x positions) that are not powers of two pad the lane-sum
   // tree; more sums than lanes take several groups; bf16 keys are widened.
-  CpuDevice device(2);
-  CpuCompiler compiler(device.target(), "");
-  auto t = findAttentionTemplate("cpu.attention.mlir");
-  REQUIRE(t.isOk());
   const char *problems[] = {
       "attn_f32_BSHD_b1_hq6_hkv2_sq5_skv77_d24_causal",
       "attn_f32_BHSD_b2_hq8_hkv1_sq1_skv133_d64",
@@ -481,13 +506,7 @@ TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
           auto src = (*t)->instantiate(c, p, device.target());
           REQUIRE(src.isOk());
           if (p.dtype == DType::BF16) {
-            // The tuner's check: bf16 tensors, its bf16 tolerance.
-            const LoadedAttention loaded =
-                loadSource(compiler, device, *src, p.key());
-            auto err = checkAttention(loaded.runner(device), p, 5);
-            INFO(err.status().toString());
-            REQUIRE(err.isOk());
-            CHECK(*err <= 1.0);
+            requirePasses(compiler, device, *src, p);
             continue;
           }
           CHECK(runSource(compiler, device, p, *src, 1, in) < 2e-5);
@@ -531,14 +550,11 @@ TEST_CASE("cpu.attention.mlir dot-product scores for any row count",
   }
 }
 
-TEST_CASE("cpu.attention.mlir blocks of several key/value heads",
-          "[compiler]") {
+TEST_CASE_METHOD(AttentionFamily,
+                 "cpu.attention.mlir blocks of several key/value heads",
+                 "[compiler]") {
   // hb heads per block: each head's rows score against and accumulate
   // that head's K and V, in both layouts, with splits and ragged tails.
-  CpuDevice device(2);
-  CpuCompiler compiler(device.target(), "");
-  auto t = findAttentionTemplate("cpu.attention.mlir");
-  REQUIRE(t.isOk());
   const char *problems[] = {
       "attn_f32_BSHD_b2_hq8_hkv8_sq1_skv133_d32",        // MHA decode
       "attn_f32_BSHD_b1_hq12_hkv4_sq2_skv90_d32_causal", // GQA, 3 x 2 rows
@@ -569,12 +585,7 @@ TEST_CASE("cpu.attention.mlir blocks of several key/value heads",
         auto src = (*t)->instantiate(c, p, device.target());
         REQUIRE(src.isOk());
         if (p.dtype == DType::BF16) {
-          const LoadedAttention loaded =
-              loadSource(compiler, device, *src, p.key());
-          auto err = checkAttention(loaded.runner(device), p, 5);
-          INFO(err.status().toString());
-          REQUIRE(err.isOk());
-          CHECK(*err <= 1.0);
+          requirePasses(compiler, device, *src, p);
           continue;
         }
         CHECK(runSource(compiler, device, p, *src, c.get("split", 1), in) <
@@ -761,14 +772,7 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
       CHECK_THAT(src->text, Catch::Contains("x86vector.avx512.dot"));
       const double pRounding = (*t)->probabilityRounding(c);
       CHECK(pRounding == (c.get("bd") == 2 ? std::ldexp(1.0, -9) : 0.0));
-      auto check = [&](const KernelSource &s) {
-        const LoadedAttention loaded = loadSource(compiler, device, s, p.key());
-        return checkAttention(loaded.runner(device), p, 5, pRounding);
-      };
-      auto err = check(*src);
-      INFO(err.status().toString());
-      REQUIRE(err.isOk());
-      CHECK(*err <= 1.0);
+      requirePasses(compiler, device, *src, p, pRounding);
       if (c.get("split", 1) == 1) {
         // Unscaled scores; with bf16 P V, the padded key of an odd block
         // taking its partner's probability and value row (counting that
@@ -793,22 +797,19 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
             bad.text = test::mutateAll(bad.text, from, to);
           }
           INFO(edits.front().first);
-          CHECK(!check(bad).isOk());
+          CHECK(!checkSource(compiler, device, bad, p, pRounding).isOk());
         }
       }
     }
   }
 }
 
-TEST_CASE("cpu.attention.mlir rounds bf16 outputs to nearest even",
-          "[compiler]") {
+TEST_CASE_METHOD(AttentionFamily,
+                 "cpu.attention.mlir rounds bf16 outputs to nearest even",
+                 "[compiler]") {
   // On bf16-representable inputs the f32 and bf16 instances of one
   // configuration compute the same f32 values; the bf16 output must be
   // exactly those rounded to nearest even (not truncated).
-  CpuDevice device(2);
-  CpuCompiler compiler(device.target(), "");
-  auto t = findAttentionTemplate("cpu.attention.mlir");
-  REQUIRE(t.isOk());
   const AttentionProblem pf =
       attn("attn_f32_BSHD_b1_hq4_hkv2_sq9_skv40_d32_causal");
   const AttentionProblem pb =

@@ -203,6 +203,19 @@ std::pair<std::string, std::string> laneSums(const std::vector<std::string> &in,
   return {o, name};
 }
 
+/// An scf.for's loop-carried values, added one at a time: the iter_args
+/// (`name` = `init`), their types and the values the body yields.
+struct Carried {
+  std::string iters, types, next;
+  void add(const std::string &name, const std::string &init,
+           const std::string &yielded, const std::string &type) {
+    const char *sep = iters.empty() ? "" : ", ";
+    iters += fmt::format("{}{} = {}", sep, name, init);
+    types += fmt::format("{}{}", sep, type);
+    next += fmt::format("{}{}", sep, yielded);
+  }
+};
+
 /// The dot-product score form's block-level values: the scores as one flat
 /// buffer, the lane count, a zero vector and the rows' indices.
 std::string dotDecls(const AttentionProblem &p, const Params &q) {
@@ -236,7 +249,8 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
   const std::string vq = bd ? fmt::format("vector<{}xbf16>", 2 * q.dl) : vl;
   const std::string mqt =
       fmt::format("memref<{}x{}x{}>", rows, p.d, bd ? "bf16" : "f32");
-  std::string o, iters, types, body, next;
+  std::string o, body;
+  Carried carried;
   // The head's K row: hh heads past the block's first.
   std::string kRow = "%kRow";
   if (hh > 0) {
@@ -278,9 +292,8 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
   for (int64_t u = 0; u < nk; ++u) {
     for (int64_t r = 0; r < hr; ++r) {
       const int64_t a = u * hr + r;
-      iters += fmt::format("{}{}a{} = %zl", a ? ", " : "", x, a);
-      types += fmt::format("{}{}", a ? ", " : "", vl);
-      next += fmt::format("{}{}n{}", a ? ", " : "", x, a);
+      carried.add(fmt::format("{}a{}", x, a), "%zl", fmt::format("{}n{}", x, a),
+                  vl);
       body += bd ? fmt::format("          {0}n{1} = x86vector.avx512.dot "
                                "{0}a{1}, {0}q{2}, {0}k{3} : {4} -> {5}\n",
                                x, a, r, u, vq, vl)
@@ -297,9 +310,9 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
         }}
         {x}so = arith.muli %j, %cRows : index
 )",
-      fmt::arg("x", x), fmt::arg("n", n), fmt::arg("iters", iters),
-      fmt::arg("types", types), fmt::arg("body", body), fmt::arg("next", next),
-      fmt::arg("step", bd ? "%cL2" : "%cL"));
+      fmt::arg("x", x), fmt::arg("n", n), fmt::arg("iters", carried.iters),
+      fmt::arg("types", carried.types), fmt::arg("body", body),
+      fmt::arg("next", carried.next), fmt::arg("step", bd ? "%cL2" : "%cL"));
   // Runs of at most dl sums at consecutive score indices, one vector each
   // (all of them for one head per block: its keys' rows are adjacent).
   int64_t g = 0;
@@ -368,7 +381,8 @@ std::string bf16DotScores(const AttentionProblem &p, const Params &q,
   const int64_t rows = blockRows(p, q), chunks = rows / 16;
   const std::string mqt = fmt::format("memref<{}x{}xbf16>", p.d / 2, 2 * rows);
   const std::string ms = fmt::format("memref<{}x{}xf32>", q.bkv, rows);
-  std::string iters, types, body, next, stores;
+  std::string body, stores;
+  Carried carried;
   for (int64_t c = 0; c < chunks; ++c) {
     body += fmt::format("            %bq{0} = vector.load %qt[%e2, %cQc{0}] : "
                         "{1}, vector<32xbf16>\n",
@@ -395,9 +409,8 @@ std::string bf16DotScores(const AttentionProblem &p, const Params &q,
         fmt::format("        %bju{0} = arith.addi %j, %cU{0} : index\n", u);
     for (int64_t c = 0; c < chunks; ++c) {
       const int64_t a = u * chunks + c;
-      iters += fmt::format("{}%ba{} = %z16", a ? ", " : "", a);
-      types += fmt::format("{}vector<16xf32>", a ? ", " : "");
-      next += fmt::format("{}%bn{}", a ? ", " : "", a);
+      carried.add(fmt::format("%ba{}", a), "%z16", fmt::format("%bn{}", a),
+                  "vector<16xf32>");
       body += fmt::format("            %bn{0} = x86vector.avx512.dot %ba{0}, "
                           "%bq{1}, %bk{2} : vector<32xbf16> -> "
                           "vector<16xf32>\n",
@@ -412,9 +425,9 @@ std::string bf16DotScores(const AttentionProblem &p, const Params &q,
 {body}            scf.yield {next} : {types}
         }}
 {stores})",
-      fmt::arg("n", nk * chunks), fmt::arg("iters", iters),
-      fmt::arg("types", types), fmt::arg("body", body), fmt::arg("next", next),
-      fmt::arg("stores", stores));
+      fmt::arg("n", nk * chunks), fmt::arg("iters", carried.iters),
+      fmt::arg("types", carried.types), fmt::arg("body", body),
+      fmt::arg("next", carried.next), fmt::arg("stores", stores));
 }
 
 /// `a` and `b` (vector<n x T> each) interleaved: a0 b0 a1 b1 ...
@@ -490,7 +503,8 @@ std::string bf16PvLoop(const AttentionProblem &p, const Params &q,
                interleave("%pi", "%pah", "%pbh", rows, "bf16", "        ")),
       fmt::arg("iv",
                interleave("%xi", "%xa", "%xb", pc, "bf16", "          ")));
-  std::string init, iters, types, body, next, stores, consts;
+  std::string init, body, stores, consts;
+  Carried carried;
   for (int64_t t = 0; t < pieces; ++t) {
     consts += fmt::format("      %cPt{0} = arith.constant {1} : index\n"
                           "      %cPv{0} = arith.constant {2} : index\n",
@@ -527,9 +541,8 @@ std::string bf16PvLoop(const AttentionProblem &p, const Params &q,
           "vector<16xf32>\n"
           "          %pa1{2} = arith.mulf %pa0{2}, %cvk{0} : vector<16xf32>\n",
           k, t, a, macc);
-      iters += fmt::format("{}%pacc{} = %pa1{}", a ? ", " : "", a, a);
-      types += fmt::format("{}vector<16xf32>", a ? ", " : "");
-      next += fmt::format("{}%pn{}", a ? ", " : "", a);
+      carried.add(fmt::format("%pacc{}", a), fmt::format("%pa1{}", a),
+                  fmt::format("%pn{}", a), "vector<16xf32>");
       body += fmt::format("            %pn{0} = x86vector.avx512.dot "
                           "%pacc{0}, %bv{1}, %bp{2} : vector<32xbf16> -> "
                           "vector<16xf32>\n",
@@ -551,9 +564,10 @@ std::string bf16PvLoop(const AttentionProblem &p, const Params &q,
       }}
 )",
                     fmt::arg("pr", q.pr), fmt::arg("init", init),
-                    fmt::arg("n", q.pr * pieces), fmt::arg("iters", iters),
-                    fmt::arg("types", types), fmt::arg("body", body),
-                    fmt::arg("next", next), fmt::arg("stores", stores));
+                    fmt::arg("n", q.pr * pieces),
+                    fmt::arg("iters", carried.iters),
+                    fmt::arg("types", carried.types), fmt::arg("body", body),
+                    fmt::arg("next", carried.next), fmt::arg("stores", stores));
   return o;
 }
 
