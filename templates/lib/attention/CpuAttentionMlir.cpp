@@ -1326,7 +1326,7 @@ std::string CpuAttentionMlir::sourceHash() const {
 
 double CpuAttentionMlir::probabilityRounding(const Config &config) const {
   // bd = 2 rounds P to bf16 (nearest even) for vdpbf16ps.
-  return config.get("bd", 0) == 2 ? std::ldexp(1.0, -9) : 0.0;
+  return config.get("bd", 0) == 2 ? std::ldexp(1.0, -8) : 0.0;
 }
 
 bool CpuAttentionMlir::supports(const AttentionProblem &problem,

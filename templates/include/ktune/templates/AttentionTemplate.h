@@ -34,8 +34,9 @@ public:
                                            const AttentionProblem &problem,
                                            const TargetDesc &target) const = 0;
   /// The relative rounding a configuration applies to each probability
-  /// before P V (2^-9 where P is rounded to bf16; 0: kept in f32). The
-  /// output check widens its tolerance by that bound on the output's error.
+  /// before P V (2^-8, bf16's unit roundoff, where P is rounded to bf16 to
+  /// nearest even; 0: kept in f32). The output check widens its tolerance
+  /// by the bound that puts on the output's error.
   virtual double probabilityRounding(const Config &) const { return 0; }
 };
 
