@@ -12,9 +12,10 @@ int64_t ThreadPool::workerStackBytes() {
 ThreadPool::ThreadPool(int threads) {
   int workers = std::max(threads, 1) - 1;
   workers_.reserve(workers);
+  const int64_t stackBytes = workerStackBytes();
   for (int i = 0; i < workers; ++i) {
-    auto worker = std::make_unique<StackThread>(workerStackBytes(),
-                                                [this] { workerLoop(); });
+    auto worker =
+        std::make_unique<StackThread>(stackBytes, [this] { workerLoop(); });
     if (!worker->started()) {
       break; // The system would not make more: a smaller pool.
     }
