@@ -166,9 +166,8 @@ TEST_CASE("host code is generated for the features the host reports") {
     return std::find(flags.begin(), flags.end(), f) != flags.end();
   };
   const TargetDesc host = TargetDesc::host();
-  for (const char *f :
-       {"avx", "fma", "avx2", "avx512f", "avx512dq", "avx512bw", "avx512vl",
-        "avx512bf16"}) {
+  for (const char *f : {"avx", "fma", "avx2", "avx512f", "avx512dq", "avx512bw",
+                        "avx512vl", "avx512bf16"}) {
     INFO(f << " in " << fp);
     CHECK(has((host.hasFeature(f) ? "+" : "-") + std::string(f)));
   }

@@ -25,9 +25,9 @@ TEST_CASE("host info is sane", "[hostinfo]") {
 }
 
 TEST_CASE("host features are known names, sorted and unique", "[hostinfo]") {
-  const std::set<std::string> known = {
-      "avx",      "avx2",     "avx512bf16", "avx512bw",
-      "avx512dq", "avx512f", "avx512vl",   "fma"};
+  const std::set<std::string> known = {"avx",      "avx2",     "avx512bf16",
+                                       "avx512bw", "avx512dq", "avx512f",
+                                       "avx512vl", "fma"};
   const std::vector<std::string> &features = kt::hostInfo().features;
   CHECK(std::is_sorted(features.begin(), features.end()));
   CHECK(std::adjacent_find(features.begin(), features.end()) == features.end());

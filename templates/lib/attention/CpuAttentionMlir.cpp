@@ -735,12 +735,12 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
       arg("vr", vr), arg("mqt", mqt), arg("macc", macc), arg("ms", ms),
       arg("mr", mr), arg("mri", mri), arg("tileOf", split ? "%tb" : "%blk"),
       arg("vpk",
-          (q.bd == 2 ? fmt::format(
-                           "    %vpk = memref.alloca() {{alignment = 64 : "
-                           "i64}} : memref<{}x{}x{}xbf16>\n"
-                           "    %pbuf = memref.alloca() {{alignment = 64 : "
-                           "i64}} : memref<{}x{}xbf16>\n",
-                           p.d / q.pc, q.bkv / 2, 2 * q.pc, q.bkv / 2, 2 * rows)
+          (q.bd == 2  ? fmt::format(
+                            "    %vpk = memref.alloca() {{alignment = 64 : "
+                            "i64}} : memref<{}x{}x{}xbf16>\n"
+                            "    %pbuf = memref.alloca() {{alignment = 64 : "
+                            "i64}} : memref<{}x{}xbf16>\n",
+                            p.d / q.pc, q.bkv / 2, 2 * q.pc, q.bkv / 2, 2 * rows)
            : q.pc > 0 ? fmt::format("    %vpk = memref.alloca() {{alignment "
                                     "= 64 : i64}} : memref<{}x{}x{}xf32>\n",
                                     p.d / q.pc, q.bkv, q.pc)
