@@ -58,10 +58,10 @@ struct Params {
   /// contiguous run of hb x d elements, where one head is d of every hkv x
   /// d (a stride the hardware prefetchers follow poorly).
   int64_t hb = 1;
-  /// 1: bf16 problems score with the AVX512-BF16 dot product (vdpbf16ps)
-  /// on the unscaled bf16 Q and K, pairs of d elements per f32 lane
-  /// (broadcast form, rows a multiple of 16); the scale is applied to the
-  /// f32 scores.
+  /// bf16 problems on AVX512-BF16 hosts: 1 scores with vdpbf16ps on the
+  /// unscaled bf16 Q and K (pairs of d elements per f32 lane; broadcast or
+  /// dot-product form), the scale applied to the f32 scores; 2 also does
+  /// P V with it (P rounded to bf16, V packed as key pairs; broadcast form).
   int64_t bd = 0;
 };
 
@@ -269,20 +269,18 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
   for (int64_t u = 0; u < nk; ++u) {
     body += fmt::format(
         "          {0}ko{1} = arith.addi {0}kOff, %cKo{1} : index\n", x, u);
-    if (bd) {
-      body += fmt::format("          {0}k{1} = vector.load %K[{0}ko{1}] : "
-                          "{2}, {3}\n",
-                          x, u, mkv, vq);
-    } else if (p.dtype == DType::BF16) {
+    if (p.dtype == DType::BF16 && !bd) {
+      // bf16 keys widened for f32 FMAs.
       body += fmt::format("          {0}k{1}h = vector.load %K[{0}ko{1}] : "
                           "{2}, vector<{3}xbf16>\n"
                           "          {0}k{1} = arith.extf {0}k{1}h : "
                           "vector<{3}xbf16> to {4}\n",
                           x, u, mkv, q.dl, vl);
     } else {
+      // f32 keys, or bf16 pairs for vdpbf16ps (vq).
       body += fmt::format("          {0}k{1} = vector.load %K[{0}ko{1}] : "
                           "{2}, {3}\n",
-                          x, u, mkv, vl);
+                          x, u, mkv, vq);
     }
   }
   // Accumulator a = u hr + r: key u's score for the head's row r, at flat
@@ -349,6 +347,22 @@ std::string dotScoresAll(const AttentionProblem &p, const Params &q, int64_t nk,
   return o;
 }
 
+/// MLIR setting `name` (vector<32xbf16>) to the pair of bf16 at
+/// `mem`[`index`...] repeated 16 times: the pair loaded as one 32-bit
+/// value and broadcast (vdpbf16ps's broadcast operand). Temporaries are
+/// `name` with suffixes.
+std::string broadcastPair(const std::string &name, const std::string &mem,
+                          const std::string &index, const std::string &memType,
+                          const std::string &indent) {
+  return fmt::format(
+      "{0}{1}p = vector.load {2}[{3}] : {4}, vector<2xbf16>\n"
+      "{0}{1}i = vector.bitcast {1}p : vector<2xbf16> to vector<1xi32>\n"
+      "{0}{1}e = vector.extract {1}i[0] : i32 from vector<1xi32>\n"
+      "{0}{1}b = vector.broadcast {1}e : i32 to vector<16xi32>\n"
+      "{0}{1} = vector.bitcast {1}b : vector<16xi32> to vector<32xbf16>\n",
+      indent, name, mem, index, memType);
+}
+
 /// The bf16 dot-product score form's block-level values: the scale as a
 /// vector over rows, bf16 zero, half of d and the 16-row chunks' offsets
 /// in qt (32 bf16 each) and in a scores row (16 floats each).
@@ -391,18 +405,11 @@ std::string bf16DotScores(const AttentionProblem &p, const Params &q,
   body += "            %ke = arith.muli %e2, %c2 : index\n"
           "            %kOff = arith.addi %kRow, %ke : index\n";
   for (int64_t u = 0; u < nk; ++u) {
-    body += fmt::format(
-        "            %bko{0} = arith.addi %kOff, %cKo{0} : index\n"
-        "            %bkp{0} = vector.load %K[%bko{0}] : {1}, vector<2xbf16>\n"
-        "            %bki{0} = vector.bitcast %bkp{0} : vector<2xbf16> to "
-        "vector<1xi32>\n"
-        "            %bke{0} = vector.extract %bki{0}[0] : i32 from "
-        "vector<1xi32>\n"
-        "            %bkb{0} = vector.broadcast %bke{0} : i32 to "
-        "vector<16xi32>\n"
-        "            %bk{0} = vector.bitcast %bkb{0} : vector<16xi32> to "
-        "vector<32xbf16>\n",
-        u, mkv);
+    body +=
+        fmt::format("            %bko{0} = arith.addi %kOff, %cKo{0} : index\n",
+                    u) +
+        broadcastPair(fmt::format("%bk{}", u), "%K", fmt::format("%bko{}", u),
+                      mkv, "            ");
   }
   for (int64_t u = 0; u < nk; ++u) {
     stores +=
@@ -521,18 +528,8 @@ std::string bf16PvLoop(const AttentionProblem &p, const Params &q,
                         "          %cvk{0} = vector.broadcast %ck{0} : f32 to "
                         "vector<16xf32>\n",
                         k, mr);
-    body += fmt::format(
-        "            %bpp{0} = vector.load %pbuf[%jp, %rk2{0}] : {1}, "
-        "vector<2xbf16>\n"
-        "            %bpi{0} = vector.bitcast %bpp{0} : vector<2xbf16> to "
-        "vector<1xi32>\n"
-        "            %bpe{0} = vector.extract %bpi{0}[0] : i32 from "
-        "vector<1xi32>\n"
-        "            %bpb{0} = vector.broadcast %bpe{0} : i32 to "
-        "vector<16xi32>\n"
-        "            %bp{0} = vector.bitcast %bpb{0} : vector<16xi32> to "
-        "vector<32xbf16>\n",
-        k, mpb);
+    body += broadcastPair(fmt::format("%bp{}", k), "%pbuf",
+                          fmt::format("%jp, %rk2{}", k), mpb, "            ");
     for (int64_t t = 0; t < pieces; ++t) {
       const int64_t a = k * pieces + t;
       init += fmt::format(
