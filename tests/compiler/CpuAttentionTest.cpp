@@ -208,7 +208,16 @@ TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir matches the reference",
          {"pr", 4},
          {"pc", 8},
          {"dl", 8},
-         {"lazy", 1}}};
+         {"lazy", 1}},
+        // Software prefetches (the last keys' clamped to the sequence),
+        // with both score forms.
+        {{"bq", 2}, {"bkv", 16}, {"ku", 2}, {"pr", 2}, {"pf", 8}},
+        {{"bq", 1},
+         {"bkv", 32},
+         {"ku", 4},
+         {"dl", 8},
+         {"split", 2},
+         {"pf", 128}}};
     for (const Config &c : configs) {
       if (!(*t)->validate(c, p, device.target()).isOk()) {
         // Only splits may exceed the keys, only 16 lanes exceed d 8.
@@ -662,17 +671,26 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
   refused(ok, pf, bf16Host, "bf16 tensors (not f32)");
   refused({{"bq", 2}, {"bkv", 16}, {"ku", 2}, {"bd", 1}}, pb, bf16Host,
           "multiple of 16 rows per block (not 8)");
-  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 2}}, pb, bf16Host,
-          "packed V block");
+  // P V reads V packed in chunks of 16 columns or in place (d a multiple
+  // of 16), with either score form.
+  CHECK((*t)->validate({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 2}}, pb,
+                       bf16Host)
+            .isOk());
   refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"pc", 8}, {"bd", 2}}, pb,
-          bf16Host, "pc, not 8");
-  // Dot-product scores take bd=1 (2 dl elements of d per step), not P V.
-  CHECK(
-      (*t)->validate({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 16}, {"bd", 1}},
-                     pb, bf16Host)
-          .isOk());
-  refused({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 8}, {"pc", 16}, {"bd", 2}},
-          pb, bf16Host, "for P V broadcast scores (dl 0, not 8)");
+          bf16Host, "(pc 0, not 8)");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 2}, {"bd", 2}},
+          attn("attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d24"), bf16Host,
+          "for P V in place a multiple of 16 for d (not 24)");
+  for (int64_t pc : {0, 16}) {
+    CHECK((*t)->validate({{"bq", 1},
+                          {"bkv", 16},
+                          {"ku", 2},
+                          {"dl", 16},
+                          {"pc", pc},
+                          {"bd", 2}},
+                         pb, bf16Host)
+              .isOk());
+  }
   refused({{"bq", 1}, {"bkv", 16}, {"ku", 2}, {"dl", 16}, {"bd", 1}},
           attn("attn_bf16_BSHD_b1_hq8_hkv2_sq40_skv77_d16"), bf16Host,
           "d a multiple of 2 dl = 32 (not 16)");
@@ -695,13 +713,20 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
   CHECK(offered(prefill, bf16Host) == std::set<int64_t>{0, 1, 2});
   CHECK(offered(prefill, plain) == std::set<int64_t>{0});
   CHECK(offered(prefillF32, bf16Host) == std::set<int64_t>{0});
-  // bf16 decode on AVX512-BF16 hosts: dot products with vdpbf16ps.
+  // bf16 decode on AVX512-BF16 hosts: dot products with vdpbf16ps, and
+  // with 4 or more rows per head P V too, 4 rows per step; MHA keeps f32
+  // P V.
   const AttentionProblem decode =
       attn("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128");
-  CHECK((*t)->defaultConfig(decode, bf16Host).get("bd") == 1);
+  CHECK((*t)->defaultConfig(decode, bf16Host).get("bd") == 2);
+  CHECK((*t)->defaultConfig(decode, bf16Host).get("pr") == 4);
+  CHECK((*t)->defaultConfig(decode, bf16Host).get("pc") == 0);
   CHECK((*t)->defaultConfig(decode, bf16Host).get("dl") == 16);
   CHECK((*t)->defaultConfig(decode, plain).get("bd") == 0);
-  CHECK(offered(decode, bf16Host) == std::set<int64_t>{0, 1});
+  CHECK(offered(decode, bf16Host) == std::set<int64_t>{0, 1, 2});
+  CHECK((*t)->defaultConfig(
+                attn("attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128"), bf16Host)
+            .get("bd") == 1);
   if (!host.hasFeature("avx512bf16")) {
     WARN("this host lacks AVX512-BF16: bd kernels are not run");
     return;
@@ -753,18 +778,45 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
                  {"ku", 4},
                  {"dl", 16},
                  {"hb", 4},
-                 {"bd", 1}}}) {
+                 {"bd", 1}},
+          // P V from V in place: dot-product scores (one and two heads per
+          // block, split, with prefetches) and broadcast scores.
+          Config{{"bq", 1},
+                 {"bkv", 16},
+                 {"ku", 1},
+                 {"dl", 16},
+                 {"pr", 4},
+                 {"bd", 2},
+                 {"pf", 8}},
+          Config{{"bq", 1},
+                 {"bkv", 32},
+                 {"ku", 2},
+                 {"dl", 8},
+                 {"hb", 2},
+                 {"pr", 2},
+                 {"bd", 2},
+                 {"split", 2},
+                 {"pf", 16}},
+          Config{{"bq", 1},
+                 {"bkv", 16},
+                 {"ku", 1},
+                 {"dl", 8},
+                 {"hb", 2},
+                 {"bd", 2}},
+          Config{{"bq", 16}, {"bkv", 16}, {"ku", 2}, {"pr", 8}, {"bd", 2}}}) {
       INFO(sig << " " << c.toString());
       if (!(*t)->validate(c, p, host).isOk()) {
         // Broadcast scores: rows that are not a multiple of 16, or pc
         // beyond d. Dot products: d not a multiple of 2 dl, more than 64
-        // sums, heads that do not divide hkv, pr not dividing a head's rows.
+        // sums, heads that do not divide hkv. Either: pr not dividing a
+        // head's rows.
         const int64_t hr = (p.hq / p.hkv) * c.get("bq");
-        REQUIRE((c.get("dl", 0) == 0
-                     ? hr % 16 != 0 ||
-                           p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0
-                     : p.d % (2 * c.get("dl")) != 0 || hr * c.get("ku") > 64 ||
-                           p.hkv % c.get("hb", 1) != 0));
+        REQUIRE((hr % c.get("pr", 1) != 0 ||
+                 (c.get("dl", 0) == 0
+                      ? hr % 16 != 0 ||
+                            p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0
+                      : p.d % (2 * c.get("dl")) != 0 || hr * c.get("ku") > 64 ||
+                            p.hkv % c.get("hb", 1) != 0)));
         continue;
       }
       auto src = (*t)->instantiate(c, p, host);
@@ -780,16 +832,34 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
         using Edits = std::vector<std::pair<std::string, std::string>>;
         std::vector<Edits> mutations = {
             {{"%s = arith.mulf %su, %scaleR", "%s = arith.addf %su, %zr"}}};
+        // In place the odd block's last key is a loop of its own, whose
+        // omission is caught too.
+        const bool inPlace = c.get("pc", 0) == 0;
         if (c.get("bd") == 2) {
-          mutations.push_back({{"%xi = vector.shuffle %xa, %xb",
-                                "%xi = vector.shuffle %xb, %xa"}});
+          mutations.push_back(
+              {inPlace ? Edits::value_type{"%bv0 = vector.shuffle %xa0, %xb0",
+                                           "%bv0 = vector.shuffle %xb0, %xa0"}
+                       : Edits::value_type{"%xi = vector.shuffle %xa, %xb",
+                                           "%xi = vector.shuffle %xb, %xa"}});
         }
         if (c.get("bd") == 2 && (p.causal || (p.skv % c.get("bkv")) % 2 == 1)) {
           // Some block has an odd number of keys.
-          mutations.push_back({{"%pbv = arith.select %hasB, %pbl, %zr",
-                                "%pbv = arith.select %hasB, %pbl, %pbl"},
-                               {"%xb = arith.select %hasB, %xb0, %zpc",
-                                "%xb = arith.select %hasB, %xb0, %xb0"}});
+          mutations.push_back(
+              {{"%pbv = arith.select %hasB, %pbl, %zr",
+                "%pbv = arith.select %hasB, %pbl, %pbl"},
+               inPlace
+                   ? Edits::value_type{"%xa0, %zpc", "%xa0, %xa0"}
+                   : Edits::value_type{"%xb = arith.select %hasB, %xb0, %zpc",
+                                       "%xb = arith.select %hasB, %xb0, "
+                                       "%xb0"}});
+          if (inPlace) {
+            mutations.push_back(
+                {{"%jp = %nkvF to %nkvP", "%jp = %nkvF to %nkvF"}});
+          }
+        }
+        if (c.get("pf", 0) > 0) {
+          CHECK_THAT(src->text, Catch::Contains("memref.prefetch %K"));
+          CHECK_THAT(src->text, Catch::Contains("memref.prefetch %V"));
         }
         for (const Edits &edits : mutations) {
           KernelSource bad = *src;
@@ -802,6 +872,57 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
       }
     }
   }
+}
+
+TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir software prefetches",
+                 "[compiler]") {
+  // pf keys ahead: prefetch instructions in the code object, none without.
+  const AttentionProblem p = attn("attn_f32_BSHD_b1_hq8_hkv1_sq1_skv300_d64");
+  const Config base{{"bq", 1}, {"bkv", 32}, {"ku", 2}, {"dl", 16}};
+  Config with = base;
+  with.set("pf", 32);
+  for (const auto &[c, expected] : {std::pair{base, false}, {with, true}}) {
+    INFO(c.toString());
+    auto src = (*t)->instantiate(c, p, device.target());
+    REQUIRE(src.isOk());
+    auto asmText = compiler.emit(*src, EmitStage::Asm);
+    REQUIRE(asmText.isOk());
+    CHECK((asmText->find("prefetcht0") != std::string::npos) == expected);
+  }
+  // Distances are powers of two in 8..128.
+  for (int64_t pf : {4, 24, 256}) {
+    Config c = base;
+    c.set("pf", pf);
+    CHECK_THAT((*t)->validate(c, p, device.target()).message(),
+               Catch::Contains("prefetch distance"));
+  }
+  // Defaults on AVX-512 hosts: where a block's rows are at least its K and
+  // V cache lines per key (MQA bf16 decode: 8 rows, 4 + 4 lines); not for
+  // f32 GQA (8 rows, 16 lines or more), MHA, prefill or AVX2 hosts.
+  TargetDesc avx512 = device.target(), avx2 = device.target();
+  avx512.features = {"avx2", "avx512bf16", "avx512f", "avx512vl", "fma"};
+  avx2.features = {"avx2", "fma"};
+  const AttentionProblem mqa =
+      attn("attn_bf16_BSHD_b1_hq8_hkv1_sq1_skv8192_d128");
+  CHECK((*t)->defaultConfig(mqa, avx512).get("pf") == 32);
+  CHECK((*t)->defaultConfig(mqa, avx2).get("pf") == 0);
+  for (const char *sig : {"attn_f32_BSHD_b1_hq32_hkv4_sq1_skv8192_d128",
+                          "attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128",
+                          "attn_bf16_BSHD_b1_hq8_hkv1_sq1024_skv1024_d128"}) {
+    INFO(sig);
+    CHECK((*t)->defaultConfig(attn(sig), avx512).get("pf") == 0);
+  }
+  // The space offers them to decode-like problems only.
+  auto offered = [&](const AttentionProblem &q) {
+    std::set<int64_t> pf;
+    for (const Config &c : (*t)->space(q, avx512)) {
+      pf.insert(c.get("pf"));
+    }
+    return pf;
+  };
+  CHECK(offered(mqa) == std::set<int64_t>{0, 32});
+  CHECK(offered(attn("attn_bf16_BSHD_b1_hq8_hkv1_sq512_skv512_d64")) ==
+        std::set<int64_t>{0});
 }
 
 TEST_CASE_METHOD(AttentionFamily,
