@@ -714,19 +714,21 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
   CHECK(offered(prefill, plain) == std::set<int64_t>{0});
   CHECK(offered(prefillF32, bf16Host) == std::set<int64_t>{0});
   // bf16 decode on AVX512-BF16 hosts: dot products with vdpbf16ps, and
-  // with 4 or more rows per head P V too, 4 rows per step; MHA keeps f32
-  // P V.
+  // with 8 or more rows per head P V too, 4 rows per step, V in place;
+  // fewer rows per head keep f32 P V.
   const AttentionProblem decode =
-      attn("attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128");
+      attn("attn_bf16_BSHD_b1_hq32_hkv4_sq1_skv8192_d128");
   CHECK((*t)->defaultConfig(decode, bf16Host).get("bd") == 2);
   CHECK((*t)->defaultConfig(decode, bf16Host).get("pr") == 4);
   CHECK((*t)->defaultConfig(decode, bf16Host).get("pc") == 0);
   CHECK((*t)->defaultConfig(decode, bf16Host).get("dl") == 16);
   CHECK((*t)->defaultConfig(decode, plain).get("bd") == 0);
   CHECK(offered(decode, bf16Host) == std::set<int64_t>{0, 1, 2});
-  CHECK((*t)->defaultConfig(
-                attn("attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128"), bf16Host)
-            .get("bd") == 1);
+  for (const char *sig : {"attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128",
+                          "attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128"}) {
+    INFO(sig);
+    CHECK((*t)->defaultConfig(attn(sig), bf16Host).get("bd") == 1);
+  }
   if (!host.hasFeature("avx512bf16")) {
     WARN("this host lacks AVX512-BF16: bd kernels are not run");
     return;
@@ -896,9 +898,8 @@ TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir software prefetches",
     CHECK_THAT((*t)->validate(c, p, device.target()).message(),
                Catch::Contains("prefetch distance"));
   }
-  // Defaults on AVX-512 hosts: where a block's rows are at least its K and
-  // V cache lines per key (MQA bf16 decode: 8 rows, 4 + 4 lines); not for
-  // f32 GQA (8 rows, 16 lines or more), MHA, prefill or AVX2 hosts.
+  // Defaults: bf16 decode on AVX512-BF16 hosts with 8 or more rows per
+  // head (with bd=2); not f32, fewer rows per head, prefill or AVX2 hosts.
   TargetDesc avx512 = device.target(), avx2 = device.target();
   avx512.features = {"avx2", "avx512bf16", "avx512f", "avx512vl", "fma"};
   avx2.features = {"avx2", "fma"};
@@ -907,6 +908,7 @@ TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir software prefetches",
   CHECK((*t)->defaultConfig(mqa, avx512).get("pf") == 32);
   CHECK((*t)->defaultConfig(mqa, avx2).get("pf") == 0);
   for (const char *sig : {"attn_f32_BSHD_b1_hq32_hkv4_sq1_skv8192_d128",
+                          "attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv8192_d128",
                           "attn_bf16_BSHD_b1_hq32_hkv32_sq1_skv8192_d128",
                           "attn_bf16_BSHD_b1_hq8_hkv1_sq1024_skv1024_d128"}) {
     INFO(sig);
