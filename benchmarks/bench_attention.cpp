@@ -12,6 +12,7 @@
 #include "ktune/tuner/GemmBench.h"
 #include "ktune/tuner/Tuner.h"
 
+#include "AttentionConfig.h"
 #include "OpenBlasCore.h"
 
 #include <CLI/CLI.hpp>
@@ -95,28 +96,13 @@ Result<TuningRecord> measureConfig(CpuDevice &device,
                                    const AttentionProblem &p,
                                    const std::string &config,
                                    RotatingAttentionArgs &args, float scale) {
-  KT_ASSIGN_OR_RETURN(const AttentionTemplate *t,
-                      findAttentionTemplate("cpu.attention.mlir"));
-  KT_ASSIGN_OR_RETURN(
-      Config c, applyConfig(t->defaultConfig(p, device.target()), config));
-  KT_ASSIGN_OR_RETURN(KernelSource src, t->instantiate(c, p, device.target()));
-  KT_ASSIGN_OR_RETURN(
-      CompiledKernel kernel,
-      compiler.compile(src, t->sourceHash() + c.toString() + p.key()));
-  KT_ASSIGN_OR_RETURN(LoadedAttention loaded,
-                      loadAttention(device, kernel.bytes));
-  AttentionRunFn run = loaded.runner(device);
-  KT_ASSIGN_OR_RETURN(double err,
-                      checkAttention(run, p, 43, t->probabilityRounding(c)));
-  if (!(err <= 1.0)) {
-    return internalError(
-        fmt::format("{} is {:.2f}x over the tolerance", c.toString(), err));
-  }
+  KT_ASSIGN_OR_RETURN(bench::CheckedAttention c,
+                      bench::checkedConfig(device, compiler, p, config));
   Timing timing = timeRotating(
-      [&](int i) { run(args.q(i), args.k(i), args.v(i), args.o(i), scale); },
+      [&](int i) { c.run(args.q(i), args.k(i), args.v(i), args.o(i), scale); },
       args.sets(), TimingOptions());
   TuningRecord r;
-  r.params = c.toString();
+  r.params = c.params;
   r.timeMs = timing.medianMs;
   return r;
 }
