@@ -20,6 +20,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -152,6 +153,20 @@ struct AttentionFamily {
     auto t = findAttentionTemplate("cpu.attention.mlir");
     REQUIRE(t.isOk());
     return t;
+  }
+
+  /// `c`'s instance of `p`. A bf16 instance must pass the tuner's check
+  /// here and yields nothing; an f32 one is returned for the caller to run
+  /// (runSource) and mutate.
+  std::optional<KernelSource> f32Source(const Config &c,
+                                        const AttentionProblem &p) {
+    auto src = (*t)->instantiate(c, p, device.target());
+    REQUIRE(src.isOk());
+    if (p.dtype == DType::BF16) {
+      requirePasses(compiler, device, *src, p);
+      return std::nullopt;
+    }
+    return *src;
   }
 };
 
@@ -512,10 +527,8 @@ TEST_CASE_METHOD(AttentionFamily,
                        Catch::Contains(lanes ? "dl=16" : "at most 64"));
             continue;
           }
-          auto src = (*t)->instantiate(c, p, device.target());
-          REQUIRE(src.isOk());
-          if (p.dtype == DType::BF16) {
-            requirePasses(compiler, device, *src, p);
+          const std::optional<KernelSource> src = f32Source(c, p);
+          if (!src) {
             continue;
           }
           CHECK(runSource(compiler, device, p, *src, 1, in) < 2e-5);
@@ -591,10 +604,8 @@ TEST_CASE_METHOD(AttentionFamily,
                    (p.hq / p.hkv) * c.get("bq") % c.get("pr", 1) != 0));
           continue;
         }
-        auto src = (*t)->instantiate(c, p, device.target());
-        REQUIRE(src.isOk());
-        if (p.dtype == DType::BF16) {
-          requirePasses(compiler, device, *src, p);
+        const std::optional<KernelSource> src = f32Source(c, p);
+        if (!src) {
           continue;
         }
         CHECK(runSource(compiler, device, p, *src, c.get("split", 1), in) <

@@ -1603,12 +1603,16 @@ Status CpuAttentionMlir::validate(const Config &config,
 
 namespace {
 
+/// The cores the defaults fill (at least 1).
+int64_t hostCores() {
+  return std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+}
+
 /// Key/value heads per block for a default of `rows` rows per head: the
 /// most (a power of two dividing hkv) whose rows stay within 16, while the
 /// blocks are at least as many as the cores (or as with one head each).
 int64_t heads(const AttentionProblem &p, Params q, int64_t rows) {
-  const int64_t cores =
-      std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  const int64_t cores = hostCores();
   q.hb = 1;
   const int64_t want = std::min(cores, tileBlocks(p, q));
   int64_t hb = 1;
@@ -1677,9 +1681,16 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
     // per step. Measured on an AVX2 (Zen 4 guest) host against the
     // broadcast form: 1.25-1.4x for decode at 4k-64k keys.
     const int64_t rows = blockRows(problem, q);
+    // The most keys (a power of two, 1 to 4) whose rows' dot-product
+    // accumulators stay within n.
+    auto keysWithin = [&](int64_t n) {
+      return std::clamp<int64_t>(
+          int64_t(std::bit_floor(uint64_t(std::max<int64_t>(1, n / rows)))), 1,
+          4);
+    };
     if (!avx512 && rows <= 8) {
       q.dl = 8;
-      q.ku = std::min<int64_t>(4, 8 / rows);
+      q.ku = keysWithin(8);
       if (problem.layout == AttentionProblem::Layout::BSHD) {
         q.hb = heads(problem, q, rows);
       }
@@ -1694,8 +1705,7 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
     // per block alone.
     if (avx512 && rows <= 16 && problem.d % 16 == 0) {
       q.dl = 16;
-      q.ku = std::clamp<int64_t>(int64_t(std::bit_floor(uint64_t(16 / rows))),
-                                 1, 4);
+      q.ku = keysWithin(16);
       if (problem.layout == AttentionProblem::Layout::BSHD) {
         q.hb = heads(problem, q, rows);
       }
@@ -1706,9 +1716,7 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
       if (problem.dtype == DType::BF16 && target.hasFeature("avx512bf16") &&
           problem.d % 32 == 0) {
         q.bd = 1;
-        q.ku = std::clamp<int64_t>(
-            int64_t(std::bit_floor(uint64_t(std::max<int64_t>(1, 8 / rows)))),
-            1, 4);
+        q.ku = keysWithin(8);
         // With 8 or more rows per head (GQA 8:1, MQA): P V with it too, V
         // read in place as pairs of keys, 4 rows (64 columns) per step,
         // and software prefetches 32 keys ahead. Measured on AMD Zen 5
@@ -1725,8 +1733,7 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
   }
   // Decode with fewer tile blocks than cores: the KV length split until
   // every core has a part, each part keeping at least four key blocks.
-  const int64_t cores =
-      std::max<int64_t>(1, int64_t(std::thread::hardware_concurrency()));
+  const int64_t cores = hostCores();
   while (q.split < kMaxSplit && tileBlocks(problem, q) * q.split < cores &&
          kvBlocks(problem, q) / (q.split * 2) >= 4) {
     q.split *= 2;
