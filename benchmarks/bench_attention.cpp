@@ -14,6 +14,7 @@
 
 #include "AttentionConfig.h"
 #include "OpenBlasCore.h"
+#include "ReadBound.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -39,6 +40,9 @@ struct Row {
   std::string kind; ///< "prefill" or "decode".
   double ktuneTflops = 0, refTflops = 0, ratio = 0;
   double gemmTflops = 0; ///< The same FLOPs as OpenBLAS GEMMs alone.
+  /// Decode: ktune's time over a plain read of K and V (ReadBound.h);
+  /// 0 for prefill, where arithmetic, not memory, is the bound.
+  double overRead = 0;
   std::string winner;
 };
 
@@ -194,11 +198,13 @@ int main(int argc, char **argv) {
              "4*b*hq*sq*skv*d (/2 causal) / time; ratio = "
              "ktune / reference (OpenBLAS GEMMs + softmax); gemms = the "
              "reference's two OpenBLAS GEMMs alone (all scores, causal or "
-             "not), vs gemm = ktune / gemms; OpenBLAS core {}\n",
+             "not), vs gemm = ktune / gemms; over read (decode) = ktune's "
+             "time / a plain read of K and V's; OpenBLAS core {}\n",
              device.info().name, device.threads(), dtypeArg, searched,
              bench::openBlasCoreLine());
-  fmt::print("{:<8} {:<50} {:>9} {:>9} {:>7} {:>9} {:>8}  {}\n", "kind",
-             "problem", "ktune", "ref", "ratio", "gemms", "vs gemm", "winner");
+  fmt::print("{:<8} {:<50} {:>9} {:>9} {:>7} {:>9} {:>8} {:>9}  {}\n", "kind",
+             "problem", "ktune", "ref", "ratio", "gemms", "vs gemm",
+             "over read", "winner");
   std::vector<Row> rows;
   for (const auto &[kind, p] : shapes(quick, *dtype)) {
     if (!wanted(kind, p)) {
@@ -258,10 +264,22 @@ int main(int argc, char **argv) {
     r.refTflops = p.flops() / (ref.medianMs * 1e9);
     r.ratio = r.ktuneTflops / r.refTflops;
     r.winner = w.params;
-    fmt::print("{:<8} {:<50} {:>9.4f} {:>9.4f} {:>6.2f}x {:>9.4f} {:>7.2f}x  "
-               "{}\n",
+    if (kind == "decode") {
+      const int64_t kvBytes = p.kvElements() * (p.dtype == DType::BF16 ? 2 : 4);
+      const Timing read = timeRotating(
+          [&](int i) {
+            bench::readKV(device.pool(), args.k(i), args.v(i), kvBytes,
+                          kvBytes);
+          },
+          args.sets(), t);
+      r.overRead = w.timeMs / read.medianMs;
+    }
+    fmt::print("{:<8} {:<50} {:>9.4f} {:>9.4f} {:>6.2f}x {:>9.4f} {:>7.2f}x "
+               "{:>9}  {}\n",
                kind, p.key(), r.ktuneTflops, r.refTflops, r.ratio, r.gemmTflops,
-               r.ktuneTflops / r.gemmTflops, w.params);
+               r.ktuneTflops / r.gemmTflops,
+               r.overRead > 0 ? fmt::format("{:.2f}x", r.overRead) : "-",
+               w.params);
     std::fflush(stdout);
     rows.push_back(r);
   }
@@ -276,10 +294,12 @@ int main(int argc, char **argv) {
           "\"b\": {}, \"hq\": {}, "
           "\"hkv\": {}, \"sq\": {}, \"skv\": {}, \"d\": {}, \"causal\": {}, "
           "\"ktune_tflops\": {:.6f}, \"ref_tflops\": {:.6f}, \"ratio\": "
-          "{:.4f}, \"gemm_tflops\": {:.6f}}}{}\n",
+          "{:.4f}, \"gemm_tflops\": {:.6f}, \"over_read\": {}}}{}\n",
           r.kind, dtypeName(p.dtype), p.batch, p.hq, p.hkv, p.sq, p.skv, p.d,
           p.causal ? "true" : "false", r.ktuneTflops, r.refTflops, r.ratio,
-          r.gemmTflops, i + 1 < rows.size() ? "," : "");
+          r.gemmTflops,
+          r.overRead > 0 ? fmt::format("{:.4f}", r.overRead) : "null",
+          i + 1 < rows.size() ? "," : "");
     }
     out += "]\n";
     std::ofstream(json) << out;

@@ -2,7 +2,9 @@
 // timed alternately in one process (round after round, each configuration
 // once per round), so that a noisy machine's drift falls on all of them
 // alike. Prints each one's best median over the rounds, its TFLOP/s and K/V
-// read rate, and its ratio to the problem's default configuration.
+// read rate, and its ratio to the problem's default configuration; beside
+// them, timed in the same rounds, a plain read of the same K and V bytes on
+// the same threads (ReadBound.h): the floor a decode kernel can approach.
 #include "ktune/compiler/CpuCompiler.h"
 #include "ktune/device/CpuDevice.h"
 #include "ktune/device/HostInfo.h"
@@ -11,6 +13,7 @@
 #include "ktune/tuner/GemmBench.h"
 
 #include "AttentionConfig.h"
+#include "ReadBound.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -72,8 +75,18 @@ int main(int argc, char **argv) {
           : std::min<int64_t>(2 * device.info().lastLevelCacheBytes, 1 << 30);
   RotatingAttentionArgs args(p, rotate, 42);
   const float scale = 1.0f / std::sqrt(float(p.d));
+  const int64_t kvBytes = p.kvElements() * (p.dtype == DType::BF16 ? 2 : 4);
   std::vector<double> best(runs.size(), std::numeric_limits<double>::max());
+  double readBest = std::numeric_limits<double>::max();
   for (int r = 0; r < rounds; ++r) {
+    readBest =
+        std::min(readBest, timeRotating(
+                               [&](int s) {
+                                 bench::readKV(device.pool(), args.k(s),
+                                               args.v(s), kvBytes, kvBytes);
+                               },
+                               args.sets(), TimingOptions())
+                               .medianMs);
     for (size_t i = 0; i < runs.size(); ++i) {
       const Timing t = timeRotating(
           [&](int s) {
@@ -83,20 +96,25 @@ int main(int argc, char **argv) {
       best[i] = std::min(best[i], t.medianMs);
     }
   }
-  const double kvBytes =
-      2.0 * double(p.kvElements()) * (p.dtype == DType::BF16 ? 2 : 4);
+  const double readBytes = 2.0 * double(kvBytes);
   fmt::print("bench_attention_ab: {} on cpu ({}, {} threads), {} rounds, {} "
              "inputs; best median per configuration; GB/s = K and V bytes / "
-             "time; ratio = default's time / this one's\n",
+             "time; ratio = default's time / this one's; read = this one's "
+             "time / a plain read of K and V's time\n",
              p.key(), device.info().name, device.threads(), rounds,
              hot ? "one set of" : "rotating");
-  fmt::print("{:>10} {:>9} {:>8} {:>7} {:>6}  {}\n", "ms", "TFLOP/s", "GB/s",
-             "ratio", "error", "configuration");
+  fmt::print("{:>10} {:>9} {:>8} {:>7} {:>6} {:>6}  {}\n", "ms", "TFLOP/s",
+             "GB/s", "ratio", "read", "error", "configuration");
   for (size_t i = 0; i < runs.size(); ++i) {
-    fmt::print("{:>10.4f} {:>9.4f} {:>8.1f} {:>6.3f}x {:>6.3f}  {}{}\n",
-               best[i], p.flops() / (best[i] * 1e9), kvBytes / (best[i] * 1e6),
-               best[0] / best[i], runs[i].error, runs[i].params,
+    fmt::print("{:>10.4f} {:>9.4f} {:>8.1f} {:>6.3f}x {:>5.2f}x {:>6.3f}  "
+               "{}{}\n",
+               best[i], p.flops() / (best[i] * 1e9),
+               readBytes / (best[i] * 1e6), best[0] / best[i],
+               best[i] / readBest, runs[i].error, runs[i].params,
                i == 0 ? " (default)" : "");
   }
+  fmt::print("{:>10.4f} {:>9} {:>8.1f} {:>7} {:>5.2f}x {:>6}  plain read of "
+             "K and V\n",
+             readBest, "-", readBytes / (readBest * 1e6), "-", 1.0, "-");
   return 0;
 }
