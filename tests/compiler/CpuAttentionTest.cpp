@@ -740,6 +740,28 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
     INFO(sig);
     CHECK((*t)->defaultConfig(attn(sig), bf16Host).get("bd") == 1);
   }
+  // Their blocks take whole runs of a key's heads (all 4 here, 32 rows)
+  // with the KV split over the cores where each part keeps 2048 keys or
+  // more; shorter KV keeps blocks of at most 16 rows, and so do BHSD and
+  // f32.
+  {
+    const int64_t cores =
+        std::max<int64_t>(1, std::thread::hardware_concurrency());
+    const int64_t parts = int64_t(std::bit_ceil(uint64_t(cores)));
+    const AttentionProblem longKv =
+        attn("attn_bf16_BSHD_b1_hq32_hkv4_sq1_skv131072_d128");
+    const Config c = (*t)->defaultConfig(longKv, bf16Host);
+    INFO("cores " << cores << " " << c.toString());
+    CHECK(c.get("hb") == (131072 / parts >= 2048 ? 4 : 2));
+    CHECK(c.get("split") == std::min<int64_t>(16, parts / (4 / c.get("hb"))));
+    CHECK((*t)->validate(c, longKv, bf16Host).isOk());
+    for (const char *sig : {"attn_bf16_BSHD_b1_hq32_hkv4_sq1_skv1024_d128",
+                            "attn_bf16_BHSD_b1_hq32_hkv4_sq1_skv131072_d128",
+                            "attn_f32_BSHD_b1_hq32_hkv4_sq1_skv131072_d128"}) {
+      INFO(sig);
+      CHECK(8 * (*t)->defaultConfig(attn(sig), bf16Host).get("hb") <= 16);
+    }
+  }
   if (!host.hasFeature("avx512bf16")) {
     WARN("this host lacks AVX512-BF16: bd kernels are not run");
     return;
@@ -753,6 +775,7 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
       "attn_bf16_BHSD_b2_hq4_hkv4_sq33_skv50_d64",
       "attn_bf16_BSHD_b1_hq16_hkv1_sq5_skv129_d16",
       "attn_bf16_BSHD_b2_hq12_hkv4_sq1_skv133_d64",
+      "attn_bf16_BSHD_b1_hq32_hkv4_sq1_skv301_d64",
   };
   for (const char *sig : problems) {
     const AttentionProblem p = attn(sig);
@@ -816,6 +839,15 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
                  {"dl", 8},
                  {"hb", 2},
                  {"bd", 2}},
+          Config{{"bq", 1},
+                 {"bkv", 32},
+                 {"ku", 1},
+                 {"dl", 16},
+                 {"hb", 4},
+                 {"pr", 4},
+                 {"bd", 2},
+                 {"split", 2},
+                 {"pf", 32}},
           Config{{"bq", 16}, {"bkv", 16}, {"ku", 2}, {"pr", 8}, {"bd", 2}}}) {
       INFO(sig << " " << c.toString());
       if (!(*t)->validate(c, p, host).isOk()) {
