@@ -559,13 +559,14 @@ TEST_CASE_METHOD(AttentionFamily,
   const AttentionProblem prefill =
       attn("attn_f32_BSHD_b1_hq8_hkv8_sq1024_skv1024_d128_causal");
   for (const TargetDesc &target : {avx2, avx512}) {
-    bool offered[17] = {};
+    int offered[17] = {};
     for (const Config &c : (*t)->space(decode, target)) {
-      offered[c.get("dl")] = true;
+      ++offered[c.get("dl")];
     }
-    CHECK(offered[0]);
-    CHECK(offered[8]);
-    CHECK(offered[16] == target.hasFeature("avx512f"));
+    // Beyond the default (always the first candidate), several of each.
+    CHECK(offered[0] > 1);
+    CHECK(offered[8] > 1);
+    CHECK((offered[16] > 1) == target.hasFeature("avx512f"));
     for (const Config &c : (*t)->space(prefill, target)) {
       CHECK(c.get("dl") == 0);
     }
@@ -848,20 +849,38 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
                  {"bd", 2},
                  {"split", 2},
                  {"pf", 32}},
+          // Several rows per accumulator (dr).
+          Config{{"bq", 1},
+                 {"bkv", 32},
+                 {"ku", 1},
+                 {"dl", 16},
+                 {"hb", 4},
+                 {"pr", 4},
+                 {"bd", 2},
+                 {"split", 2},
+                 {"pf", 32},
+                 {"dr", 4}},
+          Config{{"bq", 1},
+                 {"bkv", 16},
+                 {"ku", 2},
+                 {"dl", 8},
+                 {"bd", 1},
+                 {"dr", 2}},
           Config{{"bq", 16}, {"bkv", 16}, {"ku", 2}, {"pr", 8}, {"bd", 2}}}) {
       INFO(sig << " " << c.toString());
       if (!(*t)->validate(c, p, host).isOk()) {
         // Broadcast scores: rows that are not a multiple of 16, or pc
         // beyond d. Dot products: d not a multiple of 2 dl, more than 64
-        // sums, heads that do not divide hkv. Either: pr not dividing a
-        // head's rows.
+        // sums, heads that do not divide hkv, dr not dividing a head's
+        // rows. Either: pr not dividing a head's rows.
         const int64_t hr = (p.hq / p.hkv) * c.get("bq");
         REQUIRE((hr % c.get("pr", 1) != 0 ||
                  (c.get("dl", 0) == 0
                       ? hr % 16 != 0 ||
                             p.d % std::max<int64_t>(1, c.get("pc", 0)) != 0
                       : p.d % (2 * c.get("dl")) != 0 || hr * c.get("ku") > 64 ||
-                            p.hkv % c.get("hb", 1) != 0)));
+                            p.hkv % c.get("hb", 1) != 0 ||
+                            hr % c.get("dr", 1) != 0)));
         continue;
       }
       auto src = (*t)->instantiate(c, p, host);
@@ -917,6 +936,97 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
       }
     }
   }
+}
+
+TEST_CASE_METHOD(AttentionFamily,
+                 "cpu.attention.mlir dot products of several rows per "
+                 "accumulator",
+                 "[compiler]") {
+  // dr rows per accumulator: their runs of d side by side against the
+  // key's run repeated, summed in blocks of dl / dr lanes; f32 and widened
+  // bf16, 8 and 16 lanes, several keys, heads per block, splits, causal
+  // and ragged tails.
+  const char *problems[] = {
+      "attn_f32_BSHD_b2_hq16_hkv2_sq1_skv133_d64",      // 8 rows per head
+      "attn_f32_BHSD_b1_hq8_hkv2_sq2_skv90_d32_causal", // 4 x 2 rows
+      "attn_f32_BSHD_b1_hq16_hkv4_sq1_skv70_d16",       // 4 rows, d 16
+      "attn_bf16_BSHD_b1_hq8_hkv1_sq1_skv77_d32",       // widened bf16
+  };
+  for (const char *sig : problems) {
+    const AttentionProblem p = attn(sig);
+    const Inputs in = p.dtype == DType::F32 ? randomInputs(p) : Inputs{};
+    for (int64_t dr : {2, 4}) {
+      for (const Config &base :
+           {Config{{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 16}},
+            Config{{"bq", 2}, {"bkv", 32}, {"ku", 2}, {"dl", 8}, {"pr", 2}},
+            Config{{"bq", 1},
+                   {"bkv", 16},
+                   {"ku", 4},
+                   {"dl", 16},
+                   {"hb", 2},
+                   {"split", 2},
+                   {"pf", 16}},
+            Config{
+                {"bq", 2}, {"bkv", 16}, {"ku", 1}, {"dl", 8}, {"lazy", 1}}}) {
+        Config c = base;
+        c.set("dr", dr);
+        INFO(sig << " " << c.toString());
+        const int64_t hr = (p.hq / p.hkv) * c.get("bq");
+        if (!(*t)->validate(c, p, device.target()).isOk()) {
+          // dr not dividing a head's rows, lanes beyond d, hb beyond the
+          // key/value heads or (BHSD) more than one.
+          REQUIRE((hr % dr != 0 || p.d % c.get("dl") != 0 ||
+                   p.hkv % c.get("hb", 1) != 0 ||
+                   p.layout == AttentionProblem::Layout::BHSD));
+          continue;
+        }
+        const std::optional<KernelSource> src = f32Source(c, p);
+        if (!src) {
+          continue;
+        }
+        CHECK(runSource(compiler, device, p, *src, c.get("split", 1), in) <
+              2e-5);
+        if (dr == 4 && c.get("dl") == 16) {
+          // The key's run must reach every row of the accumulator in the
+          // same order: a second copy with two elements swapped is caught.
+          KernelSource bad = *src;
+          bad.text = test::mutateAll(bad.text, "[0, 1, 2, 3, 0, 1, 2, 3,",
+                                     "[0, 1, 2, 3, 1, 0, 2, 3,");
+          REQUIRE(bad.text != src->text);
+          CHECK(runSource(compiler, device, p, bad, c.get("split", 1), in) >
+                2e-5);
+        }
+      }
+    }
+  }
+  // Refusals name what is missing.
+  const AttentionProblem p = attn("attn_f32_BSHD_b1_hq12_hkv4_sq1_skv90_d32");
+  auto refused = [&](const Config &c, const char *what) {
+    INFO(c.toString());
+    CHECK_THAT((*t)->validate(c, p, device.target()).message(),
+               Catch::Contains(what));
+  };
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 16}, {"dr", 3}},
+          "1, 2 or 4");
+  refused({{"bq", 4}, {"bkv", 16}, {"ku", 1}, {"dr", 2}},
+          "need dot-product scores");
+  refused({{"bq", 1}, {"bkv", 16}, {"ku", 1}, {"dl", 16}, {"dr", 2}},
+          "dividing a key/value head's 3 rows");
+  // The space offers dr to decode-like problems; every default keeps 1.
+  auto offered = [&](const char *sig) {
+    std::set<int64_t> dr;
+    for (const Config &c : (*t)->space(attn(sig), device.target())) {
+      dr.insert(c.get("dr"));
+    }
+    return dr;
+  };
+  CHECK(offered("attn_f32_BSHD_b1_hq32_hkv4_sq1_skv4096_d128") ==
+        std::set<int64_t>{1, 2, 4});
+  CHECK(offered("attn_f32_BSHD_b1_hq8_hkv8_sq256_skv256_d64") ==
+        std::set<int64_t>{1});
+  CHECK((*t)->defaultConfig(attn("attn_f32_BSHD_b1_hq32_hkv4_sq1_skv4096_d128"),
+                            device.target())
+            .get("dr") == 1);
 }
 
 TEST_CASE_METHOD(AttentionFamily, "cpu.attention.mlir software prefetches",

@@ -22,7 +22,7 @@ namespace kt {
 namespace {
 
 // Bump when the generated code changes in any way (sourceHash()).
-constexpr const char *kGeneratorVersion = "cpu.attention.mlir/8";
+constexpr const char *kGeneratorVersion = "cpu.attention.mlir/9";
 
 constexpr std::array<const char *, 3> kParams = {"bq", "bkv", "ku"};
 /// Largest split-KV factor, and the most (tile) blocks a problem may have
@@ -68,6 +68,12 @@ struct Params {
   /// pf and the V rows of key j (read by this block's P V) are prefetched,
   /// every cache line of the block's run of a key's heads.
   int64_t pf = 0;
+  /// Dot-product scores (dl > 0): rows per accumulator (1, 2 or 4). With
+  /// dr > 1 a vector<dl> accumulator holds dr rows' partial sums, dl / dr
+  /// lanes each: Q packed as dr rows' runs of d side by side, the key's run
+  /// broadcast to all of them, so the lane sums take dr times fewer
+  /// shuffles and adds.
+  int64_t dr = 1;
 };
 
 /// Lazy rescaling's threshold in natural-log units (scores are pre-scaled
@@ -127,22 +133,30 @@ std::string indentLines(const std::string &text, int n) {
 /// vectors becomes one holding both halves' partial sums (two shuffles and
 /// an add), so the n sums take about 3 n instructions, not log2(lanes)
 /// shuffles and adds each. Vectors past n (up to a power of two) are `pad`.
-std::pair<std::string, std::string> laneSums(const std::vector<std::string> &in,
-                                             int64_t lanes,
-                                             const std::string &pad,
-                                             const std::string &prefix,
-                                             const std::string &indent) {
+/// With `blocks` > 1 each input holds that many sums, lanes / blocks
+/// consecutive lanes each (the result then has n x blocks lanes, input i's
+/// sum b at lane i blocks + b); n x blocks, rounded up to a power of two,
+/// is at most `lanes`.
+std::pair<std::string, std::string>
+laneSums(const std::vector<std::string> &in, int64_t lanes,
+         const std::string &pad, const std::string &prefix,
+         const std::string &indent, int64_t blocks = 1) {
   // A value and, per block of its lanes, the input whose partial sums the
   // block holds (-1: padding).
   struct Part {
     std::string name;
     std::vector<int64_t> order;
   };
-  const int64_t n = int64_t(in.size());
-  const int64_t n2 = int64_t(std::bit_ceil(uint64_t(n)));
+  const int64_t inputs = int64_t(in.size());
+  const int64_t n = inputs * blocks;
+  const int64_t n2 = int64_t(std::bit_ceil(uint64_t(inputs))) * blocks;
   std::vector<Part> level;
-  for (int64_t i = 0; i < n2; ++i) {
-    level.push_back({i < n ? in[size_t(i)] : pad, {i < n ? i : -1}});
+  for (int64_t i = 0; i * blocks < n2; ++i) {
+    Part part{i < inputs ? in[size_t(i)] : pad, {}};
+    for (int64_t b = 0; b < blocks; ++b) {
+      part.order.push_back(i < inputs ? i * blocks + b : -1);
+    }
+    level.push_back(std::move(part));
   }
   std::string o;
   int step = 0;
@@ -222,13 +236,12 @@ struct Carried {
 };
 
 /// The dot-product score form's block-level values: the scores as one flat
-/// buffer, the lane count, a zero vector and the rows' indices.
+/// buffer, a zero vector and the rows' indices.
 std::string dotDecls(const AttentionProblem &p, const Params &q) {
   const int64_t rows = blockRows(p, q);
   std::string o = fmt::format(
       "    %sflat = memref.collapse_shape %sbuf [[0, 1]] : memref<{0}x{1}xf32> "
       "into memref<{2}xf32>\n"
-      "    %cL = arith.constant {3} : index\n"
       "    %zl = arith.constant dense<0.0> : vector<{3}xf32>\n",
       q.bkv, rows, q.bkv * rows, q.dl);
   for (int64_t r = 0; r < rows; ++r) {
@@ -237,23 +250,44 @@ std::string dotDecls(const AttentionProblem &p, const Params &q) {
   return o;
 }
 
+/// Dot-product scores: elements of d a row takes per step (2 dl for bf16
+/// dot products, dl otherwise, over dr rows per accumulator).
+int64_t dotRowElements(const Params &q) {
+  return (q.bd > 0 ? 2 : 1) * q.dl / q.dr;
+}
+
+/// Dot-product scores' packed Q: by rows (q[R][d]), or with dr > 1 runs
+/// of dotRowElements side by side per step (q[d / e][R][e], flattened to
+/// q[d / e][R e]) so that dr rows' runs are one load.
+std::string dotQtType(const AttentionProblem &p, const Params &q) {
+  const int64_t rows = blockRows(p, q), e = dotRowElements(q);
+  const char *type = q.bd > 0 ? "bf16" : "f32";
+  return q.dr == 1 ? fmt::format("memref<{}x{}x{}>", rows, p.d, type)
+                   : fmt::format("memref<{}x{}x{}>", p.d / e, rows * e, type);
+}
+
 /// Scores of `nk` keys from key j of the block (row %kRow of K) for the
 /// rows of key/value head `hh` of the block: nk x (its rows) dot products
 /// over d, dl lanes at a time, summed across lanes and stored as scores
-/// (j .. j + nk - 1, those rows). Names start with `x`.
+/// (j .. j + nk - 1, those rows). With dr > 1 an accumulator takes dr rows
+/// (dl / dr lanes each) against the key's run broadcast dr times. Names
+/// start with `x`.
 std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
                       int64_t hh, const std::string &mkv,
                       const std::string &x) {
   const int64_t rows = blockRows(p, q), hr = headRows(p, q);
-  const int64_t r0 = hh * hr, n = nk * hr;
+  const int64_t r0 = hh * hr, groups = hr / q.dr, n = nk * groups;
   const bool bshd = p.layout == AttentionProblem::Layout::BSHD;
   const int64_t kvHeadStride = bshd ? p.d : p.skv * p.d;
   const std::string vl = fmt::format("vector<{}xf32>", q.dl);
   // bd: bf16 Q and K rows, 2 dl elements per step, vdpbf16ps.
   const bool bd = q.bd > 0;
   const std::string vq = bd ? fmt::format("vector<{}xbf16>", 2 * q.dl) : vl;
-  const std::string mqt =
-      fmt::format("memref<{}x{}x{}>", rows, p.d, bd ? "bf16" : "f32");
+  const std::string mqt = dotQtType(p, q);
+  // Elements of d per row and step, and their vector (one key's run).
+  const int64_t e = dotRowElements(q);
+  const std::string te = bd ? "bf16" : "f32";
+  const std::string ve = fmt::format("vector<{}x{}>", e, te);
   std::string o, body;
   Carried carried;
   // The head's K row: hh heads past the block's first.
@@ -264,17 +298,51 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
                      "        {2} = arith.addi %kRow, {0}cHo : index\n",
                      x, hh * kvHeadStride, kRow);
   }
-  for (int64_t r = 0; r < hr; ++r) {
-    body += fmt::format("          {0}q{1} = vector.load %qt[%cDr{2}, %e] : "
-                        "{3}, {4}\n",
-                        x, r, r0 + r, mqt, vq);
+  o += fmt::format("        {}cE = arith.constant {} : index\n", x, e);
+  if (q.dr == 1) {
+    for (int64_t r = 0; r < hr; ++r) {
+      body += fmt::format("          {0}q{1} = vector.load %qt[%cDr{2}, %e] : "
+                          "{3}, {4}\n",
+                          x, r, r0 + r, mqt, vq);
+    }
+  } else {
+    // qt[d / e][R e]: group g's dr rows side by side at step %e / e.
+    body += fmt::format("          {0}eS = arith.divui %e, {0}cE : index\n", x);
+    for (int64_t g = 0; g < groups; ++g) {
+      o += fmt::format("        {0}cQg{1} = arith.constant {2} : index\n", x, g,
+                       (r0 + g * q.dr) * e);
+      body += fmt::format("          {0}q{1} = vector.load %qt[{0}eS, "
+                          "{0}cQg{1}] : {2}, {3}\n",
+                          x, g, mqt, vq);
+    }
   }
   body +=
       fmt::format("          {}kOff = arith.addi {}, %e : index\n", x, kRow);
+  // The key's run repeated dr times (dr > 1).
+  std::string repeat;
+  for (int64_t i = 0; i < q.dr * e; ++i) {
+    repeat += fmt::format("{}{}", i ? ", " : "", i % e);
+  }
+  const std::string widened = fmt::format("vector<{}xf32>", e);
   for (int64_t u = 0; u < nk; ++u) {
     body += fmt::format(
         "          {0}ko{1} = arith.addi {0}kOff, %cKo{1} : index\n", x, u);
-    if (p.dtype == DType::BF16 && !bd) {
+    if (q.dr > 1) {
+      const bool widen = p.dtype == DType::BF16 && !bd;
+      body +=
+          fmt::format("          {0}k{1}r = vector.load %K[{0}ko{1}] : "
+                      "{2}, vector<{3}x{4}>\n",
+                      x, u, mkv, e, p.dtype == DType::BF16 ? "bf16" : "f32");
+      if (widen) {
+        body += fmt::format("          {0}k{1}w = arith.extf {0}k{1}r : "
+                            "vector<{2}xbf16> to {3}\n",
+                            x, u, e, widened);
+      }
+      body +=
+          fmt::format("          {0}k{1} = vector.shuffle {0}k{1}{2}, "
+                      "{0}k{1}{2} [{3}] : {4}, {4}\n",
+                      x, u, widen ? "w" : "r", repeat, widen ? widened : ve);
+    } else if (p.dtype == DType::BF16 && !bd) {
       // bf16 keys widened for f32 FMAs.
       body += fmt::format("          {0}k{1}h = vector.load %K[{0}ko{1}] : "
                           "{2}, vector<{3}xbf16>\n"
@@ -288,23 +356,24 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
                           x, u, mkv, vq);
     }
   }
-  // Accumulator a = u hr + r: key u's score for the head's row r, at flat
-  // score index (j + u) R + r0 + r, i.e. j R + rel(a).
+  // Accumulator a = u groups + g: key u's scores for the head's rows
+  // g dr .. g dr + dr - 1, at flat score indices (j + u) R + r0 + g dr + i,
+  // i.e. j R + rel(a) + i.
   std::vector<std::string> sums;
   std::vector<int64_t> rel;
   for (int64_t u = 0; u < nk; ++u) {
-    for (int64_t r = 0; r < hr; ++r) {
-      const int64_t a = u * hr + r;
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t a = u * groups + g;
       carried.add(fmt::format("{}a{}", x, a), "%zl", fmt::format("{}n{}", x, a),
                   vl);
       body += bd ? fmt::format("          {0}n{1} = x86vector.avx512.dot "
                                "{0}a{1}, {0}q{2}, {0}k{3} : {4} -> {5}\n",
-                               x, a, r, u, vq, vl)
+                               x, a, g, u, vq, vl)
                  : fmt::format("          {0}n{1} = vector.fma {0}q{2}, "
                                "{0}k{3}, {0}a{1} : {4}\n",
-                               x, a, r, u, vl);
+                               x, a, g, u, vl);
       sums.push_back(fmt::format("{}s#{}", x, a));
-      rel.push_back(u * rows + r0 + r);
+      rel.push_back(u * rows + r0 + g * q.dr);
     }
   }
   o += fmt::format(
@@ -315,26 +384,26 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
 )",
       fmt::arg("x", x), fmt::arg("n", n), fmt::arg("iters", carried.iters),
       fmt::arg("types", carried.types), fmt::arg("body", body),
-      fmt::arg("next", carried.next), fmt::arg("step", bd ? "%cL2" : "%cL"));
+      fmt::arg("next", carried.next), fmt::arg("step", x + "cE"));
   // Runs of at most dl sums at consecutive score indices, one vector each
   // (all of them for one head per block: its keys' rows are adjacent).
   int64_t g = 0;
   for (int64_t first = 0; first < n; ++g) {
     int64_t count = 1;
-    while (count < q.dl && first + count < n &&
-           rel[size_t(first + count)] == rel[size_t(first)] + count) {
+    while ((count + 1) * q.dr <= q.dl && first + count < n &&
+           rel[size_t(first + count)] == rel[size_t(first)] + count * q.dr) {
       ++count;
     }
     const std::vector<std::string> group(sums.begin() + first,
                                          sums.begin() + first + count);
-    auto [text, sum] =
-        laneSums(group, q.dl, "%zl", fmt::format("{}r{}_", x, g), "        ");
+    auto [text, sum] = laneSums(group, q.dl, "%zl", fmt::format("{}r{}_", x, g),
+                                "        ", q.dr);
     o += text +
          fmt::format("        {0}go{1} = arith.constant {2} : index\n"
                      "        {0}sg{1} = arith.addi {0}so, {0}go{1} : index\n"
                      "        vector.store {3}, %sflat[{0}sg{1}] : "
                      "memref<{4}xf32>, vector<{5}xf32>\n",
-                     x, g, rel[size_t(first)], sum, q.bkv * rows, count);
+                     x, g, rel[size_t(first)], sum, q.bkv * rows, count * q.dr);
     first += count;
   }
   return o;
@@ -384,9 +453,6 @@ std::string bf16DotDecls(const AttentionProblem &p, const Params &q) {
     o += fmt::format("    %cQc{0} = arith.constant {1} : index\n"
                      "    %cQs{0} = arith.constant {2} : index\n",
                      c, 32 * c, 16 * c);
-  }
-  if (q.dl > 0) {
-    o += fmt::format("    %cL2 = arith.constant {} : index\n", 2 * q.dl);
   }
   return o;
 }
@@ -711,22 +777,26 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
   const bool bdot = unscaled && !dot;
   const std::string mqt =
       bdot  ? fmt::format("memref<{}x{}xbf16>", p.d / 2, 2 * rows)
-      : dot ? fmt::format("memref<{}x{}x{}>", rows, p.d,
-                          unscaled ? "bf16" : "f32")
+      : dot ? dotQtType(p, q)
             : fmt::format("memref<{}x{}xf32>", p.d, rows);
-  const std::string qtAt = bdot ? "%e2, %rc" : dot ? "%r, %e" : "%e, %r";
-  // bf16 dot products: qt's pair column of (row r, element e).
+  // Runs of qe elements of d per row side by side (qt[d / qe][R qe]): the
+  // broadcast form's pairs, and dot products with dr > 1.
+  const int64_t qe = bdot ? 2 : dot && q.dr > 1 ? dotRowElements(q) : 0;
+  const std::string qtAt = qe > 0 ? "%e2, %rc" : dot ? "%r, %e" : "%e, %r";
+  // qt's column of (row r, element e).
   const std::string pairAt =
-      bdot ? "          %e2 = arith.divui %e, %c2 : index\n"
-             "          %eo = arith.remui %e, %c2 : index\n"
-             "          %r2 = arith.muli %r, %c2 : index\n"
-             "          %rc = arith.addi %r2, %eo : index\n"
-           : "";
+      qe > 0 ? fmt::format("          %cQe = arith.constant {} : index\n"
+                           "          %e2 = arith.divui %e, %cQe : index\n"
+                           "          %eo = arith.remui %e, %cQe : index\n"
+                           "          %r2 = arith.muli %r, %cQe : index\n"
+                           "          %rc = arith.addi %r2, %eo : index\n",
+                           qe)
+             : "";
   const std::string storeQ =
       unscaled ? fmt::format("          %xh = memref.load %Q[%qe] : {}\n{}"
                              "          memref.store %xh, %qt[{}] : {}\n",
                              mq, pairAt, qtAt, mqt)
-               : loadScalar("          ", "%x", "%Q", "%qe", mq) +
+               : loadScalar("          ", "%x", "%Q", "%qe", mq) + pairAt +
                      fmt::format("          %xs = arith.mulf %x, %scale : f32\n"
                                  "          memref.store %xs, %qt[{}] : {}\n",
                                  qtAt, mqt);
@@ -1399,13 +1469,14 @@ std::string emitModule(const AttentionProblem &p, const Params &q) {
 
 Result<Params> readParams(const Config &c) {
   KT_RETURN_IF_ERROR(requireParams(c, kParams));
-  // pr, split, lazy, pc, dl, hb, bd and pf are optional: configurations
-  // stored before they existed used 1, 1, 0, all of d, broadcast scores,
-  // one key/value head per block, f32 score FMAs and no prefetches.
+  // pr, split, lazy, pc, dl, hb, bd, pf and dr are optional:
+  // configurations stored before they existed used 1, 1, 0, all of d,
+  // broadcast scores, one key/value head per block, f32 score FMAs, no
+  // prefetches and one row per dot-product accumulator.
   return Params{c.get("bq"),    c.get("bkv"),      c.get("ku"),
                 c.get("pr", 1), c.get("split", 1), c.get("lazy", 0),
                 c.get("pc", 0), c.get("dl", 0),    c.get("hb", 1),
-                c.get("bd", 0), c.get("pf", 0)};
+                c.get("bd", 0), c.get("pf", 0),    c.get("dr", 1)};
 }
 
 } // namespace
@@ -1426,7 +1497,8 @@ std::string CpuAttentionMlir::sourceHash() const {
   // block, the latter split), and bf16 tensors (f32 FMAs, vdpbf16ps scores
   // split, vdpbf16ps scores and P V from packed V, and dot-product scores
   // with two heads per block, split, P V from V in place and prefetches),
-  // and broadcast scores with prefetches.
+  // broadcast scores with prefetches, and bf16 dot products of several
+  // rows per accumulator.
   return sha256Hex(std::string(kGeneratorVersion) + "\n" +
                    emitModule(pb, Params{4, 16, 2, 2}) +
                    emitModule(p, Params{4, 16, 2, 2}) +
@@ -1438,7 +1510,8 @@ std::string CpuAttentionMlir::sourceHash() const {
                    emitModule(pb, Params{8, 16, 2, 2, 2, 0, 0, 0, 1, 1}) +
                    emitModule(pb, Params{8, 16, 2, 2, 1, 0, 16, 0, 1, 2}) +
                    emitModule(pb, Params{1, 16, 1, 2, 2, 0, 0, 8, 2, 2, 8}) +
-                   emitModule(p, Params{4, 16, 2, 2, 1, 0, 0, 0, 1, 0, 8}))
+                   emitModule(p, Params{4, 16, 2, 2, 1, 0, 0, 0, 1, 0, 8}) +
+                   emitModule(pb, Params{2, 16, 1, 2, 1, 0, 0, 8, 1, 1, 0, 4}))
       .substr(0, 16);
 }
 
@@ -1503,6 +1576,16 @@ Status CpuAttentionMlir::validate(const Config &config,
         "dl={} ku={}: {} rows per key/value head x {} keys = {} dot products "
         "per step; at most 64",
         q.dl, q.ku, hr, q.ku, hr * q.ku));
+  }
+  if (q.dr != 1 && q.dr != 2 && q.dr != 4) {
+    return invalidArgument(fmt::format(
+        "dr={}: rows per dot-product accumulator are 1, 2 or 4", q.dr));
+  }
+  if (q.dr > 1 && (q.dl == 0 || hr % q.dr != 0)) {
+    return invalidArgument(fmt::format(
+        "dr={}: several rows per accumulator need dot-product scores (dl 8 "
+        "or 16, not {}) and dr dividing a key/value head's {} rows",
+        q.dr, q.dl, hr));
   }
   if (q.hb != 1 && q.hb != 2 && q.hb != 4 && q.hb != 8 && q.hb != 16) {
     return invalidArgument(fmt::format(
@@ -1779,7 +1862,8 @@ Config CpuAttentionMlir::defaultConfig(const AttentionProblem &problem,
                  {"dl", q.dl},
                  {"hb", q.hb},
                  {"bd", q.bd},
-                 {"pf", q.pf}});
+                 {"pf", q.pf},
+                 {"dr", q.dr}});
 }
 
 std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
@@ -1814,7 +1898,9 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
                               : std::vector<int64_t>{1}},
        {"bd",
         bf16Dots ? std::vector<int64_t>{0, 1, 2} : std::vector<int64_t>{0}},
-       {"pf", fewRows ? std::vector<int64_t>{0, 32} : std::vector<int64_t>{0}}},
+       {"pf", fewRows ? std::vector<int64_t>{0, 32} : std::vector<int64_t>{0}},
+       {"dr",
+        fewRows ? std::vector<int64_t>{1, 2, 4} : std::vector<int64_t>{1}}},
       [&](const Config &c) {
         // Splits only while the tile blocks are few and
         // each part keeps two key blocks.
@@ -1828,11 +1914,13 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
         const bool before = c.get("pc") == 0 && c.get("pr") <= 4;
         // Dot-product scores for decode-like problems (a group's whole
         // query in at most 16 rows) where a step's accumulators (ku keys x
-        // R rows of dl lanes) fill at most half the register file.
+        // R / dr of dl lanes) fill at most half the register file, dl at
+        // most one machine vector (16 lanes with AVX-512, 8 otherwise).
         const int64_t dl = c.get("dl");
         const Params r{c.get("bq"), c.get("bkv"), c.get("ku")};
         if (dl > 0 &&
-            (!fewRows || headRows(problem, r) * r.ku * dl > accFloats / 2)) {
+            (!fewRows || dl > (target.hasFeature("avx512f") ? 16 : 8) ||
+             headRows(problem, r) / c.get("dr") * r.ku * dl > accFloats / 2)) {
           return false;
         }
         // Several key/value heads per block where it changes how K and V
