@@ -7,6 +7,10 @@
 #pragma once
 
 #include "ktune/device/ThreadPool.h"
+#include "ktune/problem/AttentionProblem.h"
+#include "ktune/problem/DType.h"
+#include "ktune/tuner/AttentionBench.h"
+#include "ktune/tuner/GemmBench.h"
 
 #include <algorithm>
 #include <atomic>
@@ -30,6 +34,11 @@ inline uint64_t sumWords(const char *data, int64_t bytes) {
 /// Where readKV leaves its sum, so that the reads cannot be dropped.
 inline volatile uint64_t readSink = 0;
 
+/// Bytes of one of `p`'s K or V tensors.
+inline int64_t kvBytes(const AttentionProblem &p) {
+  return p.kvElements() * dtypeSize(p.dtype);
+}
+
 /// Reads `kBytes` at `k` and `vBytes` at `v` with the pool's threads, each
 /// taking one slice of both.
 inline void readKV(ThreadPool &pool, const void *k, const void *v,
@@ -46,6 +55,18 @@ inline void readKV(ThreadPool &pool, const void *k, const void *v,
     total += slice(k, kBytes) + slice(v, vBytes);
   });
   readSink = total.load();
+}
+
+/// The plain read of `p`'s K and V timed over `args`' rotating sets, as the
+/// kernels are.
+inline Timing timeReadKV(ThreadPool &pool, const AttentionProblem &p,
+                         const RotatingAttentionArgs &args,
+                         const TimingOptions &options = TimingOptions()) {
+  return timeRotating(
+      [&](int s) {
+        readKV(pool, args.k(s), args.v(s), kvBytes(p), kvBytes(p));
+      },
+      args.sets(), options);
 }
 
 } // namespace kt::bench

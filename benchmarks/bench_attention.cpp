@@ -265,14 +265,8 @@ int main(int argc, char **argv) {
     r.ratio = r.ktuneTflops / r.refTflops;
     r.winner = w.params;
     if (kind == "decode") {
-      const int64_t kvBytes = p.kvElements() * (p.dtype == DType::BF16 ? 2 : 4);
-      const Timing read = timeRotating(
-          [&](int i) {
-            bench::readKV(device.pool(), args.k(i), args.v(i), kvBytes,
-                          kvBytes);
-          },
-          args.sets(), t);
-      r.overRead = w.timeMs / read.medianMs;
+      r.overRead =
+          w.timeMs / bench::timeReadKV(device.pool(), p, args, t).medianMs;
     }
     fmt::print("{:<8} {:<50} {:>9.4f} {:>9.4f} {:>6.2f}x {:>9.4f} {:>7.2f}x "
                "{:>9}  {}\n",

@@ -75,18 +75,11 @@ int main(int argc, char **argv) {
           : std::min<int64_t>(2 * device.info().lastLevelCacheBytes, 1 << 30);
   RotatingAttentionArgs args(p, rotate, 42);
   const float scale = 1.0f / std::sqrt(float(p.d));
-  const int64_t kvBytes = p.kvElements() * (p.dtype == DType::BF16 ? 2 : 4);
   std::vector<double> best(runs.size(), std::numeric_limits<double>::max());
   double readBest = std::numeric_limits<double>::max();
   for (int r = 0; r < rounds; ++r) {
     readBest =
-        std::min(readBest, timeRotating(
-                               [&](int s) {
-                                 bench::readKV(device.pool(), args.k(s),
-                                               args.v(s), kvBytes, kvBytes);
-                               },
-                               args.sets(), TimingOptions())
-                               .medianMs);
+        std::min(readBest, bench::timeReadKV(device.pool(), p, args).medianMs);
     for (size_t i = 0; i < runs.size(); ++i) {
       const Timing t = timeRotating(
           [&](int s) {
@@ -96,7 +89,7 @@ int main(int argc, char **argv) {
       best[i] = std::min(best[i], t.medianMs);
     }
   }
-  const double readBytes = 2.0 * double(kvBytes);
+  const double readBytes = 2.0 * double(bench::kvBytes(p));
   fmt::print("bench_attention_ab: {} on cpu ({}, {} threads), {} rounds, {} "
              "inputs; best median per configuration; GB/s = K and V bytes / "
              "time; ratio = default's time / this one's; read = this one's "

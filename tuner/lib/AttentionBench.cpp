@@ -2,6 +2,8 @@
 // the numerics check and loaded kernels.
 #include "ktune/tuner/AttentionBench.h"
 
+#include "ktune/problem/DType.h"
+
 #include <cblas.h>
 #include <fmt/format.h>
 
@@ -23,13 +25,11 @@ uint16_t toBf16(float f) {
   return uint16_t(u >> 16);
 }
 
-size_t elementBytes(DType t) { return t == DType::BF16 ? 2 : 4; }
-
 /// `n` seeded uniform values in [-range, range] stored as `dtype`.
 std::vector<char> filled(int64_t n, DType dtype, std::mt19937_64 &rng,
                          float range) {
   std::uniform_real_distribution<float> d(-range, range);
-  std::vector<char> out(size_t(n) * elementBytes(dtype));
+  std::vector<char> out(size_t(n) * size_t(dtypeSize(dtype)));
   for (int64_t i = 0; i < n; ++i) {
     float x = d(rng);
     if (dtype == DType::BF16) {
@@ -50,14 +50,14 @@ constexpr int64_t kRefChunk = 256;
 RotatingAttentionArgs::RotatingAttentionArgs(const AttentionProblem &p,
                                              int64_t bytes, uint64_t seed) {
   const int64_t setBytes =
-      (2 * p.qElements() + 2 * p.kvElements()) * int64_t(elementBytes(p.dtype));
+      (2 * p.qElements() + 2 * p.kvElements()) * int64_t(dtypeSize(p.dtype));
   const int64_t n = std::max<int64_t>(2, (bytes + setBytes - 1) / setBytes);
   std::mt19937_64 rng(seed);
   for (int64_t i = 0; i < n; ++i) {
     q_.push_back(filled(p.qElements(), p.dtype, rng, 2.0f));
     k_.push_back(filled(p.kvElements(), p.dtype, rng, 2.0f));
     v_.push_back(filled(p.kvElements(), p.dtype, rng, 1.0f));
-    o_.emplace_back(size_t(p.qElements()) * elementBytes(p.dtype));
+    o_.emplace_back(size_t(p.qElements()) * size_t(dtypeSize(p.dtype)));
   }
 }
 

@@ -284,10 +284,8 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
   const bool bd = q.bd > 0;
   const std::string vq = bd ? fmt::format("vector<{}xbf16>", 2 * q.dl) : vl;
   const std::string mqt = dotQtType(p, q);
-  // Elements of d per row and step, and their vector (one key's run).
+  // Elements of d per row and step (one key's run with dr > 1).
   const int64_t e = dotRowElements(q);
-  const std::string te = bd ? "bf16" : "f32";
-  const std::string ve = fmt::format("vector<{}x{}>", e, te);
   std::string o, body;
   Carried carried;
   // The head's K row: hh heads past the block's first.
@@ -318,30 +316,31 @@ std::string dotScores(const AttentionProblem &p, const Params &q, int64_t nk,
   }
   body +=
       fmt::format("          {}kOff = arith.addi {}, %e : index\n", x, kRow);
-  // The key's run repeated dr times (dr > 1).
+  // dr > 1: the key's run as loaded, as used (widened for f32 FMAs on
+  // bf16 keys) and repeated dr times.
+  const bool widen = p.dtype == DType::BF16 && !bd;
+  const std::string loaded =
+      fmt::format("vector<{}x{}>", e, p.dtype == DType::BF16 ? "bf16" : "f32");
+  const std::string used = widen ? fmt::format("vector<{}xf32>", e) : loaded;
   std::string repeat;
   for (int64_t i = 0; i < q.dr * e; ++i) {
     repeat += fmt::format("{}{}", i ? ", " : "", i % e);
   }
-  const std::string widened = fmt::format("vector<{}xf32>", e);
   for (int64_t u = 0; u < nk; ++u) {
     body += fmt::format(
         "          {0}ko{1} = arith.addi {0}kOff, %cKo{1} : index\n", x, u);
     if (q.dr > 1) {
-      const bool widen = p.dtype == DType::BF16 && !bd;
-      body +=
-          fmt::format("          {0}k{1}r = vector.load %K[{0}ko{1}] : "
-                      "{2}, vector<{3}x{4}>\n",
-                      x, u, mkv, e, p.dtype == DType::BF16 ? "bf16" : "f32");
+      body += fmt::format("          {0}k{1}r = vector.load %K[{0}ko{1}] : "
+                          "{2}, {3}\n",
+                          x, u, mkv, loaded);
       if (widen) {
         body += fmt::format("          {0}k{1}w = arith.extf {0}k{1}r : "
-                            "vector<{2}xbf16> to {3}\n",
-                            x, u, e, widened);
+                            "{2} to {3}\n",
+                            x, u, loaded, used);
       }
-      body +=
-          fmt::format("          {0}k{1} = vector.shuffle {0}k{1}{2}, "
-                      "{0}k{1}{2} [{3}] : {4}, {4}\n",
-                      x, u, widen ? "w" : "r", repeat, widen ? widened : ve);
+      body += fmt::format("          {0}k{1} = vector.shuffle {0}k{1}{2}, "
+                          "{0}k{1}{2} [{3}] : {4}, {4}\n",
+                          x, u, widen ? "w" : "r", repeat, used);
     } else if (p.dtype == DType::BF16 && !bd) {
       // bf16 keys widened for f32 FMAs.
       body += fmt::format("          {0}k{1}h = vector.load %K[{0}ko{1}] : "
@@ -1875,7 +1874,11 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
   // to 4 rows) stay; the new ones only where a step's accumulators (pr rows
   // of pc, or all d, columns) fit the vector register file, 32 zmm or 16
   // ymm.
-  const int64_t accFloats = target.hasFeature("avx512f") ? 32 * 16 : 16 * 8;
+  // Vector lanes, and the floats the vector register file holds (32 zmm
+  // or 16 ymm).
+  const bool avx512 = target.hasFeature("avx512f");
+  const int64_t lanes = avx512 ? 16 : 8;
+  const int64_t accFloats = (avx512 ? 32 : 16) * lanes;
   const bool fewRows = (problem.hq / problem.hkv) * problem.sq <= 16;
   // Dot-product scores and several heads per block (BSHD) only for
   // decode-like problems; bf16 dot products only for bf16 tensors on
@@ -1919,7 +1922,7 @@ std::vector<Config> CpuAttentionMlir::space(const AttentionProblem &problem,
         const int64_t dl = c.get("dl");
         const Params r{c.get("bq"), c.get("bkv"), c.get("ku")};
         if (dl > 0 &&
-            (!fewRows || dl > (target.hasFeature("avx512f") ? 16 : 8) ||
+            (!fewRows || dl > lanes ||
              headRows(problem, r) / c.get("dr") * r.ku * dl > accFloats / 2)) {
           return false;
         }
