@@ -756,6 +756,13 @@ TEST_CASE("cpu.attention.mlir bf16 dot products (vdpbf16ps)", "[compiler]") {
     CHECK(c.get("hb") == (131072 / parts >= 2048 ? 4 : 2));
     CHECK(c.get("split") == std::min<int64_t>(16, parts / (4 / c.get("hb"))));
     CHECK((*t)->validate(c, longKv, bf16Host).isOk());
+    // 12 rows per head: 4 heads (48 rows) are the most within 64.
+    const AttentionProblem rows12 =
+        attn("attn_bf16_BSHD_b1_hq48_hkv4_sq1_skv131072_d128");
+    const Config c12 = (*t)->defaultConfig(rows12, bf16Host);
+    INFO(c12.toString());
+    CHECK(c12.get("hb") == c.get("hb"));
+    CHECK((*t)->validate(c12, rows12, bf16Host).isOk());
     for (const char *sig : {"attn_bf16_BSHD_b1_hq32_hkv4_sq1_skv1024_d128",
                             "attn_bf16_BHSD_b1_hq32_hkv4_sq1_skv131072_d128",
                             "attn_f32_BSHD_b1_hq32_hkv4_sq1_skv131072_d128"}) {

@@ -1717,13 +1717,15 @@ int64_t heads(const AttentionProblem &p, Params q, int64_t rows) {
 int64_t wholeRunHeads(const AttentionProblem &p, Params q, int64_t rows,
                       int64_t hb) {
   const int64_t cores = hostCores();
-  for (int64_t h = 64 / rows; h > hb; h /= 2) {
+  for (int64_t h = int64_t(std::bit_floor(uint64_t(64 / rows))); h > hb;
+       h /= 2) {
     if (p.hkv % h != 0) {
       continue;
     }
     q.hb = h;
-    const int64_t parts = int64_t(std::bit_ceil(uint64_t(std::max<int64_t>(
-        1, (cores + tileBlocks(p, q) - 1) / tileBlocks(p, q)))));
+    const int64_t blocks = tileBlocks(p, q);
+    const int64_t parts =
+        int64_t(std::bit_ceil(uint64_t((cores + blocks - 1) / blocks)));
     if (p.skv / parts >= 2048) {
       return h;
     }
