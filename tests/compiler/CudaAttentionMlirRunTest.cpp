@@ -16,7 +16,8 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
   REQUIRE(compiler.has_value());
   // Prefill tiles, GQA-packed rows (prefill and decode), split-KV merges
   // (with causal splits that see no key), eager and lazy rescaling,
-  // synchronous and prefetched K / V staging;
+  // synchronous and prefetched K / V staging, element and ldmatrix
+  // fragment reads;
   // configurations a case does not admit (pack without GQA, more splits
   // than KV blocks) are skipped for it.
   test::runAttentionOnGpu(
@@ -37,5 +38,11 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
        {{"warps", 4}, {"kv", 64}, {"stages", 2}},
        {{"warps", 2}, {"kv", 32}, {"lazy", 1}, {"stages", 2}},
        {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"stages", 2}},
-       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"stages", 2}}});
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"stages", 2}},
+       // ldmatrix fragment reads: prefill tiles (one lazy and
+       // prefetching), a packed split decode, one warp's 16 keys.
+       {{"warps", 4}, {"kv", 64}, {"ldsm", 1}},
+       {{"warps", 2}, {"kv", 32}, {"lazy", 1}, {"stages", 2}, {"ldsm", 1}},
+       {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"ldsm", 1}},
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"ldsm", 1}}});
 }

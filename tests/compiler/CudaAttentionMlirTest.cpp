@@ -2,8 +2,8 @@
 // and sm_100a without a GPU (the mma.sync, exp2 and quad shuffles in the
 // PTX; the split-KV fence and atomic exactly in split kernels; no spills;
 // registers within the block's share; the warp vote of lazy rescaling;
-// the 16-byte K / V loads of stages=2), and the split / pack and stages
-// parameters.
+// the 16-byte K / V loads of stages=2; ldmatrix fragment reads with
+// ldsm=1), and the split / pack, stages and ldsm parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/AttentionSplitPackCheck.h"
@@ -16,16 +16,17 @@
 
 #include <set>
 #include <string>
-#include <utility>
+#include <tuple>
 
 using namespace kt;
 
 namespace {
 
 Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0,
-           int64_t lazy = 0, int64_t stages = 1) {
+           int64_t lazy = 0, int64_t stages = 1, int64_t ldsm = 0) {
   return {{"warps", warps}, {"kv", kv},     {"split", split},
-          {"pack", pack},   {"lazy", lazy}, {"stages", stages}};
+          {"pack", pack},   {"lazy", lazy}, {"stages", stages},
+          {"ldsm", ldsm}};
 }
 
 using test::count;
@@ -67,6 +68,16 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
          cfg(2, 32, 1, 0, 1, 2)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
          cfg(1, 32, 16, 1, 0, 2)},
+        // ldmatrix fragment reads: prefill, prefill with lazy and the
+        // prefetch, the split packed decode, one warp's 16 keys.
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         cfg(4, 64, 1, 0, 0, 1, 1)},
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         cfg(2, 32, 1, 0, 1, 2, 1)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         cfg(1, 32, 16, 1, 0, 1, 1)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         cfg(1, 16, 1, 1, 0, 1, 1)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -111,6 +122,26 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
       } else {
         REQUIRE(count(bin.ptx, "ld.global.v4") == 0);
       }
+      // ldsm=1 reads K's B fragments with ldmatrix x4 (two k16 steps of
+      // an n8 key tile each) and V's with x4.trans (two n8 output tiles of
+      // a k16 key step): per block kv / 8 * d / 32 and kv / 16 * d / 16,
+      // and no other shared-memory load but the split's last-CTA flag.
+      // ldsm=0 reads them a pair (K) or an element (V) at a time: 3 kv d /
+      // 64 loads per block.
+      const int64_t kv = k.c.get("kv");
+      if (k.c.get("ldsm") == 1) {
+        REQUIRE_THAT(src->text, Catch::Contains(" ldsm=1"));
+        REQUIRE(count(bin.ptx, "ldmatrix.sync.aligned.m8n8.x4.shared.b16") ==
+                size_t(kv / 8 * p->d / 32));
+        REQUIRE(
+            count(bin.ptx, "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16") ==
+            size_t(kv / 16 * p->d / 16));
+        REQUIRE(count(bin.ptx, "ld.shared") == size_t(split ? 1 : 0));
+      } else {
+        REQUIRE(count(bin.ptx, "ldmatrix") == 0);
+        REQUIRE(count(bin.ptx, "ld.shared") ==
+                size_t(3 * kv * p->d / 64 + (split ? 1 : 0)));
+      }
       REQUIRE(count(bin.ptx, "bar.sync") ==
               size_t(k.c.get("stages") == 2 ? 3 : 2) + (split ? 2 : 0));
       // Split kernels take the workspace and semaphores (parameters 5 and
@@ -141,8 +172,52 @@ TEST_CASE("MLIR attention: stages in the space, the default, refusals") {
                     {{"warps", 4}, {"kv", 64}});
 }
 
-TEST_CASE("MLIR attention: every prefetching (warps, kv) the space offers "
-          "compiles without spills") {
+TEST_CASE("MLIR attention: ldsm in the space, the default, refusals") {
+  const TargetDesc target = *parseTarget("cuda:sm_90a");
+  CudaAttentionMlir t;
+  for (const char *sig : {"attn_bf16_BSHD_b1_hq8_hkv2_sq300_skv1000_d64_causal",
+                          "attn_f16_BHSD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
+    auto p = parseAttentionProblem(sig);
+    REQUIRE(p.isOk());
+    INFO(p->key());
+    REQUIRE(t.defaultConfig(*p, target).get("ldsm", -1) == 0);
+    bool seen[2] = {false, false};
+    for (const Config &c : t.space(*p, target)) {
+      REQUIRE(c.has("ldsm"));
+      seen[c.get("ldsm")] = true;
+    }
+    REQUIRE(seen[0]);
+    REQUIRE(seen[1]);
+    // A configuration stored before ldsm existed reads as ldsm=0, text for
+    // text; ldsm=1 names itself and reads fragments with nvgpu.ldmatrix.
+    const Config base{{"warps", 4}, {"kv", 64}};
+    Config zero = base, one = base;
+    zero.set("ldsm", 0);
+    one.set("ldsm", 1);
+    auto old = t.instantiate(base, *p, target);
+    auto elems = t.instantiate(zero, *p, target);
+    auto ldsm = t.instantiate(one, *p, target);
+    REQUIRE(old.isOk());
+    REQUIRE(elems.isOk());
+    REQUIRE(ldsm.isOk());
+    REQUIRE(old->text == elems->text);
+    REQUIRE_THAT(old->text, !Catch::Contains("ldmatrix"));
+    REQUIRE_THAT(old->text, !Catch::Contains("ldsm="));
+    REQUIRE_THAT(ldsm->text, Catch::Contains(" ldsm=1"));
+    REQUIRE_THAT(ldsm->text, Catch::Contains("transpose = true"));
+    REQUIRE_THAT(ldsm->text, Catch::Contains("transpose = false"));
+    for (int64_t v : {-1, 2}) {
+      Config bad = base;
+      bad.set("ldsm", v);
+      REQUIRE_THAT(
+          t.validate(bad, *p, target).message(),
+          Catch::Contains("ldsm=" + std::to_string(v) + " must be 0 or 1"));
+    }
+  }
+}
+
+TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm) the space "
+          "offers compiles without spills") {
   auto compiler = test::mlirCompiler("cuda:sm_90a");
   if (!compiler) {
     return;
@@ -154,10 +229,10 @@ TEST_CASE("MLIR attention: every prefetching (warps, kv) the space offers "
                           "attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
     auto p = parseAttentionProblem(sig);
     REQUIRE(p.isOk());
-    std::set<std::pair<int64_t, int64_t>> seen;
+    std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
     for (const Config &c : t.space(*p, compiler->target())) {
       if (c.get("stages") != 2 ||
-          !seen.insert({c.get("warps"), c.get("kv")}).second) {
+          !seen.insert({c.get("warps"), c.get("kv"), c.get("ldsm")}).second) {
         continue;
       }
       INFO(p->key() << " " << c.toString());

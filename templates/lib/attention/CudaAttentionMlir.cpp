@@ -28,15 +28,17 @@ constexpr int64_t kSms = 132;
 std::string CudaAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
-  // (the merge and the packed rows), both with lazy rescaling, and both
-  // with the next block prefetched.
+  // (the merge and the packed rows), both with lazy rescaling, both with
+  // the next block prefetched, and both with ldmatrix fragment reads.
   return sha256Hex(std::string(kGeneratorVersion) +
                    attnmlir::kernelSource({4, 32}, p, "sm_90a") +
                    attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a") +
                    attnmlir::kernelSource({4, 32, 1, 0, 1}, p, "sm_90a") +
                    attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a") +
                    attnmlir::kernelSource({4, 32, 1, 0, 0, 2}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "sm_90a"));
+                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "sm_90a") +
+                   attnmlir::kernelSource({4, 32, 1, 0, 0, 1, 1}, p, "sm_90a") +
+                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2, 1}, p, "sm_90a"));
 }
 
 bool CudaAttentionMlir::supports(const AttentionProblem &p,
@@ -67,6 +69,7 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   KT_RETURN_IF_ERROR(attnparams::validateSplitPack(p, q.split, q.pack, q.kv));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 1, 2));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("ldsm", q.ldsm));
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
         "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
@@ -87,7 +90,8 @@ Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
         attnparams::defaultSplit(p, attnmlir::rows(q), q.pack != 0, q.kv, kSms);
   }
   return {{"warps", q.warps}, {"kv", q.kv},     {"split", q.split},
-          {"pack", q.pack},   {"lazy", q.lazy}, {"stages", q.stages}};
+          {"pack", q.pack},   {"lazy", q.lazy}, {"stages", q.stages},
+          {"ldsm", q.ldsm}};
 }
 
 std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
@@ -102,7 +106,8 @@ std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
        {"split", {1, 2, 4, 8, 16, 32}},
        {"pack", {0, 1}},
        {"lazy", {0, 1}},
-       {"stages", {1, 2}}},
+       {"stages", {1, 2}},
+       {"ldsm", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;

@@ -51,6 +51,11 @@ private:
   /// Two consecutive 16-bit values as one mma operand register.
   std::string asOperand(const std::string &pair);
   std::string pack(const std::string &lo, const std::string &hi);
+  /// The four mma operands of one ldmatrix x4 (transposed or not) from the
+  /// staged block `smem`, this lane giving the address of [row, col].
+  std::vector<std::string> ldmatrix(const std::string &smem,
+                                    const std::string &row,
+                                    const std::string &col, bool transpose);
 
   const Params &q_;
   std::string arch_, opType_;
@@ -76,6 +81,25 @@ std::string Emitter::pack(const std::string &lo, const std::string &hi) {
   return asOperand(v);
 }
 
+std::vector<std::string> Emitter::ldmatrix(const std::string &smem,
+                                           const std::string &row,
+                                           const std::string &col,
+                                           bool transpose) {
+  const std::string x = tmp();
+  line(fmt::format("{} = nvgpu.ldmatrix {}[{}, {}] {{numTiles = 4 : i32, "
+                   "transpose = {}}} : {} -> vector<4x2x{}>",
+                   x, smem, row, col, transpose, smemType(), elem_));
+  std::vector<std::string> r;
+  for (int m = 0; m < 4; ++m) {
+    const std::string v = tmp();
+    line(fmt::format("{} = vector.extract {}[{}] : vector<2x{}> from "
+                     "vector<4x2x{}>",
+                     v, x, m, elem_, elem_));
+    r.push_back(asOperand(v));
+  }
+  return r;
+}
+
 std::string Emitter::module() {
   const int64_t nt = q_.kv / 8; // n8 score tiles per block
   const int64_t dt = p_.d / 8;  // n8 output tiles
@@ -89,6 +113,19 @@ std::string Emitter::module() {
   line(fmt::format("%g = arith.divui %lane, {} : index", c(4)));
   line(fmt::format("%t4 = arith.remui %lane, {} : index", c(4)));
   line(fmt::format("%k2 = arith.muli %t4, {} : index", c(2)));
+  if (q_.ldsm) {
+    // ldmatrix x4: lanes 8 m .. 8 m + 7 give the addresses of matrix m's
+    // eight rows. For K, matrix m is the k8 column block m of two k16
+    // steps; for V, keys 8 (m % 2) on and the n8 output tile m / 2 on.
+    line(fmt::format("%lr = arith.remui %lane, {} : index", c(8)));
+    line(fmt::format("%lm = arith.divui %lane, {} : index", c(8)));
+    line(fmt::format("%kc = arith.muli %lm, {} : index", c(8)));
+    line(fmt::format("%lm2 = arith.remui %lm, {} : index", c(2)));
+    line(fmt::format("%lmh = arith.divui %lm, {} : index", c(2)));
+    line(fmt::format("%lm28 = arith.muli %lm2, {} : index", c(8)));
+    line("%vk = arith.addi %lm28, %lr : index");
+    line(fmt::format("%vc = arith.muli %lmh, {} : index", c(8)));
+  }
   line(fmt::format("%w16 = arith.muli %warp, {} : index", c(16)));
   line("%rw = arith.addi %q0, %w16 : index");
   line("%r0 = arith.addi %rw, %g : index");
@@ -151,16 +188,30 @@ std::string Emitter::module() {
   // S = Q K^T, one n8 tile of keys at a time.
   std::vector<std::vector<std::string>> s(static_cast<size_t>(nt));
   for (int64_t j = 0; j < nt; ++j) {
-    const std::string krow = add("%g", c(j * 8));
+    const std::string krow = q_.ldsm ? "" : add("%g", c(j * 8));
     std::string acc[4] = {"%zero_f32", "%zero_f32", "%zero_f32", "%zero_f32"};
+    std::vector<std::string> kb; // ldsm: two k16 steps' fragments at a time
     for (int64_t k = 0; k < ks; ++k) {
-      auto frag = [&](int64_t col) {
-        const std::string v = tmp();
-        line(fmt::format("{} = vector.load %sk[{}, {}] : {}, vector<2x{}>", v,
-                         krow, add("%k2", c(col)), smemType(), elem_));
-        return asOperand(v);
-      };
-      const std::string b0 = frag(k * 16), b1 = frag(k * 16 + 8);
+      // K's B fragments: key g of the tile, columns k2, k2 + 1 (b0) and
+      // k2 + 8, k2 + 9 (b1) of the k16 step.
+      std::string b0, b1;
+      if (q_.ldsm) {
+        if (k % 2 == 0) {
+          kb = ldmatrix("%sk", add("%lr", c(j * 8)), add("%kc", c(k * 16)),
+                        false);
+        }
+        b0 = kb[size_t(2 * (k % 2))];
+        b1 = kb[size_t(2 * (k % 2) + 1)];
+      } else {
+        auto frag = [&](int64_t col) {
+          const std::string v = tmp();
+          line(fmt::format("{} = vector.load %sk[{}, {}] : {}, vector<2x{}>", v,
+                           krow, add("%k2", c(col)), smemType(), elem_));
+          return asOperand(v);
+        };
+        b0 = frag(k * 16);
+        b1 = frag(k * 16 + 8);
+      }
       const std::string d = tmp();
       line(fmt::format(
           "{} = nvvm.mma.sync A[{}, {}, {}, {}] B[{}, {}] C[{}, {}, {}, {}] "
@@ -249,23 +300,40 @@ std::string Emitter::module() {
     const std::vector<std::string> &b = pv[size_t(2 * u + 1)];
     const std::string pa[4] = {pack(a[0], a[1]), pack(a[2], a[3]),
                                pack(b[0], b[1]), pack(b[2], b[3])};
-    const std::string kLo = add("%k2", c(u * 16)),
-                      kLo1 = add("%k2", c(u * 16 + 1)),
-                      kHi = add("%k2", c(u * 16 + 8)),
-                      kHi1 = add("%k2", c(u * 16 + 9));
+    // V's B fragments of n8 output tile t: keys k2, k2 + 1 (b0) and
+    // k2 + 8, k2 + 9 (b1) of the k16 step, column g of the tile.
+    std::string kLo, kLo1, kHi, kHi1;
+    if (!q_.ldsm) {
+      kLo = add("%k2", c(u * 16));
+      kLo1 = add("%k2", c(u * 16 + 1));
+      kHi = add("%k2", c(u * 16 + 8));
+      kHi1 = add("%k2", c(u * 16 + 9));
+    }
+    std::vector<std::string> vb; // ldsm: two tiles' fragments at a time
     for (int64_t t = 0; t < dt; ++t) {
-      const std::string col = add("%g", c(t * 8));
-      auto vfrag = [&](const std::string &r0, const std::string &r1) {
-        const std::string x0 = tmp(), x1 = tmp(), v = tmp();
-        line(fmt::format("{} = memref.load %sv[{}, {}] : {}", x0, r0, col,
-                         smemType()));
-        line(fmt::format("{} = memref.load %sv[{}, {}] : {}", x1, r1, col,
-                         smemType()));
-        line(fmt::format("{} = vector.from_elements {}, {} : vector<2x{}>", v,
-                         x0, x1, elem_));
-        return asOperand(v);
-      };
-      const std::string b0 = vfrag(kLo, kLo1), b1 = vfrag(kHi, kHi1);
+      std::string b0, b1;
+      if (q_.ldsm) {
+        if (t % 2 == 0) {
+          vb = ldmatrix("%sv", add("%vk", c(u * 16)), add("%vc", c(t * 8)),
+                        true);
+        }
+        b0 = vb[size_t(2 * (t % 2))];
+        b1 = vb[size_t(2 * (t % 2) + 1)];
+      } else {
+        const std::string col = add("%g", c(t * 8));
+        auto vfrag = [&](const std::string &r0, const std::string &r1) {
+          const std::string x0 = tmp(), x1 = tmp(), v = tmp();
+          line(fmt::format("{} = memref.load %sv[{}, {}] : {}", x0, r0, col,
+                           smemType()));
+          line(fmt::format("{} = memref.load %sv[{}, {}] : {}", x1, r1, col,
+                           smemType()));
+          line(fmt::format("{} = vector.from_elements {}, {} : vector<2x{}>", v,
+                           x0, x1, elem_));
+          return asOperand(v);
+        };
+        b0 = vfrag(kLo, kLo1);
+        b1 = vfrag(kHi, kHi1);
+      }
       const std::string d = tmp();
       const size_t at = size_t(t * 4);
       line(fmt::format(
@@ -342,8 +410,9 @@ std::string Emitter::module() {
   }
 
   const std::string features = arch_ == "sm_100a" ? "+ptx86" : "+ptx80";
-  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}{}",
-                            p_.key(), q_.warps, q_.kv, workText()),
+  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}{}{}",
+                            p_.key(), q_.warps, q_.kv, workText(),
+                            q_.ldsm ? " ldsm=1" : ""),
                 fmt::format("#nvvm.target<chip = \"{}\", features = \"{}\">",
                             arch_, features),
                 fmt::format("%sk: {0} {{llvm.align = 16 : i64}}, %sv: {0} "

@@ -18,13 +18,18 @@ struct Params {
   /// K / V staging: 1 synchronous; 2 the next block fetched into registers
   /// (16-byte loads) while the current one is computed.
   int64_t stages = 1;
+  /// Shared-memory fragment reads: 0 element loads (K's B fragments two
+  /// 16-bit values at a time, V's one value at a time); 1 ldmatrix, x4 for
+  /// K and x4.trans for V (one instruction per two mma.sync).
+  int64_t ldsm = 0;
 };
 
-/// split, pack, lazy and stages are optional: configurations stored before
-/// they existed lack them (1, 0, 0 and 1).
+/// split, pack, lazy, stages and ldsm are optional: configurations stored
+/// before they existed lack them (1, 0, 0, 1 and 0).
 inline Params readParams(const Config &c) {
   return {c.get("warps"),   c.get("kv"),      c.get("split", 1),
-          c.get("pack", 0), c.get("lazy", 0), c.get("stages", 1)};
+          c.get("pack", 0), c.get("lazy", 0), c.get("stages", 1),
+          c.get("ldsm", 0)};
 }
 
 /// Query rows per CTA: 16 per warp (one m16 mma row block).
