@@ -53,6 +53,9 @@ private:
   std::string pack(const std::string &lo, const std::string &hi);
   /// The four mma operands of one ldmatrix x4 (transposed or not) from the
   /// staged block `smem`, this lane giving the address of [row, col].
+  /// acc[0..3] += A B: one m16n8k16 mma.sync, f32 accumulators.
+  void mma(const std::string (&a)[4], const std::string &b0,
+           const std::string &b1, std::string *acc);
   std::vector<std::string> ldmatrix(const std::string &smem,
                                     const std::string &row,
                                     const std::string &col, bool transpose);
@@ -79,6 +82,26 @@ std::string Emitter::pack(const std::string &lo, const std::string &hi) {
   line(fmt::format("{} = vector.from_elements {}, {} : vector<2x{}>", v, a, b,
                    elem_));
   return asOperand(v);
+}
+
+void Emitter::mma(const std::string (&a)[4], const std::string &b0,
+                  const std::string &b1, std::string *acc) {
+  const std::string d = tmp();
+  line(fmt::format(
+      "{} = nvvm.mma.sync A[{}, {}, {}, {}] B[{}, {}] C[{}, {}, {}, {}] "
+      "{{layoutA = #nvvm.mma_layout<row>, layoutB = "
+      "#nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<{}>, "
+      "multiplicandBPtxType = #nvvm.mma_type<{}>, shape = "
+      "#nvvm.shape<m = 16, n = 8, k = 16>}} : ({}, {}, f32) -> "
+      "!llvm.struct<(f32, f32, f32, f32)>",
+      d, a[0], a[1], a[2], a[3], b0, b1, acc[0], acc[1], acc[2], acc[3], elem_,
+      elem_, opType_, opType_));
+  for (int e = 0; e < 4; ++e) {
+    acc[e] = tmp();
+    line(fmt::format("{} = llvm.extractvalue {}[{}] : "
+                     "!llvm.struct<(f32, f32, f32, f32)>",
+                     acc[e], d, e));
+  }
 }
 
 std::vector<std::string> Emitter::ldmatrix(const std::string &smem,
@@ -212,23 +235,9 @@ std::string Emitter::module() {
         b0 = frag(k * 16);
         b1 = frag(k * 16 + 8);
       }
-      const std::string d = tmp();
-      line(fmt::format(
-          "{} = nvvm.mma.sync A[{}, {}, {}, {}] B[{}, {}] C[{}, {}, {}, {}] "
-          "{{layoutA = #nvvm.mma_layout<row>, layoutB = "
-          "#nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<{}>, "
-          "multiplicandBPtxType = #nvvm.mma_type<{}>, shape = "
-          "#nvvm.shape<m = 16, n = 8, k = 16>}} : ({}, {}, f32) -> "
-          "!llvm.struct<(f32, f32, f32, f32)>",
-          d, qa[size_t(k)][0], qa[size_t(k)][1], qa[size_t(k)][2],
-          qa[size_t(k)][3], b0, b1, acc[0], acc[1], acc[2], acc[3], elem_,
-          elem_, opType_, opType_));
-      for (int e = 0; e < 4; ++e) {
-        acc[e] = tmp();
-        line(fmt::format("{} = llvm.extractvalue {}[{}] : "
-                         "!llvm.struct<(f32, f32, f32, f32)>",
-                         acc[e], d, e));
-      }
+      mma({qa[size_t(k)][0], qa[size_t(k)][1], qa[size_t(k)][2],
+           qa[size_t(k)][3]},
+          b0, b1, acc);
     }
     // Masks: element e is row r0 (e < 2) or r1, key key0 + 8 j + k2 + e % 2.
     for (int e = 0; e < 4; ++e) {
@@ -334,23 +343,7 @@ std::string Emitter::module() {
         b0 = vfrag(kLo, kLo1);
         b1 = vfrag(kHi, kHi1);
       }
-      const std::string d = tmp();
-      const size_t at = size_t(t * 4);
-      line(fmt::format(
-          "{} = nvvm.mma.sync A[{}, {}, {}, {}] B[{}, {}] C[{}, {}, {}, {}] "
-          "{{layoutA = #nvvm.mma_layout<row>, layoutB = "
-          "#nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<{}>, "
-          "multiplicandBPtxType = #nvvm.mma_type<{}>, shape = "
-          "#nvvm.shape<m = 16, n = 8, k = 16>}} : ({}, {}, f32) -> "
-          "!llvm.struct<(f32, f32, f32, f32)>",
-          d, pa[0], pa[1], pa[2], pa[3], b0, b1, o[at], o[at + 1], o[at + 2],
-          o[at + 3], elem_, elem_, opType_, opType_));
-      for (int e = 0; e < 4; ++e) {
-        o[at + size_t(e)] = tmp();
-        line(fmt::format("{} = llvm.extractvalue {}[{}] : "
-                         "!llvm.struct<(f32, f32, f32, f32)>",
-                         o[at + size_t(e)], d, e));
-      }
+      mma(pa, b0, b1, &o[size_t(t * 4)]);
     }
   }
   line("gpu.barrier");
