@@ -16,8 +16,8 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
   REQUIRE(compiler.has_value());
   // Prefill tiles, GQA-packed rows (prefill and decode), split-KV merges
   // (with causal splits that see no key), eager and lazy rescaling,
-  // synchronous and prefetched K / V staging, element and ldmatrix
-  // fragment reads;
+  // synchronous, register-prefetched and cp.async K / V staging, element
+  // and ldmatrix fragment reads;
   // configurations a case does not admit (pack without GQA, more splits
   // than KV blocks) are skipped for it.
   test::runAttentionOnGpu(
@@ -44,5 +44,22 @@ TEST_CASE("MLIR attention kernels match a host reference on the GPU") {
        {{"warps", 4}, {"kv", 64}, {"ldsm", 1}},
        {{"warps", 2}, {"kv", 32}, {"lazy", 1}, {"stages", 2}, {"ldsm", 1}},
        {{"warps", 1}, {"kv", 32}, {"split", 8}, {"pack", 1}, {"ldsm", 1}},
-       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"ldsm", 1}}});
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"ldsm", 1}},
+       // The next block copied with cp.async: a prefill tile, a lazy one
+       // with ldmatrix, a packed split decode, causal splits that see no
+       // key.
+       {{"warps", 4}, {"kv", 32}, {"stages", 2}, {"async", 1}},
+       {{"warps", 2},
+        {"kv", 32},
+        {"lazy", 1},
+        {"stages", 2},
+        {"ldsm", 1},
+        {"async", 1}},
+       {{"warps", 1},
+        {"kv", 32},
+        {"split", 8},
+        {"pack", 1},
+        {"stages", 2},
+        {"async", 1}},
+       {{"warps", 1}, {"kv", 16}, {"split", 32}, {"stages", 2}, {"async", 1}}});
 }

@@ -2,8 +2,9 @@
 // and sm_100a without a GPU (the mma.sync, exp2 and quad shuffles in the
 // PTX; the split-KV fence and atomic exactly in split kernels; no spills;
 // registers within the block's share; the warp vote of lazy rescaling;
-// the 16-byte K / V loads of stages=2; ldmatrix fragment reads with
-// ldsm=1), and the split / pack, stages and ldsm parameters.
+// the 16-byte K / V loads of stages=2 and its cp.async copies with
+// async=1; ldmatrix fragment reads with ldsm=1), and the split / pack,
+// stages, ldsm and async parameters.
 #include "ktune/templates/attention/CudaAttentionMlir.h"
 #include "ktune/drivers/cuda/AttentionLaunch.h"
 #include "support/AttentionSplitPackCheck.h"
@@ -23,10 +24,11 @@ using namespace kt;
 namespace {
 
 Config cfg(int64_t warps, int64_t kv, int64_t split = 1, int64_t pack = 0,
-           int64_t lazy = 0, int64_t stages = 1, int64_t ldsm = 0) {
-  return {{"warps", warps}, {"kv", kv},     {"split", split},
-          {"pack", pack},   {"lazy", lazy}, {"stages", stages},
-          {"ldsm", ldsm}};
+           int64_t lazy = 0, int64_t stages = 1, int64_t ldsm = 0,
+           int64_t async = 0) {
+  return {{"warps", warps}, {"kv", kv},      {"split", split},
+          {"pack", pack},   {"lazy", lazy},  {"stages", stages},
+          {"ldsm", ldsm},   {"async", async}};
 }
 
 using test::count;
@@ -78,6 +80,14 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
          cfg(1, 32, 16, 1, 0, 1, 1)},
         {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
          cfg(1, 16, 1, 1, 0, 1, 1)},
+        // The next block copied with cp.async: prefill (ragged keys; one
+        // lazy with ldmatrix), the split packed decode.
+        {"attn_f16_BHSD_b1_hq4_hkv4_sq200_skv130_d128_causal",
+         cfg(4, 32, 1, 0, 0, 2, 0, 1)},
+        {"attn_bf16_BSHD_b2_hq8_hkv2_sq300_skv300_d64_causal",
+         cfg(4, 64, 1, 0, 1, 2, 1, 1)},
+        {"attn_bf16_BHSD_b2_hq16_hkv2_sq1_skv1000_d128",
+         cfg(1, 32, 16, 1, 0, 2, 0, 1)},
     };
     for (const Case &k : cases) {
       auto p = parseAttentionProblem(k.sig);
@@ -95,7 +105,8 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
       const bool split = k.c.get("split") > 1;
       CudaKernelBinary bin = test::compileSourceWithinLimits(
           *compiler, *src, k.c.toString() + p->key(), launch->threads,
-          int(2 * k.c.get("kv") * (p->d + 8) * 2 + (split ? 4 : 0)));
+          int((k.c.get("async") ? 2 : 1) * 2 * k.c.get("kv") * (p->d + 8) * 2 +
+              (split ? 4 : 0)));
       const std::string ty = p->dtype == DType::BF16 ? "bf16" : "f16";
       REQUIRE_THAT(bin.ptx, Catch::Contains("mma.sync.aligned.m16n8k16.row."
                                             "col.f32." +
@@ -114,13 +125,28 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
       // first block before the loop, the next one in it: each thread
       // kv * d / 8 / threads chunks of K and of V, twice), with one
       // barrier more; stages=1 loads element by element.
+      // async=1 copies them with cp.async.cg (16 bytes, the source size
+      // zero where a key is past the sequence) into the other buffer,
+      // each iteration waiting for all but the newest group, with no
+      // barrier more than stages=1.
       const int64_t chunks =
           k.c.get("kv") * p->d / 8 / int64_t(launch->threads);
-      if (k.c.get("stages") == 2) {
+      const bool async = k.c.get("async") == 1;
+      if (async) {
+        REQUIRE_THAT(src->text, Catch::Contains(" async=1"));
+        REQUIRE(count(bin.ptx, "cp.async.cg.shared.global") ==
+                size_t(4 * chunks));
+        REQUIRE(count(bin.ptx, "cp.async.wait_group \t1") == 1);
+        REQUIRE(count(bin.ptx, "ld.global.v4") == 0);
+        REQUIRE(count(bin.ptx, "st.shared.v4") == 0);
+      } else if (k.c.get("stages") == 2) {
         REQUIRE(count(bin.ptx, "ld.global.v4.b32") == size_t(4 * chunks));
         REQUIRE(count(bin.ptx, "st.shared.v4.b32") == size_t(4 * chunks));
       } else {
         REQUIRE(count(bin.ptx, "ld.global.v4") == 0);
+      }
+      if (!async) {
+        REQUIRE(count(bin.ptx, "cp.async") == 0);
       }
       // ldsm=1 reads K's B fragments with ldmatrix x4 (two k16 steps of
       // an n8 key tile each) and V's with x4.trans (two n8 output tiles of
@@ -143,7 +169,8 @@ TEST_CASE("MLIR attention kernels lower through NVVM to cubins") {
                 size_t(3 * kv * p->d / 64 + (split ? 1 : 0)));
       }
       REQUIRE(count(bin.ptx, "bar.sync") ==
-              size_t(k.c.get("stages") == 2 ? 3 : 2) + (split ? 2 : 0));
+              size_t(k.c.get("stages") == 2 && !async ? 3 : 2) +
+                  (split ? 2 : 0));
       // Split kernels take the workspace and semaphores (parameters 5 and
       // 6), publish their partials with a GPU-scope fence and count their
       // tile's arrivals; the others have neither.
@@ -216,8 +243,62 @@ TEST_CASE("MLIR attention: ldsm in the space, the default, refusals") {
   }
 }
 
-TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm) the space "
-          "offers compiles without spills") {
+TEST_CASE("MLIR attention: async in the space, the default, refusals") {
+  const TargetDesc target = *parseTarget("cuda:sm_90a");
+  CudaAttentionMlir t;
+  for (const char *sig : {"attn_bf16_BSHD_b1_hq8_hkv2_sq300_skv1000_d64_causal",
+                          "attn_f16_BHSD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
+    auto p = parseAttentionProblem(sig);
+    REQUIRE(p.isOk());
+    INFO(p->key());
+    REQUIRE(t.defaultConfig(*p, target).get("async", -1) == 0);
+    // Offered only with stages=2 and only where two K / V buffers fit the
+    // static shared memory (kv 64 at d 128 does not).
+    bool seen = false;
+    for (const Config &c : t.space(*p, target)) {
+      REQUIRE(c.has("async"));
+      if (c.get("async") == 1) {
+        seen = true;
+        REQUIRE(c.get("stages") == 2);
+        REQUIRE(2 * 2 * c.get("kv") * (p->d + 8) * 2 <= 48 * 1024);
+      }
+    }
+    REQUIRE(seen);
+    const Config base{{"warps", 4}, {"kv", 32}, {"stages", 2}};
+    Config zero = base, one = base;
+    zero.set("async", 0);
+    one.set("async", 1);
+    auto old = t.instantiate(base, *p, target);
+    auto regs = t.instantiate(zero, *p, target);
+    auto copies = t.instantiate(one, *p, target);
+    REQUIRE(old.isOk());
+    REQUIRE(regs.isOk());
+    REQUIRE(copies.isOk());
+    REQUIRE(old->text == regs->text);
+    REQUIRE_THAT(old->text, !Catch::Contains("nvgpu."));
+    REQUIRE_THAT(copies->text, Catch::Contains(" async=1"));
+    REQUIRE_THAT(copies->text, Catch::Contains("nvgpu.device_async_copy"));
+    REQUIRE_THAT(copies->text, Catch::Contains("numGroups = 1"));
+    Config bad = base;
+    bad.set("async", 2);
+    REQUIRE_THAT(t.validate(bad, *p, target).message(),
+                 Catch::Contains("async=2 must be 0 or 1"));
+    bad = one;
+    bad.set("stages", 1);
+    REQUIRE_THAT(t.validate(bad, *p, target).message(),
+                 Catch::Contains("needs stages=2"));
+    if (p->d == 128) {
+      bad = one;
+      bad.set("kv", 64);
+      REQUIRE_THAT(t.validate(bad, *p, target).message(),
+                   Catch::Contains("with async=1 (two buffers) needs 69632 "
+                                   "bytes of static shared memory"));
+    }
+  }
+}
+
+TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm, async) the "
+          "space offers compiles without spills") {
   auto compiler = test::mlirCompiler("cuda:sm_90a");
   if (!compiler) {
     return;
@@ -229,10 +310,11 @@ TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm) the space "
                           "attn_bf16_BSHD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
     auto p = parseAttentionProblem(sig);
     REQUIRE(p.isOk());
-    std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+    std::set<std::tuple<int64_t, int64_t, int64_t, int64_t>> seen;
     for (const Config &c : t.space(*p, compiler->target())) {
-      if (c.get("stages") != 2 ||
-          !seen.insert({c.get("warps"), c.get("kv"), c.get("ldsm")}).second) {
+      if (c.get("stages") != 2 || !seen.insert({c.get("warps"), c.get("kv"),
+                                                c.get("ldsm"), c.get("async")})
+                                       .second) {
         continue;
       }
       INFO(p->key() << " " << c.toString());
@@ -242,7 +324,8 @@ TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm) the space "
       REQUIRE(launch.isOk());
       test::compileSourceWithinLimits(
           *compiler, *src, c.toString() + p->key(), launch->threads,
-          int(2 * c.get("kv") * (p->d + 8) * 2 + (c.get("split") > 1 ? 4 : 0)));
+          int((c.get("async") ? 2 : 1) * 2 * c.get("kv") * (p->d + 8) * 2 +
+              (c.get("split") > 1 ? 4 : 0)));
     }
     // At least the decode's one warp with kv 16; the prefill's four warps
     // with every kv.

@@ -192,6 +192,9 @@ std::string AttentionMlirEmitter::workText() const {
   if (w_.stages != 1) {
     text += fmt::format(" stages={}", w_.stages);
   }
+  if (w_.async) {
+    text += " async=1";
+  }
   return text;
 }
 
@@ -497,6 +500,57 @@ KvFetch AttentionMlirEmitter::fetchKv(const std::string &blk,
   return f;
 }
 
+std::string AttentionMlirEmitter::copyKvAsync(const std::string &blk,
+                                              const std::string &live,
+                                              const std::string &slot,
+                                              const KvBuffers &buf) {
+  const int64_t perRow = p_.d / 8, chunks = buf.kv * perRow;
+  const std::string kvType = flatType(p_.kvElements());
+  line(fmt::format("scf.if {} {{", live));
+  for (int64_t i = 0; i * buf.threads < chunks; ++i) {
+    const std::string e = add("%tid", c(i * buf.threads));
+    const std::string r = tmp(), col = tmp();
+    line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(perRow)));
+    line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(perRow)));
+    const std::string col8 = mul(col, c(8));
+    const std::string key = add(mul(blk, c(buf.kv)), r);
+    // A key past the sequence reads nothing (source size 0: the chunk is
+    // zero-filled) from an address inside K / V.
+    const std::string in = tmp(), safe = tmp(), n = tmp();
+    line(
+        fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
+    line(fmt::format("{} = arith.select {}, {}, {} : index", safe, in, key,
+                     c(0)));
+    line(
+        fmt::format("{} = arith.select {}, {}, {} : index", n, in, c(8), c(0)));
+    const bool partial = (i + 1) * buf.threads > chunks;
+    if (partial) {
+      const std::string chunkIn = tmp();
+      line(fmt::format("{} = arith.cmpi ult, {}, {} : index", chunkIn, e,
+                       c(chunks)));
+      line(fmt::format("scf.if {} {{", chunkIn));
+    }
+    const std::string at = add(offset("%b", "%kvh", safe, true), col8);
+    for (const char *t : {"K", "V"}) {
+      line(fmt::format("{} = nvgpu.device_async_copy %{}[{}], %s{}b[{}, {}, "
+                       "{}], 8, {} {{bypassL1}} : {} to {}",
+                       tmp(), t, at, *t == 'K' ? 'k' : 'v', slot, r, col8, n,
+                       kvType, buf.pairType));
+    }
+    if (partial) {
+      line("}");
+    }
+  }
+  line("}");
+  const std::string group = tmp();
+  // Generic form: the custom one would read the next line's value as a
+  // token (the group takes every copy issued since the last one anyway).
+  line(fmt::format("{} = \"nvgpu.device_async_create_group\"() : () -> "
+                   "!nvgpu.device.async.token",
+                   group));
+  return group;
+}
+
 void AttentionMlirEmitter::storeKv(const KvFetch &f, const KvBuffers &buf) {
   const std::string vec = fmt::format("vector<8x{}>", elem_);
   for (size_t i = 0; i < f.k.size(); ++i) {
@@ -531,9 +585,16 @@ void AttentionMlirEmitter::stageFirst(const std::string &blk0,
   if (w_.stages == 1) {
     return;
   }
+  const std::string live = tmp();
+  if (w_.async) {
+    line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, blk0, blk1));
+    const std::string slot = tmp();
+    line(fmt::format("{} = arith.remui {}, {} : index", slot, blk0, c(2)));
+    copyKvAsync(blk0, live, slot, buf);
+    return;
+  }
   line(fmt::format("%zero_v8 = arith.constant dense<0.0> : vector<8x{}>",
                    elem_));
-  const std::string live = tmp();
   line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, blk0, blk1));
   storeKv(fetchKv(blk0, live, buf), buf);
   line("gpu.barrier");
@@ -548,12 +609,28 @@ KvFetch AttentionMlirEmitter::stageTop(const std::string &blk1,
   }
   const std::string next = add("%blk", c(1)), live = tmp();
   line(fmt::format("{} = arith.cmpi ult, {}, {} : index", live, next, blk1));
-  return fetchKv(next, live, buf);
+  if (!w_.async) {
+    return fetchKv(next, live, buf);
+  }
+  const std::string slot = tmp(), other = tmp();
+  line(fmt::format("{} = arith.remui %blk, {} : index", slot, c(2)));
+  line(fmt::format("{} = arith.subi {}, {} : index", other, c(1), slot));
+  line(fmt::format("%sk = memref.subview %skb[{}, 0, 0] [1, {}, {}] [1, 1, 1] "
+                   ": {} to {}",
+                   slot, buf.kv, p_.d + 8, buf.pairType, buf.kType));
+  line(fmt::format("{} = memref.subview %svb[{}, 0, 0] [1, {}, {}] [1, 1, 1] "
+                   ": {} to {}",
+                   buf.vBuf, slot, buf.kv, p_.d + 8, buf.pairType, buf.vType));
+  const std::string group = copyKvAsync(next, live, other, buf);
+  line(
+      fmt::format("nvgpu.device_async_wait {} {{numGroups = 1 : i32}}", group));
+  line("gpu.barrier");
+  return {};
 }
 
 void AttentionMlirEmitter::stageBottom(const KvFetch &next,
                                        const KvBuffers &buf) {
-  if (w_.stages == 1) {
+  if (w_.stages == 1 || w_.async) {
     return;
   }
   storeKv(next, buf);

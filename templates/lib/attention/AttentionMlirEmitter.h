@@ -31,6 +31,10 @@ struct AttentionWork {
   /// K / V staging: 1 synchronous, 2 the next block prefetched into
   /// registers (see stageTop()).
   int64_t stages = 1;
+  /// With stages=2, NVIDIA only: the next block is copied with cp.async
+  /// (nvgpu.device_async_copy) into the second of two shared buffers
+  /// instead of through registers (see stageTop()).
+  bool async = false;
 };
 
 /// Where the KV loop stages a block: K as %sk ([key][d], rows padded),
@@ -39,6 +43,10 @@ struct KvBuffers {
   int64_t kv, threads;
   std::string kType, vBuf, vType;
   bool vTransposed;
+  /// With async: %skb and %svb hold two blocks each, of this type
+  /// ([2][key][d], rows padded); %sk and `vBuf` (of types kType and vType)
+  /// are views of the block being computed, defined by stageTop().
+  std::string pairType;
 };
 
 /// A block's K and V as a thread fetched it with stages=2: 16-byte
@@ -136,7 +144,7 @@ protected:
   /// `a` and `b` (i1 values), or `a` where `b` is empty.
   std::string both(const std::string &a, const std::string &b);
   /// " split=S pack=P" for the module's header where not 1 / 0, then
-  /// " lazy=1" for lazy rescaling and " stages=S" where not 1.
+  /// " lazy=1" for lazy rescaling, " stages=S" where not 1 and " async=1".
   std::string workText() const;
   /// A device-scope release / acquire fence around the split semaphore.
   virtual std::string fence(const char *ordering) const = 0;
@@ -148,7 +156,12 @@ protected:
   /// %blk + 1 into registers before its compute (stageTop, which returns
   /// them), so their latency hides behind the compute, and stores them
   /// after the compute's closing barrier, then waits at another
-  /// (stageBottom).
+  /// (stageBottom). stages=2 with async: the first block is copied into
+  /// buffer blk0 % 2 before the loop; each iteration takes views %sk / V of
+  /// buffer %blk % 2, issues the copies of %blk + 1 into the other buffer,
+  /// waits until at most that group is in flight (its own block has
+  /// landed) and at a barrier; the compute's closing barrier keeps the
+  /// next iteration's copies off the buffer until every warp is done.
   void stageFirst(const std::string &blk0, const std::string &blk1,
                   const KvBuffers &buf);
   KvFetch stageTop(const std::string &blk1, const KvBuffers &buf);
@@ -174,6 +187,11 @@ private:
   /// 16-byte aligned; d is a multiple of 8).
   KvFetch fetchKv(const std::string &blk, const std::string &live,
                   const KvBuffers &buf);
+  /// async: issues the cp.async copies of block `blk` (where `live`) into
+  /// buffer `slot` of %skb / %svb, keys past the sequence zero-filled, and
+  /// commits them as one group (empty where not live); returns its token.
+  std::string copyKvAsync(const std::string &blk, const std::string &live,
+                          const std::string &slot, const KvBuffers &buf);
   /// Stores fetched chunks into the buffers.
   void storeKv(const KvFetch &f, const KvBuffers &buf);
   /// Elements of the workspace and semaphore memrefs.

@@ -29,16 +29,20 @@ std::string CudaAttentionMlir::sourceHash() const {
   const AttentionProblem p = attnparams::hashProblem(64);
   // One instance as tuned for prefill, one split and packed as for decode
   // (the merge and the packed rows), both with lazy rescaling, both with
-  // the next block prefetched, and both with ldmatrix fragment reads.
-  return sha256Hex(std::string(kGeneratorVersion) +
-                   attnmlir::kernelSource({4, 32}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a") +
-                   attnmlir::kernelSource({4, 32, 1, 0, 1}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a") +
-                   attnmlir::kernelSource({4, 32, 1, 0, 0, 2}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "sm_90a") +
-                   attnmlir::kernelSource({4, 32, 1, 0, 0, 1, 1}, p, "sm_90a") +
-                   attnmlir::kernelSource({1, 32, 4, 1, 0, 2, 1}, p, "sm_90a"));
+  // the next block prefetched (through registers and with cp.async), and
+  // both with ldmatrix fragment reads.
+  return sha256Hex(
+      std::string(kGeneratorVersion) +
+      attnmlir::kernelSource({4, 32}, p, "sm_90a") +
+      attnmlir::kernelSource({1, 32, 4, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({4, 32, 1, 0, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({1, 32, 4, 1, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({4, 32, 1, 0, 0, 2}, p, "sm_90a") +
+      attnmlir::kernelSource({1, 32, 4, 1, 0, 2}, p, "sm_90a") +
+      attnmlir::kernelSource({4, 32, 1, 0, 0, 1, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({1, 32, 4, 1, 0, 2, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({4, 32, 1, 0, 0, 2, 1, 1}, p, "sm_90a") +
+      attnmlir::kernelSource({1, 32, 4, 1, 1, 2, 0, 1}, p, "sm_90a"));
 }
 
 bool CudaAttentionMlir::supports(const AttentionProblem &p,
@@ -70,10 +74,18 @@ Status CudaAttentionMlir::validate(const Config &c, const AttentionProblem &p,
   KT_RETURN_IF_ERROR(attnparams::validateFlag("lazy", q.lazy));
   KT_RETURN_IF_ERROR(attnparams::validateStages(q.stages, 1, 2));
   KT_RETURN_IF_ERROR(attnparams::validateFlag("ldsm", q.ldsm));
+  KT_RETURN_IF_ERROR(attnparams::validateFlag("async", q.async));
+  if (q.async && q.stages != 2) {
+    return invalidArgument(fmt::format(
+        "async=1 copies the next block with cp.async while the current one "
+        "is computed: it needs stages=2 (got stages={})",
+        q.stages));
+  }
   if (attnmlir::sharedBytes(q, p.d) > kStaticShared) {
     return invalidArgument(fmt::format(
-        "kv={} d={} needs {} bytes of static shared memory; at most {}", q.kv,
-        p.d, attnmlir::sharedBytes(q, p.d), kStaticShared));
+        "kv={} d={}{} needs {} bytes of static shared memory; at most {}", q.kv,
+        p.d, q.async ? " with async=1 (two buffers)" : "",
+        attnmlir::sharedBytes(q, p.d), kStaticShared));
   }
   return Status::ok();
 }
@@ -89,9 +101,9 @@ Config CudaAttentionMlir::defaultConfig(const AttentionProblem &p,
     q.split =
         attnparams::defaultSplit(p, attnmlir::rows(q), q.pack != 0, q.kv, kSms);
   }
-  return {{"warps", q.warps}, {"kv", q.kv},     {"split", q.split},
-          {"pack", q.pack},   {"lazy", q.lazy}, {"stages", q.stages},
-          {"ldsm", q.ldsm}};
+  return {{"warps", q.warps}, {"kv", q.kv},      {"split", q.split},
+          {"pack", q.pack},   {"lazy", q.lazy},  {"stages", q.stages},
+          {"ldsm", q.ldsm},   {"async", q.async}};
 }
 
 std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
@@ -107,15 +119,17 @@ std::vector<Config> CudaAttentionMlir::space(const AttentionProblem &p,
        {"pack", {0, 1}},
        {"lazy", {0, 1}},
        {"stages", {1, 2}},
-       {"ldsm", {0, 1}}},
+       {"ldsm", {0, 1}},
+       {"async", {0, 1}}},
       [&](const Config &c) {
         if (!validate(c, p, t).isOk()) {
           return false;
         }
-        // Prefetching only what registers hold; splits only while the
+        // Prefetching through registers only what they hold (cp.async
+        // only what shared memory holds: validate()); splits only while the
         // tiles leave SMs idle; tiles no taller than twice the rows.
         const attnmlir::Params q = attnmlir::readParams(c);
-        if (q.stages == 2 &&
+        if (q.stages == 2 && !q.async &&
             !attnparams::prefetchFits(q.kv, p.d, attnmlir::threads(q))) {
           return false;
         }

@@ -23,8 +23,8 @@ namespace {
 class Emitter : public attnmlirgpu::AttentionMlirEmitter {
 public:
   Emitter(const Params &q, const AttentionProblem &p, const std::string &arch)
-      : AttentionMlirEmitter(
-            p, {rows(q), q.split, q.pack != 0, q.lazy != 0, q.stages}),
+      : AttentionMlirEmitter(p, {rows(q), q.split, q.pack != 0, q.lazy != 0,
+                                 q.stages, q.async != 0}),
         q_(q), arch_(arch) {
     opType_ = p.dtype == DType::BF16 ? "i32" : "vector<2xf16>";
   }
@@ -47,7 +47,20 @@ private:
   std::string fence(const char *ordering) const override {
     return fmt::format("llvm.fence syncscope(\"device\") {}", ordering);
   }
-  std::string smemType() const { return workgroupType(q_.kv, p_.d + 8); }
+  /// A staged block, [key][d] with rows padded; with async a view of one
+  /// of the two buffers (pairType()).
+  std::string smemType() const {
+    if (q_.async) {
+      return fmt::format("memref<{}x{}x{}, strided<[{}, 1], offset: ?>, "
+                         "#gpu.address_space<workgroup>>",
+                         q_.kv, p_.d + 8, elem_, p_.d + 8);
+    }
+    return workgroupType(q_.kv, p_.d + 8);
+  }
+  std::string pairType() const {
+    return fmt::format("memref<2x{}x{}x{}, #gpu.address_space<workgroup>>",
+                       q_.kv, p_.d + 8, elem_);
+  }
   /// Two consecutive 16-bit values as one mma operand register.
   std::string asOperand(const std::string &pair);
   std::string pack(const std::string &lo, const std::string &hi);
@@ -200,8 +213,13 @@ std::string Emitter::module() {
     iters += fmt::format(", %o{} = %zero_f32", i);
     types += ", f32";
   }
-  const attnmlirgpu::KvBuffers buf{q_.kv, threads(q_), smemType(),
-                                   "%sv", smemType(),  false};
+  const attnmlirgpu::KvBuffers buf{q_.kv,
+                                   threads(q_),
+                                   smemType(),
+                                   "%sv",
+                                   smemType(),
+                                   false,
+                                   q_.async ? pairType() : ""};
   stageFirst(blk0, blk1, buf);
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
@@ -403,15 +421,15 @@ std::string Emitter::module() {
   }
 
   const std::string features = arch_ == "sm_100a" ? "+ptx86" : "+ptx80";
-  return finish(fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}{}{}",
-                            p_.key(), q_.warps, q_.kv, workText(),
-                            q_.ldsm ? " ldsm=1" : ""),
-                fmt::format("#nvvm.target<chip = \"{}\", features = \"{}\">",
-                            arch_, features),
-                fmt::format("%sk: {0} {{llvm.align = 16 : i64}}, %sv: {0} "
-                            "{{llvm.align = 16 : i64}}",
-                            smemType()),
-                threads(q_));
+  return finish(
+      fmt::format("ktune cuda.attention.mlir: {} warps={} kv={}{}{}", p_.key(),
+                  q_.warps, q_.kv, workText(), q_.ldsm ? " ldsm=1" : ""),
+      fmt::format("#nvvm.target<chip = \"{}\", features = \"{}\">", arch_,
+                  features),
+      fmt::format("%sk{0}: {1} {{llvm.align = 16 : i64}}, %sv{0}: "
+                  "{1} {{llvm.align = 16 : i64}}",
+                  q_.async ? "b" : "", q_.async ? pairType() : smemType()),
+      threads(q_));
 }
 
 } // namespace

@@ -95,8 +95,8 @@ std::string Emitter::module() {
     iters += fmt::format(", %o{} = %zero_v4", i);
     types += ", " + acc;
   }
-  const attnmlirgpu::KvBuffers buf{q_.kv,  threads(q_), kType(),
-                                   "%svt", vType(),     true};
+  const attnmlirgpu::KvBuffers buf{q_.kv,   threads(q_), kType(), "%svt",
+                                   vType(), true,        ""};
   stageFirst(blk0, blk1, buf);
   line(fmt::format("%res:{} = scf.for %blk = {} to {} step {} iter_args({}) "
                    "-> ({}) {{",
