@@ -8,7 +8,10 @@
 // rows padded); S = Q K^T per n8 tile of keys; the online softmax reduces
 // row maxima over the quad (two xor shuffles); P's accumulators are packed
 // into A fragments of the next product (two n8 tiles make one k16 step);
-// O += P V with V's B fragments read from shared memory.
+// O += P V with V's B fragments read from shared memory (element by element,
+// or with ldmatrix: ldsm=1). With stages=2 the next block is fetched during
+// the compute, through registers or with cp.async into a second buffer
+// (async=1: AttentionMlirEmitter::stageTop).
 #include "CudaAttentionMlirKernel.h"
 
 #include "AttentionMlirEmitter.h"
@@ -64,11 +67,11 @@ private:
   /// Two consecutive 16-bit values as one mma operand register.
   std::string asOperand(const std::string &pair);
   std::string pack(const std::string &lo, const std::string &hi);
-  /// The four mma operands of one ldmatrix x4 (transposed or not) from the
-  /// staged block `smem`, this lane giving the address of [row, col].
   /// acc[0..3] += A B: one m16n8k16 mma.sync, f32 accumulators.
   void mma(const std::string (&a)[4], const std::string &b0,
            const std::string &b1, std::string *acc);
+  /// The four mma operands of one ldmatrix x4 (transposed or not) from the
+  /// staged block `smem`, this lane giving the address of [row, col].
   std::vector<std::string> ldmatrix(const std::string &smem,
                                     const std::string &row,
                                     const std::string &col, bool transpose);
