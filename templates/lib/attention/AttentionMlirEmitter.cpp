@@ -453,6 +453,18 @@ void AttentionMlirEmitter::loadKv(const std::string &blk,
   line("}");
 }
 
+AttentionMlirEmitter::KvChunk
+AttentionMlirEmitter::chunk(int64_t i, const std::string &blk,
+                            const KvBuffers &buf) {
+  const int64_t perRow = p_.d / 8;
+  const std::string e = add("%tid", c(i * buf.threads));
+  const std::string r = tmp(), col = tmp();
+  line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(perRow)));
+  line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(perRow)));
+  const std::string col8 = mul(col, c(8));
+  return {e, r, col8, add(mul(blk, c(buf.kv)), r)};
+}
+
 KvFetch AttentionMlirEmitter::fetchKv(const std::string &blk,
                                       const std::string &live,
                                       const KvBuffers &buf) {
@@ -461,12 +473,7 @@ KvFetch AttentionMlirEmitter::fetchKv(const std::string &blk,
   const std::string kvType = flatType(p_.kvElements());
   KvFetch f;
   for (int64_t i = 0; i * buf.threads < chunks; ++i) {
-    const std::string e = add("%tid", c(i * buf.threads));
-    const std::string r = tmp(), col = tmp();
-    line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(perRow)));
-    line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(perRow)));
-    const std::string col8 = mul(col, c(8));
-    const std::string key = add(mul(blk, c(buf.kv)), r);
+    const auto [e, r, col8, key] = chunk(i, blk, buf);
     const std::string in = tmp();
     line(
         fmt::format("{} = arith.cmpi ult, {}, {} : index", in, key, c(p_.skv)));
@@ -508,12 +515,7 @@ std::string AttentionMlirEmitter::copyKvAsync(const std::string &blk,
   const std::string kvType = flatType(p_.kvElements());
   line(fmt::format("scf.if {} {{", live));
   for (int64_t i = 0; i * buf.threads < chunks; ++i) {
-    const std::string e = add("%tid", c(i * buf.threads));
-    const std::string r = tmp(), col = tmp();
-    line(fmt::format("{} = arith.divui {}, {} : index", r, e, c(perRow)));
-    line(fmt::format("{} = arith.remui {}, {} : index", col, e, c(perRow)));
-    const std::string col8 = mul(col, c(8));
-    const std::string key = add(mul(blk, c(buf.kv)), r);
+    const auto [e, r, col8, key] = chunk(i, blk, buf);
     // A key past the sequence reads nothing (source size 0: the chunk is
     // zero-filled) from an address inside K / V.
     const std::string in = tmp(), safe = tmp(), n = tmp();

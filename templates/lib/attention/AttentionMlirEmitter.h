@@ -192,6 +192,12 @@ private:
   /// commits them as one group (empty where not live); returns its token.
   std::string copyKvAsync(const std::string &blk, const std::string &live,
                           const std::string &slot, const KvBuffers &buf);
+  /// Chunk i * threads + %tid of block `blk`: 8 elements of K / V at key
+  /// `key` (row `row` of the block), d columns [col8, col8 + 8).
+  struct KvChunk {
+    std::string e, row, col8, key;
+  };
+  KvChunk chunk(int64_t i, const std::string &blk, const KvBuffers &buf);
   /// Stores fetched chunks into the buffers.
   void storeKv(const KvFetch &f, const KvBuffers &buf);
   /// Elements of the workspace and semaphore memrefs.
