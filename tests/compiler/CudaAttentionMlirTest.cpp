@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -199,102 +200,103 @@ TEST_CASE("MLIR attention: stages in the space, the default, refusals") {
                     {{"warps", 4}, {"kv", 64}});
 }
 
-TEST_CASE("MLIR attention: ldsm in the space, the default, refusals") {
+namespace {
+
+/// A 0 / 1 parameter of cuda.attention.mlir, for a prefill and a split
+/// decode problem: the default writes 0, every configuration of the space
+/// names it and some take 1, a configuration without it (`base`) gives the
+/// `name`=0 text byte for byte and no " name=", `name`=1 another text
+/// naming it, and -1 and 2 are refused naming the parameter. `more` checks
+/// what is particular to it, given the space and both texts.
+void checkFlag(const char *name, const Config &base,
+               const std::function<
+                   void(const AttentionProblem &, const std::vector<Config> &,
+                        const std::string &, const std::string &)> &more) {
   const TargetDesc target = *parseTarget("cuda:sm_90a");
   CudaAttentionMlir t;
   for (const char *sig : {"attn_bf16_BSHD_b1_hq8_hkv2_sq300_skv1000_d64_causal",
                           "attn_f16_BHSD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
     auto p = parseAttentionProblem(sig);
     REQUIRE(p.isOk());
-    INFO(p->key());
-    REQUIRE(t.defaultConfig(*p, target).get("ldsm", -1) == 0);
-    bool seen[2] = {false, false};
-    for (const Config &c : t.space(*p, target)) {
-      REQUIRE(c.has("ldsm"));
-      seen[c.get("ldsm")] = true;
+    INFO(p->key() << " " << name);
+    REQUIRE(t.defaultConfig(*p, target).get(name, -1) == 0);
+    const std::vector<Config> space = t.space(*p, target);
+    bool on = false;
+    for (const Config &c : space) {
+      REQUIRE(c.has(name));
+      on = on || c.get(name) == 1;
     }
-    REQUIRE(seen[0]);
-    REQUIRE(seen[1]);
-    // A configuration stored before ldsm existed reads as ldsm=0, text for
-    // text; ldsm=1 names itself and reads fragments with nvgpu.ldmatrix.
-    const Config base{{"warps", 4}, {"kv", 64}};
+    REQUIRE(on);
     Config zero = base, one = base;
-    zero.set("ldsm", 0);
-    one.set("ldsm", 1);
+    zero.set(name, 0);
+    one.set(name, 1);
     auto old = t.instantiate(base, *p, target);
-    auto elems = t.instantiate(zero, *p, target);
-    auto ldsm = t.instantiate(one, *p, target);
+    auto off = t.instantiate(zero, *p, target);
+    auto flagged = t.instantiate(one, *p, target);
     REQUIRE(old.isOk());
-    REQUIRE(elems.isOk());
-    REQUIRE(ldsm.isOk());
-    REQUIRE(old->text == elems->text);
-    REQUIRE_THAT(old->text, !Catch::Contains("ldmatrix"));
-    REQUIRE_THAT(old->text, !Catch::Contains("ldsm="));
-    REQUIRE_THAT(ldsm->text, Catch::Contains(" ldsm=1"));
-    REQUIRE_THAT(ldsm->text, Catch::Contains("transpose = true"));
-    REQUIRE_THAT(ldsm->text, Catch::Contains("transpose = false"));
+    REQUIRE(off.isOk());
+    REQUIRE(flagged.isOk());
+    REQUIRE(old->text == off->text);
+    REQUIRE_THAT(old->text, !Catch::Contains(std::string(" ") + name + "="));
+    REQUIRE_THAT(flagged->text,
+                 Catch::Contains(std::string(" ") + name + "=1"));
     for (int64_t v : {-1, 2}) {
       Config bad = base;
-      bad.set("ldsm", v);
-      REQUIRE_THAT(
-          t.validate(bad, *p, target).message(),
-          Catch::Contains("ldsm=" + std::to_string(v) + " must be 0 or 1"));
+      bad.set(name, v);
+      REQUIRE_THAT(t.validate(bad, *p, target).message(),
+                   Catch::Contains(std::string(name) + "=" + std::to_string(v) +
+                                   " must be 0 or 1"));
     }
+    more(*p, space, old->text, flagged->text);
   }
+}
+
+} // namespace
+
+TEST_CASE("MLIR attention: ldsm in the space, the default, refusals") {
+  // ldsm=1 reads fragments with nvgpu.ldmatrix, K's plain and V's
+  // transposed; ldsm=0 never does.
+  checkFlag("ldsm", {{"warps", 4}, {"kv", 64}},
+            [](const AttentionProblem &, const std::vector<Config> &,
+               const std::string &off, const std::string &on) {
+              REQUIRE_THAT(off, !Catch::Contains("ldmatrix"));
+              REQUIRE_THAT(on, Catch::Contains("transpose = true"));
+              REQUIRE_THAT(on, Catch::Contains("transpose = false"));
+            });
 }
 
 TEST_CASE("MLIR attention: async in the space, the default, refusals") {
   const TargetDesc target = *parseTarget("cuda:sm_90a");
-  CudaAttentionMlir t;
-  for (const char *sig : {"attn_bf16_BSHD_b1_hq8_hkv2_sq300_skv1000_d64_causal",
-                          "attn_f16_BHSD_b1_hq32_hkv8_sq1_skv65536_d128"}) {
-    auto p = parseAttentionProblem(sig);
-    REQUIRE(p.isOk());
-    INFO(p->key());
-    REQUIRE(t.defaultConfig(*p, target).get("async", -1) == 0);
-    // Offered only with stages=2 and only where two K / V buffers fit the
-    // static shared memory (kv 64 at d 128 does not).
-    bool seen = false;
-    for (const Config &c : t.space(*p, target)) {
-      REQUIRE(c.has("async"));
-      if (c.get("async") == 1) {
-        seen = true;
-        REQUIRE(c.get("stages") == 2);
-        REQUIRE(2 * 2 * c.get("kv") * (p->d + 8) * 2 <= 48 * 1024);
-      }
-    }
-    REQUIRE(seen);
-    const Config base{{"warps", 4}, {"kv", 32}, {"stages", 2}};
-    Config zero = base, one = base;
-    zero.set("async", 0);
-    one.set("async", 1);
-    auto old = t.instantiate(base, *p, target);
-    auto regs = t.instantiate(zero, *p, target);
-    auto copies = t.instantiate(one, *p, target);
-    REQUIRE(old.isOk());
-    REQUIRE(regs.isOk());
-    REQUIRE(copies.isOk());
-    REQUIRE(old->text == regs->text);
-    REQUIRE_THAT(old->text, !Catch::Contains("nvgpu."));
-    REQUIRE_THAT(copies->text, Catch::Contains(" async=1"));
-    REQUIRE_THAT(copies->text, Catch::Contains("nvgpu.device_async_copy"));
-    REQUIRE_THAT(copies->text, Catch::Contains("numGroups = 1"));
-    Config bad = base;
-    bad.set("async", 2);
-    REQUIRE_THAT(t.validate(bad, *p, target).message(),
-                 Catch::Contains("async=2 must be 0 or 1"));
-    bad = one;
-    bad.set("stages", 1);
-    REQUIRE_THAT(t.validate(bad, *p, target).message(),
-                 Catch::Contains("needs stages=2"));
-    if (p->d == 128) {
-      bad = one;
-      bad.set("kv", 64);
-      REQUIRE_THAT(t.validate(bad, *p, target).message(),
-                   Catch::Contains("with async=1 (two buffers) needs 69632 "
-                                   "bytes of static shared memory"));
-    }
-  }
+  const Config base{{"warps", 4}, {"kv", 32}, {"stages", 2}};
+  checkFlag("async", base,
+            [&](const AttentionProblem &p, const std::vector<Config> &space,
+                const std::string &off, const std::string &on) {
+              // Offered only with stages=2 and only where two K / V buffers fit
+              // the static shared memory (kv 64 at d 128 does not).
+              for (const Config &c : space) {
+                if (c.get("async") == 1) {
+                  REQUIRE(c.get("stages") == 2);
+                  REQUIRE(2 * 2 * c.get("kv") * (p.d + 8) * 2 <= 48 * 1024);
+                }
+              }
+              REQUIRE_THAT(off, !Catch::Contains("nvgpu."));
+              REQUIRE_THAT(on, Catch::Contains("nvgpu.device_async_copy"));
+              REQUIRE_THAT(on, Catch::Contains("numGroups = 1"));
+              CudaAttentionMlir t;
+              Config bad = base;
+              bad.set("async", 1);
+              bad.set("stages", 1);
+              REQUIRE_THAT(t.validate(bad, p, target).message(),
+                           Catch::Contains("needs stages=2"));
+              if (p.d == 128) {
+                bad.set("stages", 2);
+                bad.set("kv", 64);
+                REQUIRE_THAT(
+                    t.validate(bad, p, target).message(),
+                    Catch::Contains("with async=1 (two buffers) needs 69632 "
+                                    "bytes of static shared memory"));
+              }
+            });
 }
 
 TEST_CASE("MLIR attention: every prefetching (warps, kv, ldsm, async) the "
