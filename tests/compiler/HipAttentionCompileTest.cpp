@@ -253,9 +253,25 @@ TEST_CASE("MLIR MFMA attention kernels lower through ROCDL to code objects") {
               (c.get("stages", 1) == 2));
       // Split kernels count their tile's arrivals; the others have no
       // atomics.
+      // Its atomic and the fences around it are at agent scope: no
+      // system-scope write-back or invalidation of the whole L2 (sc0 sc1).
       if (c.get("split") > 1) {
         REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
-        REQUIRE_THAT(*dis, Catch::Contains("buffer_inv"));
+        REQUIRE_THAT(*dis, Catch::Contains("buffer_inv sc1"));
+        REQUIRE_THAT(*dis, Catch::Contains("buffer_wbl2 sc1"));
+        REQUIRE_THAT(*dis, !Catch::Contains("sc0 sc1"));
+        // --emit llvm and asm of the same MLIR, through the same path.
+        auto ir = compiler->emit(*src, true);
+        INFO(ir.status().toString());
+        REQUIRE(ir.isOk());
+        REQUIRE_THAT(*ir, Catch::Contains("atomicrmw add ptr addrspace(1)"));
+        REQUIRE_THAT(*ir, Catch::Contains("syncscope(\"agent\") monotonic"));
+        REQUIRE_THAT(*ir, Catch::Contains("@llvm.amdgcn.mfma"));
+        auto asm_ = compiler->emit(*src, false);
+        INFO(asm_.status().toString());
+        REQUIRE(asm_.isOk());
+        REQUIRE_THAT(*asm_, Catch::Contains("global_atomic_add"));
+        REQUIRE_THAT(*asm_, Catch::Contains(".amdhsa_kernel " + src->entry));
       } else {
         REQUIRE_THAT(*dis, !Catch::Contains("global_atomic"));
       }

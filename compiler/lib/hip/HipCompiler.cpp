@@ -320,6 +320,9 @@ std::string HipCompiler::mlirFingerprint() const {
 
 Result<std::string> HipCompiler::emit(const KernelSource &src,
                                       bool llvmIr) const {
+  if (src.language == "mlir") {
+    return mlirGpuToAmdgpuText(src.text, target_.arch, llvmIr);
+  }
   if (llvmIr) {
     return runClang(src, {"-S", "-emit-llvm"}, nullptr);
   }

@@ -20,7 +20,10 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include "ktune/base/ScratchDir.h"
@@ -211,8 +214,13 @@ std::string binaryObject(mlir::ModuleOp m) {
 
 } // namespace
 
-Result<std::string> mlirGpuToHsaco(const std::string &text,
-                                   const std::string &arch) {
+namespace {
+
+/// The ROCDL lowering and gpu-module-to-binary in `format`: "bin" (a code
+/// object linked by ld.lld), "isa" (the AMDGPU backend's assembly) or "llvm"
+/// (the optimised LLVM bitcode the backend reads).
+Result<std::string> rocdlObject(const std::string &text,
+                                const std::string &arch, const char *format) {
   Session s;
   KT_ASSIGN_OR_RETURN(auto m, parse(s, text));
   // gpu-module-to-binary links with <toolkit>/llvm/bin/ld.lld: a private
@@ -230,9 +238,9 @@ Result<std::string> mlirGpuToHsaco(const std::string &text,
   mlir::PassManager pm(&s.ctx, mlir::ModuleOp::getOperationName());
   std::string err;
   llvm::raw_string_ostream es(err);
-  const std::string pipeline =
-      rocdlPipeline(arch) +
-      ",gpu-module-to-binary{format=bin toolkit=" + toolkit.path.string() + "}";
+  const std::string pipeline = rocdlPipeline(arch) +
+                               ",gpu-module-to-binary{format=" + format +
+                               " toolkit=" + toolkit.path.string() + "}";
   if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
     return internalError("bad ROCDL pipeline: " + err);
   }
@@ -240,11 +248,41 @@ Result<std::string> mlirGpuToHsaco(const std::string &text,
     return s.error("lowering the GPU kernel to ROCDL / a code object for " +
                    arch + " failed");
   }
-  std::string hsaco = binaryObject(*m);
-  if (hsaco.empty()) {
-    return s.error("the ROCDL pipeline produced no code object");
+  std::string object = binaryObject(*m);
+  if (object.empty()) {
+    const std::string_view f = format;
+    return s.error(std::string("the ROCDL pipeline produced no ") +
+                   (f == "bin"   ? "code object"
+                    : f == "isa" ? "assembly"
+                                 : "LLVM bitcode"));
   }
-  return hsaco;
+  return object;
+}
+
+} // namespace
+
+Result<std::string> mlirGpuToHsaco(const std::string &text,
+                                   const std::string &arch) {
+  return rocdlObject(text, arch, "bin");
+}
+
+Result<std::string> mlirGpuToAmdgpuText(const std::string &text,
+                                        const std::string &arch, bool llvmIr) {
+  if (!llvmIr) {
+    return rocdlObject(text, arch, "isa");
+  }
+  KT_ASSIGN_OR_RETURN(std::string bitcode, rocdlObject(text, arch, "llvm"));
+  llvm::LLVMContext ctx;
+  auto module = llvm::parseBitcodeFile(
+      llvm::MemoryBufferRef(bitcode, "rocdl-bitcode"), ctx);
+  if (!module) {
+    return internalError("the ROCDL pipeline's LLVM bitcode cannot be read: " +
+                         llvm::toString(module.takeError()));
+  }
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  (*module)->print(os, nullptr);
+  return ir;
 }
 
 Result<std::string> mlirGpuToPtx(const std::string &text,

@@ -309,14 +309,26 @@ std::string AttentionMlirEmitter::mergeSplits(std::vector<RowState> &rows,
     line(fmt::format("memref.store {}, %WS[{}] : {}", values[j],
                      add(mine, c(int64_t(j) * threads)), ws));
   }
-  line(fence("release"));
+  line(fmt::format("llvm.fence syncscope(\"{}\") release", deviceScope()));
   line("gpu.barrier");
   line(fmt::format("%t0 = arith.cmpi eq, %tid, {} : index", c(0)));
   line("scf.if %t0 {");
-  const std::string old = tmp();
-  line(fmt::format("{} = memref.atomic_rmw addi {}, %SEM[%slot] : (i32, {}) "
-                   "-> i32",
-                   old, c32(1), sems));
+  // A relaxed device-scope add (memref.atomic_rmw would be a seq_cst one at
+  // system scope); the fences order the workspace around it.
+  const std::string base = tmp(), base64 = tmp(), ptr = tmp(), slot = tmp(),
+                    cell = tmp(), old = tmp();
+  line(fmt::format("{} = memref.extract_aligned_pointer_as_index %SEM : {} "
+                   "-> index",
+                   base, sems));
+  line(fmt::format("{} = arith.index_cast {} : index to i64", base64, base));
+  line(fmt::format("{} = llvm.inttoptr {} : i64 to !llvm.ptr<1>", ptr, base64));
+  line(fmt::format("{} = arith.index_cast %slot : index to i64", slot));
+  line(fmt::format("{} = llvm.getelementptr {}[{}] : (!llvm.ptr<1>, i64) -> "
+                   "!llvm.ptr<1>, i32",
+                   cell, ptr, slot));
+  line(fmt::format("{} = llvm.atomicrmw add {}, {} syncscope(\"{}\") "
+                   "monotonic : !llvm.ptr<1>, i32",
+                   old, cell, c32(1), deviceScope()));
   line(fmt::format("memref.store {}, %arrived[{}] : {}", old, c(0), counter));
   line("}");
   line("gpu.barrier");
@@ -334,7 +346,7 @@ std::string AttentionMlirEmitter::mergeSplits(std::vector<RowState> &rows,
   const std::string merged = tmp();
   line(fmt::format("{}:{} = scf.if {} -> ({}) {{", merged, values.size(), last,
                    types));
-  line(fence("acquire"));
+  line(fmt::format("llvm.fence syncscope(\"{}\") acquire", deviceScope()));
   auto load = [&](const std::string &s, int64_t j) {
     const std::string v = tmp();
     line(fmt::format(

@@ -146,8 +146,11 @@ protected:
   /// " split=S pack=P" for the module's header where not 1 / 0, then
   /// " lazy=1" for lazy rescaling, " stages=S" where not 1 and " async=1".
   std::string workText() const;
-  /// A device-scope release / acquire fence around the split semaphore.
-  virtual std::string fence(const char *ordering) const = 0;
+  /// The LLVM sync scope of the whole device ("device" for NVPTX, "agent"
+  /// for AMDGPU): the split semaphore's atomic and the release / acquire
+  /// fences around it use it, not the system scope (which on AMDGPU writes
+  /// back and invalidates the whole L2 around the atomic).
+  virtual const char *deviceScope() const = 0;
   /// The K / V staging of the KV loop over blocks [blk0, blk1), by
   /// `stages`. stages=1: each iteration loads its block %blk element by
   /// element into the buffers (loadKv) and waits at a barrier before the

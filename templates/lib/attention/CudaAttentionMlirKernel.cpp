@@ -47,9 +47,7 @@ private:
     line(fmt::format("{} = nvvm.vote.sync any {}, {} -> i1", r, mask, pred));
     return r;
   }
-  std::string fence(const char *ordering) const override {
-    return fmt::format("llvm.fence syncscope(\"device\") {}", ordering);
-  }
+  const char *deviceScope() const override { return "device"; }
   /// A staged block, [key][d] with rows padded; with async a view of one
   /// of the two buffers (pairType()).
   std::string smemType() const {

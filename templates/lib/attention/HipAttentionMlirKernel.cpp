@@ -27,9 +27,7 @@ public:
   std::string module();
 
 private:
-  std::string fence(const char *ordering) const override {
-    return fmt::format("llvm.fence syncscope(\"agent\") {}", ordering);
-  }
+  const char *deviceScope() const override { return "agent"; }
   std::string anyLane(const std::string &pred) override {
     const std::string ballot = tmp(), zero = tmp(), r = tmp();
     line(fmt::format("{} = rocdl.ballot {} : i64", ballot, pred));

@@ -70,8 +70,9 @@ public:
   /// ROCDL target) in process through ROCDL, the AMDGPU backend and ld.lld.
   Result<HipKernelBinary> compile(const KernelSource &src,
                                   const std::string &identity) const;
-  /// LLVM IR (`-emit-llvm -S`) or GCN assembly (`-S`) of `src`, from clang
-  /// whichever front end compiles (Unavailable without clang++-22).
+  /// LLVM IR or GCN assembly of `src`: for HIP C++ from clang (`-emit-llvm
+  /// -S`, `-S`) whichever front end compiles (Unavailable without
+  /// clang++-22); for MLIR from the same in-process ROCDL path as compile().
   Result<std::string> emit(const KernelSource &src, bool llvmIr) const;
   /// llvm-objdump's disassembly of a code object for this arch.
   Result<std::string> disassemble(const std::string &codeObject) const;

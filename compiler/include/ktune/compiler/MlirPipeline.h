@@ -38,6 +38,10 @@ Result<std::string> mlirGpuToPtx(const std::string &text,
 /// process. `arch`: "gfx950", "gfx942".
 Result<std::string> mlirGpuToHsaco(const std::string &text,
                                    const std::string &arch);
+/// The same path's text for --emit: the optimised LLVM IR the AMDGPU backend
+/// reads (`llvmIr`), or the backend's assembly.
+Result<std::string> mlirGpuToAmdgpuText(const std::string &text,
+                                        const std::string &arch, bool llvmIr);
 /// The ROCDL lowering's passes for `arch` (part of the fingerprint).
 std::string rocdlPipeline(const std::string &arch);
 
