@@ -92,7 +92,10 @@ TEST_CASE("sampled MFMA attention configurations compile for gfx950 and "
             REQUIRE_THAT(*dis, Catch::Contains("s_barrier"));
           }
           if (k.c.get("split") > 1) {
+            // At device scope: no system-scope (sc0 sc1) write-back or
+            // invalidation of the whole L2 around the add.
             REQUIRE_THAT(*dis, Catch::Contains("global_atomic_add"));
+            REQUIRE_THAT(*dis, !Catch::Contains("sc0 sc1"));
           }
           const HipResources &r = bin->resources;
           REQUIRE(r.wavefrontSize == 64);

@@ -374,7 +374,11 @@ constexpr const char *kBodyTail = R"HIP(
     __builtin_amdgcn_fence(__ATOMIC_RELEASE, "agent");
     kt_barrier();
     if (tid == 0) {
-      arrived = __atomic_fetch_add(&sems[slot], 1u, __ATOMIC_ACQ_REL);
+      // Device scope: __atomic_fetch_add's system scope writes back and
+      // invalidates the whole L2 around the add. The fences order the
+      // workspace, so the add itself is relaxed.
+      arrived = __scoped_atomic_fetch_add(&sems[slot], 1u, __ATOMIC_RELAXED,
+                                          __MEMORY_SCOPE_DEVICE);
     }
     kt_barrier();
     if (arrived != KT_SPLIT - 1) {
