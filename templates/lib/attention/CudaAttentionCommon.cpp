@@ -60,13 +60,22 @@ struct KtWork {
   int blkBegin, blkEnd, unmasked;
 };
 
+// Head units (KV heads when GQA rows are packed, query heads otherwise)
+// and query tiles of one (batch, head unit).
+static __device__ __forceinline__ int kt_head_units(int Hq, int Hkv) {
+  return KT_PACK > 1 ? Hkv : Hq;
+}
+static __device__ __forceinline__ int kt_tiles(int Sq) {
+  return (Sq * KT_PACK + KT_ROWS - 1) / KT_ROWS;
+}
+
 static __device__ __forceinline__ KtWork kt_work_at(unsigned unit, int B,
                                                     int Hq, int Hkv, int Sq,
                                                     int Skv) {
   KtWork w;
-  const int hUnits = KT_PACK > 1 ? Hkv : Hq;
+  const int hUnits = kt_head_units(Hq, Hkv);
   w.unitRows = Sq * KT_PACK;
-  const int tiles = (w.unitRows + KT_ROWS - 1) / KT_ROWS;
+  const int tiles = kt_tiles(Sq);
   w.split = unit % KT_SPLIT;
   w.slot = unit / KT_SPLIT; // the tile's workspace slot
   w.hu = w.slot % hUnits;
@@ -94,9 +103,7 @@ static __device__ __forceinline__ KtWork kt_work_at(unsigned unit, int B,
 // over them by the grid size).
 static __device__ __forceinline__ __attribute__((unused)) unsigned
 kt_units(int B, int Hq, int Hkv, int Sq) {
-  const int hUnits = KT_PACK > 1 ? Hkv : Hq;
-  return unsigned((Sq * KT_PACK + KT_ROWS - 1) / KT_ROWS) * hUnits * B *
-         KT_SPLIT;
+  return unsigned(kt_tiles(Sq)) * kt_head_units(Hq, Hkv) * B * KT_SPLIT;
 }
 
 // This CTA's work unit (one per CTA).
