@@ -407,8 +407,34 @@ std::vector<int64_t> splitFactors(const GemmProblem &p, int64_t bm, int64_t bn,
   return out;
 }
 
+bool clusterHelps(const GemmProblem &p, int64_t bm, int64_t bn, int64_t splitk,
+                  int64_t sms) {
+  const int64_t tilesM = (p.m + bm - 1) / bm, tilesN = (p.n + bn - 1) / bn;
+  return splitk == 1 && bn >= 128 && bm * bn >= 128 * 128 && tilesM >= 2 &&
+         (tilesM % 2 == 0 || tilesM >= 8) &&
+         (tilesM + 1) / 2 * tilesN >= sms / 2;
+}
+
+std::vector<Config>
+withClusterTwins(const std::vector<Config> &single,
+                 const std::function<bool(const Config &)> &helps,
+                 const std::function<bool(const Config &)> &valid) {
+  std::vector<Config> out;
+  for (const Config &c : single) {
+    out.push_back(c);
+    if (helps(c)) {
+      Config pair = c;
+      pair.set("cluster", 2);
+      if (valid(pair)) {
+        out.push_back(pair);
+      }
+    }
+  }
+  return out;
+}
+
 cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
-                               int sharedBytes, int bm, int bn) {
+                               int sharedBytes, int bm, int bn, int cluster) {
   cuda::GemmLaunchSpec s;
   s.threads = threads;
   s.sharedBytes = sharedBytes;
@@ -419,6 +445,10 @@ cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
   s.boxBRows = p.transB ? bn : 64;
   s.boxBCols = 64;
   s.persistent = true;
+  if (cluster == 2) {
+    s.clusterM = 2;
+    s.boxBRows /= 2;
+  }
   return s;
 }
 

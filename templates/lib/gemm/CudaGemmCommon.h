@@ -9,6 +9,7 @@
 #include "ktune/problem/Config.h"
 #include "ktune/problem/GemmProblem.h"
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,9 +70,26 @@ bool supports(const GemmProblem &p, const TargetDesc &t, std::string_view arch);
 std::vector<int64_t> splitFactors(const GemmProblem &p, int64_t bm, int64_t bn,
                                   int64_t sms);
 
+/// Pairs of CTAs sharing B (cluster = 2) are worth trying for bm x bn tiles
+/// of at least 128 x 128 where B's stage is large (bn >= 128), the tile
+/// pairs fill the SMs (one pair per pair of the `sms` SMs at least) without
+/// split-K, and few pairs lack their second tile (tilesM even or >= 8).
+bool clusterHelps(const GemmProblem &p, int64_t bm, int64_t bn, int64_t splitk,
+                  int64_t sms);
+
+/// Each configuration of `single`, then its cluster = 2 twin where `helps`
+/// says so and `valid` accepts it (no cluster key otherwise: configurations
+/// read as they did before clusters existed).
+std::vector<Config>
+withClusterTwins(const std::vector<Config> &single,
+                 const std::function<bool(const Config &)> &helps,
+                 const std::function<bool(const Config &)> &valid);
+
 /// The launch description of a TMA kernel with bm x bn tiles: 64-element
-/// (128-byte) wide boxes of A and B as stored.
+/// (128-byte) wide boxes of A and B as stored. `cluster` 2: tile pairs along
+/// M, each CTA loading half the rows of B's boxes.
 cuda::GemmLaunchSpec tmaLaunch(const GemmProblem &p, int threads,
-                               int sharedBytes, int bm, int bn);
+                               int sharedBytes, int bm, int bn,
+                               int cluster = 1);
 
 } // namespace kt::cudagemm

@@ -109,22 +109,6 @@ Status CudaGemmSm100::validate(const Config &c, const GemmProblem &p,
   return Status::ok();
 }
 
-namespace {
-
-/// Pairs of CTAs sharing B are worth trying where B's stage is large
-/// (bn >= 128), the tile pairs fill the SMs without split-K (one pair per
-/// pair of SMs at least) and few pairs lack their second tile (tilesM even
-/// or >= 8): the rule of cuda.gemm.sm90, for 128-row tiles on 148 SMs.
-bool clusterHelps(const GemmProblem &p, const Config &c) {
-  const int64_t bn = c.get("bn");
-  const int64_t tilesM = (p.m + 127) / 128, tilesN = (p.n + bn - 1) / bn;
-  return c.get("splitk", 1) == 1 && bn >= 128 && tilesM >= 2 &&
-         (tilesM % 2 == 0 || tilesM >= 8) &&
-         (tilesM + 1) / 2 * tilesN >= kSms / 2;
-}
-
-} // namespace
-
 Config CudaGemmSm100::defaultConfig(const GemmProblem &p,
                                     const TargetDesc &) const {
   // Skinny M: the K split while the tiles alone leave SMs idle.
@@ -162,20 +146,13 @@ std::vector<Config> CudaGemmSm100::space(const GemmProblem &p,
                                         c.get("splitk")) != offered.end() &&
                               validate(c, p, t).isOk();
                      });
-  // Each configuration, then its cluster = 2 twin where that can help (no
-  // cluster key otherwise: configurations read as they did before).
-  std::vector<Config> out;
-  for (const Config &c : single) {
-    out.push_back(c);
-    if (clusterHelps(p, c)) {
-      Config pair = c;
-      pair.set("cluster", 2);
-      if (validate(pair, p, t).isOk()) {
-        out.push_back(pair);
-      }
-    }
-  }
-  return out;
+  return cudagemm::withClusterTwins(
+      single,
+      [&](const Config &c) {
+        return cudagemm::clusterHelps(p, 128, c.get("bn"), c.get("splitk", 1),
+                                      kSms);
+      },
+      [&](const Config &c) { return validate(c, p, t).isOk(); });
 }
 
 Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
@@ -183,15 +160,10 @@ Result<KernelSource> CudaGemmSm100::instantiate(const Config &c,
                                                 const TargetDesc &t) const {
   KT_RETURN_IF_ERROR(validate(c, p, t));
   const sm100::Params q = sm100::readParams(c);
-  cuda::GemmLaunchSpec launch =
-      cudagemm::tmaLaunch(p, 192, int(sm100::sharedBytes(q)), 128, int(q.bn));
+  cuda::GemmLaunchSpec launch = cudagemm::tmaLaunch(
+      p, 192, int(sm100::sharedBytes(q)), 128, int(q.bn), int(q.cluster));
   launch.split = int(q.splitk);
   launch.semaphoresPerTile = q.splitk > 1 ? 1 : 0;
-  if (q.cluster == 2) {
-    // Tile pairs along M; each CTA loads half the rows of B's boxes.
-    launch.clusterM = 2;
-    launch.boxBRows /= 2;
-  }
   return KernelSource{"cuda", sm100::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }

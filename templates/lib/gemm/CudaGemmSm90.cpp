@@ -130,18 +130,6 @@ std::vector<int64_t> splits(const GemmProblem &p, int64_t bm, int64_t bn) {
   return cudagemm::splitFactors(p, bm, bn, kSms);
 }
 
-/// Pairs of CTAs sharing B are worth trying for the tiles large GEMMs win
-/// with (bm x bn >= 128 x 128) where B's stage is large (bn >= 128), the
-/// tile pairs fill the SMs (one pair per pair of SMs at least) without
-/// split-K, and few pairs lack their second tile (tilesM even or >= 8).
-bool clusterHelps(const GemmProblem &p, const Config &c) {
-  const int64_t bm = c.get("bm"), bn = c.get("bn");
-  const int64_t tilesM = (p.m + bm - 1) / bm, tilesN = (p.n + bn - 1) / bn;
-  return c.get("splitk", 1) == 1 && bn >= 128 && bm * bn >= 128 * 128 &&
-         tilesM >= 2 && (tilesM % 2 == 0 || tilesM >= 8) &&
-         (tilesM + 1) / 2 * tilesN >= kSms / 2;
-}
-
 } // namespace
 
 Config CudaGemmSm90::defaultConfig(const GemmProblem &p,
@@ -182,20 +170,13 @@ std::vector<Config> CudaGemmSm90::space(const GemmProblem &p,
                                         c.get("splitk")) != offered.end() &&
                               validate(c, p, t).isOk();
                      });
-  // Each configuration, then its cluster = 2 twin where that can help (no
-  // cluster key otherwise: configurations read as they did before).
-  std::vector<Config> out;
-  for (const Config &c : single) {
-    out.push_back(c);
-    if (clusterHelps(p, c)) {
-      Config pair = c;
-      pair.set("cluster", 2);
-      if (validate(pair, p, t).isOk()) {
-        out.push_back(pair);
-      }
-    }
-  }
-  return out;
+  return cudagemm::withClusterTwins(
+      single,
+      [&](const Config &c) {
+        return cudagemm::clusterHelps(p, c.get("bm"), c.get("bn"),
+                                      c.get("splitk", 1), kSms);
+      },
+      [&](const Config &c) { return validate(c, p, t).isOk(); });
 }
 
 Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
@@ -205,14 +186,9 @@ Result<KernelSource> CudaGemmSm90::instantiate(const Config &c,
   const sm90::Params q = sm90::readParams(c);
   cuda::GemmLaunchSpec launch =
       cudagemm::tmaLaunch(p, int(sm90::threads(q)), int(sm90::sharedBytes(q)),
-                          int(q.bm), int(q.bn));
+                          int(q.bm), int(q.bn), int(q.cluster));
   launch.split = int(q.splitk);
   launch.semaphoresPerTile = q.splitk > 1 ? int(q.cons) : 0;
-  if (q.cluster == 2) {
-    // Tile pairs along M; each CTA loads half the rows of B's boxes.
-    launch.clusterM = 2;
-    launch.boxBRows /= 2;
-  }
   return KernelSource{"cuda", sm90::kernelSource(q, p), "kt_gemm",
                       launch.toString()};
 }
